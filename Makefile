@@ -1,0 +1,39 @@
+# Qualitrace: every target installs into .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+QUALITRACE_HOME    ?= $(CURDIR)/.qualitrace
+QUALITRACE_EXPORTS ?= $(QUALITRACE_HOME)/exports
+DEMO_SCALE ?= 0.1
+SCALE ?= 0.1
+export QUALITRACE_HOME QUALITRACE_EXPORTS
+
+.PHONY: install demo test dev bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -U pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/qualitrace generate --out "$(QUALITRACE_EXPORTS)" --scale $(DEMO_SCALE) --seed 7
+	$(BIN)/qualitrace run --home "$(QUALITRACE_HOME)" --exports "$(QUALITRACE_EXPORTS)"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+dev: install
+	$(BIN)/qualitrace dev --home "$(QUALITRACE_HOME)" --exports "$(QUALITRACE_EXPORTS)"
+
+bench: install
+	$(BIN)/python benchmarks/run.py --scale $(SCALE)
+
+lint: install
+	$(BIN)/ruff check orchestration tests benchmarks
+
+clean:
+	rm -rf $(VENV) .qualitrace dbt_project/target dbt_project/logs

@@ -1,0 +1,73 @@
+"""`qualitrace` command line: generate a sample plant, run the pipeline, trace complaints."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _add_home(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--home", help="Qualitrace home (default: $QUALITRACE_HOME or ./.qualitrace)")
+    p.add_argument("--exports", help="exports root (default: $QUALITRACE_EXPORTS or <home>/exports)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qualitrace",
+        description="Link every customer complaint to the production that made the product.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write a realistic sample plant's exports")
+    g.add_argument("--out", required=True, help="exports root to write (erp/ mes/ qms/ crm/)")
+    g.add_argument("--scale", type=float, default=0.01, help="1 = a mid-size plant-year")
+    g.add_argument("--seed", type=int, default=7)
+
+    r = sub.add_parser("run", help="materialise every asset in dependency order")
+    _add_home(r)
+    r.add_argument("--wait", type=float, default=0.0,
+                   help="seconds to wait if another run holds this home (default: stop at once)")
+
+    t = sub.add_parser("trace", help="trace one complaint backward to batch, machines, lots")
+    _add_home(t)
+    t.add_argument("complaint_id")
+
+    w = sub.add_parser("where-used", help="trace a lot, supplier, batch or machine forward")
+    _add_home(w)
+    w.add_argument("kind", choices=["lot", "supplier", "batch", "equipment"])
+    w.add_argument("id")
+    w.add_argument("--from", dest="date_from", help="shipped at or after (YYYY-MM-DD)")
+    w.add_argument("--to", dest="date_to", help="shipped at or before (YYYY-MM-DD)")
+
+    d = sub.add_parser("dev", help="start the Dagster UI on http://127.0.0.1:3000")
+    _add_home(d)
+    d.add_argument("--port", type=int, default=3000)
+
+    dic = sub.add_parser("dictionary", help="validate the data dictionary and render its docs")
+    _add_home(dic)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cmd = args.command
+    if cmd == "generate":
+        from orchestration.lib.generator.cli import main as generate_main
+        return generate_main(args)
+    if cmd == "run":
+        from orchestration.lib.runner import main as run_main
+        return run_main(args)
+    if cmd in ("trace", "where-used"):
+        from orchestration.lib.trace import main as trace_main
+        return trace_main(args)
+    if cmd == "dev":
+        from orchestration.lib.devserver import main as dev_main
+        return dev_main(args)
+    if cmd == "dictionary":
+        from orchestration.lib.dictionary.cli import main as dictionary_main
+        return dictionary_main(args)
+    raise AssertionError(cmd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Where Qualitrace keeps its things: one home folder per plant.
+
+`--home` / QUALITRACE_HOME (default ./.qualitrace) holds the warehouse, reports, alerts
+and Dagster's own state; `--exports` / QUALITRACE_EXPORTS (default <home>/exports) is the
+folder the plant's systems deliver into.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+DICTIONARY_DIR = REPO_ROOT / "data_dictionary"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    exports: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def alerts_file(self) -> Path:
+        return self.home / "alerts.jsonl"
+
+    @property
+    def parquet_dir(self) -> Path:
+        """Parquet copies of the published marts, one file per mart."""
+        return self.home / "marts"
+
+    @property
+    def dbt_target(self) -> Path:
+        return self.home / "dbt" / "target"
+
+    @property
+    def dbt_log(self) -> Path:
+        return self.home / "dbt" / "logs"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    def ensure(self) -> "Settings":
+        for p in (self.home, self.reports, self.parquet_dir, self.dbt_target, self.dbt_log):
+            p.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def get_settings(home: str | os.PathLike | None = None,
+                 exports: str | os.PathLike | None = None) -> Settings:
+    """Explicit arguments win, then QUALITRACE_HOME / QUALITRACE_EXPORTS, then defaults."""
+    h = Path(home or os.environ.get("QUALITRACE_HOME") or ".qualitrace").expanduser().resolve()
+    e = exports or os.environ.get("QUALITRACE_EXPORTS") or (h / "exports")
+    return Settings(home=h, exports=Path(e).expanduser().resolve())

@@ -1,0 +1,122 @@
+"""One door into the DuckDB warehouse.
+
+A DuckDB file has one read-write process at a time, and dbt runs as its own process.
+Everything that touches the warehouse goes through `warehouse_lock` (an fcntl lock on
+`<home>/.warehouse.lock`, re-entrant within a process) and keeps its connection only for
+the duration of a `connect()` block, so dbt can open the file in between.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from orchestration.lib.settings import Settings
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse for longer than we were willing to wait."""
+
+
+_local = threading.local()
+_process_lock = threading.RLock()
+_held: dict[str, tuple[int, int]] = {}  # lock path -> (fd, depth)
+
+
+@contextmanager
+def file_lock(path: Path, timeout: float = 600.0, what: str = "the warehouse") -> Iterator[None]:
+    """Exclusive inter-process lock on `path`; re-entrant inside one process.
+
+    Waits up to `timeout` seconds (0 = do not wait), then raises WarehouseBusy naming the
+    holder's pid.
+    """
+    key = str(path)
+    with _process_lock:
+        if key in _held:
+            fd, depth = _held[key]
+            _held[key] = (fd, depth + 1)
+            reentrant = True
+        else:
+            reentrant = False
+    if reentrant:
+        try:
+            yield
+        finally:
+            with _process_lock:
+                fd, depth = _held[key]
+                _held[key] = (fd, depth - 1)
+        return
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise WarehouseBusy(
+                    f"{what} is in use by another process{holder} ({key}); "
+                    f"gave up after {timeout:.0f}s"
+                ) from None
+            time.sleep(0.2)
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    with _process_lock:
+        _held[key] = (fd, 1)
+    try:
+        yield
+    finally:
+        with _process_lock:
+            fd, depth = _held[key]
+            if depth > 1:
+                _held[key] = (fd, depth - 1)
+                return
+            del _held[key]
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        os.lseek(fd, 0, 0)
+        pid = os.read(fd, 32).decode().strip()
+        return f" (pid {pid})" if pid else ""
+    except OSError:
+        return ""
+
+
+def warehouse_lock(settings: Settings, timeout: float = 600.0):
+    return file_lock(settings.home / ".warehouse.lock", timeout=timeout, what="the warehouse")
+
+
+def run_lock(settings: Settings, timeout: float = 0.0):
+    """Held for a whole `qualitrace run`: a second run waits up to `timeout`, then stops."""
+    return file_lock(settings.home / ".run.lock", timeout=timeout, what="another qualitrace run")
+
+
+@contextmanager
+def connect(settings: Settings, read_only: bool = False,
+            timeout: float = 600.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection under the warehouse lock. Close it before dbt runs."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with warehouse_lock(settings, timeout=timeout):
+        if read_only and not settings.warehouse.exists():
+            raise FileNotFoundError(
+                f"no warehouse at {settings.warehouse}: run `qualitrace run` first"
+            )
+        con = duckdb.connect(str(settings.warehouse), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
