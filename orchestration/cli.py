@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("trace", help="trace one complaint backward to batch, machines, lots")
     _add_home(t)
     t.add_argument("complaint_id")
+    t.add_argument("--json", action="store_true", help="print the result as JSON")
 
     w = sub.add_parser("where-used", help="trace a lot, supplier, batch or machine forward")
     _add_home(w)
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("id")
     w.add_argument("--from", dest="date_from", help="shipped at or after (YYYY-MM-DD)")
     w.add_argument("--to", dest="date_to", help="shipped at or before (YYYY-MM-DD)")
+    w.add_argument("--json", action="store_true", help="print the result as JSON")
 
     d = sub.add_parser("dev", help="start the Dagster UI on http://127.0.0.1:3000")
     _add_home(d)

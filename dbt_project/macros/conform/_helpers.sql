@@ -1,0 +1,92 @@
+{#-
+  Helpers for the conformance macros (dbt_project/macros/conform/). Signatures:
+    conform_dictionary_rows(sql)                 -> rows of a query on dictionary.* at compile time
+                                                    ([] while parsing, when `execute` is false)
+    conform_sql_string(text)                     -> a quoted SQL string literal
+    conform_re_matches(expr, pattern)            -> boolean, pattern (Python str) found anywhere
+    conform_re_full_match(expr, pattern)         -> boolean, whole value matches
+    conform_re_replace(expr, pattern, replacement) -> every match replaced (\1 back-references)
+    conform_re_extract_all(expr, pattern)        -> list of every non-overlapping match (DuckDB list)
+    conform_try_strptime(expr, format)           -> timestamp or NULL
+    conform_local_to_utc(ts_expr)                -> naive plant-local timestamp (var plant_timezone)
+                                                    -> naive UTC timestamp
+    conform_utc_to_local(ts_expr)                -> the reverse
+-#}
+{% macro conform_dictionary_rows(sql) -%}
+    {%- if execute -%}
+        {{ return(run_query(sql).rows) }}
+    {%- else -%}
+        {{ return([]) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro conform_sql_string(text) -%}
+    '{{ text | string | replace("'", "''") }}'
+{%- endmacro %}
+
+{% macro conform_re_matches(expr, pattern) -%}
+    {{ return(adapter.dispatch('conform_re_matches', 'qualitrace')(expr, pattern)) }}
+{%- endmacro %}
+{% macro default__conform_re_matches(expr, pattern) -%}
+    regexp_like({{ expr }}, {{ conform_sql_string(pattern) }})
+{%- endmacro %}
+{% macro duckdb__conform_re_matches(expr, pattern) -%}
+    regexp_matches({{ expr }}, {{ conform_sql_string(pattern) }})
+{%- endmacro %}
+
+{% macro conform_re_full_match(expr, pattern) -%}
+    {{ return(adapter.dispatch('conform_re_full_match', 'qualitrace')(expr, pattern)) }}
+{%- endmacro %}
+{% macro default__conform_re_full_match(expr, pattern) -%}
+    regexp_like({{ expr }}, {{ conform_sql_string('^(?:' ~ pattern ~ ')$') }})
+{%- endmacro %}
+{% macro duckdb__conform_re_full_match(expr, pattern) -%}
+    regexp_full_match({{ expr }}, {{ conform_sql_string(pattern) }})
+{%- endmacro %}
+
+{% macro conform_re_replace(expr, pattern, replacement) -%}
+    {{ return(adapter.dispatch('conform_re_replace', 'qualitrace')(expr, pattern, replacement)) }}
+{%- endmacro %}
+{% macro default__conform_re_replace(expr, pattern, replacement) -%}
+    regexp_replace({{ expr }}, {{ conform_sql_string(pattern) }}, {{ conform_sql_string(replacement) }})
+{%- endmacro %}
+{% macro duckdb__conform_re_replace(expr, pattern, replacement) -%}
+    regexp_replace({{ expr }}, {{ conform_sql_string(pattern) }}, {{ conform_sql_string(replacement) }}, 'g')
+{%- endmacro %}
+
+{% macro conform_re_extract_all(expr, pattern) -%}
+    {{ return(adapter.dispatch('conform_re_extract_all', 'qualitrace')(expr, pattern)) }}
+{%- endmacro %}
+{% macro default__conform_re_extract_all(expr, pattern) -%}
+    regexp_extract_all({{ expr }}, {{ conform_sql_string(pattern) }})
+{%- endmacro %}
+
+{% macro conform_try_strptime(expr, format) -%}
+    {{ return(adapter.dispatch('conform_try_strptime', 'qualitrace')(expr, format)) }}
+{%- endmacro %}
+{% macro default__conform_try_strptime(expr, format) -%}
+    try_to_timestamp({{ expr }}, {{ conform_sql_string(format) }})
+{%- endmacro %}
+{% macro duckdb__conform_try_strptime(expr, format) -%}
+    try_strptime({{ expr }}, {{ conform_sql_string(format) }})
+{%- endmacro %}
+
+{% macro conform_local_to_utc(ts_expr) -%}
+    {{ return(adapter.dispatch('conform_local_to_utc', 'qualitrace')(ts_expr)) }}
+{%- endmacro %}
+{% macro default__conform_local_to_utc(ts_expr) -%}
+    (({{ ts_expr }}) at time zone '{{ var("plant_timezone", "Asia/Shanghai") }}' at time zone 'UTC')
+{%- endmacro %}
+{% macro duckdb__conform_local_to_utc(ts_expr) -%}
+    timezone('UTC', timezone('{{ var("plant_timezone", "Asia/Shanghai") }}', cast({{ ts_expr }} as timestamp)))
+{%- endmacro %}
+
+{% macro conform_utc_to_local(ts_expr) -%}
+    {{ return(adapter.dispatch('conform_utc_to_local', 'qualitrace')(ts_expr)) }}
+{%- endmacro %}
+{% macro default__conform_utc_to_local(ts_expr) -%}
+    (({{ ts_expr }}) at time zone 'UTC' at time zone '{{ var("plant_timezone", "Asia/Shanghai") }}')
+{%- endmacro %}
+{% macro duckdb__conform_utc_to_local(ts_expr) -%}
+    timezone('{{ var("plant_timezone", "Asia/Shanghai") }}', timezone('UTC', cast({{ ts_expr }} as timestamp)))
+{%- endmacro %}

@@ -1,0 +1,72 @@
+{#-
+  Units (dictionary.units, read at compile time). unit_kind: a kind from data_dictionary/units.yml
+  ('quantity', 'mass', 'length', 'temperature', 'pressure', 'speed', 'humidity') or 'any' /
+  'by_parameter' (every kind: spellings are unique across kinds).
+    conform_unit_value(value_expr, unit_expr, unit_kind, default_unit=none)
+        -> value in the kind's canonical unit (value * factor + offset): °F, K, g, lb, psi ...;
+           NULL when the value is not a number or the unit is unknown; a blank unit means
+           default_unit when given (e.g. 'pcs'), else NULL
+    unit_is_known(unit_expr, unit_kind) -> boolean (NULL when the unit is blank)
+    conform_unit(unit_expr, unit_kind)  -> the unit's canonical spelling ('°F', 'kg'), or NULL
+    canonical_unit(unit_expr, unit_kind) -> the canonical unit of the unit's kind ('°C', 'kg')
+    unit_kind_of(unit_expr)             -> the unit's kind ('temperature'), or NULL
+-#}
+{% macro conform_unit_rows(unit_kind) -%}
+    {%- if unit_kind in ('any', 'by_parameter', none) -%}
+        {{ return(conform_dictionary_rows("select spelling_normalized, factor, \"offset\", unit, canonical_unit, unit_kind from dictionary.units order by unit_kind, spelling_normalized")) }}
+    {%- else -%}
+        {{ return(conform_dictionary_rows("select spelling_normalized, factor, \"offset\", unit, canonical_unit, unit_kind from dictionary.units where unit_kind = " ~ conform_sql_string(unit_kind) ~ " order by spelling_normalized")) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro conform_unit_key(unit_expr, default_unit=none) -%}
+    {%- if default_unit is not none -%}
+        coalesce({{ conform_lookup_key(unit_expr) }}, {{ conform_sql_string(default_unit | upper) }})
+    {%- else -%}
+        {{ conform_lookup_key(unit_expr) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro conform_unit_value(value_expr, unit_expr, unit_kind, default_unit=none) -%}
+    {%- set rows = conform_unit_rows(unit_kind) -%}
+    {%- if rows | length == 0 -%}
+        cast(null as {{ dbt.type_float() }})
+    {%- else -%}
+    case {{ conform_unit_key(unit_expr, default_unit) }}
+        {%- for r in rows %}
+        when {{ conform_sql_string(r[0]) }} then {{ conform_number(value_expr) }} * {{ r[1] }}{% if r[2] != 0 %} + ({{ r[2] }}){% endif %}
+        {%- endfor %}
+    end
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro conform_unit_lookup(unit_expr, unit_kind, column, default_unit=none) -%}
+    {%- set rows = conform_unit_rows(unit_kind) -%}
+    {%- set col = {'unit': 3, 'canonical_unit': 4, 'unit_kind': 5}[column] -%}
+    {%- if rows | length == 0 -%}
+        cast(null as {{ dbt.type_string() }})
+    {%- else -%}
+    case {{ conform_unit_key(unit_expr, default_unit) }}
+        {%- for r in rows %}
+        when {{ conform_sql_string(r[0]) }} then {{ conform_sql_string(r[col]) }}
+        {%- endfor %}
+    end
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro unit_is_known(unit_expr, unit_kind, default_unit=none) -%}
+    case when {{ conform_unit_key(unit_expr, default_unit) }} is null then null
+         else {{ conform_unit_lookup(unit_expr, unit_kind, 'unit', default_unit) }} is not null end
+{%- endmacro %}
+
+{% macro conform_unit(unit_expr, unit_kind, default_unit=none) -%}
+    {{ conform_unit_lookup(unit_expr, unit_kind, 'unit', default_unit) }}
+{%- endmacro %}
+
+{% macro canonical_unit(unit_expr, unit_kind, default_unit=none) -%}
+    {{ conform_unit_lookup(unit_expr, unit_kind, 'canonical_unit', default_unit) }}
+{%- endmacro %}
+
+{% macro unit_kind_of(unit_expr) -%}
+    {{ conform_unit_lookup(unit_expr, 'any', 'unit_kind') }}
+{%- endmacro %}

@@ -1,0 +1,177 @@
+{#-
+  Staging generated from the dictionary (nothing restated in SQL):
+
+    staging_base(system, entity, extra_columns={}, extra_rejects=[])
+        -> SELECT over source('raw', '<system>__<entity>') with, per dictionary field:
+             typed/conformed value under the canonical name (pii fields dropped);
+             batch_code fields also `<name>_as_typed` (trimmed text) and `<name>_flag`
+             (NULL blank / 'ok' / 'unmatched'); province fields also `<name>_region`;
+             coded fields (coded_types) also `<name>_as_typed`; unit fields `<name>_is_known`;
+             values with a unit_field converted to the canonical unit, original in
+             `<name>_as_delivered`;
+           `extra_columns` {name: sql expr over alias `src`} appended;
+           lineage `_extra`, `_source_file`, `_source_row`, `_file_sha256`, `_loaded_at`;
+           `_raw_record` (JSON of the raw row); `_reject_reason` = first failing rule as
+           '<reason_code>:<field>' (NULL when the row is good) and `_reject_detail`.
+        Rules, per field in export order: missing_required_field, invalid_timestamp,
+        invalid_date, invalid_number, unknown_unit, invalid_batch_code (required batch fields);
+        then `extra_rejects` [(sql condition over `src`, 'reason:field', detail sql)].
+
+    typed_value(field, raw_expr, kind_expr)  -> the conformed expression for one field
+    unit_kind_expr(field, fields, raw_alias) -> SQL for the unit kind (`by_parameter`
+                                                follows the row's conformed parameter)
+-#}
+
+{#- Field types whose values are conformed to a vocabulary: an unknown spelling becomes NULL
+    (kept in `<name>_as_typed`) and is reported in governance.dictionary_gaps. -#}
+{% macro coded_types() -%}
+    {{ return(['batch_code', 'province', 'shift', 'line', 'severity', 'pass_fail', 'boolean', 'status', 'vocab']) }}
+{%- endmacro %}
+
+{% macro blank_to_null(expr) -%}
+    nullif(trim({{ expr }}), '')
+{%- endmacro %}
+
+{% macro to_number(expr) -%}
+    {{ conform_number(expr) }}
+{%- endmacro %}
+
+{% macro unit_kind_expr(field, raw_alias='src') -%}
+    {%- if field.unit_kind == 'by_parameter' -%}
+        {{ conform_vocab(raw_alias ~ '.parameter', 'parameter') }}
+    {%- elif field.unit_kind in [none, '', 'any'] -%}
+        null
+    {%- else -%}
+        '{{ field.unit_kind }}'
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro typed_value(field, raw_expr) -%}
+    {%- set t = field.type -%}
+    {%- if t == 'code' -%} {{ conform_text_code(raw_expr) }}
+    {%- elif t == 'integer' -%} cast(round({{ to_number(raw_expr) }}) as {{ dbt.type_bigint() }})
+    {%- elif t == 'decimal' -%} {{ to_number(raw_expr) }}
+    {%- elif t == 'date' -%} {{ conform_date(raw_expr) }}
+    {%- elif t == 'timestamp' -%} {{ conform_timestamp(raw_expr) }}
+    {%- elif t in ['boolean', 'pass_fail'] -%} {{ conform_pass_fail(raw_expr) }}
+    {%- elif t == 'batch_code' -%} {{ conform_batch_code(raw_expr) }}
+    {%- elif t == 'serial' -%} {{ conform_serial(raw_expr) }}
+    {%- elif t == 'province' -%} {{ conform_province(raw_expr) }}
+    {%- elif t == 'shift' -%} {{ conform_shift(raw_expr) }}
+    {%- elif t == 'line' -%} {{ conform_line(raw_expr) }}
+    {%- elif t == 'severity' -%} {{ conform_severity(raw_expr) }}
+    {%- elif t in ['status', 'vocab'] -%} {{ conform_vocab(raw_expr, field.vocabulary or t) }}
+    {%- elif t == 'unit' -%} {{ blank_to_null(raw_expr) }}
+    {%- else -%} {{ blank_to_null(raw_expr) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro staging_base(system, entity, extra_columns={}, extra_rejects=[]) -%}
+{%- set fields = dictionary_fields(system, entity) -%}
+{%- set src_rel = source('raw', system ~ '__' ~ entity) -%}
+{%- if not execute -%}
+select src.*, cast(null as {{ dbt.type_string() }}) as _reject_reason from {{ src_rel }} as src
+{%- else -%}
+{%- set by_name = {} -%}
+{%- for f in fields -%}{%- do by_name.update({f.name: f}) -%}{%- endfor -%}
+{%- set checks = [] -%}
+{%- for f in fields -%}
+    {%- set raw = 'src.' ~ adapter.quote(f.name) -%}
+    {%- if f.required -%}
+        {%- do checks.append((blank_to_null(raw) ~ ' is null', 'missing_required_field:' ~ f.name, "'required field is blank'")) -%}
+    {%- endif -%}
+    {%- set bad = blank_to_null(raw) ~ ' is not null and (' ~ typed_value(f, raw) ~ ') is null' -%}
+    {%- set shown = "'" ~ f.name ~ "=' || " ~ dbt.safe_cast(raw, dbt.type_string()) -%}
+    {%- if f.type == 'timestamp' -%}{%- do checks.append((bad, 'invalid_timestamp:' ~ f.name, shown)) -%}
+    {%- elif f.type == 'date' -%}{%- do checks.append((bad, 'invalid_date:' ~ f.name, shown)) -%}
+    {%- elif f.type in ['integer', 'decimal'] -%}{%- do checks.append((bad, 'invalid_number:' ~ f.name, shown)) -%}
+    {%- elif f.type == 'unit' -%}
+        {%- do checks.append((blank_to_null(raw) ~ ' is not null and not coalesce(' ~ unit_is_known(raw, unit_kind_expr(f)) ~ ', false)',
+                              'unknown_unit:' ~ f.name, shown)) -%}
+    {%- elif f.type == 'batch_code' and f.required -%}
+        {%- do checks.append((bad, 'invalid_batch_code:' ~ f.name, shown)) -%}
+    {%- endif -%}
+{%- endfor -%}
+{%- for c in extra_rejects -%}{%- do checks.append(c) -%}{%- endfor -%}
+select
+{%- for f in fields if not f.pii %}
+    {%- set raw = 'src.' ~ adapter.quote(f.name) %}
+    {%- if f.unit_field and f.type in ['integer', 'decimal'] %}
+    {{ conform_unit_value(typed_value(f, raw), 'src.' ~ adapter.quote(f.unit_field), unit_kind_expr(f)) }} as {{ adapter.quote(f.name) }},
+    {{ typed_value(f, raw) }} as {{ adapter.quote(f.name ~ '_as_delivered') }},
+    {%- else %}
+    {{ typed_value(f, raw) }} as {{ adapter.quote(f.name) }},
+    {%- endif %}
+    {%- if f.type in coded_types() %}
+    {{ blank_to_null(raw) }} as {{ adapter.quote(f.name ~ '_as_typed') }},
+    {%- endif %}
+    {%- if f.type == 'batch_code' %}
+    {{ batch_code_flag(raw) }} as {{ adapter.quote(f.name ~ '_flag') }},
+    {%- elif f.type == 'province' %}
+    {{ province_region(conform_province(raw)) }} as {{ adapter.quote(f.name ~ '_region') }},
+    {%- elif f.type == 'unit' %}
+    coalesce({{ unit_is_known(raw, unit_kind_expr(f)) }}, false) as {{ adapter.quote(f.name ~ '_is_known') }},
+    {%- endif %}
+{%- endfor %}
+{%- for name, expr in extra_columns.items() %}
+    {{ expr }} as {{ adapter.quote(name) }},
+{%- endfor %}
+    src._extra,
+    src._source_file,
+    src._source_row,
+    src._file_sha256,
+    src._loaded_at,
+    {%- set pairs = [] %}
+    {%- for f in fields %}
+        {%- set raw = 'src.' ~ adapter.quote(f.name) %}
+        {%- if f.pii and 'phone' in f.name %}{%- do pairs.append((f.name, mask_phone(raw))) %}
+        {%- elif f.pii %}{%- do pairs.append((f.name, "case when " ~ blank_to_null(raw) ~ " is null then null else '***' end")) %}
+        {%- else %}{%- do pairs.append((f.name, raw)) %}{%- endif %}
+    {%- endfor %}
+    {{ row_as_json(pairs) }} as _raw_record,
+    case
+    {%- for cond, reason, detail in checks %}
+        when {{ cond }} then '{{ reason }}'
+    {%- endfor %}
+    end as _reject_reason,
+    case
+    {%- for cond, reason, detail in checks %}
+        when {{ cond }} then {{ detail }}
+    {%- endfor %}
+    end as _reject_detail
+from {{ src_rel }} as src
+{%- endif -%}
+{%- endmacro %}
+
+{#- row_as_json(pairs) -> JSON object text from [(key, sql expr)] (pii already masked). -#}
+{% macro row_as_json(pairs) -%}
+    {{ return(adapter.dispatch('row_as_json', 'qualitrace')(pairs)) }}
+{%- endmacro %}
+{% macro default__row_as_json(pairs) -%}
+    cast(json_object(
+    {%- for k, e in pairs %}'{{ k }}', {{ e }}{{ ', ' if not loop.last }}{% endfor -%}
+    ) as {{ dbt.type_string() }})
+{%- endmacro %}
+{% macro duckdb__row_as_json(pairs) -%}
+    cast(to_json({
+    {%- for k, e in pairs %}'{{ k }}': {{ e }}{{ ', ' if not loop.last }}{% endfor -%}
+    }) as varchar)
+{%- endmacro %}
+
+{#- star_except(alias, columns) -> every column of alias except the named ones. -#}
+{% macro star_except(alias, columns, relation=none) -%}
+    {{ return(adapter.dispatch('star_except', 'qualitrace')(alias, columns, relation)) }}
+{%- endmacro %}
+{% macro default__star_except(alias, columns, relation) -%}
+    {%- set cols = adapter.get_columns_in_relation(relation) if execute and relation is not none else [] -%}
+    {%- for c in cols if c.name not in columns %}{{ alias }}.{{ adapter.quote(c.name) }}{{ ', ' if not loop.last }}{% endfor -%}
+{%- endmacro %}
+{% macro duckdb__star_except(alias, columns, relation) -%}
+    {{ alias }}.* exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+{% macro snowflake__star_except(alias, columns, relation) -%}
+    {{ alias }}.* exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+{% macro bigquery__star_except(alias, columns, relation) -%}
+    {{ alias }}.* except ({{ columns | join(', ') }})
+{%- endmacro %}

@@ -1,0 +1,52 @@
+-- governance.dictionary_gaps: one row per value the dictionary does not know yet: unknown
+-- headers (ingest), unit spellings, batch codes matching no pattern, province / shift / line /
+-- status / vocabulary spellings, and complaint descriptions no problem type matches
+-- (field `description`, value 'UNCLASSIFIED' per description text).
+{%- for system, entity in source_entities() %}
+-- depends_on: {{ ref('base_' ~ system ~ '__' ~ entity) }}
+{%- endfor %}
+with seen as (
+    select
+        system, entity, 'header' as field, 'unknown_header' as gap_kind,
+        header_seen as value_seen, first_seen, source_file
+    from {{ ref('stg_ingest__header_gaps') }}
+{%- for system, entity in source_entities() %}
+    {%- for f in dictionary_fields(system, entity) if (f.type in coded_types() or f.type == 'unit') and not f.pii %}
+    union all
+    select
+        '{{ system }}', '{{ entity }}', '{{ f.name }}',
+        {%- if f.type == 'unit' %}
+        'unknown_unit', {{ adapter.quote(f.name) }},
+        {%- elif f.type == 'batch_code' %}
+        'unmatched_batch_code', {{ adapter.quote(f.name ~ '_as_typed') }},
+        {%- else %}
+        'unknown_{{ f.type }}', {{ adapter.quote(f.name ~ '_as_typed') }},
+        {%- endif %}
+        _loaded_at, _source_file
+    from {{ ref('base_' ~ system ~ '__' ~ entity) }}
+    {%- if f.type == 'unit' %}
+    where {{ adapter.quote(f.name) }} is not null and not {{ adapter.quote(f.name ~ '_is_known') }}
+    {%- else %}
+    where {{ adapter.quote(f.name) }} is null and {{ adapter.quote(f.name ~ '_as_typed') }} is not null
+    {%- endif %}
+    {%- endfor %}
+{%- endfor %}
+    union all
+    select
+        'crm', 'complaints', 'description', 'unclassified_description',
+        description, received_at, _source_file
+    from {{ ref('int_complaints_deduplicated') }}
+    where problem_type_code = 'UNCLASSIFIED'
+)
+
+select
+    field,
+    value_seen,
+    count(*) as occurrences,
+    min(first_seen) as first_seen,
+    min(source_file) as example_file,
+    system,
+    entity,
+    gap_kind
+from seen
+group by system, entity, field, gap_kind, value_seen

@@ -1,0 +1,27 @@
+-- governance.file_manifest: one row per file version. rows_quarantined counts ingest rejects
+-- plus staging rejects, so rows_read = rows_staged + rows_quarantined for every loaded file.
+with staging_rejects as (
+    select source_file, file_sha256, count(*) as rows_rejected
+    from {{ ref('staging_rejects') }}
+    group by source_file, file_sha256
+)
+
+select
+    m.path,
+    m.sha256,
+    m.size_bytes,
+    m.system,
+    m.entity,
+    m.rows_read,
+    m.rows_landed,
+    coalesce(m.rows_quarantined, 0) + coalesce(r.rows_rejected, 0) as rows_quarantined,
+    coalesce(m.rows_quarantined, 0) as rows_quarantined_ingest,
+    coalesce(r.rows_rejected, 0) as rows_quarantined_staging,
+    case when m.status = 'loaded' then m.rows_landed - coalesce(r.rows_rejected, 0) else 0 end as rows_staged,
+    m.status,
+    m.duplicate_of,
+    m.first_seen,
+    m.detail
+from {{ ref('stg_ingest__file_manifest') }} as m
+left join staging_rejects as r
+    on r.source_file = m.path and r.file_sha256 = m.sha256

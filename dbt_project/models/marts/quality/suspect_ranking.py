@@ -1,0 +1,77 @@
+"""marts.suspect_ranking: which suspect best explains each problem type.
+
+For every (problem type, suspect) in int_suspect_counts: lift = exposed complaint rate /
+unexposed complaint rate (units = units shipped), and a one-sided Fisher exact p-value
+(hypergeometric upper tail: are there more exposed complaints than chance allows?).
+Rows with complaints_exposed >= var('suspect_min_support', 3) are ranked per problem type
+by p-value ascending (computed in log space, so tiny p-values still order), then lift
+descending; ties share a rank. Other rows keep rank NULL.
+"""
+
+import numpy as np
+import pandas as pd
+from scipy.stats import hypergeom
+
+KEY_SEP = "|"
+
+
+def rank_suspects(counts: pd.DataFrame, min_support: int) -> pd.DataFrame:
+    """Add lift, p_value, log10_p_value, meets_min_support and rank to the counts."""
+    df = counts.copy()
+    for col in ("complaints_exposed", "units_exposed", "complaints_unexposed", "units_unexposed"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype("int64").clip(lower=0)
+    # A unit can carry at most one complaint: guard against units below complaints.
+    ue = np.maximum(df["units_exposed"].to_numpy(), df["complaints_exposed"].to_numpy())
+    uu = np.maximum(df["units_unexposed"].to_numpy(), df["complaints_unexposed"].to_numpy())
+    ce = df["complaints_exposed"].to_numpy()
+    cu = df["complaints_unexposed"].to_numpy()
+
+    rate_e = np.divide(ce, ue, out=np.full(len(df), np.nan), where=ue > 0)
+    rate_u = np.divide(cu, uu, out=np.full(len(df), np.nan), where=uu > 0)
+    df["rate_exposed"] = rate_e
+    df["rate_unexposed"] = rate_u
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = np.where((rate_u > 0) & ~np.isnan(rate_e), rate_e / rate_u, np.nan)
+    df["lift"] = lift
+
+    # P(X >= ce) for X ~ Hypergeom(total units, total complaints, exposed units)
+    total = ue + uu
+    logp = hypergeom.logsf(ce - 1, total, ce + cu, ue) if len(df) else np.array([])
+    logp = np.minimum(np.asarray(logp, dtype="float64"), 0.0)
+    df["log10_p_value"] = logp / np.log(10)
+    df["p_value"] = np.exp(logp)
+
+    df["meets_min_support"] = df["complaints_exposed"] >= min_support
+    df["rank"] = pd.array([pd.NA] * len(df), dtype="Int64")
+    ranked = df[df["meets_min_support"]].copy()
+    if len(ranked):
+        # order key: p ascending, then lift descending (NaN lift last)
+        ranked["_lift_key"] = ranked["lift"].fillna(-1.0)
+        ranked = ranked.sort_values(
+            ["problem_type_code", "log10_p_value", "_lift_key"], ascending=[True, True, False]
+        )
+        ranked["_tuple"] = list(zip(ranked["log10_p_value"].round(9), ranked["_lift_key"].round(9)))
+        ranks = []
+        for _, grp in ranked.groupby("problem_type_code", sort=False):
+            position, prev, current = 0, None, 0
+            for t in grp["_tuple"]:
+                position += 1
+                if t != prev:
+                    current, prev = position, t
+                ranks.append(current)
+        ranked["rank"] = ranks
+        df.loc[ranked.index, "rank"] = ranked["rank"].astype("Int64")
+    df["suspect_ranking_key"] = (
+        df["problem_type_code"].astype(str) + KEY_SEP + df["suspect_kind"].astype(str)
+        + KEY_SEP + df["suspect_id"].astype(str)
+    )
+    return df.sort_values(["problem_type_code", "rank", "suspect_kind", "suspect_id"],
+                          na_position="last").reset_index(drop=True)
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    min_support = int(dbt.config.get("min_support") or 3)
+    counts = dbt.ref("int_suspect_counts").df().drop(columns=["suspect_counts_key"], errors="ignore")
+    out = rank_suspects(counts, min_support)
+    return out

@@ -1,0 +1,52 @@
+{#- One row per distinct complaint, traced back to batch, line, machines, lots, suppliers. -#}
+with complaints as (
+    select * from {{ ref('int_complaints_batch_resolved') }}
+),
+batches as (
+    select * from {{ ref('int_batches_enriched') }}
+),
+facts as (
+    select * from {{ ref('int_marts_batch_facts') }}
+),
+shipment as (
+    select * from {{ ref('int_marts_complaint_shipment') }}
+)
+select
+    c.complaint_id,
+    c.duplicate_ids,
+    c.received_at,
+    c.status,
+    c.province_code,
+    c.region,
+    b.product_code,
+    coalesce(c.product_model, b.product_model)      as product_model,
+    c.problem_type_code,
+    c.problem_category,
+    c.secondary_problem_codes,
+    c.severity,
+    b.batch_code,
+    c.trace_method,
+    c.batch_code_typed,
+    c.batch_code_flag,
+    b.line,
+    b.shift,
+    b.operator_id,
+    b.work_order_no,
+    b.batch_start,
+    b.batch_end,
+    f.equipment_ids,
+    coalesce(f.excursion_count, 0)                  as excursion_count,
+    f.excursion_equipment_ids,
+    f.material_lots,
+    f.supplier_codes,
+    f.fqc_passed,
+    f.inspection_failures,
+    f.complaints                                    as batch_complaints,
+    s.shipment_no,
+    s.carrier,
+    s.shipped_at,
+    c.customer_key
+from complaints as c
+left join batches as b on b.batch_code = c.batch_code
+left join facts as f on f.batch_code = c.batch_code
+left join shipment as s on s.complaint_id = c.complaint_id

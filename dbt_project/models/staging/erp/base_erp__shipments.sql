@@ -1,0 +1,3 @@
+-- Typed and conformed ERP shipments, every raw row, with `_reject_reason` (NULL = good).
+-- Columns, types, required-ness and units come from the published dictionary.
+{{ staging_base('erp', 'shipments') }}

@@ -1,0 +1,3 @@
+-- Typed and conformed MES process_specs, every raw row, with `_reject_reason` (NULL = good).
+-- Columns, types, required-ness and units come from the published dictionary.
+{{ staging_base('mes', 'process_specs') }}

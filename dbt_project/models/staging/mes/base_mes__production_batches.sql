@@ -1,0 +1,3 @@
+-- Typed and conformed MES production_batches, every raw row, with `_reject_reason` (NULL = good).
+-- Columns, types, required-ness and units come from the published dictionary.
+{{ staging_base('mes', 'production_batches') }}

@@ -1,0 +1,134 @@
+"""dbt models as Dagster assets, split by layer so the quality gate runs in between.
+
+`dbt_models`: staging, intermediate and governance (everything not in marts_build);
+`dbt_marts_build`: the marts into `marts_build`. The GX checks (blocking) sit on the
+staging/intermediate keys, so a failed ERROR check stops `dbt_marts_build` and publish.
+"""
+
+
+import json
+import os
+from typing import Iterator
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.lib.dbt_project import dbt_env, get_dbt_project, guarded_dbt_executable
+from orchestration.lib.dbt_translator import QualitraceDbtTranslator
+from orchestration.lib.pii import pii_salt
+from orchestration.lib.settings import get_settings
+from orchestration.lib.warehouse import connect, warehouse_lock
+
+PROJECT = get_dbt_project()
+TRANSLATOR = QualitraceDbtTranslator()
+MARTS_SELECT = "config.schema:marts_build"
+
+
+class DbtBuildFailed(RuntimeError):
+    """`dbt build` reported errors; the message names the failing nodes."""
+
+
+def _failures(invocation) -> list[str]:
+    try:
+        results = invocation.get_artifact("run_results.json").get("results", [])
+    except Exception:  # noqa: BLE001 - no artifact when dbt died before writing it
+        return []
+    return [
+        f"{r.get('unique_id')}: {r.get('status')}: {(r.get('message') or '').strip()[:300]}"
+        for r in results if r.get("status") in ("error", "fail", "runtime error")
+    ]
+
+
+def _row_counts(settings, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, int]:
+    counts = {}
+    with connect(settings, read_only=True) as con:
+        for key in keys:
+            schema, name = key.path[0], key.path[-1]
+            try:
+                counts[key] = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+            except Exception:  # noqa: BLE001 - a skipped or errored model has no table
+                continue
+    return counts
+
+
+def run_dbt_build(context: dg.AssetExecutionContext, step: str) -> Iterator:
+    """`dbt build` of the selected models under the warehouse lock; events with row counts.
+
+    Events are buffered until dbt exits so row counts can be read from the warehouse
+    (DuckDB allows one writer process: counting while dbt runs would fail).
+    """
+    settings = get_settings().ensure()
+    dbt = DbtCliResource(project_dir=PROJECT,
+                         dbt_executable=str(guarded_dbt_executable(settings)))
+    os.environ.update(dbt_env(settings))
+    args = ["build", "--vars", json.dumps({"pii_salt": pii_salt(settings)})]
+    with warehouse_lock(settings):
+        invocation = dbt.cli(args, context=context, raise_on_error=False,
+                             target_path=settings.dbt_target / step)
+        events = list(invocation.stream())
+        keys = [e.asset_key for e in events if isinstance(e, (dg.Output, dg.AssetMaterialization))
+                and getattr(e, "asset_key", None)]
+        if not keys:
+            keys = [context.asset_key_for_output(e.output_name)
+                    for e in events if isinstance(e, dg.Output)]
+        counts = _row_counts(settings, keys) if settings.warehouse.exists() else {}
+    for event in events:
+        if isinstance(event, dg.Output):
+            key = context.asset_key_for_output(event.output_name)
+            if key in counts:
+                event = event.with_metadata({**event.metadata, "dagster/row_count": counts[key]})
+        elif isinstance(event, dg.AssetMaterialization) and event.asset_key in counts:
+            event = event.with_metadata({**event.metadata,
+                                         "dagster/row_count": counts[event.asset_key]})
+        yield event
+    if not invocation.is_successful():
+        failed = _failures(invocation)
+        detail = "; ".join(failed[:5]) if failed else str(invocation.get_error())
+        raise DbtBuildFailed(f"dbt build ({step}) failed: {detail} "
+                             f"(full log: {settings.dbt_target / step / 'dbt.log'})")
+
+
+def _manifest_models() -> list[dict]:
+    manifest = json.loads(PROJECT.manifest_path.read_text())
+    return [n for n in manifest.get("nodes", {}).values() if n.get("resource_type") == "model"]
+
+
+def _schemas() -> set[str]:
+    return {(m.get("config") or {}).get("schema") or m.get("schema") for m in _manifest_models()}
+
+
+def _build_assets() -> list:
+    """One multi-asset for everything before the gate, one for marts_build (if any)."""
+    has_marts = "marts_build" in _schemas()
+
+    @dbt_assets(
+        manifest=PROJECT.manifest_path,
+        project=PROJECT,
+        dagster_dbt_translator=TRANSLATOR,
+        exclude=MARTS_SELECT if has_marts else None,
+        name="dbt_models",
+        pool="warehouse",
+    )
+    def dbt_models(context: dg.AssetExecutionContext):
+        """dbt build of staging, intermediate and governance models (and their tests)."""
+        yield from run_dbt_build(context, "dbt_models")
+
+    if not has_marts:
+        return [dbt_models]
+
+    @dbt_assets(
+        manifest=PROJECT.manifest_path,
+        project=PROJECT,
+        dagster_dbt_translator=TRANSLATOR,
+        select=MARTS_SELECT,
+        name="dbt_marts_build",
+        pool="warehouse",
+    )
+    def dbt_marts_build(context: dg.AssetExecutionContext):
+        """dbt build of the marts into `marts_build` (green), after the quality gate."""
+        yield from run_dbt_build(context, "dbt_marts_build")
+
+    return [dbt_models, dbt_marts_build]
+
+
+DBT_ASSETS = _build_assets()

@@ -1,0 +1,71 @@
+"""`exports_sensor`: start a run for the entities with new files under the exports root."""
+
+
+import hashlib
+
+import dagster as dg
+import duckdb
+
+from orchestration.defs.ingest.assets import asset_key
+from orchestration.lib.dictionary import load_dictionary
+from orchestration.lib.ingest import DeliveredFile, discover
+from orchestration.lib.settings import DICTIONARY_DIR, Settings, get_settings
+from orchestration.lib.warehouse import WarehouseBusy, connect
+
+LOCK_TIMEOUT = 2.0
+
+
+def known_files(settings: Settings) -> set[tuple[str, int, float]] | None:
+    """(path, size, mtime) of every file version in the manifest; None if the warehouse is
+    busy (another process holds it longer than LOCK_TIMEOUT seconds)."""
+    if not settings.warehouse.exists():
+        return set()
+    try:
+        with connect(settings, read_only=True, timeout=LOCK_TIMEOUT) as con:
+            rows = con.execute("SELECT path, size_bytes, mtime FROM raw._file_manifest "
+                               "WHERE status <> 'superseded'").fetchall()
+    except WarehouseBusy:
+        return None
+    except duckdb.CatalogException:  # no manifest yet
+        return set()
+    return {(p, int(s), float(m)) for p, s, m in rows if m is not None}
+
+
+def new_files(settings: Settings, dictionary) -> list[DeliveredFile] | None:
+    known = known_files(settings)
+    if known is None:
+        return None
+    return [f for f in discover(settings.exports, dictionary)
+            if f.entity is not None and (f.rel_path, f.size, f.mtime) not in known]
+
+
+@dg.sensor(
+    name="exports_sensor",
+    description="Watches the exports root; when files arrive (new paths, or changed size/"
+                "mtime), runs the ingest assets of those entities and everything downstream.",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    target=dg.AssetSelection.all(),
+)
+def exports_sensor(context: dg.SensorEvaluationContext):
+    settings = get_settings()
+    dictionary = load_dictionary(DICTIONARY_DIR)
+    files = new_files(settings, dictionary)
+    if files is None:
+        return dg.SkipReason("the warehouse is busy (a run is writing); will look again")
+    if not files:
+        return dg.SkipReason(f"no new files under {settings.exports}")
+    keys = sorted({asset_key(f.system, f.entity) for f in files}, key=lambda k: k.path)
+    selection = dg.AssetSelection.assets(*keys).downstream()
+    if context.repository_def is not None:
+        selected = sorted(selection.resolve(context.repository_def.asset_graph),
+                          key=lambda k: k.path)
+    else:
+        selected = keys
+    identity = "\n".join(sorted(f"{f.rel_path}|{f.size}|{f.mtime}" for f in files))
+    run_key = "exports-" + hashlib.sha256(identity.encode()).hexdigest()[:20]
+    context.log.info(f"{len(files)} new file(s) for {len(keys)} entities: "
+                     + ", ".join(f.rel_path for f in files[:20]))
+    return dg.RunRequest(run_key=run_key, asset_selection=selected,
+                         tags={"qualitrace/trigger": "exports_sensor",
+                               "qualitrace/new_files": str(len(files))})

@@ -1,0 +1,10 @@
+"""Quality area: GX asset checks on staging/intermediate models, and the governance report."""
+
+import dagster as dg
+
+from orchestration.defs.quality.checks import CHECKS
+from orchestration.defs.quality.report import governance_report
+
+defs = dg.Definitions(assets=[governance_report], asset_checks=CHECKS)
+
+__all__ = ["defs"]

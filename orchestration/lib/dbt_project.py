@@ -1,0 +1,135 @@
+"""The dbt project as Dagster sees it: a cached `DbtProject` whose manifest is always fresh.
+
+The manifest (`dbt_project/target/manifest.json`) is what `@dbt_assets` reads when the
+code location loads. It is (re)built with `dbt parse` whenever it is missing or the
+project's files changed since it was built, so a fresh clone and a model edited under
+`dagster dev` both just work. Runs write their own artifacts under `<home>/dbt/target`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
+from orchestration.lib.warehouse import file_lock
+
+MANIFEST_TARGET = DBT_PROJECT_DIR / "target"
+_FINGERPRINT = MANIFEST_TARGET / ".qualitrace_fingerprint"
+_SOURCE_DIRS = ("models", "macros", "tests", "seeds", "snapshots", "analyses")
+_SOURCE_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "selectors.yml")
+
+
+class DbtParseError(RuntimeError):
+    """`dbt parse` failed: the message carries dbt's own error lines."""
+
+
+def dbt_cli_path() -> str:
+    """The dbt executable installed beside this Python (the project venv)."""
+    here = Path(sys.executable).parent / "dbt"
+    if here.exists():
+        return str(here)
+    found = shutil.which("dbt")
+    if not found:
+        raise FileNotFoundError("dbt is not installed in this environment (no `dbt` on PATH)")
+    return found
+
+
+def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """A hash of every file dbt parses: changes when a model, macro, test or config does."""
+    h = hashlib.sha256()
+    paths = [project_dir / f for f in _SOURCE_FILES]
+    for d in _SOURCE_DIRS:
+        if (project_dir / d).is_dir():
+            paths.extend(sorted(p for p in (project_dir / d).rglob("*") if p.is_file()))
+    for p in paths:
+        if p.is_file():
+            h.update(str(p.relative_to(project_dir)).encode())
+            h.update(b"\0")
+            h.update(p.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()
+
+
+def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
+    """Run `dbt parse` if the manifest is missing or stale; return its path."""
+    target = project_dir / "target"
+    manifest = target / "manifest.json"
+    stamp = target / _FINGERPRINT.name
+    target.mkdir(parents=True, exist_ok=True)
+    with file_lock(target / ".parse.lock", timeout=300, what="dbt parse"):
+        fp = project_fingerprint(project_dir)
+        if manifest.exists() and stamp.exists() and stamp.read_text().strip() == fp:
+            return manifest
+        env = {
+            **os.environ,
+            # parse renders the profile but never opens the database
+            "QUALITRACE_WAREHOUSE": os.environ.get(
+                "QUALITRACE_WAREHOUSE", str(target / "parse-only.duckdb")),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+        proc = subprocess.run(
+            [dbt_cli_path(), "parse", "--project-dir", str(project_dir),
+             "--profiles-dir", str(project_dir), "--target-path", str(target),
+             "--log-path", str(target / "logs"), "--quiet", "--no-use-colors"],
+            env=env, capture_output=True, text=True, cwd=project_dir,
+        )
+        if proc.returncode != 0 or not manifest.exists():
+            lines = (proc.stdout + proc.stderr).strip().splitlines()
+            raise DbtParseError(
+                f"`dbt parse` of {project_dir} failed (exit {proc.returncode}): "
+                + " | ".join(lines[-15:])
+            )
+        stamp.write_text(fp + "\n")
+        return manifest
+
+
+@lru_cache(maxsize=1)
+def get_dbt_project():
+    """The `DbtProject` for dbt_project/, with a fresh manifest."""
+    from dagster_dbt import DbtProject
+
+    ensure_manifest(DBT_PROJECT_DIR)
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR,
+                      target_path="target")
+
+
+_GUARD = '''#!{python}
+"""dbt, but it dies with its parent: a killed run never leaves dbt holding the warehouse."""
+import ctypes, os, signal, sys
+try:
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+except OSError:
+    pass
+if os.getppid() == 1:  # parent already gone
+    sys.exit(137)
+os.execv({dbt!r}, [{dbt!r}] + sys.argv[1:])
+'''
+
+
+def guarded_dbt_executable(settings: Settings) -> Path:
+    """A wrapper around dbt that is killed when the process that started it dies."""
+    path = settings.home / "dbt" / "bin" / "dbt"
+    text = _GUARD.format(python=sys.executable, dbt=dbt_cli_path())
+    if not path.exists() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        tmp.chmod(0o755)
+        os.replace(tmp, path)
+    return path
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """Environment for a dbt invocation against this home's warehouse."""
+    return {
+        "QUALITRACE_WAREHOUSE": str(settings.warehouse),
+        "QUALITRACE_HOME": str(settings.home),
+        "QUALITRACE_EXPORTS": str(settings.exports),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }

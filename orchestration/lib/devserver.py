@@ -1,0 +1,61 @@
+"""`qualitrace dev`: the Dagster UI on this home, one run at a time.
+
+Sets QUALITRACE_HOME / QUALITRACE_EXPORTS for the code location, makes
+`<home>/dagster/` the DAGSTER_HOME with a `dagster.yaml` that queues runs (one at a time)
+and limits the `warehouse` pool to one step, then execs `dagster dev`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from orchestration.lib.settings import REPO_ROOT, Settings, get_settings
+
+DAGSTER_YAML = """\
+# Written by `qualitrace dev`. One run at a time; one step at a time in each pool
+# (`warehouse`: every step that writes the DuckDB warehouse).
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def write_instance_config(settings: Settings) -> Path:
+    """Create `<home>/dagster/dagster.yaml` (overwritten: it is ours)."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    path = settings.dagster_home / "dagster.yaml"
+    path.write_text(DAGSTER_YAML, encoding="utf-8")
+    return path
+
+
+def dev_environment(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "QUALITRACE_HOME": str(settings.home),
+        "QUALITRACE_EXPORTS": str(settings.exports),
+        "DAGSTER_HOME": str(settings.dagster_home),
+    }
+
+
+def dev_command(port: int) -> list[str]:
+    dagster = Path(sys.executable).parent / "dagster"
+    return [str(dagster) if dagster.exists() else "dagster", "dev",
+            "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)]
+
+
+def main(args) -> int:
+    settings = get_settings(getattr(args, "home", None), getattr(args, "exports", None)).ensure()
+    write_instance_config(settings)
+    env = dev_environment(settings)
+    cmd = dev_command(int(getattr(args, "port", 3000) or 3000))
+    print(f"qualitrace dev: home {settings.home}, exports {settings.exports}\n"
+          f"                UI on http://127.0.0.1:{cmd[-1]}  ({' '.join(cmd)})", flush=True)
+    os.chdir(REPO_ROOT)
+    os.execve(cmd[0], cmd, env)
+    return 0  # not reached

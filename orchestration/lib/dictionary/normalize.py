@@ -1,0 +1,41 @@
+"""Pure text normalisers shared by Python (ingest, publish) and mirrored in the dbt macros."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# U+FF01..U+FF5E (full-width ASCII) -> U+0021..U+007E, U+3000 (ideographic space) -> space.
+FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F))
+HALFWIDTH = "".join(chr(c) for c in range(0x21, 0x7F))
+_FW_TABLE = str.maketrans(FULLWIDTH + "\u3000", HALFWIDTH + " ")
+_WS = re.compile(r"\s+")
+_HEADER_SEP = re.compile(r"[\s\-]+")
+
+
+def normalize_header(text: str) -> str:
+    """Header spelling -> lookup key: NFKC, strip, casefold, runs of spaces/hyphens -> `_`."""
+    t = unicodedata.normalize("NFKC", str(text)).replace("\ufeff", "").strip().casefold()
+    return _HEADER_SEP.sub("_", t).strip("_")
+
+
+def fold_width(text: str) -> str:
+    """Full-width ASCII and the ideographic space -> ASCII (what SQL `translate` does)."""
+    return str(text).translate(_FW_TABLE)
+
+
+def text_code(text: str | None) -> str | None:
+    """Mirror of the `conform_text_code` macro: fold width, trim, upper; blank -> None."""
+    if text is None:
+        return None
+    t = fold_width(text).strip().upper()
+    return t or None
+
+
+def lookup_key(text: str | None) -> str | None:
+    """Mirror of the `conform_lookup_key` macro: text_code without any whitespace."""
+    t = text_code(text)
+    if t is None:
+        return None
+    t = _WS.sub("", t)
+    return t or None

@@ -1,0 +1,92 @@
+"""Compile the conformance macros once through real dbt, for tests and ad-hoc checks.
+
+`conformance_sql(warehouse)` publishes nothing itself: the warehouse must already hold the
+`dictionary.*` tables. It returns {query name: compiled SQL}, compiled by one
+`dbt compile --inline` (the macros read the dictionary tables at compile time).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from orchestration.lib.settings import DBT_PROJECT_DIR
+
+SPLIT = "-- @@qualitrace-split@@"
+
+# name -> inline Jinja SQL; input_values(id, v, u) holds the test inputs.
+QUERIES: dict[str, str] = {
+    "conform": """
+select id, v, u,
+  {{ conform_text_code('v') }} as text_code,
+  {{ conform_lookup_key('v') }} as lookup_key,
+  {{ conform_batch_code('v') }} as batch_code,
+  {{ batch_code_flag('v') }} as batch_flag,
+  {{ batch_code_system('v') }} as batch_system,
+  {{ conform_serial('v') }} as serial,
+  {{ conform_timestamp('v') }} as ts_utc,
+  {{ conform_date('v') }} as dt,
+  {{ conform_province('v') }} as province,
+  {{ province_region(conform_province('v')) }} as region,
+  {{ conform_shift('v') }} as shift,
+  {{ conform_line('v') }} as line,
+  {{ conform_severity('v') }} as severity,
+  {{ conform_pass_fail('v') }} as pass_fail,
+  {{ conform_boolean('v') }} as bool_value,
+  {{ conform_status('v') }} as status,
+  {{ conform_channel('v') }} as channel,
+  {{ conform_number('v') }} as number,
+  {{ conform_unit_value('v', 'u', 'any') }} as value_canonical,
+  {{ conform_unit('u', 'any') }} as unit,
+  {{ canonical_unit('u', 'any') }} as canonical_unit,
+  {{ unit_kind_of('u') }} as unit_kind,
+  {{ unit_is_known('u', 'any') }} as unit_known,
+  {{ conform_unit_value('v', 'u', 'quantity', default_unit='pcs') }} as qty_pcs
+from input_values
+""",
+    "classify": """
+with m as (select id, v, {{ problem_matches('v') }} as pm from input_values)
+select id, v, {{ problem_primary('pm') }} as problem_type_code,
+       {{ problem_secondary('pm') }} as secondary_problem_codes,
+       {{ problem_category(problem_primary('pm')) }} as problem_category
+from m
+""",
+}
+
+
+def compile_inline(sql: str, warehouse: Path, target_dir: Path) -> str:
+    """Run `dbt compile --inline` in a subprocess against `warehouse`; return the compiled SQL."""
+    env = dict(os.environ, QUALITRACE_WAREHOUSE=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    dbt = Path(sys.executable).with_name("dbt")
+    cmd = [str(dbt), "compile", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+           str(DBT_PROJECT_DIR), "--target-path", str(target_dir / "target"), "--log-path",
+           str(target_dir / "logs"), "--no-partial-parse", "--quiet", "--output", "json",
+           "--inline", sql]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"dbt compile failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    out = proc.stdout
+    start = out.find('{')
+    while start != -1:
+        try:
+            data, _ = json.JSONDecoder().raw_decode(out[start:])
+            if isinstance(data, dict) and "compiled" in data:
+                return data["compiled"]
+        except json.JSONDecodeError:
+            pass
+        start = out.find('{', start + 1)
+    raise RuntimeError(f"no compiled SQL in dbt output:\n{proc.stdout}")
+
+
+def conformance_sql(warehouse: Path, target_dir: Path) -> dict[str, str]:
+    """Compile every query of QUERIES in one dbt invocation."""
+    names = list(QUERIES)
+    combined = f"\n{SPLIT}\n".join(QUERIES[n] for n in names)
+    compiled = compile_inline(combined, warehouse, target_dir)
+    parts = compiled.split(SPLIT)
+    if len(parts) != len(names):
+        raise RuntimeError("compiled SQL lost its split markers")
+    return {n: p.strip() for n, p in zip(names, parts)}

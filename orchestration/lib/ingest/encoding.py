@@ -1,0 +1,102 @@
+"""Fingerprint (sha256, size, text encoding) in one streaming pass; transcode to UTF-8."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestration.lib.ingest.errors import EMPTY_FILE, ENCODING_ERROR, UNREADABLE_FILE, IngestError
+
+CHUNK = 8 << 20
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    sha256: str
+    size: int
+    encoding: str | None   # utf-8, utf-8-sig, utf-16, gb18030; None for binary formats
+    binary: bool = False   # NUL bytes in a text file
+
+
+def fingerprint(path: Path, text: bool = True) -> Fingerprint:
+    """sha256 and size; for text formats also the encoding: BOM, else UTF-8, else GB18030.
+
+    A file that is UTF-8 except for a few lines (GBK bytes pasted in) stays UTF-8 when it
+    holds valid non-ASCII UTF-8 lines; the bad lines are then quarantined by the CSV reader.
+    """
+    sha = hashlib.sha256()
+    size = 0
+    encoding: str | None = None
+    binary = False
+    utf8_ok = True
+    dec = codecs.getincrementaldecoder("utf-8")("strict")
+    with open(path, "rb") as fh:
+        first = True
+        while chunk := fh.read(CHUNK):
+            sha.update(chunk)
+            size += len(chunk)
+            if not text:
+                continue
+            if first:
+                first = False
+                for bom, name in _BOMS:
+                    if chunk.startswith(bom):
+                        encoding = name
+                        break
+                if encoding != "utf-16" and b"\x00" in chunk[:65536]:
+                    binary = True
+            if encoding is None and utf8_ok and not binary:
+                try:
+                    dec.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8_ok = False
+        if text and encoding is None and not binary and utf8_ok:
+            try:
+                dec.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8_ok = False
+    if text and encoding is None and not binary:
+        encoding = "utf-8" if utf8_ok else _utf8_or_gb18030(path)
+    return Fingerprint(sha.hexdigest(), size, encoding, binary)
+
+
+def _utf8_or_gb18030(path: Path) -> str:
+    good_non_ascii = bad = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            if line.isascii():
+                continue
+            try:
+                line.decode("utf-8")
+                good_non_ascii += 1
+            except UnicodeDecodeError:
+                bad += 1
+    return "utf-8" if good_non_ascii > bad else "gb18030"
+
+
+def transcode(src: Path, dst: Path, encoding: str, rel_path: str) -> None:
+    """Stream `src` in `encoding` to `dst` as UTF-8 (no BOM); IngestError if undecodable."""
+    dec = codecs.getincrementaldecoder(encoding)("strict")
+    offset = 0
+    try:
+        with open(src, "rb") as fin, open(dst, "w", encoding="utf-8", newline="") as fout:
+            while chunk := fin.read(CHUNK):
+                fout.write(dec.decode(chunk))
+                offset += len(chunk)
+            fout.write(dec.decode(b"", final=True))
+    except UnicodeDecodeError as exc:
+        raise IngestError(ENCODING_ERROR, rel_path,
+                          f"not UTF-8 and not {encoding}: undecodable bytes near byte "
+                          f"{offset + exc.start}") from None
+
+
+def check_not_empty(fp: Fingerprint, rel_path: str) -> None:
+    if fp.size == 0:
+        raise IngestError(EMPTY_FILE, rel_path, "the file is empty (0 bytes)")
+    if fp.binary:
+        raise IngestError(UNREADABLE_FILE, rel_path,
+                          "binary content (NUL bytes) in a text file")

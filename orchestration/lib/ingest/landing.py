@@ -1,0 +1,544 @@
+"""Land delivered files into `raw.<system>__<entity>`, one transaction per file version.
+
+Incremental by file: a file whose path, size and mtime (or path and sha256) are already in
+`raw._file_manifest` is skipped; the same content under another name is a
+`duplicate_delivery` (no rows); new content under a known path is a new version: the old
+version's rows (raw and quarantine) are deleted and its manifest row marked `superseded`.
+Hashing, transcoding and xlsx/jsonl parsing happen outside the warehouse lock; the lock is
+held only for the write. Big CSV/TSV files are parsed by DuckDB's `read_csv`, never in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from orchestration.lib.ingest import errors as E
+from orchestration.lib.ingest.discover import DeliveredFile, discover, files_of
+from orchestration.lib.ingest.encoding import Fingerprint, check_not_empty, fingerprint, transcode
+from orchestration.lib.ingest.errors import IngestError
+from orchestration.lib.ingest.readers import (
+    DELIMITERS, MAX_RAW_RECORD, ColumnMap, QuarantineRow, TabularRead, clip, map_header,
+    read_csv_header, read_jsonl, read_xlsx,
+)
+from orchestration.lib.ingest.spec import EntitySpec, entity_specs, find_spec
+from orchestration.lib.settings import Settings
+from orchestration.lib.warehouse import connect
+
+LINEAGE = (("_extra", "VARCHAR"), ("_source_file", "VARCHAR"), ("_source_row", "BIGINT"),
+           ("_file_sha256", "VARCHAR"), ("_loaded_at", "TIMESTAMP"))
+MANIFEST_COLUMNS = (
+    ("path", "VARCHAR"), ("sha256", "VARCHAR"), ("size_bytes", "BIGINT"), ("system", "VARCHAR"),
+    ("entity", "VARCHAR"), ("rows_read", "BIGINT"), ("rows_landed", "BIGINT"),
+    ("rows_quarantined", "BIGINT"), ("status", "VARCHAR"), ("duplicate_of", "VARCHAR"),
+    ("first_seen", "TIMESTAMP"), ("detail", "VARCHAR"),
+    # additions beyond ARCHITECTURE.md
+    ("reason_code", "VARCHAR"), ("mtime", "DOUBLE"), ("encoding", "VARCHAR"),
+    ("format", "VARCHAR"), ("unknown_headers", "VARCHAR"),
+)
+QUARANTINE_COLUMNS = (
+    ("system", "VARCHAR"), ("entity", "VARCHAR"), ("source_file", "VARCHAR"),
+    ("source_row", "BIGINT"), ("reason_code", "VARCHAR"), ("detail", "VARCHAR"),
+    ("raw_record", "VARCHAR"), ("file_sha256", "VARCHAR"), ("quarantined_at", "TIMESTAMP"),
+)
+HEADER_GAP_COLUMNS = (
+    ("system", "VARCHAR"), ("entity", "VARCHAR"), ("header_seen", "VARCHAR"),
+    ("source_file", "VARCHAR"), ("first_seen", "TIMESTAMP"), ("file_sha256", "VARCHAR"),
+)
+LIVE = ("loaded", "quarantined")
+MAX_LINE_SIZE = 4 << 20  # longer CSV records are quarantined as line_too_long
+DUCKDB_REASONS = {
+    "MISSING COLUMNS": E.WRONG_FIELD_COUNT, "TOO MANY COLUMNS": E.WRONG_FIELD_COUNT,
+    "INVALID ENCODING": E.INVALID_ENCODING, "INVALID UNICODE": E.INVALID_ENCODING,
+    "LINE SIZE OVER MAXIMUM": E.LINE_TOO_LONG, "UNQUOTED VALUE": E.MALFORMED_ROW,
+}
+
+
+@dataclass
+class FileResult:
+    path: str
+    sha256: str | None
+    status: str                # loaded, duplicate_delivery, quarantined, skipped
+    rows_read: int = 0
+    rows_landed: int = 0
+    rows_quarantined: int = 0
+    detail: str | None = None
+    superseded: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestSummary:
+    system: str
+    entity: str
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_landed(self) -> int:
+        return sum(f.rows_landed for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def new_files(self) -> int:
+        return sum(1 for f in self.files if f.status != "skipped")
+
+
+def _q(ident: str) -> str:
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("\x00", "").replace("'", "''") + "'"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _ddl(table: str, columns) -> str:
+    return f"CREATE TABLE IF NOT EXISTS {table} (" + ", ".join(
+        f"{_q(n)} {t}" for n, t in columns) + ")"
+
+
+def _columns_by_table(con) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for t, c in con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                            "WHERE table_schema = 'raw'").fetchall():
+        out.setdefault(t, set()).add(c)
+    return out
+
+
+def ensure_governance_tables(con: duckdb.DuckDBPyConnection,
+                             have: dict[str, set[str]] | None = None) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    have = _columns_by_table(con) if have is None else have
+    for table, cols in (("_file_manifest", MANIFEST_COLUMNS), ("_quarantine", QUARANTINE_COLUMNS),
+                        ("_header_gaps", HEADER_GAP_COLUMNS)):
+        _ensure_table(con, table, cols, have)
+
+
+def _ensure_table(con, name: str, cols, have: dict[str, set[str]]) -> None:
+    """CREATE TABLE raw.<name> if absent, else ADD COLUMN for columns new to the spec."""
+    if name not in have:
+        con.execute(_ddl(f"raw.{_q(name)}", cols))
+        return
+    for n, t in cols:
+        if n not in have[name]:
+            con.execute(f"ALTER TABLE raw.{_q(name)} ADD COLUMN {_q(n)} {t}")
+
+
+def ensure_raw_table(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
+                     have: dict[str, set[str]] | None = None) -> None:
+    cols = [(f, "VARCHAR") for f in spec.fields] + list(LINEAGE)
+    _ensure_table(con, spec.table, cols, _columns_by_table(con) if have is None else have)
+
+
+def ensure_raw_tables(settings: Settings, dictionary: Any) -> None:
+    """Every `raw.<system>__<entity>` table (all dictionary fields) and the ingest bookkeeping
+    tables, so dbt sources exist before any file arrives. Adds columns new to the dictionary."""
+    with connect(settings) as con:
+        ensure_governance_tables(con)
+        have = _columns_by_table(con)
+        for spec in entity_specs(dictionary):
+            ensure_raw_table(con, spec, have)
+
+
+# --------------------------------------------------------------------------- preparation
+
+@dataclass
+class CsvPlan:
+    source: Path               # UTF-8 file DuckDB reads (the original or a transcoded copy)
+    delimiter: str
+    columns: ColumnMap
+    temp: bool
+
+
+def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
+            workdir: Path) -> CsvPlan | TabularRead:
+    """Decode and map one file outside the lock; IngestError quarantines it whole."""
+    rel = df.rel_path
+    if fp.size == 0:
+        check_not_empty(fp, rel)
+    if df.fmt == "xlsx":
+        return read_xlsx(df.path, spec, rel)
+    check_not_empty(fp, rel)
+    if df.fmt == "jsonl":
+        return read_jsonl(df.path, fp.encoding or "utf-8", spec, rel)
+    delim = DELIMITERS[df.fmt or "csv"]
+    source, temp = df.path, False
+    if fp.encoding not in ("utf-8", "utf-8-sig"):
+        workdir.mkdir(parents=True, exist_ok=True)
+        source, temp = workdir / f"{fp.sha256}.utf8.csv", True
+        transcode(df.path, source, fp.encoding or "gb18030", rel)
+    try:
+        header = read_csv_header(source, delim, rel)
+        cols = map_header(header, spec, rel)
+    except IngestError as exc:
+        if temp:
+            source.unlink(missing_ok=True)
+        if exc.reason_code == E.MISSING_REQUIRED_COLUMN and len(header) == 1 and any(
+                d in header[0] for d in ",\t;|" if d != delim):
+            exc.detail += f" (one column only: expected {delim!r} as the delimiter of a " \
+                          f".{df.path.suffix.lstrip('.')} file)"
+            exc.args = (f"{rel}: {exc.reason_code}: {exc.detail}",)
+        raise
+    return CsvPlan(source, delim, cols, temp)
+
+
+# --------------------------------------------------------------------------- writing
+
+def _select_list(spec: EntitySpec, cols: ColumnMap, col) -> tuple[list[str], str]:
+    sel = [f"{col(cols.field_at[f])} AS {_q(f)}" if f in cols.field_at else f"NULL AS {_q(f)}"
+           for f in spec.fields]
+    if cols.extras:
+        args = ", ".join(f"{sql_literal(k)}, {col(i)}" for i, k in cols.extras)
+        extra = f"CAST(json_object({args}) AS VARCHAR)"
+    else:
+        extra = "CAST(NULL AS VARCHAR)"
+    return sel, extra
+
+
+def _write_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: CsvPlan,
+               loaded_at: dt.datetime) -> tuple[int, list[QuarantineRow]]:
+    ncol = len(plan.columns.headers)
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncol)) + "}"
+    sel, extra = _select_list(spec, plan.columns, lambda i: f"c{i}")
+    rej = f"_rej_{fp.sha256[:16]}"
+    target = f"raw.{_q(spec.table)}"
+    sql = (
+        f"INSERT INTO {target} ({', '.join(_q(f) for f in spec.fields)}, _extra, _source_file, "
+        f"_source_row, _file_sha256, _loaded_at) "
+        f"SELECT {', '.join(sel)}, {extra}, ?, row_number() OVER () + 1, ?, ? "
+        f"FROM read_csv({sql_literal(str(plan.source))}, header = true, auto_detect = false, "
+        f"delim = {sql_literal(plan.delimiter)}, quote = '\"', escape = '\"', "
+        f"columns = {columns}, store_rejects = true, rejects_table = '{rej}', "
+        f"rejects_scan = '{rej}_scan', max_line_size = {MAX_LINE_SIZE}, "
+        f"null_padding = false)"
+    )
+    landed = con.execute(sql, [df.rel_path, fp.sha256, loaded_at]).fetchone()[0]
+    rejects = con.execute(
+        f"SELECT line, line_byte_position, error_type, csv_line, error_message FROM {rej} "
+        f"ORDER BY line").fetchall()
+    con.execute(f"DROP TABLE IF EXISTS {rej}")
+    con.execute(f"DROP TABLE IF EXISTS {rej}_scan")
+    out: list[QuarantineRow] = []
+    seen: set[int] = set()
+    for line, pos, etype, csv_line, message in rejects:
+        if line in seen:
+            continue
+        seen.add(line)
+        reason = DUCKDB_REASONS.get(str(etype), E.MALFORMED_ROW)
+        raw = _raw_line(plan.source, int(pos)) if pos is not None else csv_line
+        out.append(QuarantineRow(int(line), reason,
+                                 f"{df.rel_path} line {line}: {message}"[:1000], clip(raw)))
+    if out:  # shift provisional row numbers past the quarantined records
+        thresholds = [ln - 1 - i for i, ln in enumerate(sorted(seen))]
+        con.execute("CREATE OR REPLACE TEMP TABLE _ingest_thr (t BIGINT)")
+        con.executemany("INSERT INTO _ingest_thr VALUES (?)", [[t] for t in thresholds])
+        con.execute(
+            f"UPDATE {target} SET _source_row = _source_row + (SELECT count(*) FROM _ingest_thr "
+            f"WHERE t <= {target}._source_row - 1) WHERE _source_file = ? AND _file_sha256 = ?",
+            [df.rel_path, fp.sha256])
+        con.execute("DROP TABLE _ingest_thr")
+    return int(landed), out
+
+
+def _raw_line(path: Path, pos: int) -> str:
+    """The physical line around byte `pos` (DuckDB's reported line start, which may be one
+    past it), decoded; GB18030 is tried for bytes that are not UTF-8."""
+    with open(path, "rb") as fh:
+        back = min(pos, 4096)
+        fh.seek(pos - back)
+        before = fh.read(back)
+        start = pos - back + before.rfind(b"\n") + 1 if b"\n" in before else pos - back
+        fh.seek(start)
+        data = fh.readline(MAX_RAW_RECORD * 4)
+    data = data.rstrip(b"\r\n")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("gb18030", errors="replace")
+
+
+def _write_tabular(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
+                   read: TabularRead, loaded_at: dt.datetime) -> int:
+    if not read.rows:
+        return 0
+    cols = read.columns
+    data: dict[str, list] = {}
+    for f in spec.fields:
+        i = cols.field_at.get(f)
+        data[f] = [vals[i] for _, vals in read.rows] if i is not None else [None] * len(read.rows)
+    data["_extra"] = ([json.dumps({k: vals[i] for i, k in cols.extras}, ensure_ascii=False)
+                       for _, vals in read.rows] if cols.extras else [None] * len(read.rows))
+    data["_source_file"] = [df.rel_path] * len(read.rows)
+    data["_source_row"] = [n for n, _ in read.rows]
+    data["_file_sha256"] = [fp.sha256] * len(read.rows)
+    data["_loaded_at"] = [loaded_at] * len(read.rows)
+    schema = pa.schema([(f, pa.string()) for f in spec.fields] + [
+        ("_extra", pa.string()), ("_source_file", pa.string()), ("_source_row", pa.int64()),
+        ("_file_sha256", pa.string()), ("_loaded_at", pa.timestamp("us"))])
+    tbl = pa.Table.from_pydict(data, schema=schema)  # noqa: F841 - scanned by DuckDB below
+    con.execute(f"INSERT INTO raw.{_q(spec.table)} BY NAME SELECT * FROM tbl")
+    return len(read.rows)
+
+
+def _write_quarantine(con, spec_system: str, spec_entity: str | None, rel: str,
+                      sha: str | None, rows: list[QuarantineRow], at: dt.datetime) -> None:
+    if not rows:
+        return
+    qtbl = pa.table({  # noqa: F841
+        "system": [spec_system] * len(rows), "entity": [spec_entity] * len(rows),
+        "source_file": [rel] * len(rows), "source_row": pa.array([r.source_row for r in rows],
+                                                                 pa.int64()),
+        "reason_code": [r.reason_code for r in rows], "detail": [r.detail for r in rows],
+        "raw_record": pa.array([r.raw_record for r in rows], pa.string()),
+        "file_sha256": pa.array([sha] * len(rows), pa.string()),
+        "quarantined_at": pa.array([at] * len(rows), pa.timestamp("us")),
+    })
+    con.execute("INSERT INTO raw._quarantine BY NAME SELECT * FROM qtbl")
+
+
+def _write_manifest(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
+                    res: FileResult, at: dt.datetime, duplicate_of: str | None = None,
+                    reason_code: str | None = None, unknown: list[str] | None = None) -> None:
+    con.execute(
+        "INSERT INTO raw._file_manifest (path, sha256, size_bytes, system, entity, rows_read, "
+        "rows_landed, rows_quarantined, status, duplicate_of, first_seen, detail, reason_code, "
+        "mtime, encoding, format, unknown_headers) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [df.rel_path, fp.sha256, fp.size, spec.system, spec.name, res.rows_read,
+         res.rows_landed, res.rows_quarantined, res.status, duplicate_of, at, res.detail,
+         reason_code, df.mtime, fp.encoding, df.fmt,
+         json.dumps(unknown, ensure_ascii=False) if unknown else None])
+
+
+def _supersede(con, spec: EntitySpec, rel: str, new_sha: str) -> list[str]:
+    old = [r[0] for r in con.execute(
+        "SELECT sha256 FROM raw._file_manifest WHERE path = ? AND sha256 <> ? AND status IN "
+        "('loaded', 'quarantined', 'duplicate_delivery')", [rel, new_sha]).fetchall()]
+    for sha in old:
+        con.execute(f"DELETE FROM raw.{_q(spec.table)} WHERE _source_file = ? AND "
+                    f"_file_sha256 = ?", [rel, sha])
+        con.execute("DELETE FROM raw._quarantine WHERE source_file = ? AND file_sha256 = ?",
+                    [rel, sha])
+        con.execute("UPDATE raw._file_manifest SET status = 'superseded', detail = ? "
+                    "WHERE path = ? AND sha256 = ?",
+                    [f"superseded by version {new_sha[:12]}", rel, sha])
+    return old
+
+
+# --------------------------------------------------------------------------- one entity
+
+PREPARED_BYTES = 256 << 20  # write prepared files once this much is waiting
+
+
+@dataclass
+class _Pending:
+    df: DeliveredFile
+    fp: Fingerprint
+    plan: CsvPlan | TabularRead | None = None
+    error: IngestError | None = None
+    duplicate_of: str | None = None
+
+    def cleanup(self) -> None:
+        if isinstance(self.plan, CsvPlan) and self.plan.temp:
+            self.plan.source.unlink(missing_ok=True)
+
+
+def ingest_entity(settings: Settings, dictionary: Any, system: str, entity: str,
+                  files: list[DeliveredFile] | None = None) -> IngestSummary:
+    """Land every new file version of one entity; see the module docstring.
+
+    Files are hashed and parsed outside the warehouse lock, then written in batches through
+    one connection, one transaction per file.
+    """
+    t0 = time.monotonic()
+    spec = find_spec(dictionary, system, entity)
+    if files is None:
+        all_files = discover(settings.exports, dictionary)
+        files = files_of(all_files, spec)
+        unknown = [f for f in all_files if f.system == system and f.entity is None]
+    else:
+        unknown = []
+    summary = IngestSummary(system, entity)
+    with connect(settings) as con:
+        have = _columns_by_table(con)
+        ensure_governance_tables(con, have)
+        ensure_raw_table(con, spec, have)
+        known = con.execute(
+            "SELECT path, sha256, size_bytes, mtime, status FROM raw._file_manifest "
+            "WHERE system = ? AND entity = ?", [system, entity]).fetchall()
+        live = dict(con.execute(
+            "SELECT sha256, min_by(path, first_seen) FROM raw._file_manifest "
+            "WHERE status IN ('loaded', 'quarantined') GROUP BY sha256").fetchall())
+        if unknown:
+            _record_unknown(con, unknown)
+    fast = {(p, s, m) for p, _, s, m, st in known if st != "superseded"}
+    versions = {(p, sha) for p, sha, *_ in known}
+    workdir = settings.home / "tmp" / "ingest"
+    pending: list[_Pending] = []
+    touched: list[tuple[DeliveredFile, Fingerprint]] = []
+    waiting = 0
+    try:
+        for df in files:
+            if (df.rel_path, df.size, df.mtime) in fast:
+                summary.files.append(FileResult(df.rel_path, None, "skipped"))
+                continue
+            fp = fingerprint(df.path, text=df.fmt != "xlsx")
+            if (df.rel_path, fp.sha256) in versions:
+                touched.append((df, fp))
+                summary.files.append(FileResult(df.rel_path, fp.sha256, "skipped"))
+                continue
+            versions.add((df.rel_path, fp.sha256))
+            item = _Pending(df, fp)
+            first = live.setdefault(fp.sha256, df.rel_path)
+            if first != df.rel_path:
+                item.duplicate_of = first
+            else:
+                try:
+                    item.plan = prepare(df, fp, spec, workdir)
+                except IngestError as exc:
+                    item.error = exc
+                if isinstance(item.plan, TabularRead):
+                    waiting += fp.size
+            pending.append(item)
+            if waiting > PREPARED_BYTES or (isinstance(item.plan, CsvPlan)
+                                            and fp.size > PREPARED_BYTES):
+                summary.files += _flush(settings, spec, pending, touched)
+                pending, touched, waiting = [], [], 0
+        if pending or touched:
+            summary.files += _flush(settings, spec, pending, touched)
+            pending = []
+    finally:
+        for item in pending:
+            item.cleanup()
+    summary.seconds = time.monotonic() - t0
+    return summary
+
+
+def _flush(settings: Settings, spec: EntitySpec, pending: list[_Pending],
+           touched: list[tuple[DeliveredFile, Fingerprint]]) -> list[FileResult]:
+    out = []
+    with connect(settings) as con:
+        for df, fp in touched:  # same content, new mtime: remember it for fast skips
+            con.execute("UPDATE raw._file_manifest SET mtime = ? WHERE path = ? AND sha256 = ?",
+                        [df.mtime, df.rel_path, fp.sha256])
+        for item in pending:
+            try:
+                out.append(_commit(con, spec, item))
+            finally:
+                item.cleanup()
+    return out
+
+
+def _record_unknown(con, unknown: list[DeliveredFile]) -> None:
+    for df in unknown:
+        hit = con.execute("SELECT 1 FROM raw._quarantine WHERE source_file = ? AND "
+                          "reason_code = ?", [df.rel_path, E.UNKNOWN_FILE]).fetchone()
+        if not hit:
+            _write_quarantine(con, df.system, None, df.rel_path, None, [QuarantineRow(
+                None, E.UNKNOWN_FILE, f"{df.rel_path}: {df.problem}", None)], _utcnow())
+
+
+def ingest_file(settings: Settings, spec: EntitySpec, df: DeliveredFile,
+                workdir: Path | None = None) -> FileResult:
+    """Land one file version on its own (fingerprint, prepare, write)."""
+    fp = fingerprint(df.path, text=df.fmt != "xlsx")
+    item = _Pending(df, fp)
+    try:
+        item.plan = prepare(df, fp, spec, workdir or settings.home / "tmp" / "ingest")
+    except IngestError as exc:
+        item.error = exc
+    with connect(settings) as con:
+        ensure_governance_tables(con)
+        ensure_raw_table(con, spec)
+        try:
+            return _commit(con, spec, item)
+        finally:
+            item.cleanup()
+
+
+def _commit(con, spec: EntitySpec, item: _Pending) -> FileResult:
+    """One file version, in one transaction: landed + manifested, or nothing."""
+    df, fp, rel = item.df, item.fp, item.df.rel_path
+    at = _utcnow()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if con.execute("SELECT 1 FROM raw._file_manifest WHERE path = ? AND sha256 = ?",
+                       [rel, fp.sha256]).fetchone():  # landed meanwhile by another run
+            con.execute("ROLLBACK")
+            return FileResult(rel, fp.sha256, "skipped")
+        dup = item.duplicate_of or (con.execute(
+            "SELECT min_by(path, first_seen) FROM raw._file_manifest WHERE sha256 = ? AND "
+            "path <> ? AND status IN ('loaded', 'quarantined')", [fp.sha256, rel]).fetchone()
+            or [None])[0]
+        old = _supersede(con, spec, rel, fp.sha256)
+        error = item.error
+        if dup is not None:
+            res = FileResult(rel, fp.sha256, "duplicate_delivery",
+                             detail=f"same content as {dup}")
+            _write_manifest(con, spec, df, fp, res, at, duplicate_of=dup)
+        elif error is None:
+            try:
+                res = _land(con, spec, df, fp, item.plan, at)
+            except duckdb.Error as exc:
+                con.execute("ROLLBACK")
+                con.execute("BEGIN TRANSACTION")
+                old = _supersede(con, spec, rel, fp.sha256)
+                error = IngestError(E.UNREADABLE_FILE, rel, f"not parseable: {exc}"[:1000])
+        if dup is None and error is not None:
+            res = FileResult(rel, fp.sha256, "quarantined", detail=error.detail)
+            _write_quarantine(con, spec.system, spec.name, rel, fp.sha256, [
+                QuarantineRow(None, error.reason_code, str(error), None)], at)
+            _write_manifest(con, spec, df, fp, res, at, reason_code=error.reason_code)
+        res.superseded = old
+        con.execute("COMMIT")
+        return res
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+
+
+def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
+          plan: CsvPlan | TabularRead, at: dt.datetime) -> FileResult:
+    if isinstance(plan, CsvPlan):
+        landed, quarantine = _write_csv(con, spec, df, fp, plan, at)
+        cols = plan.columns
+    else:
+        landed = _write_tabular(con, spec, df, fp, plan, at)
+        quarantine, cols = plan.quarantine, plan.columns
+    _write_quarantine(con, spec.system, spec.name, df.rel_path, fp.sha256, quarantine, at)
+    unknown = cols.unknown_headers
+    for h in unknown:
+        con.execute("INSERT INTO raw._header_gaps (system, entity, header_seen, source_file, "
+                    "first_seen, file_sha256) VALUES (?, ?, ?, ?, ?, ?)",
+                    [spec.system, spec.name, h, df.rel_path, at, fp.sha256])
+    res = FileResult(df.rel_path, fp.sha256, "loaded", rows_read=landed + len(quarantine),
+                     rows_landed=landed, rows_quarantined=len(quarantine))
+    if res.rows_read == 0:
+        res.detail = "no data rows (header only or blank)"
+    elif quarantine:
+        res.detail = f"{len(quarantine)} row(s) quarantined"
+    _write_manifest(con, spec, df, fp, res, at, unknown=unknown)
+    return res

@@ -1,0 +1,291 @@
+"""Readers: map a header onto the dictionary; read xlsx/jsonl rows as text; plan CSV reads.
+
+Values stay text exactly as delivered; an empty value is NULL in every format. xlsx: the
+first sheet, first row is the header; date/time cells become ISO text
+(`YYYY-MM-DD HH:MM:SS`), numbers their shortest text (`100`, `0.25`; an Excel date typed as a
+plain number stays its serial, e.g. `45366.58`, conformed in dbt), booleans `TRUE`/`FALSE`,
+and a cell holding a formula (text starting with `=`) is never evaluated: its row is
+quarantined with `formula_cell`. jsonl: numbers keep their literal text, objects/arrays
+their JSON. Whole-file problems raise `IngestError`; row problems become `QuarantineRow`s.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestration.lib.ingest import errors as E
+from orchestration.lib.ingest.errors import IngestError
+from orchestration.lib.ingest.spec import EntitySpec
+
+MAX_HEADER_BYTES = 1 << 20
+MAX_RAW_RECORD = 65536  # raw_record text kept in quarantine, in characters
+DELIMITERS = {"csv": ",", "tsv": "\t"}
+
+
+@dataclass(frozen=True)
+class QuarantineRow:
+    source_row: int | None
+    reason_code: str
+    detail: str
+    raw_record: str | None
+
+
+@dataclass
+class ColumnMap:
+    """Where each column of a file goes: dictionary fields by position, the rest to `_extra`."""
+
+    headers: list[str]                       # as seen (cleaned of NULs)
+    field_at: dict[str, int]                 # canonical field -> column index
+    extras: list[tuple[int, str]]            # (column index, key in _extra)
+
+    @property
+    def unknown_headers(self) -> list[str]:
+        return [k for _, k in self.extras]
+
+
+@dataclass
+class TabularRead:
+    """Rows read in Python (xlsx, jsonl): (row number, values by column index)."""
+
+    columns: ColumnMap
+    rows: list[tuple[int, list[str | None]]] = field(default_factory=list)
+    quarantine: list[QuarantineRow] = field(default_factory=list)
+    rows_read: int = 0
+
+
+def clip(text: str | None) -> str | None:
+    if text is None or len(text) <= MAX_RAW_RECORD:
+        return text
+    return text[:MAX_RAW_RECORD] + f"... [{len(text) - MAX_RAW_RECORD} more characters]"
+
+
+def map_header(headers: list[Any], spec: EntitySpec, rel_path: str,
+               column_has_data: list[bool] | None = None) -> ColumnMap:
+    """Map header cells to fields (NFKC/trim/case-fold aliases); unknown ones go to `_extra`.
+
+    IngestError: no header, a blank header before a named one (merged cells), two headers
+    for one field, or required fields missing (all named).
+    """
+    seen = ["" if h is None else str(h).replace("\x00", "").strip() for h in headers]
+    if not any(seen):
+        raise IngestError(E.EMPTY_FILE, rel_path, "no header row")
+    last_named = max(i for i, h in enumerate(seen) if h)
+    field_at: dict[str, int] = {}
+    extras: list[tuple[int, str]] = []
+    used_keys: set[str] = set()
+    for i, h in enumerate(seen):
+        if not h:
+            if i < last_named:
+                raise IngestError(E.BLANK_HEADER, rel_path,
+                                  f"header cell {i + 1} is blank (merged or missing header "
+                                  f"cells?)", row=1)
+            if column_has_data is not None and not column_has_data[i]:
+                continue
+            h = f"column_{i + 1}"
+        f = spec.canonical(h)
+        if f is not None:
+            if f in field_at:
+                raise IngestError(E.DUPLICATE_COLUMN, rel_path,
+                                  f"columns {field_at[f] + 1} ({seen[field_at[f]]!r}) and "
+                                  f"{i + 1} ({h!r}) are both {f!r}", row=1, field=f)
+            field_at[f] = i
+            continue
+        key, n = h, 2
+        while key in used_keys:
+            key, n = f"{h}#{n}", n + 1
+        used_keys.add(key)
+        extras.append((i, key))
+    missing = [f for f in spec.fields if f in spec.required and f not in field_at]
+    if missing:
+        raise IngestError(E.MISSING_REQUIRED_COLUMN, rel_path,
+                          f"missing required column(s): {', '.join(missing)}; header seen: "
+                          f"{', '.join(repr(h) for h in seen)[:500]}", row=1)
+    return ColumnMap(seen, field_at, extras)
+
+
+# --------------------------------------------------------------------------- csv / tsv
+
+def read_csv_header(source: Path, delimiter: str, rel_path: str) -> list[str]:
+    """First record of a UTF-8 file (BOM stripped), parsed with the csv module."""
+    with open(source, "rb") as fh:
+        head = fh.read(MAX_HEADER_BYTES + 1)
+    if not head.strip(b"\r\n\t \xef\xbb\xbf"):
+        raise IngestError(E.EMPTY_FILE, rel_path, "no header row (blank file)")
+    cut = head.find(b"\n")
+    if cut < 0 and len(head) > MAX_HEADER_BYTES:
+        raise IngestError(E.LINE_TOO_LONG, rel_path,
+                          f"header line longer than {MAX_HEADER_BYTES} bytes", row=1)
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    try:
+        return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except (csv.Error, StopIteration) as exc:
+        raise IngestError(E.UNREADABLE_FILE, rel_path, f"header not parseable: {exc}",
+                          row=1) from None
+
+
+# --------------------------------------------------------------------------- xlsx
+
+def cell_text(v: Any) -> str | None:
+    """An openpyxl cell value as delivered text (see module docstring)."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v if v != "" else None
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(v, dt.date):
+        return v.strftime("%Y-%m-%d")
+    if isinstance(v, dt.time):
+        return v.strftime("%H:%M:%S")
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    return str(v)
+
+
+def is_formula(text: str | None) -> bool:
+    return text is not None and len(text) > 1 and text[0] == "="
+
+
+def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
+    """First sheet of a workbook, in read-only mode (formulas are not evaluated)."""
+    import openpyxl  # local: import cost
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, IndexError,
+            AttributeError, EOFError) as exc:
+        raise IngestError(E.UNREADABLE_FILE, rel_path,
+                          f"not a readable xlsx workbook: {type(exc).__name__}: {exc}"[:500]) \
+            from None
+    except Exception as exc:  # openpyxl/lxml raise many kinds on corrupt archives
+        raise IngestError(E.UNREADABLE_FILE, rel_path,
+                          f"not a readable xlsx workbook: {type(exc).__name__}: {exc}"[:500]) \
+            from None
+    try:
+        if not wb.worksheets:
+            raise IngestError(E.UNREADABLE_FILE, rel_path, "the workbook has no sheets")
+        ws = wb.worksheets[0]
+        raw_rows: list[tuple[int, list[str | None], list[Any]]] = []
+        header: list[Any] | None = None
+        try:
+            for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                if header is None:
+                    if values and any(v not in (None, "") for v in values):
+                        header = list(values)
+                        header_row = n
+                    continue
+                texts = [cell_text(v) for v in values]
+                if any(t is not None for t in texts):
+                    raw_rows.append((n, texts, list(values)))
+        except IngestError:
+            raise
+        except Exception as exc:
+            raise IngestError(E.UNREADABLE_FILE, rel_path,
+                              f"sheet {ws.title!r} not readable: {type(exc).__name__}: "
+                              f"{exc}"[:500]) from None
+    finally:
+        wb.close()
+    if header is None:
+        raise IngestError(E.EMPTY_FILE, rel_path, f"sheet {ws.title!r} has no header row")
+    width = len(header)
+    has_data = [any(i < len(r) and r[i] is not None for _, r, _ in raw_rows)
+                for i in range(width)]
+    cols = map_header(header, spec, rel_path, column_has_data=has_data)
+    kept = set(cols.field_at.values()) | {i for i, _ in cols.extras}
+    out = TabularRead(cols)
+    for n, texts, _ in raw_rows:
+        out.rows_read += 1
+        overflow = [t for t in texts[width:] if t is not None]
+        formula = next((i for i, t in enumerate(texts) if i in kept and is_formula(t)), None)
+        if overflow:
+            out.quarantine.append(QuarantineRow(
+                n, E.WRONG_FIELD_COUNT,
+                f"{rel_path} row {n}: values beyond the {width} header columns",
+                clip(json.dumps(texts, ensure_ascii=False))))
+        elif formula is not None:
+            name = header[formula] if formula < width else f"column_{formula + 1}"
+            out.quarantine.append(QuarantineRow(
+                n, E.FORMULA_CELL,
+                f"{rel_path} row {n}, field {str(name)!r}: spreadsheet formula "
+                f"{texts[formula][:200]!r} (not evaluated)",
+                clip(json.dumps(texts, ensure_ascii=False))))
+        else:
+            out.rows.append((n, texts[:width] + [None] * (width - len(texts))))
+    return out
+
+
+# --------------------------------------------------------------------------- jsonl
+
+def json_text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v if v != "" else None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False)
+    return str(v)
+
+
+def _raw_number(token: str) -> str:
+    return token
+
+
+def read_jsonl(path: Path, encoding: str, spec: EntitySpec, rel_path: str) -> TabularRead:
+    """One JSON object per line; keys are headers (union over the file, first-seen order)."""
+    enc = "utf-8" if encoding == "utf-8-sig" else encoding
+    keys: dict[str, int] = {}
+    parsed: list[tuple[int, dict[str, Any]]] = []
+    bad: list[QuarantineRow] = []
+    read = 0
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                continue
+            read += 1
+            try:
+                line = raw.decode(enc)
+            except UnicodeDecodeError as exc:
+                bad.append(QuarantineRow(n, E.INVALID_ENCODING,
+                                         f"{rel_path} line {n}: not {enc}: {exc.reason}",
+                                         clip(raw.decode(enc, errors="replace"))))
+                continue
+            try:
+                obj = json.loads(line, parse_float=_raw_number, parse_int=_raw_number,
+                                 parse_constant=_raw_number)
+            except (ValueError, RecursionError) as exc:
+                bad.append(QuarantineRow(n, E.BROKEN_JSON,
+                                         f"{rel_path} line {n}: {exc}"[:500], clip(line.rstrip("\r\n"))))
+                continue
+            if not isinstance(obj, dict):
+                bad.append(QuarantineRow(n, E.BROKEN_JSON,
+                                         f"{rel_path} line {n}: a JSON {type(obj).__name__}, "
+                                         f"not an object", clip(line.rstrip("\r\n"))))
+                continue
+            for k in obj:
+                keys.setdefault(k, len(keys))
+            parsed.append((n, obj))
+    if not keys:  # blank (an empty delivery) or only broken lines: nothing to map
+        cols = ColumnMap([], {}, [])
+        return TabularRead(cols, [], bad, read)
+    headers = list(keys)
+    cols = map_header(headers, spec, rel_path)
+    out = TabularRead(cols, quarantine=bad, rows_read=read)
+    for n, obj in parsed:
+        vals: list[str | None] = [None] * len(headers)
+        for k, v in obj.items():
+            vals[keys[k]] = json_text(v)
+        out.rows.append((n, vals))
+    return out

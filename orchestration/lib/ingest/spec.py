@@ -1,0 +1,79 @@
+"""What ingest needs to know about one entity, from the dictionary (or a plain dict in tests)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+try:
+    from orchestration.lib.dictionary.normalize import normalize_header
+except ImportError:  # pragma: no cover - dictionary module not present yet
+    import unicodedata
+
+    def normalize_header(text: str) -> str:
+        t = unicodedata.normalize("NFKC", str(text)).replace("\ufeff", "").strip().casefold()
+        return re.sub(r"[\s\-]+", "_", t).strip("_")
+
+_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """System, entity name, canonical fields in dictionary order, required ones, header map."""
+
+    system: str
+    name: str
+    fields: tuple[str, ...]
+    required: frozenset[str]
+    headers: Mapping[str, str] = field(default_factory=dict)  # normalised spelling -> field
+    description: str = ""
+    owner: str | None = None
+
+    def __post_init__(self):
+        for ident in (self.system, self.name, *self.fields):
+            if not _IDENT.match(ident):
+                raise ValueError(f"not a safe identifier in the dictionary: {ident!r}")
+
+    @property
+    def table(self) -> str:
+        return f"{self.system}__{self.name}"
+
+    def canonical(self, header_seen: str) -> str | None:
+        """The field a header spelling maps to, or None for an unknown column."""
+        return self.headers.get(normalize_header(header_seen))
+
+
+def spec_from_entity(entity: Any) -> EntitySpec:
+    """Adapt a dictionary `Entity` (or a plain dict with the same keys) to an EntitySpec."""
+    if isinstance(entity, Mapping):
+        fields = entity["fields"]
+        names = [f["name"] for f in fields]
+        required = {f["name"] for f in fields if f.get("required")}
+        headers: dict[str, str] = {}
+        for f in fields:
+            for spelling in [f["name"], *f.get("aliases", [])]:
+                headers.setdefault(normalize_header(spelling), f["name"])
+        return EntitySpec(entity["system"], entity["name"], tuple(names), frozenset(required),
+                          headers, entity.get("description_en", ""), entity.get("owner"))
+    return EntitySpec(
+        system=entity.system, name=entity.name,
+        fields=tuple(f.name for f in entity.fields),
+        required=frozenset(entity.required_fields),
+        headers=dict(entity.header_map()),
+        description=getattr(entity, "description_en", "") or "",
+        owner=getattr(entity, "owner", None),
+    )
+
+
+def entity_specs(dictionary: Any) -> list[EntitySpec]:
+    """All entities of a dictionary (object with `.entities`, or an iterable of dicts)."""
+    items: Iterable[Any] = getattr(dictionary, "entities", dictionary)
+    return [e if isinstance(e, EntitySpec) else spec_from_entity(e) for e in items]
+
+
+def find_spec(dictionary: Any, system: str, entity: str) -> EntitySpec:
+    for s in entity_specs(dictionary):
+        if s.system == system and s.name == entity:
+            return s
+    raise KeyError(f"the dictionary has no entity {system}/{entity}")

@@ -1,0 +1,279 @@
+"""Great Expectations (1.x API) as the engine behind the checks.
+
+Row-level specs become GX column expectations validated on pandas frames, chunk by chunk
+(`validate_row_chunks`); per-chunk counts are summed, so no table is ever loaded whole.
+Set-level facts (compound-key duplicates, missing rates, row counts) are computed by a DuckDB
+aggregate query and validated by GX on a one-row aggregate frame (`validate_facts`).
+Each model's results are kept as JSON under `<home>/gx/results/` and `build_data_docs`
+renders them all into GX Data Docs at `<home>/reports/validation/`.
+GX is imported lazily (it takes seconds to import).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Iterable
+
+from orchestration.lib.quality.model import ExpectationSpec
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+DATASOURCE = "qualitrace"
+PARTIAL_LIMIT = 20
+
+
+def _gx():
+    import great_expectations as gx
+
+    return gx
+
+
+def new_context(docs_dir: Path | None = None):
+    """An ephemeral GX context, offline, no progress bars; Data Docs at `docs_dir` if given."""
+    gx = _gx()
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    sites = {}
+    if docs_dir is not None:
+        sites["qualitrace"] = {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                              "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    cfg = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+        data_docs_sites=sites,
+    )
+    return gx.get_context(project_config=cfg, mode="ephemeral")
+
+
+def to_expectation(spec: ExpectationSpec):
+    """The GX expectation for a row-level spec."""
+    import great_expectations.expectations as gxe
+
+    meta = {"check_name": spec.name, "severity": spec.severity, "source": spec.source}
+    kw: dict[str, Any] = {"column": spec.column, "meta": meta}
+    if "mostly" in spec.params:
+        kw["mostly"] = float(spec.params["mostly"])
+    if spec.kind == "not_null":
+        return gxe.ExpectColumnValuesToNotBeNull(**kw)
+    if spec.kind == "in_set":
+        return gxe.ExpectColumnValuesToBeInSet(value_set=list(spec.params["value_set"]), **kw)
+    if spec.kind == "match_regex":
+        return gxe.ExpectColumnValuesToMatchRegex(regex=spec.params["regex"], **kw)
+    if spec.kind == "between":
+        return gxe.ExpectColumnValuesToBeBetween(min_value=spec.params.get("min_value"),
+                                                 max_value=spec.params.get("max_value"), **kw)
+    raise ValueError(f"check {spec.name}: kind {spec.kind} is not a row-level expectation")
+
+
+def _batch_definition(context, asset_name: str):
+    try:
+        ds = context.data_sources.get(DATASOURCE)
+    except Exception:  # noqa: BLE001 - GX raises several types for "not found"
+        ds = context.data_sources.add_pandas(DATASOURCE)
+    try:
+        asset = ds.get_asset(asset_name)
+    except Exception:  # noqa: BLE001
+        asset = ds.add_dataframe_asset(asset_name)
+    try:
+        return asset.get_batch_definition("whole")
+    except Exception:  # noqa: BLE001
+        return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def validate_row_chunks(context, suite_name: str, specs: list[ExpectationSpec],
+                        frames: Iterable) -> tuple[dict[str, dict], dict | None, dict]:
+    """Validate row-level specs over an iterable of pandas frames.
+
+    Returns (stats per check name: element_count, missing_count, unexpected_count,
+    partial_unexpected_list; the GX result JSON with counts summed over chunks; suite JSON).
+    """
+    gx = _gx()
+    suite = gx.ExpectationSuite(name=suite_name)
+    for spec in specs:
+        suite.add_expectation(to_expectation(spec))
+    bd = _batch_definition(context, suite_name)
+    stats = {s.name: {"element_count": 0, "missing_count": 0, "unexpected_count": 0,
+                      "partial_unexpected_list": []} for s in specs}
+    merged: dict | None = None
+    chunks = 0
+    for df in frames:
+        chunks += 1
+        res = bd.get_batch(batch_parameters={"dataframe": df}).validate(
+            suite, result_format="SUMMARY")
+        doc = res.to_json_dict()
+        for r in doc["results"]:
+            name = (r["expectation_config"].get("meta") or {}).get("check_name")
+            if name not in stats:
+                continue
+            if r.get("exception_info", {}).get("raised_exception"):
+                msg = r["exception_info"].get("exception_message") or "GX raised an exception"
+                raise RuntimeError(f"{suite_name}: check {name}: {msg}")
+            st, res_ = stats[name], r.get("result") or {}
+            st["element_count"] += int(res_.get("element_count") or 0)
+            st["missing_count"] += int(res_.get("missing_count") or 0)
+            st["unexpected_count"] += int(res_.get("unexpected_count") or 0)
+            room = PARTIAL_LIMIT - len(st["partial_unexpected_list"])
+            if room > 0:
+                st["partial_unexpected_list"].extend(
+                    _jsonable(v) for v in (res_.get("partial_unexpected_list") or [])[:room])
+        merged = doc if merged is None else merged
+    if merged is not None:
+        _patch_counts(merged, stats, specs, chunks)
+    return stats, merged, suite.to_json_dict()
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None or isinstance(v, (str, int, bool)):
+        return v
+    if isinstance(v, float):
+        return None if v != v else v
+    return str(v)
+
+
+def row_passed(spec: ExpectationSpec, st: dict) -> bool:
+    """GX semantics over summed counts: not_null counts every row, the others non-null rows."""
+    total = st["element_count"] if spec.kind == "not_null" else (
+        st["element_count"] - st["missing_count"])
+    if total <= 0:
+        return True
+    mostly = float(spec.params.get("mostly", 1.0))
+    return (total - st["unexpected_count"]) / total >= mostly
+
+
+def _patch_counts(doc: dict, stats: dict, specs: list[ExpectationSpec], chunks: int) -> None:
+    by_name = {s.name: s for s in specs}
+    ok_all = True
+    for r in doc["results"]:
+        name = (r["expectation_config"].get("meta") or {}).get("check_name")
+        if name not in stats:
+            continue
+        st, res = stats[name], r.setdefault("result", {})
+        res.update({k: st[k] for k in ("element_count", "missing_count", "unexpected_count",
+                                       "partial_unexpected_list")})
+        nonmissing = st["element_count"] - st["missing_count"]
+        res["unexpected_percent"] = (100.0 * st["unexpected_count"] / nonmissing
+                                     if nonmissing else 0.0)
+        if st["element_count"]:
+            res["missing_percent"] = 100.0 * st["missing_count"] / st["element_count"]
+        r["success"] = row_passed(by_name[name], st)
+        ok_all = ok_all and r["success"]
+    doc["success"] = ok_all
+    doc.setdefault("meta", {})["qualitrace_chunks"] = chunks
+    stats_ = doc.setdefault("statistics", {})
+    n_ok = sum(1 for r in doc["results"] if r.get("success"))
+    stats_.update({"evaluated_expectations": len(doc["results"]),
+                   "successful_expectations": n_ok,
+                   "unsuccessful_expectations": len(doc["results"]) - n_ok,
+                   "success_percent": 100.0 * n_ok / len(doc["results"]) if doc["results"]
+                   else None})
+
+
+def validate_facts(context, suite_name: str, facts: dict[str, float | None],
+                   bounds: dict[str, tuple[float | None, float | None]],
+                   meta: dict[str, dict]) -> tuple[dict[str, bool], dict, dict]:
+    """Validate one-row aggregate facts with GX `expect_column_values_to_be_between`.
+
+    `facts`: column -> observed value; `bounds`: column -> (min, max).
+    Returns (passed per column, result JSON, suite JSON).
+    """
+    import great_expectations.expectations as gxe
+    import pandas as pd
+
+    gx = _gx()
+    suite = gx.ExpectationSuite(name=suite_name)
+    for col, (lo, hi) in bounds.items():
+        if lo is None and hi is None:  # nothing to compare with yet (first run): facts >= 0
+            lo = 0.0
+        suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(
+            column=col, min_value=lo, max_value=hi, meta=meta.get(col, {"check_name": col})))
+    frame = pd.DataFrame([{c: (float(v) if v is not None else None) for c, v in facts.items()}],
+                         dtype="float64")
+    bd = _batch_definition(context, suite_name)
+    res = bd.get_batch(batch_parameters={"dataframe": frame}).validate(
+        suite, result_format="SUMMARY")
+    doc = res.to_json_dict()
+    passed: dict[str, bool] = {}
+    for r in doc["results"]:
+        col = r["expectation_config"]["kwargs"]["column"]
+        if r.get("exception_info", {}).get("raised_exception"):
+            raise RuntimeError(f"{suite_name}: fact {col}: "
+                               f"{r['exception_info'].get('exception_message')}")
+        passed[col] = bool(r["success"])
+    return passed, doc, suite.to_json_dict()
+
+
+# ---------------------------------------------------------------- persistence + Data Docs
+
+def results_dir(home: Path) -> Path:
+    return home / "gx" / "results"
+
+
+def save_results(home: Path, model: str, run_id: str,
+                 pairs: list[tuple[dict, dict | None]]) -> Path:
+    """Keep a model's latest (suite JSON, result JSON) pairs for Data Docs."""
+    d = results_dir(home)
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{model}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"model": model, "run_id": run_id,
+                               "pairs": [{"suite": s, "result": r} for s, r in pairs]},
+                              default=str, ensure_ascii=False))
+    tmp.replace(path)
+    return path
+
+
+def build_data_docs(home: Path, docs_dir: Path) -> Path | None:
+    """Render every model's latest GX results into Data Docs; returns the index path."""
+    files = sorted(results_dir(home).glob("*.json"))
+    if not files:
+        return None
+    gx = _gx()
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResultSchema,
+    )
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    for sub in ("validations", "expectations"):
+        shutil.rmtree(docs_dir / sub, ignore_errors=True)
+    context = new_context(docs_dir)
+    schema = ExpectationSuiteValidationResultSchema()
+    for f in files:
+        data = json.loads(f.read_text())
+        for pair in data["pairs"]:
+            s = pair["suite"]
+            suite = gx.ExpectationSuite(name=s["name"], expectations=s.get("expectations", []),
+                                        meta=s.get("meta") or {})
+            try:
+                context.suites.add(suite)
+            except Exception:  # noqa: BLE001 - already added by an earlier pair
+                pass
+            if pair["result"] is None:
+                continue
+            res = schema.load(pair["result"])
+            run_time = (res.meta.get("run_id") or {}).get("run_time") \
+                if isinstance(res.meta.get("run_id"), dict) else None
+            key = ValidationResultIdentifier(
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=s["name"]),
+                run_id=RunIdentifier(run_name=str(data.get("run_id") or "run"),
+                                     run_time=run_time),
+                batch_identifier=f"{DATASOURCE}-{s['name']}",
+            )
+            context.validation_results_store.set(key, res)
+    context.build_data_docs(site_names=["qualitrace"])
+    return docs_dir / "index.html"

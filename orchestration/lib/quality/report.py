@@ -1,0 +1,302 @@
+"""The governance report: one static HTML page, `<home>/reports/index.html`.
+
+Built from the governance tables (check_results, alerts, quarantine, dictionary_gaps,
+file_manifest); shows the latest run and the trend, and links into the GX Data Docs
+(`validation/index.html`, rebuilt here) and the dictionary page. No JavaScript, no network:
+it opens from disk.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+from orchestration.lib.settings import Settings
+from orchestration.lib.warehouse import connect
+
+log = logging.getLogger("qualitrace.report")
+TREND_RUNS = 20
+DICTIONARY_PAGES = ("dictionary/index.html", "dictionary.html")
+
+
+def e(v) -> str:
+    return html.escape("" if v is None else str(v))
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1 else f"{v:,.0f}" if v == int(v) else f"{v:,.2f}"
+    return str(v)
+
+
+def _table(headers: list[str], rows: list, cls: str = "", empty: str = "none") -> str:
+    if not rows:
+        return f'<p class="empty {cls}">{e(empty)}</p>'
+    head = "".join(f"<th>{e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(
+        f"<td>{c if isinstance(c, Markup) else e(_fmt(c))}</td>" for c in r) + "</tr>"
+        for r in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+class Markup(str):
+    """Already-escaped HTML for a table cell."""
+
+
+def _has(con, schema: str, name: str) -> bool:
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
+                       "AND table_name = ?", [schema, name]).fetchone()[0] > 0
+
+
+def _cols(con, schema: str, name: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND "
+        "table_name = ?", [schema, name]).fetchall()}
+
+
+def gather(con) -> dict:
+    """Everything the page shows, as plain Python values."""
+    d: dict = {"runs": [], "latest": [], "alerts": [], "quarantine": None, "gaps": None,
+               "redelivered": None, "missing": [], "duplicates": []}
+    if _has(con, "governance", "check_results"):
+        d["runs"] = con.execute(f"""
+            SELECT run_id, min(checked_at) AS started, count(*) AS checks,
+                   count(*) FILTER (WHERE passed) AS passed,
+                   count(*) FILTER (WHERE NOT passed AND severity = 'WARN') AS warn_failed,
+                   count(*) FILTER (WHERE NOT passed AND severity = 'ERROR') AS error_failed
+            FROM governance.check_results GROUP BY run_id ORDER BY started DESC
+            LIMIT {TREND_RUNS}""").fetchall()
+        if d["runs"]:
+            latest = d["runs"][0][0]
+            d["latest"] = con.execute("""
+                SELECT asset, check_name, severity, passed, observed_value, threshold, message,
+                       kind
+                FROM governance.check_results WHERE run_id = ?
+                ORDER BY passed, CASE severity WHEN 'ERROR' THEN 0 ELSE 1 END, asset,
+                         check_name""", [latest]).fetchall()
+            d["missing"] = [r for r in d["latest"] if r[7] == "missing_rate"]
+            d["duplicates"] = [r for r in d["latest"]
+                               if r[7] in ("duplicate_entries", "redelivered_files", "unique")]
+    if _has(con, "governance", "alerts"):
+        d["alerts"] = con.execute("""
+            SELECT severity, check_name, asset, message, first_seen, last_seen, occurrences,
+                   resolved_at
+            FROM governance.alerts ORDER BY resolved_at IS NOT NULL,
+                 CASE severity WHEN 'ERROR' THEN 0 ELSE 1 END, last_seen DESC
+            LIMIT 200""").fetchall()
+    if _has(con, "governance", "quarantine"):
+        d["quarantine"] = con.execute("""
+            SELECT system, entity, reason_code, count(*) AS rows_quarantined
+            FROM governance.quarantine GROUP BY ALL ORDER BY rows_quarantined DESC, 1, 2, 3
+            """).fetchall()
+    if _has(con, "governance", "dictionary_gaps"):
+        d["gaps"] = con.execute("""
+            SELECT field, value_seen, occurrences, first_seen, example_file
+            FROM governance.dictionary_gaps ORDER BY occurrences DESC, field, value_seen
+            LIMIT 200""").fetchall()
+    if _has(con, "governance", "file_manifest"):
+        cols = _cols(con, "governance", "file_manifest")
+        sys_col = "system" if "system" in cols else "split_part(path, '/', 1)"
+        d["redelivered"] = con.execute(f"""
+            SELECT {sys_col} AS system, entity, count(*) AS files,
+                   count(*) FILTER (WHERE status = 'duplicate_delivery') AS redelivered,
+                   coalesce(sum(rows_read), 0) AS rows_read,
+                   coalesce(sum(rows_quarantined), 0) AS rows_quarantined
+            FROM governance.file_manifest GROUP BY ALL ORDER BY 1, 2""").fetchall()
+    return d
+
+
+def _trend_svg(runs: list) -> str:
+    """Stacked bars per run (oldest left): passed / WARN failed / ERROR failed."""
+    if not runs:
+        return ""
+    runs = list(reversed(runs))
+    w, h, gap = 28, 120, 6
+    top = max(r[2] for r in runs) or 1
+    bars = []
+    for i, r in enumerate(runs):
+        x, y = 40 + i * (w + gap), h
+        for val, colour, label in ((r[3], "#2e7d32", "passed"), (r[4], "#f9a825", "WARN"),
+                                   (r[5], "#c62828", "ERROR")):
+            bh = h * val / top
+            y -= bh
+            bars.append(f'<rect x="{x}" y="{y:.1f}" width="{w}" height="{bh:.1f}" '
+                        f'fill="{colour}"><title>{e(r[0])}: {val} {label}</title></rect>')
+        bars.append(f'<text x="{x + w / 2}" y="{h + 14}" font-size="9" text-anchor="middle">'
+                    f'{i + 1}</text>')
+    width = 40 + len(runs) * (w + gap)
+    return (f'<svg class="trend" role="img" aria-label="checks per run" width="{width}" '
+            f'height="{h + 20}" xmlns="http://www.w3.org/2000/svg">'
+            f'<text x="0" y="10" font-size="9">{top}</text>{"".join(bars)}</svg>')
+
+
+def _docs_link(asset: str, docs: Path | None) -> Markup:
+    """Link an asset to its latest validation page in the Data Docs (or the docs index)."""
+    model = asset.split("/", 1)[-1]
+    if docs is None:
+        return Markup(e(asset))
+    root = docs.parent
+    # GX turns the suite name "<model>.rows" into the folder path "<model>/rows/"
+    pages = sorted((root / "validations" / model / "rows").glob("**/*.html")) or sorted(
+        (root / "validations" / model / "facts").glob("**/*.html"))
+    href = ("validation/" + pages[-1].relative_to(root).as_posix()) if pages \
+        else "validation/index.html"
+    return Markup(f'<a href="{e(href)}">{e(asset)}</a>')
+
+
+def render_html(d: dict, docs: Path | None, dictionary_href: str | None,
+                generated_at: datetime) -> str:
+    latest = d["latest"]
+    run = d["runs"][0] if d["runs"] else None
+    n_err = sum(1 for r in latest if not r[3] and r[2] == "ERROR")
+    n_warn = sum(1 for r in latest if not r[3] and r[2] == "WARN")
+    n_ok = sum(1 for r in latest if r[3])
+    if run is None:
+        verdict, vcls = "No quality run recorded yet", "none"
+    elif n_err:
+        verdict, vcls = (f"BLOCKED: {n_err} ERROR check(s) failed; the marts were not rebuilt "
+                         f"and the previously published ones stay"), "error"
+    elif n_warn:
+        verdict, vcls = f"PASSED with {n_warn} warning(s)", "warn"
+    else:
+        verdict, vcls = "PASSED: every check passed", "ok"
+    failing = [[Markup(f'<span class="sev {e(r[2])}">{e(r[2])}</span>'), _docs_link(r[0], docs),
+                r[1], r[4], r[5], r[6]] for r in latest if not r[3]]
+    by_status = {}
+    for r in latest:
+        key = (r[0], "passed" if r[3] else f"{r[2]} failed")
+        by_status[key] = by_status.get(key, 0) + 1
+    assets = sorted({r[0] for r in latest})
+    status_rows = [[_docs_link(a, docs), by_status.get((a, "passed"), 0),
+                    by_status.get((a, "WARN failed"), 0), by_status.get((a, "ERROR failed"), 0)]
+                   for a in assets]
+    trend_rows = [[r[0], r[1], r[2], r[3], r[4], r[5]] for r in d["runs"]]
+    open_alerts = [[Markup(f'<span class="sev {e(a[0])}">{e(a[0])}</span>'), a[1], a[2], a[3],
+                    a[4], a[5], a[6]] for a in d["alerts"] if a[7] is None]
+    resolved = [[a[0], a[1], a[2], a[4], a[7], a[6]] for a in d["alerts"] if a[7] is not None]
+    missing_rows = [[r[0], r[1].removeprefix("missing_rate__").removeprefix("missing_required__"),
+                     f"{r[4]:.2%}" if r[4] is not None else "", r[5],
+                     "ok" if r[3] else f"{r[2]} failed"] for r in d["missing"]]
+    dup_rows = [[r[0], r[1], r[4], r[5], "ok" if r[3] else f"{r[2]} failed"]
+                for r in d["duplicates"]]
+    links = []
+    if docs is not None:
+        links.append('<a id="data-docs-link" href="validation/index.html">'
+                     'Great Expectations Data Docs</a>')
+    if dictionary_href:
+        links.append(f'<a id="dictionary-link" href="{e(dictionary_href)}">Data dictionary</a>')
+    q = d["quarantine"]
+    quarantine = ('<p class="empty">governance.quarantine not built yet</p>' if q is None else
+                  _table(["system", "entity", "reason", "rows quarantined"], q, "quarantine",
+                         "no rows quarantined"))
+    total_q = sum(r[3] for r in q) if q else 0
+    gaps = ('<p class="empty">governance.dictionary_gaps not built yet</p>' if d["gaps"] is None
+            else _table(["field", "value seen", "occurrences", "first seen", "example file"],
+                        d["gaps"], "gaps", "the dictionary knows every value seen"))
+    manifest = ("" if d["redelivered"] is None else _table(
+        ["system", "entity", "files", "re-delivered", "rows read", "rows quarantined"],
+        d["redelivered"], "manifest"))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Qualitrace governance report</title>
+<style>
+body {{ font: 14px/1.45 system-ui, sans-serif; margin: 1.5em 2em; color: #222; }}
+h1 {{ margin-bottom: .2em; }} h2 {{ margin-top: 1.6em; border-bottom: 1px solid #ddd; }}
+table {{ border-collapse: collapse; margin: .5em 0; }}
+th, td {{ border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }}
+th {{ background: #f4f4f4; }} td {{ max-width: 60em; overflow-wrap: anywhere; }}
+.verdict {{ padding: .6em 1em; font-weight: 600; display: inline-block; }}
+.verdict.ok {{ background: #e8f5e9; }} .verdict.warn {{ background: #fff8e1; }}
+.verdict.error {{ background: #ffebee; }} .verdict.none {{ background: #eee; }}
+.sev.ERROR {{ color: #c62828; font-weight: 600; }} .sev.WARN {{ color: #a66d00; }}
+.empty {{ color: #666; font-style: italic; }} nav a {{ margin-right: 1.5em; }}
+</style></head><body>
+<h1>Qualitrace governance report</h1>
+<p>Generated {e(generated_at.strftime('%Y-%m-%d %H:%M:%S UTC'))}.
+Latest run: <code id="latest-run">{e(run[0] if run else 'none')}</code>
+{f'at {e(run[1])} UTC' if run else ''}</p>
+<nav>{' '.join(links)}</nav>
+<p id="verdict" class="verdict {vcls}">{e(verdict)}</p>
+<p id="summary">Latest run: <b>{n_ok}</b> passed, <b>{n_warn}</b> WARN failed,
+<b>{n_err}</b> ERROR failed; <b>{len(open_alerts)}</b> open alerts;
+<b>{total_q}</b> rows quarantined.</p>
+
+<h2 id="failing">Failing checks (latest run)</h2>
+{_table(["severity", "asset", "check", "observed", "threshold", "message"], failing,
+        "failing", "no failing checks")}
+
+<h2 id="checks-by-status">Checks by status (latest run)</h2>
+{_table(["asset", "passed", "WARN failed", "ERROR failed"], status_rows, "status")}
+
+<h2 id="trend">Trend (last {TREND_RUNS} runs)</h2>
+{_trend_svg(d["runs"])}
+{_table(["run", "started (UTC)", "checks", "passed", "WARN failed", "ERROR failed"],
+        trend_rows, "trend")}
+
+<h2 id="alerts">Open alerts</h2>
+{_table(["severity", "check", "asset", "message", "first seen", "last seen", "occurrences"],
+        open_alerts, "alerts", "no open alerts")}
+<details><summary>Resolved alerts ({len(resolved)})</summary>
+{_table(["severity", "check", "asset", "first seen", "resolved", "occurrences"], resolved,
+        "resolved")}</details>
+
+<h2 id="quarantine">Rows quarantined by reason</h2>
+{quarantine}
+
+<h2 id="dictionary-gaps">Dictionary gaps: values the dictionary does not know yet</h2>
+{gaps}
+
+<h2 id="duplicates">Duplicates per source</h2>
+{_table(["asset", "check", "observed", "threshold", "status"], dup_rows, "duplicates",
+        "no duplicate checks in the latest run")}
+{manifest}
+
+<h2 id="missing">Missing-field rates per source</h2>
+{_table(["asset", "field", "missing rate", "thresholds", "status"], missing_rows, "missing",
+        "no missing-rate checks in the latest run")}
+</body></html>
+"""
+
+
+def _dictionary_href(reports: Path) -> str | None:
+    for rel in DICTIONARY_PAGES:
+        if (reports / rel).exists():
+            return rel
+    return DICTIONARY_PAGES[0]
+
+
+def render_report(settings: Settings, build_docs: bool = True) -> Path:
+    """Rebuild Data Docs and write `<home>/reports/index.html`; returns its path."""
+    from orchestration.lib.quality import gx_engine
+
+    reports = settings.reports
+    reports.mkdir(parents=True, exist_ok=True)
+    docs_index = None
+    if build_docs:
+        try:
+            docs_index = gx_engine.build_data_docs(settings.home, reports / "validation")
+        except Exception:  # noqa: BLE001 - the report must still be written
+            log.exception("could not build GX Data Docs into %s", reports / "validation")
+    if docs_index is None and (reports / "validation" / "index.html").exists():
+        docs_index = reports / "validation" / "index.html"
+    if settings.warehouse.exists():
+        with connect(settings, read_only=True) as con:
+            data = gather(con)
+    else:
+        data = gather_empty()
+    page = render_html(data, docs_index, _dictionary_href(reports),
+                       datetime.now(timezone.utc))
+    out = reports / "index.html"
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+def gather_empty() -> dict:
+    return {"runs": [], "latest": [], "alerts": [], "quarantine": None, "gaps": None,
+            "redelivered": None, "missing": [], "duplicates": []}

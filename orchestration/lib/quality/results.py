@@ -1,0 +1,58 @@
+"""`governance.check_results`: the history of every check in every run (owned by Python,
+never by dbt)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Iterable
+
+from orchestration.lib.quality.model import CheckOutcome
+from orchestration.lib.settings import Settings
+from orchestration.lib.warehouse import connect
+
+CHECK_RESULTS_DDL = """
+CREATE TABLE IF NOT EXISTS governance.check_results (
+    run_id          VARCHAR   NOT NULL,
+    checked_at      TIMESTAMP NOT NULL,   -- UTC
+    check_name      VARCHAR   NOT NULL,
+    asset           VARCHAR   NOT NULL,   -- Dagster asset key path, e.g. staging/stg_crm__complaints
+    severity        VARCHAR   NOT NULL,   -- ERROR | WARN (effective severity of this result)
+    passed          BOOLEAN   NOT NULL,
+    observed_value  DOUBLE,
+    threshold       VARCHAR,
+    kind            VARCHAR,
+    message         VARCHAR,
+    signature       VARCHAR
+)
+"""
+
+
+def utcnow() -> datetime:
+    """Naive UTC timestamp, as every TIMESTAMP in the warehouse."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def ensure_tables(con) -> None:
+    from orchestration.lib.quality.alerts import ALERTS_DDL
+
+    con.execute("CREATE SCHEMA IF NOT EXISTS governance")
+    con.execute(CHECK_RESULTS_DDL)
+    con.execute(ALERTS_DDL)
+
+
+def record_results(settings: Settings, run_id: str, outcomes: Iterable[CheckOutcome],
+                   checked_at: datetime | None = None) -> int:
+    """Append one row per outcome to governance.check_results; returns rows written."""
+    at = checked_at or utcnow()
+    rows = [(run_id, at, o.check_name, o.asset, o.severity, bool(o.passed),
+             None if o.observed_value is None else float(o.observed_value), o.threshold,
+             o.kind, o.message[:4000], o.signature) for o in outcomes]
+    if not rows:
+        return 0
+    with connect(settings) as con:
+        ensure_tables(con)
+        con.executemany(
+            "INSERT INTO governance.check_results (run_id, checked_at, check_name, asset, "
+            "severity, passed, observed_value, threshold, kind, message, signature) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)

@@ -1,0 +1,203 @@
+"""Expectation suites: generated from the data dictionary, plus hand-written ones.
+
+`build_suites(dictionary)` returns {model name: [ExpectationSpec, ...]} for every staging
+model (`stg_<system>__<entity>`) from the dictionary, and for the intermediate and governance
+models described in `expectations/*.yml`. Those files may also override or disable generated
+checks; they reference dictionary domains (`vocabulary: status`, `domain: provinces`,
+`pattern: canonical_batch`) instead of restating values, so the dictionary stays the single
+source of truth.
+
+Severity rules for generated checks: a required field's checks are ERROR (staging must
+have rejected such rows to quarantine; one left over is a pipeline fault); an optional
+field's are WARN (kept as typed and reported, never guessed). Missing-field rates use the
+dictionary's warn/error thresholds; business-key duplicates within one delivered file are
+WARN (supersession and de-duplication happen in intermediate, where keys must be unique).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orchestration.lib.quality.model import ERROR, KINDS, WARN, ExpectationSpec
+from orchestration.lib.settings import EXPECTATIONS_DIR
+
+CANONICAL_BATCH_REGEX = r"^\d{8}-L\d{2}-\d{3}$"
+CANONICAL_LINE_REGEX = r"^L\d{2}$"
+ROW_COUNT_MAX_DROP = 0.5
+QUANTITY_KINDS = {"quantity", "mass"}
+
+
+class SuiteError(ValueError):
+    """A hand-written suite file is invalid; the message names the file and the key."""
+
+
+def staging_model(system: str, entity: str) -> str:
+    return f"stg_{system}__{entity}"
+
+
+def _sev(required: bool) -> str:
+    return ERROR if required else WARN
+
+
+def _patterns(dictionary) -> dict[str, str]:
+    pats = {"canonical_batch": getattr(dictionary, "canonical_batch_regex", None)
+            or CANONICAL_BATCH_REGEX, "line": CANONICAL_LINE_REGEX}
+    serials = getattr(dictionary, "serial_patterns", None) or []
+    if serials:
+        pats["serial"] = serials[0].regex
+    return pats
+
+
+def resolve_domain(dictionary, domain: str) -> list[str]:
+    """Canonical values of a dictionary domain: a vocabulary, `provinces`, `problem_types`."""
+    if domain == "provinces":
+        return [p.code for p in dictionary.provinces]
+    if domain == "problem_types":
+        codes = [t.code for _, t in dictionary.problem_types()]
+        if dictionary.problems is not None:
+            codes.append(dictionary.problems.unclassified_code)
+        return codes
+    if domain == "problem_categories":
+        if dictionary.problems is None:
+            return []
+        return [c.prefix for c in dictionary.problems.categories]
+    if domain.startswith("unit:"):
+        return [u.unit for u in dictionary.unit_kind(domain[5:]).units]
+    return [v.canonical for v in dictionary.vocabulary(domain).values]
+
+
+def _field_specs(dictionary, system: str, entity_name: str, field) -> list[ExpectationSpec]:
+    """Checks one dictionary field implies on its staging model column."""
+    out: list[ExpectationSpec] = []
+    f, sev = field, _sev(field.required)
+    pats = _patterns(dictionary)
+    if f.required:
+        out.append(ExpectationSpec(f"not_null__{f.name}", "not_null", (f.name,), ERROR))
+    if f.type == "batch_code":
+        out.append(ExpectationSpec(f"pattern__{f.name}", "match_regex", (f.name,), sev,
+                                   {"regex": pats["canonical_batch"]}))
+    elif f.type == "line":
+        out.append(ExpectationSpec(f"pattern__{f.name}", "match_regex", (f.name,), sev,
+                                   {"regex": pats["line"]}))
+    elif f.type == "serial" and "serial" in pats:
+        out.append(ExpectationSpec(f"pattern__{f.name}", "match_regex", (f.name,), sev,
+                                   {"regex": pats["serial"]}))
+    elif f.type == "province" and dictionary.provinces:
+        out.append(ExpectationSpec(f"in_set__{f.name}", "in_set", (f.name,), sev,
+                                   {"value_set": resolve_domain(dictionary, "provinces")}))
+    elif f.type == "severity":
+        out.append(ExpectationSpec(f"range__{f.name}", "between", (f.name,), sev,
+                                   {"min_value": 1, "max_value": 10}))
+    elif f.type in ("vocab", "status", "shift") and f.vocabulary:
+        try:
+            vocab = dictionary.vocabulary(f.vocabulary)
+        except KeyError:
+            vocab = None
+        if vocab is not None and vocab.canonical_type == "text":
+            out.append(ExpectationSpec(f"in_set__{f.name}", "in_set", (f.name,), sev,
+                                       {"value_set": [v.canonical for v in vocab.values]}))
+    elif f.type in ("integer", "decimal") and (f.unit_kind in QUANTITY_KINDS):
+        out.append(ExpectationSpec(f"range__{f.name}", "between", (f.name,), WARN,
+                                   {"min_value": 0, "max_value": None}))
+    t = dictionary.threshold(system, entity_name, f.name)
+    if t is not None:  # share of blanks after staging (governance.yml)
+        out.append(ExpectationSpec(
+            f"missing_rate__{f.name}", "missing_rate", (f.name,),
+            ERROR if t.error_rate < 1 else WARN,
+            {"warn": t.warn_rate, "error": t.error_rate}))
+    elif f.required:  # blanks in the delivered rows; such rows are quarantined, so WARN
+        out.append(ExpectationSpec(
+            f"missing_required__{f.name}", "missing_rate", (f.name,), WARN,
+            {"warn": 0.0, "error": None, "source": f"raw.{system}__{entity_name}"}))
+    return out
+
+
+def entity_suite(dictionary, entity) -> list[ExpectationSpec]:
+    """The generated suite of one entity's staging model."""
+    specs: list[ExpectationSpec] = []
+    for f in entity.fields:
+        specs.extend(_field_specs(dictionary, entity.system, entity.name, f))
+    if entity.business_key:
+        key = tuple(entity.business_key)
+        specs.append(ExpectationSpec(f"unique_per_file__{'__'.join(key)}", "unique",
+                                     key + ("_source_file",), WARN))
+    specs.append(ExpectationSpec("row_count_vs_previous", "row_count_vs_previous", (), WARN,
+                                 {"max_drop": ROW_COUNT_MAX_DROP}))
+    return specs
+
+
+def build_suites(dictionary, expectations_dir: Path | None = None
+                 ) -> dict[str, list[ExpectationSpec]]:
+    """Every guarded model -> its specs: generated from the dictionary, then hand-written."""
+    suites: dict[str, list[ExpectationSpec]] = {}
+    for e in dictionary.entities:
+        suites[staging_model(e.system, e.name)] = entity_suite(dictionary, e)
+    for path in sorted(Path(expectations_dir or EXPECTATIONS_DIR).glob("*.yml")):
+        _apply_file(dictionary, path, suites)
+    return suites
+
+
+def _apply_file(dictionary, path: Path, suites: dict[str, list[ExpectationSpec]]) -> None:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SuiteError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise SuiteError(f"{path}: expected a mapping with `models:` at the top")
+    for model, body in (doc.get("models") or {}).items():
+        body = body or {}
+        specs = suites.setdefault(model, [])
+        for name in body.get("disable") or []:
+            if not any(s.name == name for s in specs):
+                raise SuiteError(f"{path}: models.{model}.disable: no generated check {name!r}")
+            specs[:] = [s for s in specs if s.name != name]
+        for name, change in (body.get("override") or {}).items():
+            idx = [i for i, s in enumerate(specs) if s.name == name]
+            if not idx:
+                raise SuiteError(f"{path}: models.{model}.override: no check {name!r}")
+            old = specs[idx[0]]
+            specs[idx[0]] = ExpectationSpec(
+                old.name, old.kind, old.columns, change.get("severity", old.severity),
+                {**old.params, **(change.get("params") or {})}, source=str(path.name))
+        for i, raw in enumerate(body.get("checks") or []):
+            spec = _parse_check(dictionary, raw, f"{path}: models.{model}.checks[{i}]",
+                                path.name)
+            specs[:] = [s for s in specs if s.name != spec.name] + [spec]
+
+
+def _parse_check(dictionary, raw: Any, where: str, source: str) -> ExpectationSpec:
+    if not isinstance(raw, dict):
+        raise SuiteError(f"{where}: expected a mapping")
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise SuiteError(f"{where}.kind: {kind!r} is not one of {', '.join(KINDS)}")
+    cols = raw.get("columns") or ([raw["column"]] if raw.get("column") else [])
+    params: dict[str, Any] = dict(raw.get("params") or {})
+    try:
+        if "vocabulary" in raw:
+            params["value_set"] = resolve_domain(dictionary, raw["vocabulary"])
+        if "domain" in raw:
+            params["value_set"] = resolve_domain(dictionary, raw["domain"])
+            params["value_set"] += list(raw.get("extra_values") or [])
+    except KeyError as exc:
+        raise SuiteError(f"{where}: {exc.args[0]}") from None
+    if "pattern" in raw:
+        pats = _patterns(dictionary)
+        if raw["pattern"] not in pats:
+            raise SuiteError(f"{where}.pattern: {raw['pattern']!r} is not one of {list(pats)}")
+        params["regex"] = pats[raw["pattern"]]
+    if "regex" in raw:
+        params["regex"] = raw["regex"]
+    for k in ("min_value", "max_value", "mostly", "max_allowed", "max_drop", "min_rows",
+              "key", "value", "warn", "error", "source", "path_column"):
+        if k in raw:
+            params[k] = raw[k]
+    name = raw.get("name") or f"{kind}__{'__'.join(cols)}".rstrip("_")
+    try:
+        return ExpectationSpec(name, kind, tuple(cols), raw.get("severity", ERROR), params,
+                               source=source)
+    except ValueError as exc:
+        raise SuiteError(f"{where}: {exc}") from None

@@ -1,0 +1,298 @@
+"""Run one model's checks against the warehouse: `validate_model(settings, model, specs)`.
+
+How big tables are handled (process readings, excursions): row-level expectations stream the
+needed columns out of DuckDB as Arrow record batches, re-chunked to at most `chunk_rows` rows,
+and GX validates each chunk; counts are summed. Set-level facts (compound-key duplicates,
+missing rates, row counts, duplicate entries, re-delivered files) are computed by DuckDB
+aggregate queries and validated by GX on a one-row frame. Memory stays bounded by one chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime, timezone
+from typing import Iterator
+
+from orchestration.lib.quality import gx_engine
+from orchestration.lib.quality.model import ERROR, WARN, CheckOutcome, ExpectationSpec
+from orchestration.lib.settings import Settings
+from orchestration.lib.warehouse import connect
+
+DEFAULT_CHUNK_ROWS = int(os.environ.get("QUALITRACE_GX_CHUNK_ROWS", "1000000"))
+SCHEMA_BY_PREFIX = (("stg_", "staging"), ("base_", "staging"), ("int_", "intermediate"))
+
+
+def model_schema(model: str) -> tuple[str, str]:
+    """'stg_crm__complaints' -> ('staging', 'stg_crm__complaints'); 'governance.x' splits."""
+    if "." in model:
+        schema, name = model.split(".", 1)
+        return schema, name
+    for prefix, schema in SCHEMA_BY_PREFIX:
+        if model.startswith(prefix):
+            return schema, model
+    return "governance", model
+
+
+def asset_path(model: str) -> str:
+    schema, name = model_schema(model)
+    return f"{schema}/{name}"
+
+
+def q(ident: str) -> str:
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def _table_columns(con, schema: str, name: str) -> list[str] | None:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, name]).fetchall()
+    return [r[0] for r in rows] or None
+
+
+def _chunks(con, sql: str, chunk_rows: int) -> Iterator:
+    """Pandas frames of at most ~chunk_rows rows from a DuckDB query, never the whole result."""
+    import pyarrow as pa
+
+    reader = con.sql(sql).to_arrow_reader(min(chunk_rows, 1_000_000))
+    pending, n = [], 0
+    for batch in reader:
+        pending.append(batch)
+        n += batch.num_rows
+        if n >= chunk_rows:
+            yield pa.Table.from_batches(pending).to_pandas()
+            pending, n = [], 0
+    if pending or n == 0:
+        yield pa.Table.from_batches(pending, schema=reader.schema).to_pandas()
+
+
+def _threshold(spec: ExpectationSpec) -> str:
+    p = spec.params
+    if spec.kind == "not_null":
+        return f"nulls <= {1 - float(p.get('mostly', 1.0)):.4g} of rows"
+    if spec.kind == "in_set":
+        vals = sorted(map(str, p["value_set"]))
+        shown = ", ".join(vals[:12]) + (f", … ({len(vals)} values)" if len(vals) > 12 else "")
+        return f"in {{{shown}}}"
+    if spec.kind == "match_regex":
+        return f"matches {p['regex']}"
+    if spec.kind == "between":
+        return f"between {p.get('min_value')} and {p.get('max_value')}"
+    if spec.kind == "unique":
+        return f"duplicate keys <= {p.get('max_allowed', 0)}"
+    if spec.kind == "missing_rate":
+        return f"warn > {p.get('warn')}, error > {p.get('error')}"
+    if spec.kind == "row_count_vs_previous":
+        return f"drop <= {float(p.get('max_drop', 0.5)):.0%} of previous run"
+    if spec.kind == "row_count_min":
+        return f"rows >= {p.get('min_rows', 1)}"
+    return f"<= {p.get('max_allowed', 0)}"
+
+
+def _sig(parts: list) -> str:
+    return hashlib.sha256("\n".join(map(str, parts)).encode()).hexdigest()[:16]
+
+
+def validate_model(settings: Settings, model: str, specs: list[ExpectationSpec],
+                   run_id: str | None = None, chunk_rows: int | None = None,
+                   keep_docs: bool = True) -> list[CheckOutcome]:
+    """Validate `model` (e.g. 'stg_crm__complaints') against `specs`; one outcome per spec.
+
+    Reads through a read-only warehouse connection, closed before returning. A missing model
+    or column fails its checks with a message naming them.
+    """
+    schema, name = model_schema(model)
+    asset = f"{schema}/{name}"
+    chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
+    outcomes: dict[str, CheckOutcome] = {}
+    row_specs = [s for s in specs if s.row_level]
+    set_specs = [s for s in specs if not s.row_level]
+    facts: dict[str, float | None] = {}
+    fact_info: dict[str, dict] = {}
+    context = gx_engine.new_context()
+    docs_pairs: list[tuple[dict, dict | None]] = []
+
+    def fail(spec: ExpectationSpec, message: str) -> None:
+        outcomes[spec.name] = CheckOutcome(
+            check_name=spec.name, asset=asset, severity=spec.severity, passed=False,
+            observed_value=None, threshold=_threshold(spec), message=message,
+            signature="structure", kind=spec.kind)
+
+    with connect(settings, read_only=True) as con:
+        columns = _table_columns(con, schema, name)
+        if columns is None:
+            for s in specs:
+                fail(s, f"{schema}.{name} does not exist in {settings.warehouse}")
+            return [outcomes[s.name] for s in specs]
+        colset = set(columns)
+        usable_rows = []
+        for s in row_specs:
+            missing = [c for c in s.columns if c not in colset]
+            if missing:
+                fail(s, f"{schema}.{name}: column {', '.join(missing)} is missing "
+                        f"(check {s.name}, from {s.source})")
+            else:
+                usable_rows.append(s)
+        if usable_rows:
+            needed = list(dict.fromkeys(s.column for s in usable_rows))
+            sql = f"SELECT {', '.join(q(c) for c in needed)} FROM {q(schema)}.{q(name)}"
+            stats, doc, suite_doc = gx_engine.validate_row_chunks(
+                context, f"{name}.rows", usable_rows, _chunks(con, sql, chunk_rows))
+            docs_pairs.append((suite_doc, doc))
+            for s in usable_rows:
+                st = stats[s.name]
+                passed = gx_engine.row_passed(s, st)
+                sample = st["partial_unexpected_list"][:5]
+                outcomes[s.name] = CheckOutcome(
+                    check_name=s.name, asset=asset, severity=s.severity, passed=passed,
+                    observed_value=float(st["unexpected_count"]), threshold=_threshold(s),
+                    message=("ok" if passed else
+                             f"{schema}.{name}.{s.column}: {st['unexpected_count']} of "
+                             f"{st['element_count']} rows fail {s.kind} (e.g. {sample})"),
+                    signature="" if passed else "failed", kind=s.kind,
+                    details={"element_count": st["element_count"],
+                             "unexpected_count": st["unexpected_count"],
+                             "partial_unexpected_list": st["partial_unexpected_list"]})
+        for s in set_specs:
+            missing = [c for c in s.columns if c not in colset] if s.kind != "missing_rate" \
+                else []
+            if missing:
+                fail(s, f"{schema}.{name}: column {', '.join(missing)} is missing "
+                        f"(check {s.name}, from {s.source})")
+                continue
+            try:
+                info = _fact(con, schema, name, s, asset, run_id)
+            except Exception as exc:  # noqa: BLE001 - reported as a failed check
+                fail(s, f"{schema}.{name}: check {s.name} could not run: {exc}")
+                continue
+            facts[s.name] = info["observed"]
+            fact_info[s.name] = info
+
+    if facts:
+        bounds = {k: (fact_info[k].get("min"), fact_info[k].get("max")) for k in facts}
+        meta = {k: {"check_name": k, "kind": fact_info[k]["spec"].kind,
+                    "severity": fact_info[k]["spec"].severity} for k in facts}
+        passed, doc, suite_doc = gx_engine.validate_facts(
+            context, f"{name}.facts", facts, bounds, meta)
+        docs_pairs.append((suite_doc, doc))
+        for k, info in fact_info.items():
+            outcomes[k] = _fact_outcome(info, passed[k], asset)
+    if keep_docs and docs_pairs:
+        gx_engine.save_results(settings.home, name, run_id or "adhoc", docs_pairs)
+    return [outcomes[s.name] for s in specs]
+
+
+def _count(con, sql: str, params: list | None = None):
+    return con.execute(sql, params or []).fetchone()
+
+
+def _exists(con, schema: str, name: str) -> bool:
+    return _table_columns(con, schema, name) is not None
+
+
+def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
+          run_id: str | None) -> dict:
+    """Compute one set-level fact: {'observed', 'min', 'max', 'spec', ...}."""
+    p, t = spec.params, f"{q(schema)}.{q(name)}"
+    info: dict = {"spec": spec}
+    if spec.kind == "unique":
+        cols = ", ".join(q(c) for c in spec.columns)
+        nn = " AND ".join(f"{q(c)} IS NOT NULL" for c in spec.columns)
+        n, groups = _count(con, f"SELECT coalesce(sum(n - 1), 0), count(*) FROM "
+                                f"(SELECT count(*) AS n FROM {t} WHERE {nn} GROUP BY {cols} "
+                                f"HAVING count(*) > 1)")
+        sample = con.execute(f"SELECT {cols}, count(*) FROM {t} WHERE {nn} GROUP BY {cols} "
+                             f"HAVING count(*) > 1 ORDER BY count(*) DESC, {cols} LIMIT 5"
+                             ).fetchall()
+        info.update(observed=float(n), max=float(p.get("max_allowed", 0)),
+                    details={"duplicate_groups": int(groups),
+                             "sample": [list(map(str, r)) for r in sample]},
+                    message=f"{schema}.{name}: {int(n)} extra rows share a key "
+                            f"({', '.join(spec.columns)}) in {int(groups)} groups; e.g. "
+                            f"{[list(map(str, r)) for r in sample[:3]]}")
+    elif spec.kind == "missing_rate":
+        src = p.get("source") or f"{schema}.{name}"
+        s_schema, s_name = src.split(".", 1)
+        if not _exists(con, s_schema, s_name):
+            s_schema, s_name, src = schema, name, f"{schema}.{name}"
+        col = spec.column
+        cols = _table_columns(con, s_schema, s_name) or []
+        if col not in cols:
+            # the field never arrived in any file: everything is missing
+            total = _count(con, f"SELECT count(*) FROM {q(s_schema)}.{q(s_name)}")[0]
+            missing = total
+        else:
+            total, missing = _count(
+                con, f"SELECT count(*), count(*) FILTER (WHERE {q(col)} IS NULL OR "
+                     f"trim(CAST({q(col)} AS VARCHAR)) = '') FROM {q(s_schema)}.{q(s_name)}")
+        rate = (missing / total) if total else 0.0
+        warn, error = p.get("warn"), p.get("error")
+        info.update(observed=rate, max=float(warn if warn is not None else error),
+                    details={"rows": int(total), "missing": int(missing), "source": src},
+                    message=f"{src}.{col}: {missing} of {total} rows missing "
+                            f"({rate:.2%}; warn > {warn}, error > {error})")
+    elif spec.kind == "row_count_vs_previous":
+        n = _count(con, f"SELECT count(*) FROM {t}")[0]
+        prev = None
+        if _exists(con, "governance", "check_results"):
+            row = con.execute(
+                "SELECT observed_value FROM governance.check_results WHERE check_name = ? "
+                "AND asset = ? AND run_id <> ? AND observed_value IS NOT NULL "
+                "ORDER BY checked_at DESC LIMIT 1", [spec.name, asset, run_id or ""]).fetchone()
+            prev = row[0] if row else None
+        drop = float(p.get("max_drop", 0.5))
+        info.update(observed=float(n), min=(prev * (1 - drop) if prev else None),
+                    details={"previous": prev},
+                    message=f"{schema}.{name}: {n} rows, previous run {prev}")
+    elif spec.kind == "row_count_min":
+        n = _count(con, f"SELECT count(*) FROM {t}")[0]
+        info.update(observed=float(n), min=float(p.get("min_rows", 1)),
+                    message=f"{schema}.{name}: {n} rows")
+    elif spec.kind == "duplicate_entries":
+        col = spec.column
+        key = p.get("key")
+        keysel = f"CAST({q(key)} AS VARCHAR)" if key else "''"
+        rows = con.execute(f"SELECT {keysel}, CAST({q(col)} AS VARCHAR) FROM {t} "
+                           f"WHERE {q(col)} IS NOT NULL AND trim(CAST({q(col)} AS VARCHAR)) "
+                           f"<> '' ORDER BY 1, 2").fetchall()
+        extra = sum(len([x for x in r[1].split(",") if x.strip()]) for r in rows)
+        info.update(observed=float(len(rows)), max=float(p.get("max_allowed", 0)),
+                    signature=_sig(rows) if rows else "",
+                    details={"entities_with_duplicates": len(rows), "duplicate_entries": extra,
+                             "sample": [list(r) for r in rows[:5]]},
+                    message=f"{schema}.{name}: {len(rows)} {key or 'rows'} were entered more "
+                            f"than once ({extra} duplicate entries), e.g. "
+                            f"{[list(r) for r in rows[:3]]}")
+    elif spec.kind == "redelivered_files":
+        col = spec.column or "status"
+        value = p.get("value", "duplicate_delivery")
+        path_col = p.get("path_column", "path")
+        rows = con.execute(f"SELECT CAST({q(path_col)} AS VARCHAR) FROM {t} "
+                           f"WHERE {q(col)} = ? ORDER BY 1", [value]).fetchall()
+        paths = [r[0] for r in rows]
+        info.update(observed=float(len(paths)), max=float(p.get("max_allowed", 0)),
+                    signature=_sig(paths) if paths else "", details={"files": paths[:50]},
+                    message=f"{schema}.{name}: {len(paths)} files were delivered again "
+                            f"({value}): {paths[:5]}")
+    else:  # pragma: no cover - ExpectationSpec validates kinds
+        raise ValueError(spec.kind)
+    return info
+
+
+def _fact_outcome(info: dict, gx_passed: bool, asset: str) -> CheckOutcome:
+    spec: ExpectationSpec = info["spec"]
+    severity, signature = spec.severity, info.get("signature") or ("" if gx_passed else "failed")
+    if spec.kind == "missing_rate":
+        err = spec.params.get("error")
+        over_error = err is not None and info["observed"] > float(err)
+        severity = (ERROR if over_error else WARN) if not gx_passed else spec.severity
+        signature = "" if gx_passed else ("error" if over_error else "warn")
+    if gx_passed:
+        signature = ""
+    return CheckOutcome(
+        check_name=spec.name, asset=asset, severity=severity, passed=gx_passed,
+        observed_value=info["observed"], threshold=_threshold(spec),
+        message="ok" if gx_passed else info.get("message", ""), signature=signature,
+        kind=spec.kind, details=info.get("details", {}) | {"checked_at": datetime.now(
+            timezone.utc).isoformat()})

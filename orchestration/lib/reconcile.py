@@ -1,0 +1,101 @@
+"""Row reconciliation: every row read ends up landed or quarantined, and nothing is lost
+or doubled on the way into staging.
+
+`reconcile(files)` is pure: it takes per-file counts and returns the mismatches.
+`collect_file_counts(con)` reads those counts from the warehouse (raw ledger, raw
+landing tables, staging).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """What the ingest ledger says about one file version, and what the tables hold."""
+
+    path: str
+    sha256: str
+    system: str
+    entity: str
+    status: str
+    rows_read: int
+    rows_landed: int
+    rows_quarantined: int
+    raw_rows: int | None = None       # rows of this file version in raw.<system>__<entity>
+    staged_rows: int | None = None    # ... in staging.stg_<system>__<entity>
+    rejected_rows: int | None = None  # ... in staging.base_* with a _reject_reason
+
+
+def reconcile(files: list[FileCounts]) -> list[str]:
+    """One message per broken invariant, naming the file; empty when all reconcile."""
+    problems: list[str] = []
+    for f in files:
+        where = f"{f.path} ({f.system}.{f.entity}, {f.status})"
+        if f.rows_read != f.rows_landed + f.rows_quarantined:
+            problems.append(
+                f"{where}: rows_read {f.rows_read} != rows_landed {f.rows_landed} "
+                f"+ rows_quarantined {f.rows_quarantined}"
+            )
+        if f.status != "loaded":
+            continue
+        if f.raw_rows is not None and f.raw_rows != f.rows_landed:
+            problems.append(
+                f"{where}: ledger says {f.rows_landed} rows landed, "
+                f"raw.{f.system}__{f.entity} holds {f.raw_rows}"
+            )
+        if f.staged_rows is not None and f.rejected_rows is not None:
+            if f.staged_rows + f.rejected_rows != f.rows_landed:
+                problems.append(
+                    f"{where}: {f.rows_landed} rows landed but staging has "
+                    f"{f.staged_rows} valid + {f.rejected_rows} rejected"
+                )
+    return problems
+
+
+def _tables(con) -> set[tuple[str, str]]:
+    return {(s, t) for s, t in con.execute(
+        "select table_schema, table_name from information_schema.tables").fetchall()}
+
+
+def _counts_by_file(con, relation: str, where: str = "") -> dict[tuple[str, str], int]:
+    rows = con.execute(
+        f"select _source_file, _file_sha256, count(*) from {relation} {where} group by 1, 2"
+    ).fetchall()
+    return {(p, s): n for p, s, n in rows}
+
+
+def collect_file_counts(con) -> list[FileCounts]:
+    """Per-file counts from `raw._file_manifest` and the raw/staging tables present."""
+    tables = _tables(con)
+    if ("raw", "_file_manifest") not in tables:
+        raise LookupError("raw._file_manifest does not exist: run the ingest assets first")
+    ledger = con.execute(
+        "select path, sha256, system, entity, status, rows_read, rows_landed, rows_quarantined "
+        "from raw._file_manifest order by path"
+    ).fetchall()
+    cache: dict[tuple[str, str], tuple] = {}
+    out = []
+    for path, sha, system, entity, status, read, landed, quarantined in ledger:
+        name = f"{system}__{entity}"
+        if name not in cache:
+            raw = (_counts_by_file(con, f"raw.{name}")
+                   if ("raw", name) in tables else None)
+            stg = (_counts_by_file(con, f"staging.stg_{name}")
+                   if ("staging", f"stg_{name}") in tables else None)
+            rej = (_counts_by_file(con, f"staging.base_{name}",
+                                   "where _reject_reason is not null")
+                   if ("staging", f"base_{name}") in tables else None)
+            cache[name] = (raw, stg, rej)
+        raw, stg, rej = cache[name]
+        key = (path, sha)
+        out.append(FileCounts(
+            path=path, sha256=sha, system=system, entity=entity, status=status,
+            rows_read=int(read or 0), rows_landed=int(landed or 0),
+            rows_quarantined=int(quarantined or 0),
+            raw_rows=None if raw is None else raw.get(key, 0),
+            staged_rows=None if stg is None else stg.get(key, 0),
+            rejected_rows=None if rej is None else rej.get(key, 0),
+        ))
+    return out

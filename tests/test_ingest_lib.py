@@ -1,0 +1,155 @@
+"""Ingest library on tiny fixtures: formats, encodings, lineage, manifest, incremental runs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bad_inputs.corpus import DICTIONARY, HEADER, ROWS, csv_text, write_jsonl, write_xlsx
+from orchestration.lib.ingest import discover, ensure_raw_tables, ingest_entity
+from orchestration.lib.settings import get_settings
+from orchestration.lib.warehouse import connect
+
+ZH_HEADER = ["客诉单号", " 受理时间 ", "问题描述", "数量"]
+WIDE_HEADER = ["Ｃｏｍｐｌａｉｎｔ\u3000ＩＤ", "受理时间", "问题描述 ", "QTY"]
+
+
+@pytest.fixture()
+def plant(tmp_path: Path):
+    exports = tmp_path / "exports"
+    (exports / "crm").mkdir(parents=True)
+    (exports / "mes").mkdir()
+    return get_settings(tmp_path / "home", exports)
+
+
+def _rows(settings, where="1=1"):
+    with connect(settings) as con:
+        return con.execute(
+            "SELECT complaint_id, received_at, description, qty, _source_file, _source_row "
+            f"FROM raw.crm__complaints WHERE {where} ORDER BY _source_file, _source_row"
+        ).fetchall()
+
+
+def _manifest(settings):
+    with connect(settings) as con:
+        return {r[0]: r[1:] for r in con.execute(
+            "SELECT path, status, rows_read, rows_landed, rows_quarantined, duplicate_of, "
+            "detail FROM raw._file_manifest").fetchall()}
+
+
+def test_raw_tables_exist_before_any_file(plant):
+    ensure_raw_tables(plant, DICTIONARY)
+    with connect(plant) as con:
+        cols = [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema='raw' "
+            "AND table_name='mes__process_readings' ORDER BY ordinal_position").fetchall()]
+    assert cols == ["equipment_id", "ts", "parameter", "value", "unit", "_extra",
+                    "_source_file", "_source_row", "_file_sha256", "_loaded_at"]
+
+
+def test_formats_and_encodings_land_the_same_values(plant):
+    crm = plant.exports / "crm"
+    (crm / "complaints_20240301.csv").write_text(csv_text(), encoding="utf-8")
+    (crm / "complaints_20240302.csv").write_bytes(csv_text(ZH_HEADER).encode("gb18030"))
+    (crm / "complaints_20240303.csv").write_text(csv_text(), encoding="utf-8-sig")
+    (crm / "complaints_20240304.tsv").write_text(csv_text(delim="\t"), encoding="utf-8")
+    write_xlsx(crm / "complaints_20240305.xlsx", WIDE_HEADER, ROWS)
+    write_jsonl(crm / "complaints_20240306.jsonl",
+                [{k: v for k, v in zip(HEADER, r) if v != ""} for r in ROWS])
+    s = ingest_entity(plant, DICTIONARY, "crm", "complaints")
+    assert [f.status for f in s.files] == ["loaded"] * 6
+    by_file: dict[str, list] = {}
+    for *values, f, _ in _rows(plant):
+        by_file.setdefault(f, []).append(tuple(values))
+    expected = [tuple(v or None for v in r) for r in ROWS]
+    assert len(by_file) == 6
+    for f, values in by_file.items():
+        assert values == expected, f
+
+
+def test_lineage_rows_and_extra_columns(plant):
+    crm = plant.exports / "crm"
+    text = csv_text(HEADER + ["Remark 备注"], [r + [f"x{i}"] for i, r in enumerate(ROWS)])
+    (crm / "complaints_20240301.csv").write_text(text + "C9,too,few\n", encoding="utf-8")
+    s = ingest_entity(plant, DICTIONARY, "crm", "complaints")
+    f = s.files[0]
+    assert (f.rows_read, f.rows_landed, f.rows_quarantined) == (4, 3, 1)
+    assert [r[5] for r in _rows(plant)] == [2, 3, 4]
+    with connect(plant) as con:
+        extra = con.execute("SELECT _extra FROM raw.crm__complaints ORDER BY _source_row"
+                            ).fetchall()
+        q = con.execute("SELECT source_row, reason_code, raw_record FROM raw._quarantine"
+                        ).fetchall()
+        gaps = con.execute("SELECT header_seen FROM raw._header_gaps").fetchall()
+    assert json.loads(extra[0][0]) == {"Remark 备注": "x0"}
+    assert q == [(5, "malformed_row", "C9,too,few")]
+    assert gaps == [("Remark 备注",)]
+
+
+def test_duplicate_delivery_and_incremental_runs(plant):
+    crm = plant.exports / "crm"
+    (crm / "complaints_20240301.csv").write_text(csv_text(), encoding="utf-8")
+    assert ingest_entity(plant, DICTIONARY, "crm", "complaints").rows_landed == 3
+    again = ingest_entity(plant, DICTIONARY, "crm", "complaints")
+    assert again.new_files == 0 and again.rows_landed == 0
+    (crm / "complaints_20240302_2.csv").write_bytes((crm / "complaints_20240301.csv").read_bytes())
+    dup = ingest_entity(plant, DICTIONARY, "crm", "complaints")
+    assert [f.status for f in dup.files if f.status != "skipped"] == ["duplicate_delivery"]
+    assert len(_rows(plant)) == 3
+    m = _manifest(plant)
+    assert m["crm/complaints_20240302_2.csv"][:5] == ("duplicate_delivery", 0, 0, 0,
+                                                       "crm/complaints_20240301.csv")
+    (crm / "complaints_20240303.csv").write_text(csv_text(rows=ROWS[:1]), encoding="utf-8")
+    new = ingest_entity(plant, DICTIONARY, "crm", "complaints")
+    assert new.new_files == 1 and new.rows_landed == 1 and len(_rows(plant)) == 4
+
+
+def test_changed_file_under_same_name_supersedes(plant):
+    p = plant.exports / "crm" / "complaints_20240301.csv"
+    p.write_text(csv_text(), encoding="utf-8")
+    ingest_entity(plant, DICTIONARY, "crm", "complaints")
+    p.write_text(csv_text(rows=ROWS[:2]) + "bad\n", encoding="utf-8")
+    os.utime(p, (1, 1))
+    s = ingest_entity(plant, DICTIONARY, "crm", "complaints")
+    assert s.files[0].status == "loaded" and len(s.files[0].superseded) == 1
+    assert [r[0] for r in _rows(plant)] == ["C001", "C002"]
+    with connect(plant) as con:
+        statuses = sorted(r[0] for r in con.execute(
+            "SELECT status FROM raw._file_manifest").fetchall())
+        assert con.execute("SELECT count(*) FROM raw._quarantine").fetchone()[0] == 1
+    assert statuses == ["loaded", "superseded"]
+
+
+def test_missing_required_column_quarantines_the_file_whole(plant):
+    crm = plant.exports / "crm"
+    (crm / "complaints_20240301.csv").write_text("complaint_id,qty\nC1,1\n", encoding="utf-8")
+    (crm / "complaints_20240302.csv").write_text(csv_text(), encoding="utf-8")
+    s = ingest_entity(plant, DICTIONARY, "crm", "complaints")
+    assert [f.status for f in s.files] == ["quarantined", "loaded"]
+    with connect(plant) as con:
+        q = con.execute("SELECT source_row, reason_code, detail FROM raw._quarantine").fetchall()
+    assert q[0][:2] == (None, "missing_required_column")
+    assert "received_at" in q[0][2] and "description" in q[0][2]
+    assert "crm/complaints_20240301.csv" in q[0][2]
+
+
+def test_discover_reports_unmatched_names(plant):
+    crm = plant.exports / "crm"
+    (crm / "complaints_20240301.csv").write_text(csv_text(), encoding="utf-8")
+    (crm / "orders_20240301.csv").write_text(csv_text(), encoding="utf-8")
+    (crm / "notes.txt").write_text("hello", encoding="utf-8")
+    (plant.exports / "truth.json").write_text("{}")
+    found = {f.rel_path: f for f in discover(plant.exports, DICTIONARY)}
+    assert set(found) == {"crm/complaints_20240301.csv", "crm/orders_20240301.csv",
+                          "crm/notes.txt"}
+    assert found["crm/orders_20240301.csv"].entity is None
+    assert "orders" in found["crm/orders_20240301.csv"].problem
+    ingest_entity(plant, DICTIONARY, "crm", "complaints")
+    with connect(plant) as con:
+        q = con.execute("SELECT source_file, reason_code FROM raw._quarantine ORDER BY 1"
+                        ).fetchall()
+    assert q == [("crm/notes.txt", "unknown_entity"), ("crm/orders_20240301.csv",
+                                                       "unknown_entity")]

@@ -1,0 +1,364 @@
+"""The marts, built by real dbt from a tiny hand-made plant with known answers.
+
+The upstream relations the marts read (intermediate.int_*, staging.stg_*) are written
+directly into a fresh DuckDB warehouse; then `dbt build` runs only the marts and their
+support models (with their schema tests) against it. The CLI is exercised on the
+Parquet copies of the result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from scipy.stats import fisher_exact
+
+from orchestration.lib.settings import DBT_PROJECT_DIR, REPO_ROOT
+
+MARTS = ("complaint_trace", "batch_quality", "forward_trace", "suspect_ranking",
+         "problem_pareto", "complaint_trend", "spc_violations", "supplier_scorecard")
+SCHEMA_OF = {"int": "intermediate", "stg": "staging"}
+
+T0 = dt.datetime(2024, 3, 4, 0, 0)  # a Monday
+
+
+def plant_tables() -> dict[str, pd.DataFrame]:
+    batches, genealogy, shipments, excursions, inspections = [], [], [], [], []
+    operators = ["OP1", "OP2", "OP3"]
+    carriers = ["FastWay", "SlowShip"]
+    n = 0
+    for day in range(20):
+        for li, line in enumerate(["L01", "L02"]):
+            seq = 1
+            n += 1
+            start = T0 + dt.timedelta(days=day, hours=8 * (n % 3))
+            code = f"{start:%Y%m%d}-{line}-{seq:03d}"
+            product = "P1" if line == "L01" else "P2"
+            batches.append(dict(
+                batch_code=code, product_code=product, product_model="M1" if product == "P1" else "M2",
+                work_order_no=f"WO{n:03d}", line=line, shift=["day", "swing", "night"][n % 3],
+                operator_id=operators[n % 3], batch_start=start,
+                batch_end=start + dt.timedelta(hours=6), units_produced=1000, units_good=990,
+                units_shipped=1000))
+            genealogy.append(dict(batch_code=code, material_code="M-PCB", supplier_code="S1",
+                                  material_lot=f"ML-PCB-{day // 5}", supplier_lot=f"SL-P{day // 5}",
+                                  qty=1000.0))
+            bad = day < 5 and line == "L01"
+            genealogy.append(dict(batch_code=code, material_code="M-CONN",
+                                  supplier_code="S3" if bad else "S2",
+                                  material_lot="ML-BAD" if bad else f"ML-CONN-{day // 4}",
+                                  supplier_lot="SL-BAD" if bad else f"SL-C{day // 4}", qty=2000.0))
+            for k, prov in enumerate(["440000", "110000"]):
+                shipments.append(dict(
+                    shipment_no=f"SH{n:03d}{k}", line_no=1, customer_code=f"C{k + 1}",
+                    province_code=prov, region="华南" if prov == "440000" else "华北",
+                    product_code=product, batch_code=code, qty=500,
+                    shipped_at=start + dt.timedelta(days=2), carrier=carriers[k],
+                    promised_date=(start + dt.timedelta(days=5)).date(), delivered_at=None))
+            if line == "L02" and 10 <= day < 14:
+                excursions.append(dict(batch_code=code, equipment_id="E3", parameter="temperature",
+                                       excursion_count=4, first_ts=start, last_ts=start))
+            inspections.append(dict(inspection_id=f"FQC{n:03d}", inspection_type="FQC",
+                                    batch_code=code, material_lot=None,
+                                    passed=not (day == 3 and line == "L01"),
+                                    inspected_at=start + dt.timedelta(hours=7)))
+    complaints = []
+    c = 0
+
+    def complain(batch, ptype, province, model, received, method="batch_code"):
+        nonlocal c
+        c += 1
+        complaints.append(dict(
+            complaint_id=f"CP{c:04d}", duplicate_ids=None, received_at=received, status="open",
+            province_code=province, region="华南" if province == "440000" else "华北",
+            product_model=model, problem_type_code=ptype, problem_category=ptype[:2],
+            secondary_problem_codes=None, severity=5, batch_code=batch,
+            trace_method=method if batch else "none", batch_code_typed=batch,
+            batch_code_flag=None, customer_key=f"k{c}", serial_no=None))
+
+    for i, b in enumerate(batches):
+        recv = b["batch_start"] + dt.timedelta(days=10)
+        if b["batch_code"] and b["line"] == "L01" and i < 10:  # ML-BAD batches: QD08
+            for _ in range(4):
+                complain(b["batch_code"], "QD08", "440000", "M1", recv)
+        if b["line"] == "L02" and 20 <= i < 28:  # E3 excursions: QD04
+            for _ in range(3):
+                complain(b["batch_code"], "QD04", "110000", "M2", recv)
+        if i % 4 == 0:  # background
+            complain(b["batch_code"], "QD08", "110000", b["product_model"], recv)
+            complain(b["batch_code"], "QD04", "440000", b["product_model"], recv)
+        if i % 5 < 3:  # SlowShip (every 110000 shipment) damages packages
+            complain(b["batch_code"], "DL02", "110000", b["product_model"], recv)
+        if i % 7 == 0:
+            complain(b["batch_code"], "DL02", "440000", b["product_model"], recv)
+    for i in range(12):  # model M2 has a firmware fault; most complaints carry no batch
+        complain(None, "FN04", "440000", "M2", T0 + dt.timedelta(days=10 + i))
+    complain(None, "FN04", "440000", "M1", T0 + dt.timedelta(days=12))
+    complain(None, "UNCLASSIFIED", "440000", "M1", T0 + dt.timedelta(days=12))
+    for i in range(10):  # a burst of breakage in the week of 2024-03-11
+        complain(None, "QD10", "440000", "M1", T0 + dt.timedelta(days=8, hours=i))
+    complain(None, "QD10", "440000", "M1", T0 + dt.timedelta(days=22))
+
+    equipment = pd.DataFrame([
+        dict(equipment_id="E1", equipment_name="placer", equipment_type="SMT placer", line="L01"),
+        dict(equipment_id="E2", equipment_name="oven", equipment_type="reflow oven", line="L01"),
+        dict(equipment_id="E3", equipment_name="oven", equipment_type="reflow oven", line="L02"),
+    ])
+    receipts = pd.DataFrame([
+        dict(receipt_no=f"R{i}", line_no=1, material_code=g["material_code"],
+             supplier_code=g["supplier_code"], supplier_lot=g["supplier_lot"],
+             material_lot=g["material_lot"], qty=5000.0, unit="pcs", received_at=T0)
+        for i, g in enumerate({g["material_lot"]: g for g in genealogy}.values())])
+    iqc = pd.DataFrame([
+        dict(inspection_id=f"IQC{i}", inspection_type="IQC", batch_code=None, material_lot=lot,
+             passed=lot != "ML-BAD", inspected_at=T0)
+        for i, lot in enumerate(receipts["material_lot"])])
+    spc = pd.DataFrame([dict(equipment_id="E3", parameter="temperature", rule="rule_1",
+                             window_start=T0 + dt.timedelta(days=10),
+                             window_end=T0 + dt.timedelta(days=10, hours=1),
+                             batch_codes=batches[21]["batch_code"])])
+    return {
+        "int_batches_enriched": pd.DataFrame(batches),
+        "int_batch_genealogy": pd.DataFrame(genealogy),
+        "int_batch_excursions": pd.DataFrame(excursions),
+        "int_readings_excursions": pd.DataFrame(columns=["equipment_id", "line", "parameter", "ts", "value", "lsl", "usl", "batch_code"]),
+        "int_spc_violations": spc,
+        "int_complaints_batch_resolved": pd.DataFrame(complaints),
+        "stg_erp__shipments": pd.DataFrame(shipments),
+        "stg_qms__inspections": pd.concat([pd.DataFrame(inspections), iqc], ignore_index=True),
+        "stg_erp__purchase_receipts": receipts,
+        "stg_erp__suppliers": pd.DataFrame([dict(supplier_code=s, supplier_name=s, province_code="440000", qualified=True) for s in ["S1", "S2", "S3", "S4"]]),
+        "stg_erp__products": pd.DataFrame([dict(product_code="P1", model="M1", product_line="X"), dict(product_code="P2", model="M2", product_line="X")]),
+        "stg_mes__equipment": equipment,
+    }
+
+
+
+
+def write_upstream(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the upstream relations the marts read, in their dbt schemas."""
+    for name, df in plant_tables().items():
+        schema = SCHEMA_OF[name.split("_", 1)[0]]
+        con.execute(f"create schema if not exists {schema}")
+        con.register("df_tmp", df)
+        con.execute(f"create or replace table {schema}.{name} as select * from df_tmp")
+        con.unregister("df_tmp")
+
+
+def dbt_build_marts(warehouse: Path, work: Path) -> subprocess.CompletedProcess:
+    dbt = str(Path(sys.executable).parent / "dbt")
+    env = {**os.environ, "QUALITRACE_WAREHOUSE": str(warehouse),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return subprocess.run(
+        [dbt, "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+         str(DBT_PROJECT_DIR), "--target-path", str(work / "target"), "--log-path",
+         str(work / "logs"), "--no-use-colors",
+         "--select", "path:models/intermediate/marts_support", "path:models/marts"],
+        env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """(connection to the built warehouse, a home whose marts/ holds the Parquet copies)."""
+    work = tmp_path_factory.mktemp("marts_fixture")
+    warehouse = work / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse))
+    write_upstream(con)
+    con.close()
+    proc = dbt_build_marts(warehouse, work)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    home = work / "home"
+    (home / "marts").mkdir(parents=True)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    for m in MARTS:
+        con.execute(f"copy (select * from marts_build.{m}) to "
+                    f"'{home / 'marts' / (m + '.parquet')}' (format parquet)")
+    yield con, home
+    con.close()
+
+
+def q(con, sql, params=None) -> pd.DataFrame:
+    return con.execute(sql, params or []).df()
+
+
+def test_every_mart_has_the_contract_columns(built):
+    con, _ = built
+    contract = {
+        "complaint_trace": "complaint_id duplicate_ids received_at status province_code region "
+                           "product_code product_model problem_type_code problem_category severity "
+                           "batch_code trace_method line shift batch_start batch_end equipment_ids "
+                           "excursion_count material_lots supplier_codes fqc_passed customer_key",
+        "batch_quality": "batch_code product_code line shift units_produced units_shipped "
+                         "complaints complaint_ppm inspection_failures excursion_count risk_score",
+        "forward_trace": "suspect_kind suspect_id batch_code shipment_no customer_code "
+                         "province_code units_at_risk shipped_at",
+        "suspect_ranking": "problem_type_code suspect_kind suspect_id complaints_exposed "
+                           "units_exposed complaints_unexposed units_unexposed lift p_value rank",
+        "problem_pareto": "period problem_type_code complaints share cumulative_share",
+        "complaint_trend": "week dimension value complaints units_shipped rate is_spike",
+        "spc_violations": "equipment_id parameter rule window_start window_end batch_codes",
+        "supplier_scorecard": "supplier_code lots_received iqc_reject_rate batches_supplied "
+                              "complaint_ppm",
+    }
+    for mart, cols in contract.items():
+        have = set(q(con, f"select * from marts_build.{mart} limit 0").columns)
+        missing = set(cols.split()) - have
+        assert not missing, f"marts_build.{mart} lacks {sorted(missing)}"
+
+
+def test_planted_suspects_rank_first(built):
+    con, _ = built
+    top = q(con, "select problem_type_code, suspect_kind, suspect_id from "
+                 "marts_build.suspect_ranking where rank = 1")
+    firsts = {(r.problem_type_code, r.suspect_kind, r.suspect_id) for r in top.itertuples()}
+    assert ("QD08", "supplier_lot", "ML-BAD") in firsts
+    assert ("QD04", "equipment", "E3") in firsts
+    assert ("FN04", "product_model", "M2") in firsts
+    assert ("DL02", "carrier", "SlowShip") in firsts
+
+
+def test_exposure_counts_and_fisher_p_value(built):
+    con, _ = built
+    r = q(con, "select * from marts_build.suspect_ranking where problem_type_code = 'QD08' "
+               "and suspect_kind = 'supplier_lot' and suspect_id = 'ML-BAD'").iloc[0]
+    # 5 batches of 1000 units; 4 planted complaints each + 3 background ones
+    assert (r.units_exposed, r.complaints_exposed) == (5000, 23)
+    assert r.units_exposed + r.units_unexposed == 40000
+    assert r.complaints_exposed + r.complaints_unexposed == 30
+    expected = fisher_exact([[23, 5000 - 23], [7, 35000 - 7]], alternative="greater")[1]
+    assert r.p_value == pytest.approx(expected, rel=1e-6)
+    assert r.lift == pytest.approx((23 / 5000) / (7 / 35000))
+    # equipment exposure = batches with an excursion on it, not every batch on its line
+    e3 = q(con, "select units_exposed from marts_build.suspect_ranking "
+                "where suspect_kind = 'equipment' and suspect_id = 'E3'")
+    assert set(e3.units_exposed) == {4000}
+
+
+def test_ranking_rules(built):
+    con, _ = built
+    df = q(con, "select * from marts_build.suspect_ranking")
+    assert (df.loc[df["rank"].notna(), "complaints_exposed"] >= 3).all()
+    assert df.loc[df.complaints_exposed < 3, "rank"].isna().all()
+    assert df.p_value.between(0, 1).all()
+    for _, g in df[df["rank"].notna()].groupby("problem_type_code"):
+        g = g.sort_values("rank")
+        assert g["rank"].iloc[0] == 1
+        assert g.log10_p_value.is_monotonic_increasing
+
+
+def test_complaint_trace_backward_chain(built):
+    con, _ = built
+    c = q(con, "select * from marts_build.complaint_trace where complaint_id = 'CP0001'").iloc[0]
+    assert c.batch_code == "20240304-L01-001"
+    assert (c["line"], c["shift"], c["operator_id"]) == ("L01", "swing", "OP2")
+    assert c.equipment_ids == "E1,E2"
+    assert c.material_lots == "ML-BAD,ML-PCB-0"
+    assert c.supplier_codes == "S1,S3"
+    assert bool(c.fqc_passed) is True
+    assert c.carrier == "FastWay"  # its 440000 shipment
+    failed = q(con, "select distinct fqc_passed from marts_build.complaint_trace "
+                    "where batch_code = '20240307-L01-001'")
+    assert list(failed.fqc_passed) == [False]
+    hot = q(con, "select excursion_count, excursion_equipment_ids from "
+                 "marts_build.complaint_trace where batch_code = '20240314-L02-001' limit 1")
+    assert (hot.excursion_count[0], hot.excursion_equipment_ids[0]) == (4, "E3")
+    none = q(con, "select count(*) n from marts_build.complaint_trace where batch_code is null "
+                  "and trace_method = 'none'")
+    assert none.n[0] == 25
+    assert q(con, "select count(*) n from marts_build.complaint_trace").n[0] == \
+        len(plant_tables()["int_complaints_batch_resolved"])
+
+
+def test_batch_quality_ppm_and_risk(built):
+    con, _ = built
+    df = q(con, "select * from marts_build.batch_quality")
+    assert len(df) == 40
+    assert (df.complaint_ppm == df.complaints / df.units_shipped * 1e6).all()
+    assert df.risk_score.between(0, 100).all()
+    hot = df[df.batch_code == "20240314-L02-001"].iloc[0]
+    assert hot.excursion_count == 4 and hot.risk_score >= 25
+    assert sorted(df.loc[df.excursion_count > 0, "batch_code"]) == [
+        "20240314-L02-001", "20240315-L02-001", "20240316-L02-001", "20240317-L02-001"]
+
+
+def test_forward_trace_lot(built):
+    con, _ = built
+    df = q(con, "select * from marts_build.forward_trace where suspect_kind = 'supplier_lot' "
+                "and suspect_id = 'ML-BAD'")
+    assert df.batch_code.nunique() == 5 and df.shipment_no.nunique() == 10
+    assert df.units_at_risk.sum() == 5000
+    assert set(df.supplier_lot) == {"SL-BAD"}
+    eq = q(con, "select count(distinct batch_code) n, sum(case when had_excursion then 1 else 0 end) x "
+                "from marts_build.forward_trace where suspect_kind = 'equipment' and suspect_id = 'E3'")
+    assert eq.n[0] == 20 and eq.x[0] == 8  # 4 excursion batches x 2 shipments
+
+
+def test_pareto_shares(built):
+    con, _ = built
+    df = q(con, "select * from marts_build.problem_pareto")
+    for period, g in df.groupby("period"):
+        assert g.share.sum() == pytest.approx(1.0)
+        assert g.sort_values("pareto_rank").cumulative_share.iloc[-1] == pytest.approx(1.0)
+        assert g.sort_values("pareto_rank").complaints.is_monotonic_decreasing
+    total = q(con, "select complaints from marts_build.problem_pareto where period = 'all'")
+    assert total.complaints.sum() == len(plant_tables()["int_complaints_batch_resolved"])
+
+
+def test_trend_flags_a_burst(built):
+    con, _ = built
+    df = q(con, "select * from marts_build.complaint_trend where dimension = 'problem_type' "
+                "and value = 'QD10'")
+    spikes = df[df.is_spike]
+    assert [str(w)[:10] for w in spikes.week] == ["2024-03-11"]
+
+
+def test_supplier_scorecard(built):
+    con, _ = built
+    df = q(con, "select * from marts_build.supplier_scorecard").set_index("supplier_code")
+    assert df.loc["S3", "iqc_reject_rate"] == 1.0 and df.loc["S1", "iqc_reject_rate"] == 0.0
+    assert df.loc["S3", "batches_supplied"] == 5 and df.loc["S3", "lots_received"] == 1
+    assert df.loc["S3", "complaint_ppm"] > 3 * df.loc["S2", "complaint_ppm"]
+    assert df.loc["S4", "batches_supplied"] == 0  # known supplier that supplied nothing
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "orchestration.cli", *args], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli_trace_reads_parquet(built):
+    _, home = built
+    p = run_cli("trace", "cp0001", "--home", str(home))
+    assert p.returncode == 0, p.stderr
+    for text in ("Complaint CP0001", "20240304-L01-001", "ML-BAD", "S3", "E1, E2", "Other complaints"):
+        assert text in p.stdout
+    j = run_cli("trace", "CP0001", "--json", "--home", str(home))
+    data = json.loads(j.stdout)
+    assert data["complaint"]["batch_code"] == "20240304-L01-001"
+    assert len(data["same_batch"]) == 7
+
+
+def test_cli_where_used_with_window(built):
+    _, home = built
+    p = run_cli("where-used", "lot", "ML-BAD", "--from", "2024-03-05", "--to", "2024-03-07",
+                "--json", "--home", str(home))
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert data["totals"]["batches"] == 2 and data["totals"]["units_at_risk"] == 2000
+    p = run_cli("where-used", "supplier", "S3", "--home", str(home))
+    assert "units at risk (shipped)  5,000" in p.stdout
+
+
+def test_cli_unknown_ids_exit_2(built):
+    _, home = built
+    p = run_cli("trace", "CP9999X", "--home", str(home))
+    assert p.returncode == 2 and "not in marts.complaint_trace" in p.stderr
+    p = run_cli("where-used", "supplier", "S9", "--home", str(home))
+    assert p.returncode == 2 and "did you mean" in p.stderr and "S1" in p.stderr

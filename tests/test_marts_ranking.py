@@ -1,0 +1,76 @@
+"""Unit tests of the suspect ranking statistics (the dbt Python model's pure function)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import fisher_exact
+
+from orchestration.lib.settings import DBT_PROJECT_DIR
+
+_spec = importlib.util.spec_from_file_location(
+    "suspect_ranking_model", DBT_PROJECT_DIR / "models" / "marts" / "quality" / "suspect_ranking.py")
+ranking = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ranking)
+
+
+def counts(rows):
+    return pd.DataFrame(rows, columns=["problem_type_code", "suspect_kind", "suspect_id",
+                                       "complaints_exposed", "units_exposed",
+                                       "complaints_unexposed", "units_unexposed"])
+
+
+def test_p_value_is_one_sided_fisher():
+    df = ranking.rank_suspects(counts([("QD01", "line", "L01", 12, 1000, 8, 9000)]), 3)
+    expected = fisher_exact([[12, 988], [8, 8992]], alternative="greater")[1]
+    assert df.p_value[0] == pytest.approx(expected, rel=1e-9)
+    assert df.lift[0] == pytest.approx((12 / 1000) / (8 / 9000))
+
+
+def test_rank_by_p_then_lift_ties_share_and_support_gates():
+    df = ranking.rank_suspects(counts([
+        ("QD01", "supplier_lot", "LOT-A", 20, 1000, 10, 99000),   # strongest
+        ("QD01", "supplier", "S1", 20, 1000, 10, 99000),          # same exposure: tie
+        ("QD01", "line", "L02", 15, 20000, 15, 80000),            # weaker
+        ("QD01", "operator", "OP9", 2, 10, 28, 99990),            # below minimum support
+        ("QD02", "shift", "night", 5, 100, 0, 100),               # no unexposed complaint
+    ]), min_support=3).set_index(["problem_type_code", "suspect_id"])
+    assert df.loc[("QD01", "LOT-A"), "rank"] == 1 and df.loc[("QD01", "S1"), "rank"] == 1
+    assert df.loc[("QD01", "L02"), "rank"] == 3
+    assert pd.isna(df.loc[("QD01", "OP9"), "rank"])
+    assert not df.loc[("QD01", "OP9"), "meets_min_support"]
+    assert df.loc[("QD02", "night"), "rank"] == 1 and pd.isna(df.loc[("QD02", "night"), "lift"])
+
+
+def test_tiny_p_values_still_order():
+    df = ranking.rank_suspects(counts([
+        ("QD04", "equipment", "E1", 900, 10000, 10, 990000),
+        ("QD04", "line", "L01", 950, 200000, 100, 800000),
+    ]), 3).set_index("suspect_id")
+    assert df.loc["E1", "log10_p_value"] < df.loc["L01", "log10_p_value"] < -300
+    assert df.loc["E1", "rank"] == 1
+
+
+def test_empty_counts():
+    assert ranking.rank_suspects(counts([]), 3).empty
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(1, 5000),
+                          st.integers(0, 50), st.integers(1, 5000)), min_size=1, max_size=12))
+def test_properties(rows):
+    df = ranking.rank_suspects(counts([
+        ("QD01", "line", f"L{i:02d}", ce, ue, cu, uu) for i, (ce, ue, cu, uu) in enumerate(rows)
+    ]), 3)
+    assert df.p_value.between(0, 1).all()
+    ranked = df[df["rank"].notna()].sort_values("rank")
+    assert (ranked.complaints_exposed >= 3).all()
+    if len(ranked):
+        assert ranked["rank"].iloc[0] == 1
+        assert np.all(np.diff(ranked.log10_p_value.to_numpy()) >= -1e-9)
+    assert df.suspect_ranking_key.is_unique
