@@ -313,44 +313,47 @@ def test_planted_causes_rank_first_in_their_problem_type(gen):
     """Units shipped exposed vs not, one-sided Fisher test: each cause beats every other suspect."""
     _, truth, _ = gen
     plant = simulate(Sizes.of(SCALE), np.random.default_rng([SEED, 1]))
-    by_ship = {}
-    for c in truth["complaints"].values():
-        if c["quarantined"] or c["distinct_complaint_id"] != next(iter([c["distinct_complaint_id"]])):
-            continue
+    for cause, best, p_best, p_cause in planted_ranking(plant, truth):
+        assert best == (cause["suspect_kind"], cause["suspect_id"]), (cause["problem_type_code"], best, p_best, p_cause)
+
+
+def planted_ranking(plant, truth):
+    """For each planted cause: (cause, strongest suspect, its p-value, the cause's p-value)."""
     counts: dict[tuple, int] = {}
     for cid, c in truth["complaints"].items():
         if not c["quarantined"] and c["distinct_complaint_id"] == cid:
-            key = (c["shipment_no"], c["true_batch_code"])
-            counts[(key, c["problem_type_code"])] = counts.get((key, c["problem_type_code"]), 0) + 1
+            key = (c["shipment_no"], c["true_batch_code"], c["problem_type_code"])
+            counts[key] = counts.get(key, 0) + 1
     lines = plant.ship_lines
     total_units = sum(sl.qty for sl in lines)
+    supplier_of = {lo.lot_code: lo.supplier for lo in plant.lots}
 
     def suspects(sl):
         b = sl.batch
         out = {("line", f"L{b.line:02d}"), ("shift", b.shift), ("operator", b.operator),
                ("carrier", sl.carrier), ("product_model", b.product[1])}
         out |= {("supplier_lot", lot) for _m, lot, _q in b.lots}
-        out |= {("supplier", lo.supplier) for lo in plant.lots if lo.lot_code in {l for _m, l, _q in b.lots}}
+        out |= {("supplier", supplier_of[lot]) for _m, lot, _q in b.lots}
         if exposed(plant, "equipment", sl):
             out.add(("equipment", plant.causes["equipment"]["suspect_id"]))
         return out
 
     sus_of = [suspects(sl) for sl in lines]
+    result = []
     for cause in truth["planted_causes"]:
         ptype = cause["problem_type_code"]
-        comp = [counts.get(((sl.shipment_no, sl.batch.code), ptype), 0) for sl in lines]
+        comp = [counts.get((sl.shipment_no, sl.batch.code, ptype), 0) for sl in lines]
         total_c = sum(comp)
-        stats = {}
+        stats: dict[tuple, tuple[int, int]] = {}
         for i, sl in enumerate(lines):
             for s in sus_of[i]:
                 u, c = stats.get(s, (0, 0))
                 stats[s] = (u + sl.qty, c + comp[i])
         pvals = {}
         for s, (u, c) in stats.items():
-            if u == total_units:
-                continue
-            pvals[s] = fisher_exact([[c, u - c], [total_c - c, total_units - u - (total_c - c)]],
-                                    alternative="greater")[1]
-        best = min(pvals, key=pvals.get)
-        assert best == (cause["suspect_kind"], cause["suspect_id"]), (ptype, best, pvals[best],
-                                                                     pvals.get((cause["suspect_kind"], cause["suspect_id"])))
+            if u < total_units and c:
+                pvals[s] = fisher_exact([[c, u - c], [total_c - c, total_units - u - (total_c - c)]],
+                                        alternative="greater")[1]
+        best = min(pvals, key=lambda s: (pvals[s], s))
+        result.append((cause, best, pvals[best], pvals.get((cause["suspect_kind"], cause["suspect_id"]))))
+    return result

@@ -72,3 +72,9 @@ def test_xlsx_is_readable_and_deterministic(tmp_path):
     wb = openpyxl.load_workbook(tmp_path / "a.xlsx")
     assert list(wb.active.values) == [("a", "时间"), ("x<y", 45366.5), (None, 3)]
     assert zipfile.is_zipfile(io.BytesIO((tmp_path / "a.xlsx").read_bytes()))
+
+
+def test_cli_rejects_a_bad_scale(tmp_path, capsys):
+    from orchestration.cli import main
+    assert main(["generate", "--out", str(tmp_path / "x"), "--scale", "-1"]) == 2
+    assert "scale must be positive" in capsys.readouterr().err

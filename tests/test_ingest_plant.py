@@ -39,17 +39,21 @@ def _q(settings, sql, params=()):
 
 def test_rows_read_equal_rows_landed_plus_quarantined_per_file(ingested):
     settings, dictionary, _, truth = ingested
-    manifest = _q(settings, "SELECT path, sha256, system, entity, rows_read, rows_landed, "
-                            "rows_quarantined, status FROM raw._file_manifest")
+    with connect(settings) as con:
+        manifest = con.execute("SELECT path, sha256, rows_read, rows_landed, rows_quarantined, "
+                               "status FROM raw._file_manifest").fetchall()
+        landed = dict(((f, sha), n) for f, sha, n in con.execute(" UNION ALL ".join(
+            f'SELECT _source_file, _file_sha256, count(*) FROM raw."{s.table}" GROUP BY ALL'
+            for s in entity_specs(dictionary))).fetchall())
+        quarantined = dict(((f, sha), n) for f, sha, n in con.execute(
+            "SELECT source_file, file_sha256, count(*) FROM raw._quarantine "
+            "WHERE source_row IS NOT NULL GROUP BY ALL").fetchall())
     assert len(manifest) == len(truth["generated_files"])
     expected_rows = {f["path"]: f["rows"] for f in truth["generated_files"]}
-    for path, sha, system, entity, read, landed, quarantined, status in manifest:
-        assert read == landed + quarantined, path
-        (n,), = _q(settings, f'SELECT count(*) FROM raw."{system}__{entity}" '
-                             "WHERE _source_file = ? AND _file_sha256 = ?", (path, sha))
-        (nq,), = _q(settings, "SELECT count(*) FROM raw._quarantine WHERE source_file = ? "
-                              "AND file_sha256 = ? AND source_row IS NOT NULL", (path, sha))
-        assert (n, nq) == (landed, quarantined), path
+    for path, sha, read, n_landed, n_quarantined, status in manifest:
+        assert read == n_landed + n_quarantined, path
+        assert (landed.get((path, sha), 0), quarantined.get((path, sha), 0)) == \
+            (n_landed, n_quarantined), path
         if status == "loaded":
             assert read == expected_rows[path], path
 

@@ -90,3 +90,46 @@
 {% macro duckdb__conform_utc_to_local(ts_expr) -%}
     timezone('{{ var("plant_timezone", "Asia/Shanghai") }}', timezone('UTC', cast({{ ts_expr }} as timestamp)))
 {%- endmacro %}
+
+{#- conform_try_cast(expr, type) -> NULL instead of an error when the cast fails -#}
+{% macro conform_try_cast(expr, type) -%}
+    {{ return(adapter.dispatch('conform_try_cast', 'qualitrace')(expr, type)) }}
+{%- endmacro %}
+{% macro default__conform_try_cast(expr, type) -%}
+    {{ dbt.safe_cast(expr, type) }}
+{%- endmacro %}
+{% macro duckdb__conform_try_cast(expr, type) -%}
+    try_cast({{ expr }} as {{ type }})
+{%- endmacro %}
+
+{#- conform_add_ms(ts_expr, ms_expr) -> timestamp + a (possibly large) number of milliseconds -#}
+{% macro conform_add_ms(ts_expr, ms_expr) -%}
+    {{ return(adapter.dispatch('conform_add_ms', 'qualitrace')(ts_expr, ms_expr)) }}
+{%- endmacro %}
+{% macro default__conform_add_ms(ts_expr, ms_expr) -%}
+    {{ dbt.dateadd('millisecond', ms_expr, ts_expr) }}
+{%- endmacro %}
+{% macro duckdb__conform_add_ms(ts_expr, ms_expr) -%}
+    ({{ ts_expr }} + to_milliseconds(cast({{ ms_expr }} as bigint)))
+{%- endmacro %}
+
+{#- conform_lookup(key_expr, pairs, value_type) -> the value for key_expr in pairs, a list of
+    (key text, value SQL literal); NULL when absent. DuckDB: one MAP literal (fast); else CASE. -#}
+{% macro conform_lookup(key_expr, pairs, value_type='varchar') -%}
+    {%- if pairs | length == 0 -%}
+        {{ return('cast(null as ' ~ value_type ~ ')') }}
+    {%- endif -%}
+    {{ return(adapter.dispatch('conform_lookup', 'qualitrace')(key_expr, pairs, value_type)) }}
+{%- endmacro %}
+{% macro default__conform_lookup(key_expr, pairs, value_type) -%}
+    case {{ key_expr }}
+    {%- for k, v in pairs %}
+        when {{ conform_sql_string(k) }} then cast({{ v }} as {{ value_type }})
+    {%- endfor %}
+    end
+{%- endmacro %}
+{% macro duckdb__conform_lookup(key_expr, pairs, value_type) -%}
+    {%- set entries = [] -%}
+    {%- for k, v in pairs -%}{%- do entries.append(conform_sql_string(k) ~ ': ' ~ v) -%}{%- endfor -%}
+    cast((MAP { {{ entries | join(', ') }} })[{{ key_expr }}] as {{ value_type }})
+{%- endmacro %}

@@ -18,15 +18,9 @@
 -#}
 {% macro conform_vocab_case(key_expr, domain, column='canonical') -%}
     {%- set rows = conform_dictionary_rows("select spelling_normalized, " ~ column ~ " from dictionary.vocabularies where domain = " ~ conform_sql_string(domain) ~ " order by spelling_normalized") -%}
-    {%- if rows | length == 0 -%}
-        cast(null as {{ dbt.type_string() }})
-    {%- else -%}
-    case {{ key_expr }}
-        {%- for r in rows %}
-        when {{ conform_sql_string(r[0]) }} then {{ conform_sql_string(r[1]) }}
-        {%- endfor %}
-    end
-    {%- endif -%}
+    {%- set pairs = [] -%}
+    {%- for r in rows -%}{%- do pairs.append((r[0], conform_sql_string(r[1]))) -%}{%- endfor -%}
+    {{ conform_lookup(key_expr, pairs) }}
 {%- endmacro %}
 
 {% macro conform_vocab(expr, domain) -%}
@@ -56,7 +50,7 @@
 {% macro conform_severity(expr) -%}
     case
         when {{ conform_re_full_match(conform_lookup_key(expr), '0*([1-9]|10)(\\.0+)?') }}
-            then cast(cast({{ conform_lookup_key(expr) }} as {{ dbt.type_float() }}) as integer)
+            then cast(cast({{ conform_lookup_key(expr) }} as {{ "double" }}) as integer)
         else cast({{ conform_vocab(expr, 'severity') }} as integer)
     end
 {%- endmacro %}
@@ -72,28 +66,16 @@
 
 {% macro conform_province(expr) -%}
     {%- set rows = conform_dictionary_rows("select alias_normalized, code from dictionary.province_aliases order by code, alias_normalized") -%}
-    {%- if rows | length == 0 -%}
-        cast(null as {{ dbt.type_string() }})
-    {%- else -%}
-    case {{ conform_lookup_key(expr) }}
-        {%- for r in rows %}
-        when {{ conform_sql_string(r[0]) }} then '{{ r[1] }}'
-        {%- endfor %}
-    end
-    {%- endif -%}
+    {%- set pairs = [] -%}
+    {%- for r in rows -%}{%- do pairs.append((r[0], conform_sql_string(r[1]))) -%}{%- endfor -%}
+    {{ conform_lookup(conform_lookup_key(expr), pairs) }}
 {%- endmacro %}
 
 {% macro conform_province_column(code_expr, column) -%}
     {%- set rows = conform_dictionary_rows("select code, " ~ column ~ " from dictionary.provinces order by code") -%}
-    {%- if rows | length == 0 -%}
-        cast(null as {{ dbt.type_string() }})
-    {%- else -%}
-    case {{ code_expr }}
-        {%- for r in rows %}
-        when '{{ r[0] }}' then {{ conform_sql_string(r[1]) }}
-        {%- endfor %}
-    end
-    {%- endif -%}
+    {%- set pairs = [] -%}
+    {%- for r in rows -%}{%- do pairs.append((r[0], conform_sql_string(r[1]))) -%}{%- endfor -%}
+    {{ conform_lookup(code_expr, pairs) }}
 {%- endmacro %}
 
 {% macro province_region(code_expr) -%}{{ conform_province_column(code_expr, 'region') }}{%- endmacro %}

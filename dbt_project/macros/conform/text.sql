@@ -22,5 +22,5 @@
 {%- endmacro %}
 
 {% macro conform_number(expr) -%}
-    {{ dbt.safe_cast(conform_re_replace(conform_width(expr), '[\\t\\n\\f\\r ,]+', ''), api.Column.translate_type('float')) }}
+    {{ conform_try_cast(conform_re_replace(conform_width(expr), '[\\t\\n\\f\\r ,]+', ''), "double") }}
 {%- endmacro %}

@@ -24,13 +24,13 @@
         {%- for f in formats %}
         {%- set fkind, fmt, rx, is_local = f[0], f[1], f[2], f[3] %}
         {%- if fkind == 'strptime' %}
-            {%- set local = conform_try_strptime(t, fmt | replace('日 ', '日 ')) %}
+            {%- set local = conform_try_strptime(t, fmt) %}
         {%- elif fkind == 'excel_serial' %}
-            {%- set local = dbt.dateadd('millisecond', 'cast(round(cast(' ~ t ~ ' as double) * 86400000) as bigint)', "cast('1899-12-30' as " ~ dbt.type_timestamp() ~ ")") %}
+            {%- set local = conform_add_ms("cast('1899-12-30' as " ~ dbt.type_timestamp() ~ ")", 'round(cast(' ~ t ~ ' as double) * 86400000)') %}
         {%- elif fkind == 'epoch_ms' %}
-            {%- set utc = dbt.dateadd('millisecond', 'cast(' ~ t ~ ' as bigint)', "cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")") %}
+            {%- set utc = conform_add_ms("cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")", t) %}
         {%- elif fkind == 'epoch_s' %}
-            {%- set utc = dbt.dateadd('second', 'cast(' ~ t ~ ' as bigint)', "cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")") %}
+            {%- set utc = conform_add_ms("cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")", 'cast(' ~ t ~ ' as bigint) * 1000') %}
         {%- elif fkind == 'iso_offset' %}
             {%- set utc = conform_tz_to_utc(t) %}
         {%- endif %}

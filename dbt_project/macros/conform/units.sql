@@ -29,29 +29,21 @@
 
 {% macro conform_unit_value(value_expr, unit_expr, unit_kind, default_unit=none) -%}
     {%- set rows = conform_unit_rows(unit_kind) -%}
-    {%- if rows | length == 0 -%}
-        cast(null as {{ dbt.type_float() }})
-    {%- else -%}
-    case {{ conform_unit_key(unit_expr, default_unit) }}
-        {%- for r in rows %}
-        when {{ conform_sql_string(r[0]) }} then {{ conform_number(value_expr) }} * {{ r[1] }}{% if r[2] != 0 %} + ({{ r[2] }}){% endif %}
-        {%- endfor %}
-    end
-    {%- endif -%}
+    {%- set factors, offsets = [], [] -%}
+    {%- for r in rows -%}
+        {%- do factors.append((r[0], r[1] | string)) -%}
+        {%- do offsets.append((r[0], r[2] | string)) -%}
+    {%- endfor -%}
+    ({{ conform_number(value_expr) }} * {{ conform_lookup(conform_unit_key(unit_expr, default_unit), factors, 'double') }}
+        + {{ conform_lookup(conform_unit_key(unit_expr, default_unit), offsets, 'double') }})
 {%- endmacro %}
 
 {% macro conform_unit_lookup(unit_expr, unit_kind, column, default_unit=none) -%}
     {%- set rows = conform_unit_rows(unit_kind) -%}
     {%- set col = {'unit': 3, 'canonical_unit': 4, 'unit_kind': 5}[column] -%}
-    {%- if rows | length == 0 -%}
-        cast(null as {{ dbt.type_string() }})
-    {%- else -%}
-    case {{ conform_unit_key(unit_expr, default_unit) }}
-        {%- for r in rows %}
-        when {{ conform_sql_string(r[0]) }} then {{ conform_sql_string(r[col]) }}
-        {%- endfor %}
-    end
-    {%- endif -%}
+    {%- set pairs = [] -%}
+    {%- for r in rows -%}{%- do pairs.append((r[0], conform_sql_string(r[col]))) -%}{%- endfor -%}
+    {{ conform_lookup(conform_unit_key(unit_expr, default_unit), pairs) }}
 {%- endmacro %}
 
 {% macro unit_is_known(unit_expr, unit_kind, default_unit=none) -%}

@@ -37,7 +37,9 @@
 {%- endmacro %}
 
 {% macro unit_kind_expr(field, raw_alias='src') -%}
-    {%- if field.unit_kind == 'by_parameter' -%}
+    {%- if field.unit_kind == 'by_parameter' and raw_alias == 't' -%}
+        t.{{ adapter.quote('__t__parameter') }}
+    {%- elif field.unit_kind == 'by_parameter' -%}
         {{ conform_vocab(raw_alias ~ '.parameter', 'parameter') }}
     {%- elif field.unit_kind in [none, '', 'any'] -%}
         null
@@ -72,62 +74,81 @@
 {%- if not execute -%}
 select src.*, cast(null as {{ dbt.type_string() }}) as _reject_reason from {{ src_rel }} as src
 {%- else -%}
-{%- set by_name = {} -%}
-{%- for f in fields -%}{%- do by_name.update({f.name: f}) -%}{%- endfor -%}
+{#- Stage 1 (`typed`): every conformance expression rendered once, as "__t__<field>".
+    Stage 2: canonical columns, derived columns and reject rules read stage-1 columns. -#}
 {%- set checks = [] -%}
 {%- for f in fields -%}
-    {%- set raw = 'src.' ~ adapter.quote(f.name) -%}
+    {%- set raw = 't.' ~ adapter.quote(f.name) -%}
+    {%- set typed = 't.' ~ adapter.quote('__t__' ~ f.name) -%}
     {%- if f.required -%}
         {%- do checks.append((blank_to_null(raw) ~ ' is null', 'missing_required_field:' ~ f.name, "'required field is blank'")) -%}
     {%- endif -%}
-    {%- set bad = blank_to_null(raw) ~ ' is not null and (' ~ typed_value(f, raw) ~ ') is null' -%}
-    {%- set shown = "'" ~ f.name ~ "=' || " ~ dbt.safe_cast(raw, dbt.type_string()) -%}
+    {%- set bad = blank_to_null(raw) ~ ' is not null and ' ~ typed ~ ' is null' -%}
+    {%- set shown = "'" ~ f.name ~ "=' || " ~ raw -%}
     {%- if f.type == 'timestamp' -%}{%- do checks.append((bad, 'invalid_timestamp:' ~ f.name, shown)) -%}
     {%- elif f.type == 'date' -%}{%- do checks.append((bad, 'invalid_date:' ~ f.name, shown)) -%}
     {%- elif f.type in ['integer', 'decimal'] -%}{%- do checks.append((bad, 'invalid_number:' ~ f.name, shown)) -%}
     {%- elif f.type == 'unit' -%}
-        {%- do checks.append((blank_to_null(raw) ~ ' is not null and not coalesce(' ~ unit_is_known(raw, unit_kind_expr(f)) ~ ', false)',
+        {%- do checks.append((blank_to_null(raw) ~ ' is not null and not t.' ~ adapter.quote('__k__' ~ f.name),
                               'unknown_unit:' ~ f.name, shown)) -%}
     {%- elif f.type == 'batch_code' and f.required -%}
         {%- do checks.append((bad, 'invalid_batch_code:' ~ f.name, shown)) -%}
     {%- endif -%}
 {%- endfor -%}
 {%- for c in extra_rejects -%}{%- do checks.append(c) -%}{%- endfor -%}
+{%- set pairs = [] %}
+{%- for f in fields %}
+    {%- set raw = 't.' ~ adapter.quote(f.name) %}
+    {%- if f.pii and 'phone' in f.name %}{%- do pairs.append((f.name, mask_phone(raw))) %}
+    {%- elif f.pii %}{%- do pairs.append((f.name, "case when " ~ blank_to_null(raw) ~ " is null then null else '***' end")) %}
+    {%- else %}{%- do pairs.append((f.name, raw)) %}{%- endif %}
+{%- endfor %}
+with typed as (
+    select
+        src.*,
+    {%- for f in fields if not f.pii %}
+        {%- set raw = 'src.' ~ adapter.quote(f.name) %}
+        {{ typed_value(f, raw) }} as {{ adapter.quote('__t__' ~ f.name) }},
+        {%- if f.type == 'unit' %}
+        coalesce({{ unit_is_known(raw, unit_kind_expr(f, 'src')) }}, false) as {{ adapter.quote('__k__' ~ f.name) }},
+        {%- endif %}
+    {%- endfor %}
+    {%- for name, expr in extra_columns.items() %}
+        {{ expr }} as {{ adapter.quote('__x__' ~ name) }},
+    {%- endfor %}
+        1 as __typed
+    from {{ src_rel }} as src
+)
+
 select
 {%- for f in fields if not f.pii %}
-    {%- set raw = 'src.' ~ adapter.quote(f.name) %}
+    {%- set raw = 't.' ~ adapter.quote(f.name) %}
+    {%- set typed = 't.' ~ adapter.quote('__t__' ~ f.name) %}
     {%- if f.unit_field and f.type in ['integer', 'decimal'] %}
-    {{ conform_unit_value(typed_value(f, raw), 'src.' ~ adapter.quote(f.unit_field), unit_kind_expr(f)) }} as {{ adapter.quote(f.name) }},
-    {{ typed_value(f, raw) }} as {{ adapter.quote(f.name ~ '_as_delivered') }},
+    {{ conform_unit_value(typed, 't.' ~ adapter.quote(f.unit_field), unit_kind_expr(f, 't')) }} as {{ adapter.quote(f.name) }},
+    {{ typed }} as {{ adapter.quote(f.name ~ '_as_delivered') }},
     {%- else %}
-    {{ typed_value(f, raw) }} as {{ adapter.quote(f.name) }},
+    {{ typed }} as {{ adapter.quote(f.name) }},
     {%- endif %}
     {%- if f.type in coded_types() %}
     {{ blank_to_null(raw) }} as {{ adapter.quote(f.name ~ '_as_typed') }},
     {%- endif %}
     {%- if f.type == 'batch_code' %}
-    {{ batch_code_flag(raw) }} as {{ adapter.quote(f.name ~ '_flag') }},
+    case when {{ blank_to_null(raw) }} is null then null when {{ typed }} is null then 'unmatched' else 'ok' end as {{ adapter.quote(f.name ~ '_flag') }},
     {%- elif f.type == 'province' %}
-    {{ province_region(conform_province(raw)) }} as {{ adapter.quote(f.name ~ '_region') }},
+    {{ province_region(typed) }} as {{ adapter.quote(f.name ~ '_region') }},
     {%- elif f.type == 'unit' %}
-    coalesce({{ unit_is_known(raw, unit_kind_expr(f)) }}, false) as {{ adapter.quote(f.name ~ '_is_known') }},
+    t.{{ adapter.quote('__k__' ~ f.name) }} as {{ adapter.quote(f.name ~ '_is_known') }},
     {%- endif %}
 {%- endfor %}
 {%- for name, expr in extra_columns.items() %}
-    {{ expr }} as {{ adapter.quote(name) }},
+    t.{{ adapter.quote('__x__' ~ name) }} as {{ adapter.quote(name) }},
 {%- endfor %}
-    src._extra,
-    src._source_file,
-    src._source_row,
-    src._file_sha256,
-    src._loaded_at,
-    {%- set pairs = [] %}
-    {%- for f in fields %}
-        {%- set raw = 'src.' ~ adapter.quote(f.name) %}
-        {%- if f.pii and 'phone' in f.name %}{%- do pairs.append((f.name, mask_phone(raw))) %}
-        {%- elif f.pii %}{%- do pairs.append((f.name, "case when " ~ blank_to_null(raw) ~ " is null then null else '***' end")) %}
-        {%- else %}{%- do pairs.append((f.name, raw)) %}{%- endif %}
-    {%- endfor %}
+    t._extra,
+    t._source_file,
+    t._source_row,
+    t._file_sha256,
+    t._loaded_at,
     {{ row_as_json(pairs) }} as _raw_record,
     case
     {%- for cond, reason, detail in checks %}
@@ -139,7 +160,7 @@ select
         when {{ cond }} then {{ detail }}
     {%- endfor %}
     end as _reject_detail
-from {{ src_rel }} as src
+from typed as t
 {%- endif -%}
 {%- endmacro %}
 

@@ -10,6 +10,17 @@ from orchestration.lib.settings import DICTIONARY_DIR, get_settings
 from orchestration.lib.warehouse import connect
 
 DEFAULT_OWNER = "team:data-engineering"
+_cache: dict[tuple, object] = {}
+
+
+def current_dictionary():
+    """The dictionary, re-read only when a file under data_dictionary/ changed."""
+    stamp = tuple(sorted((str(p), p.stat().st_mtime_ns)
+                         for p in DICTIONARY_DIR.rglob("*") if p.is_file()))
+    if stamp not in _cache:
+        _cache.clear()
+        _cache[stamp] = load_dictionary(DICTIONARY_DIR)
+    return _cache[stamp]
 
 
 def asset_key(system: str, entity: str) -> dg.AssetKey:
@@ -40,7 +51,7 @@ def build_ingest_asset(spec: EntitySpec) -> dg.AssetsDefinition:
     )
     def _ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = get_settings().ensure()
-        dictionary = load_dictionary(DICTIONARY_DIR)
+        dictionary = current_dictionary()
         summary = ingest_entity(settings, dictionary, system, entity)
         with connect(settings) as con:
             total = con.execute(f'SELECT count(*) FROM raw."{system}__{entity}"').fetchone()[0]
@@ -68,7 +79,7 @@ def build_ingest_asset(spec: EntitySpec) -> dg.AssetsDefinition:
 
 
 def build_ingest_assets(dictionary=None) -> list[dg.AssetsDefinition]:
-    dictionary = dictionary if dictionary is not None else load_dictionary(DICTIONARY_DIR)
+    dictionary = dictionary if dictionary is not None else current_dictionary()
     return [build_ingest_asset(spec) for spec in entity_specs(dictionary)]
 
 

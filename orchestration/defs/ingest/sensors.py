@@ -6,13 +6,13 @@ import hashlib
 import dagster as dg
 import duckdb
 
-from orchestration.defs.ingest.assets import asset_key
-from orchestration.lib.dictionary import load_dictionary
+from orchestration.defs.ingest.assets import asset_key, current_dictionary
 from orchestration.lib.ingest import DeliveredFile, discover
-from orchestration.lib.settings import DICTIONARY_DIR, Settings, get_settings
+from orchestration.lib.settings import Settings, get_settings
 from orchestration.lib.warehouse import WarehouseBusy, connect
 
 LOCK_TIMEOUT = 2.0
+DICTIONARY_KEY = dg.AssetKey(["dictionary", "tables"])
 
 
 def known_files(settings: Settings) -> set[tuple[str, int, float]] | None:
@@ -49,7 +49,7 @@ def new_files(settings: Settings, dictionary) -> list[DeliveredFile] | None:
 )
 def exports_sensor(context: dg.SensorEvaluationContext):
     settings = get_settings()
-    dictionary = load_dictionary(DICTIONARY_DIR)
+    dictionary = current_dictionary()
     files = new_files(settings, dictionary)
     if files is None:
         return dg.SkipReason("the warehouse is busy (a run is writing); will look again")
@@ -58,8 +58,10 @@ def exports_sensor(context: dg.SensorEvaluationContext):
     keys = sorted({asset_key(f.system, f.entity) for f in files}, key=lambda k: k.path)
     selection = dg.AssetSelection.assets(*keys).downstream()
     if context.repository_def is not None:
-        selected = sorted(selection.resolve(context.repository_def.asset_graph),
-                          key=lambda k: k.path)
+        graph = context.repository_def.asset_graph
+        if graph.has(DICTIONARY_KEY):  # staging reads the dictionary tables: keep them fresh
+            selection = selection | dg.AssetSelection.assets(DICTIONARY_KEY)
+        selected = sorted(selection.resolve(graph), key=lambda k: k.path)
     else:
         selected = keys
     identity = "\n".join(sorted(f"{f.rel_path}|{f.size}|{f.mtime}" for f in files))

@@ -9,7 +9,7 @@ from orchestration.lib.dictionary.normalize import lookup_key, normalize_header,
 
 def publish(dictionary: Dictionary, con) -> dict[str, int]:
     """Replace every `dictionary.*` table in one transaction; returns row counts per table."""
-    from orchestration.lib.dictionary.publish import publish as _publish
+    from orchestration.lib.dictionary.tables import publish as _publish
     return _publish(dictionary, con)
 
 

@@ -90,3 +90,54 @@ def conformance_sql(warehouse: Path, target_dir: Path) -> dict[str, str]:
     if len(parts) != len(names):
         raise RuntimeError("compiled SQL lost its split markers")
     return {n: p.strip() for n, p in zip(names, parts)}
+
+
+_CACHE: dict[str, object] = {}
+
+
+def compiled_warehouse() -> tuple[Path, dict[str, str]]:
+    """Once per process: a temporary warehouse with the published dictionary, and the
+    compiled conformance SQL (one dbt invocation shared by every test module)."""
+    if "result" not in _CACHE:
+        import tempfile
+
+        import duckdb
+
+        from orchestration.lib.dictionary import load_dictionary, publish
+
+        root = Path(tempfile.mkdtemp(prefix="qualitrace-conform-"))
+        warehouse = root / "warehouse.duckdb"
+        con = duckdb.connect(str(warehouse))
+        try:
+            publish(load_dictionary(), con)
+        finally:
+            con.close()
+        _CACHE["result"] = (warehouse, conformance_sql(warehouse, root))
+    return _CACHE["result"]  # type: ignore[return-value]
+
+
+class ConformRunner:
+    """Runs the compiled conformance SQL in DuckDB over `input_values(id, v, u)`."""
+
+    def __init__(self):
+        import duckdb
+
+        warehouse, self.sql = compiled_warehouse()
+        self.con = duckdb.connect()
+        self.con.execute(f"attach '{warehouse}' as qt_dict (read_only)")
+        self.con.execute("create schema if not exists dictionary")
+        self.con.execute("create temp table input_values(id integer, v varchar, u varchar)")
+        # the compiled SQL names dictionary.* only at compile time; it reads input_values only
+
+    def run(self, query: str, rows: list[tuple]) -> list[dict]:
+        """rows: (v,) or (v, u) tuples; returns one dict per row, in input order."""
+        self.con.execute("delete from input_values")
+        data = [(i, r[0], r[1] if len(r) > 1 else None) for i, r in enumerate(rows)]
+        if data:
+            self.con.executemany("insert into input_values values (?, ?, ?)", data)
+        cur = self.con.execute(f"select * from ({self.sql[query]}) order by id")
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    def one(self, query: str, column: str, v, u=None):
+        return self.run(query, [(v, u)])[0][column]

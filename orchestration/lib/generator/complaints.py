@@ -108,6 +108,7 @@ def make_complaints(plant: Plant, rng: np.random.Generator) -> list[Complaint]:
             d = _complaint(c.ship, c.problem, rng, phones, same=c)
             d.received = c.received + dt.timedelta(minutes=int(rng.integers(5, min(left, 240))))
             d.first_of = c
+            c.model_blank = d.model_blank = False  # the same product, by model
             dups.append(d)
     allc = sorted(out + dups, key=lambda c: (c.received, c.phone, c.first_of is not None))
     for i, c in enumerate(allc, start=1):
@@ -148,8 +149,8 @@ def _complaint(sl: ShipLine, code: str, rng, phones: set, same: Complaint | None
         en = [t for t in texts if t.isascii()]
         if zh and en:
             desc = zh[int(rng.integers(len(zh)))].format(m=b.product[1]) + " / " + en[int(rng.integers(len(en)))].format(m=b.product[1])
-    sev = (int(rng.integers(9, 11)) if code in SAFETY else int(rng.integers(3, 8)) if code.startswith(("QD", "FN"))
-           else int(rng.integers(1, 5)))
+    sev = (int(rng.integers(9, 11)) if code in SAFETY else int(rng.integers(5, 11)) if code in ("QD04", "QD06", "QD09")
+           else int(rng.integers(3, 9)) if code.startswith(("QD", "FN")) else int(rng.integers(1, 5)))
     label = F.batch_label(b.day, b.line, b.seq)
     serial = F.serial_no(b.product[0], b.serial_start + int(rng.integers(b.qty_good))) if b.product[4] else None
     u = rng.random()

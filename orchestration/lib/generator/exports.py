@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import numpy as np
+import pyarrow as pa
 
 from . import formats as F
 from .plant import Plant
@@ -25,6 +27,8 @@ class Writer:
     def write(self, system: str, entity: str, day: dt.date, spec: FileSpec, rows: list[list],
               suffix: str = "", columns: list[str] | None = None) -> str:
         cols = columns or COLUMNS[(system, entity)]
+        if not rows and spec.fmt == "jsonl":  # an empty jsonl file would carry no columns at all
+            spec = FileSpec("csv", "utf-8", spec.header_language, spec.messy_headers, spec.ts_form, spec.date_form)
         rel = f"{system}/{entity}_{day:%Y%m%d}{suffix}.{EXT[spec.fmt]}"
         write_table(self.out / rel, headers_for(system, entity, cols, spec), rows, spec)
         self.files.append(dict(path=rel, system=system, entity=entity, format=spec.fmt, encoding=spec.encoding,
@@ -32,6 +36,48 @@ class Writer:
         if self.progress:
             self.progress(f"{rel} ({len(rows):,} rows)")
         return rel
+
+    def write_serials(self, day: dt.date, batches) -> str:
+        rel = f"mes/serials_{day:%Y%m%d}.csv"
+        table = serial_table(batches)
+        con = duckdb.connect()
+        con.register("s", table)
+        con.execute("COPY (SELECT printf('SN%s%08d', product::VARCHAR, n) AS serial_no, batch::VARCHAR AS batch, "
+                    "strftime(ts, '%Y-%m-%d %H:%M:%S') AS produced_at FROM s) "
+                    f"TO '{(self.out / rel).as_posix()}' (FORMAT csv, HEADER true, DELIMITER ',')")
+        con.close()
+        self.files.append(dict(path=rel, system="mes", entity="serials", format="csv", encoding="utf-8",
+                               header_language="en", ts_form="iso_space", rows=len(table)))
+        if self.progress:
+            self.progress(f"{rel} ({len(table):,} rows)")
+        return rel
+
+
+def serial_table(batches) -> "pa.Table":
+    """Columns for the serials file: product code, unit number, batch (MES form), produced_at (local)."""
+    prod, num, code, ts = [], [], [], []
+    codes = []
+    for i, b in enumerate(batches):
+        if b.serial_start is None:
+            continue
+        n = b.qty_produced
+        codes.append(F.batch_mes(b.day, b.line, b.seq, i % 3))
+        dur = (b.end - b.start).total_seconds() / n
+        start = int((F.local(b.start) - dt.datetime(1970, 1, 1)).total_seconds())
+        prod.append(np.full(n, PRODUCT_INDEX[b.product[0]], np.int32))
+        num.append(np.arange(b.serial_start, b.serial_start + n, dtype=np.int64))
+        code.append(np.full(n, len(codes) - 1, np.int32))
+        ts.append(start + (dur * (np.arange(n) + 0.5)).astype(np.int64))
+    cat = (lambda xs, t: np.concatenate(xs) if xs else np.zeros(0, t))
+    return pa.table({
+        "product": pa.DictionaryArray.from_arrays(pa.array(cat(prod, np.int32)), pa.array([p[0] for p in PRODUCTS])),
+        "n": pa.array(cat(num, np.int64)),
+        "batch": pa.DictionaryArray.from_arrays(pa.array(cat(code, np.int32)), pa.array(codes, pa.string())),
+        "ts": pa.array(cat(ts, np.int64).astype("datetime64[s]"), pa.timestamp("s")),
+    })
+
+
+PRODUCT_INDEX = {p[0]: i for i, p in enumerate(PRODUCTS)}
 
 
 def periods(plant: Plant) -> list[tuple[dt.datetime, dt.datetime, dt.date]]:
@@ -159,17 +205,8 @@ def write_periodic(w: Writer, plant: Plant, rng: np.random.Generator) -> None:
                 lot_txt = lot if (i + j) % 17 else (lot.lower() if j % 2 else " " + F.fullwidth(lot))
                 rows.append([code, mat, lot_txt, qq, u])
         w.write("mes", "material_consumption", day, spec, rows)
-        # serials
-        rows = []
-        for i, b in enumerate(batches):
-            if b.serial_start is None:
-                continue
-            code = F.batch_mes(b.day, b.line, b.seq, i % 3)
-            dur = (b.end - b.start).total_seconds() / b.qty_produced
-            for k in range(b.qty_produced):
-                t = b.start + dt.timedelta(seconds=int(dur * (k + 0.5)))
-                rows.append([F.serial_no(b.product[0], b.serial_start + k), code, F.fmt_ts(t, "iso_space")])
-        w.write("mes", "serials", day, FileSpec("csv", "utf-8", "en"), rows)
+        # serials: the big one after readings, written through DuckDB
+        w.write_serials(day, batches)
     # shipments
     for pi, sls in enumerate(_split(pers, plant.ship_lines, lambda s: s.shipped_at)):
         spec = SHIP_SPECS[pi % 4]
@@ -203,12 +240,14 @@ def write_inspections(w: Writer, plant: Plant, pers, rng) -> None:
             insp.append((first_ship[b.code] - dt.timedelta(hours=float(rng.uniform(1, 6))), "OQC", ref, 13,
                          int(rng.binomial(13, 0.004)), None))
     insp.sort(key=lambda x: (x[0], x[1], x[2]))
+    seq = 0
     for pi, items in enumerate(_split(pers, insp, lambda x: x[0])):
         spec = INSP_SPECS[pi % 3]
         mspec = MEAS_SPECS[pi % 2]
         rows, mrows = [], []
         for i, (t, typ, ref, n, defects, b) in enumerate(items):
-            iid = f"QI{F.local(t):%y%m%d}{i + 1:05d}"
+            seq += 1
+            iid = f"QI{F.local(t):%y%m%d}{seq:06d}"
             ok = defects <= (1 if n >= 50 else 0)
             t = t.replace(microsecond=0)
             rows.append([iid, F.INSPECTION_TYPES[typ][(i + pi) % 2], ref, n, defects,

@@ -1,0 +1,152 @@
+"""Ingest assets and `exports_sensor` as Dagster sees them; warehouse locking under
+concurrent processes."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+
+import dagster as dg
+import pytest
+
+from bad_inputs.corpus import csv_text
+from orchestration.defs.ingest import defs as ingest_defs
+from orchestration.defs.ingest import exports_sensor, ingest_assets
+from orchestration.lib.dictionary import load_dictionary
+from orchestration.lib.ingest import ingest_entity
+from orchestration.lib.settings import get_settings
+from orchestration.lib.warehouse import connect, warehouse_lock
+
+CRM_HEADER = ["complaint_id", "channel", "received_at", "description", "status"]
+CRM_ROWS = [["CS1", "APP", "2024-03-15 10:00:00", "不开机", "open"],
+            ["CS2", "微信", "2024-03-15 11:00:00", "漏水", "closed"]]
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    exports = tmp_path / "exports"
+    (exports / "crm").mkdir(parents=True)
+    (exports / "mes").mkdir()
+    (exports / "crm" / "complaints_20240315.csv").write_text(
+        csv_text(CRM_HEADER, CRM_ROWS), encoding="utf-8")
+    (exports / "mes" / "equipment_20240101.csv").write_text(
+        "equipment_id,equipment_type,line\nEQ1,贴片机,L1\n", encoding="utf-8")
+    monkeypatch.setenv("QUALITRACE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("QUALITRACE_EXPORTS", str(exports))
+    return get_settings()
+
+
+@dg.asset(deps=[dg.AssetKey(["raw", "crm__complaints"])], key=["staging", "downstream_probe"])
+def downstream_probe() -> None:
+    """Stands for the dbt models downstream of a raw table (selection test only)."""
+
+
+def test_sixteen_assets_with_keys_groups_kinds_and_pool():
+    specs = {a.key: a for a in ingest_assets}
+    assert len(specs) == 16
+    a = specs[dg.AssetKey(["raw", "crm__complaints"])]
+    assert a.group_names_by_key[a.key] == "ingest_crm"
+    assert {"python", "duckdb"} <= set(a.specs_by_key[a.key].kinds)
+    assert a.op.pool == "warehouse"
+    sensor = ingest_defs.sensors[0] if isinstance(ingest_defs.sensors, list) else \
+        list(ingest_defs.sensors)[0]
+    assert sensor.name == "exports_sensor"
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_materialize_lands_files_and_reports_counts(home):
+    result = dg.materialize(ingest_assets, instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    mats = {m.asset_key.to_user_string(): m.metadata
+            for m in result.get_asset_materialization_events()
+            for m in [m.event_specific_data.materialization]}
+    assert mats["raw/crm__complaints"]["rows_landed"].value == 2
+    assert mats["raw/mes__equipment"]["dagster/row_count"].value == 1
+    assert mats["raw/erp__products"]["files"].value == 0
+    with connect(home) as con:  # every raw table exists, even without files
+        n = con.execute("SELECT count(*) FROM information_schema.tables WHERE "
+                        "table_schema = 'raw' AND table_name NOT LIKE '\\_%' ESCAPE '\\'"
+                        ).fetchone()[0]
+    assert n == 16
+
+
+def _evaluate(defs):
+    with dg.build_sensor_context(definitions=defs, instance=dg.DagsterInstance.ephemeral()) \
+            as ctx:
+        return exports_sensor(ctx)
+
+
+def test_sensor_requests_new_entities_plus_downstream_then_skips(home):
+    defs = dg.Definitions(assets=[*ingest_assets, downstream_probe], sensors=[exports_sensor])
+    first = _evaluate(defs)
+    assert isinstance(first, dg.RunRequest)
+    keys = {k.to_user_string() for k in first.asset_selection}
+    assert keys == {"raw/crm__complaints", "raw/mes__equipment", "staging/downstream_probe"}
+    assert _evaluate(defs).run_key == first.run_key  # same files -> same run key
+    dictionary = load_dictionary()
+    ingest_entity(home, dictionary, "crm", "complaints")
+    ingest_entity(home, dictionary, "mes", "equipment")
+    skip = _evaluate(defs)
+    assert isinstance(skip, dg.SkipReason) and "no new files" in skip.skip_message
+    (home.exports / "mes" / "equipment_20240102.csv").write_text(
+        "equipment_id,equipment_type,line\nEQ2,回流焊,L2\n", encoding="utf-8")
+    again = _evaluate(defs)
+    assert {k.to_user_string() for k in again.asset_selection} == {"raw/mes__equipment"}
+    assert again.run_key != first.run_key
+
+
+def _hold_lock(home_dir: str, exports: str, seconds: float, ready) -> None:
+    settings = get_settings(home_dir, exports)
+    with warehouse_lock(settings):
+        ready.set()
+        time.sleep(seconds)
+
+
+def test_sensor_skips_while_the_warehouse_is_busy(home):
+    defs = dg.Definitions(assets=ingest_assets, sensors=[exports_sensor])
+    ingest_entity(home, load_dictionary(), "crm", "complaints")
+    ctx = mp.get_context("fork")
+    ready = ctx.Event()
+    p = ctx.Process(target=_hold_lock, args=(str(home.home), str(home.exports), 30.0, ready))
+    p.start()
+    try:
+        assert ready.wait(10)
+        t0 = time.monotonic()
+        result = _evaluate(defs)
+        assert isinstance(result, dg.SkipReason) and "busy" in result.skip_message
+        assert time.monotonic() - t0 < 5
+    finally:
+        p.terminate()
+        p.join(15)
+
+
+def _ingest_in_process(home_dir: str, exports: str, system: str, entity: str, q) -> None:
+    try:
+        s = ingest_entity(get_settings(home_dir, exports), load_dictionary(), system, entity)
+        q.put((entity, s.rows_landed, None))
+    except Exception as exc:  # reported to the parent, which fails the test
+        q.put((entity, 0, repr(exc)))
+
+
+def test_concurrent_processes_never_fail_on_the_duckdb_lock(home):
+    """Like the multiprocess executor: several ingest steps at once on one warehouse."""
+    for day in range(1, 5):
+        (home.exports / "crm" / f"complaints_2024040{day}.csv").write_text(
+            csv_text(CRM_HEADER, [[f"CS{day}{i}", "APP", "2024-04-01", "x", "open"]
+                                  for i in range(50)]), encoding="utf-8")
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    jobs = [("crm", "complaints"), ("mes", "equipment"), ("erp", "products"),
+            ("qms", "capa")]
+    procs = [ctx.Process(target=_ingest_in_process,
+                         args=(str(home.home), str(home.exports), s, e, q)) for s, e in jobs]
+    for p in procs:
+        p.start()
+    results = {}
+    for _ in procs:
+        entity, landed, error = q.get(timeout=120)
+        results[entity] = (landed, error)
+    for p in procs:
+        p.join(30)
+    assert all(err is None for _, err in results.values()), results
+    assert results["complaints"][0] == 202 and results["equipment"][0] == 1

@@ -1,0 +1,131 @@
+"""validate_model / record_results / run_gate on a small real DuckDB warehouse."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from orchestration.lib.quality import (
+    ERROR, WARN, ExpectationSpec, GateFailed, record_results, run_gate, validate_model,
+)
+from orchestration.lib.settings import get_settings
+from orchestration.lib.warehouse import connect
+
+
+def S(name, kind, cols=(), severity=ERROR, **params):
+    return ExpectationSpec(name, kind, tuple(cols), severity, params)
+
+
+@pytest.fixture()
+def home(tmp_path):
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    settings.home.mkdir(parents=True)
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute("CREATE SCHEMA staging; CREATE SCHEMA intermediate; CREATE SCHEMA raw; "
+                "CREATE SCHEMA governance")
+    con.execute("""
+        CREATE TABLE raw.mes__readings AS SELECT
+            CASE WHEN i % 500 = 0 THEN '  ' ELSE 'EQ' || (i % 7) END AS equipment_id,
+            'temperature' AS parameter FROM range(5000) t(i)""")
+    con.execute("""
+        CREATE TABLE staging.stg_mes__readings AS SELECT
+            'EQ' || (i % 7) AS equipment_id,
+            TIMESTAMP '2024-01-01' + INTERVAL (i) SECOND AS ts,
+            CASE WHEN i = 4321 THEN 'voltage' ELSE 'temperature' END AS parameter,
+            CASE WHEN i % 1000 = 999 THEN NULL ELSE 20.0 + (i % 10) END AS value,
+            CASE WHEN i % 5 = 0 THEN '20240315-L2-3' ELSE '20240315-L02-003' END AS batch,
+            CASE WHEN i % 4 = 0 THEN NULL ELSE 'op' END AS operator_id,
+            'f' || (i % 3) || '.csv' AS _source_file
+        FROM range(5000) t(i)""")
+    # two rows share (equipment_id, ts, parameter, _source_file)
+    con.execute("INSERT INTO staging.stg_mes__readings SELECT * FROM staging.stg_mes__readings "
+                "WHERE ts = TIMESTAMP '2024-01-01 00:00:10'")
+    con.close()
+    return settings
+
+
+def test_row_and_set_level_outcomes(home):
+    specs = [
+        S("not_null__value", "not_null", ["value"]),
+        S("in_set__parameter", "in_set", ["parameter"], value_set=["temperature", "pressure"]),
+        S("pattern__batch", "match_regex", ["batch"], WARN, regex=r"^\d{8}-L\d{2}-\d{3}$"),
+        S("range__value", "between", ["value"], WARN, min_value=0, max_value=100),
+        S("unique_per_file", "unique", ["equipment_id", "ts", "parameter", "_source_file"],
+          WARN),
+        S("missing_rate__operator_id", "missing_rate", ["operator_id"], ERROR,
+          warn=0.1, error=0.5),
+        S("missing_required__equipment_id", "missing_rate", ["equipment_id"], WARN,
+          warn=0.0, error=None, source="raw.mes__readings"),
+        S("row_count_vs_previous", "row_count_vs_previous", [], WARN, max_drop=0.5),
+    ]
+    out = {o.check_name: o for o in validate_model(home, "stg_mes__readings", specs, "r1")}
+    assert all(o.asset == "staging/stg_mes__readings" for o in out.values())
+    nn = out["not_null__value"]
+    assert not nn.passed and nn.observed_value == 5 and nn.severity == ERROR
+    assert "stg_mes__readings.value" in nn.message
+    ins = out["in_set__parameter"]
+    assert not ins.passed and ins.observed_value == 1 and "voltage" in ins.message
+    pat = out["pattern__batch"]
+    assert not pat.passed and pat.observed_value == 1001 and pat.severity == WARN
+    assert out["range__value"].passed
+    uq = out["unique_per_file"]
+    assert not uq.passed and uq.observed_value == 1
+    mr = out["missing_rate__operator_id"]  # 25% blank: over warn, under error
+    assert not mr.passed and mr.severity == WARN and mr.signature == "warn"
+    assert mr.observed_value == pytest.approx(1250 / 5001, rel=1e-6)
+    req = out["missing_required__equipment_id"]  # measured on raw: blanks count as missing
+    assert not req.passed and req.observed_value == pytest.approx(10 / 5000)
+    assert out["row_count_vs_previous"].passed  # no previous run
+
+
+def test_chunked_validation_matches_one_chunk(home):
+    specs = [S("not_null__value", "not_null", ["value"]),
+             S("pattern__batch", "match_regex", ["batch"], WARN,
+               regex=r"^\d{8}-L\d{2}-\d{3}$")]
+    whole = validate_model(home, "stg_mes__readings", specs, "r1", chunk_rows=10**7)
+    chunked = validate_model(home, "stg_mes__readings", specs, "r1", chunk_rows=700)
+    assert [(o.passed, o.observed_value) for o in whole] == \
+           [(o.passed, o.observed_value) for o in chunked]
+
+
+def test_missing_model_and_column_fail_with_names(home):
+    out = validate_model(home, "stg_crm__nothing", [S("not_null__a", "not_null", ["a"])])
+    assert not out[0].passed and "staging.stg_crm__nothing does not exist" in out[0].message
+    out = validate_model(home, "stg_mes__readings", [S("not_null__zz", "not_null", ["zz"])])
+    assert not out[0].passed and "column zz is missing" in out[0].message
+
+
+def test_mostly_tolerates_a_share_of_failures(home):
+    spec = S("pattern__batch", "match_regex", ["batch"], ERROR,
+             regex=r"^\d{8}-L\d{2}-\d{3}$", mostly=0.75)
+    assert validate_model(home, "stg_mes__readings", [spec])[0].passed
+
+
+def test_history_and_row_count_against_previous_run(home):
+    spec = S("row_count_vs_previous", "row_count_vs_previous", [], WARN, max_drop=0.5)
+    first = validate_model(home, "stg_mes__readings", [spec], "r1")
+    record_results(home, "r1", first)
+    with connect(home) as con:
+        con.execute("DELETE FROM staging.stg_mes__readings WHERE ts > TIMESTAMP "
+                    "'2024-01-01 00:10:00'")
+    second = validate_model(home, "stg_mes__readings", [spec], "r2")
+    assert not second[0].passed and second[0].observed_value == 602
+    record_results(home, "r2", second)
+    with connect(home, read_only=True) as con:
+        rows = con.execute("SELECT run_id, check_name, asset, severity, passed, observed_value, "
+                           "threshold FROM governance.check_results ORDER BY checked_at"
+                           ).fetchall()
+    assert [r[0] for r in rows] == ["r1", "r2"]
+    assert rows[1][1:6] == ("row_count_vs_previous", "staging/stg_mes__readings", WARN, False,
+                            602.0)
+
+
+def test_gate_raises_naming_the_error_check(home):
+    suites = {"stg_mes__readings": [S("not_null__value", "not_null", ["value"]),
+                                    S("in_set__parameter", "in_set", ["parameter"], WARN,
+                                      value_set=["temperature"])]}
+    with pytest.raises(GateFailed) as exc:
+        run_gate(home, "r9", suites=suites)
+    assert "not_null__value on staging/stg_mes__readings" in str(exc.value)
+    assert "in_set__parameter" not in str(exc.value)  # WARN does not block
+    assert (home.reports.parent / "gx" / "results" / "stg_mes__readings.json").exists()
