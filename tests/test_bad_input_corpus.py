@@ -3,14 +3,19 @@ load) while the good file beside it still lands."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
 from bad_inputs.corpus import (
-    DICTIONARY, HEADER, ROWS, csv_text, write_jsonl, write_xlsx, write_xlsx_without_sheets,
+    DICTIONARY,
+    HEADER,
+    ROWS,
+    csv_text,
+    write_jsonl,
+    write_xlsx,
+    write_xlsx_without_sheets,
 )
+
 from orchestration.lib.ingest import ingest_entity
 from orchestration.lib.settings import get_settings
 from orchestration.lib.warehouse import connect

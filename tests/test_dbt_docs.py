@@ -112,7 +112,7 @@ def render_staging_yaml(dictionary) -> dict[Path, str]:
             if c["name"] in BASE_ONLY:
                 continue
             c = {k: v for k, v in c.items() if k != "data_tests"}
-            if key not in LARGE and c["name"] in e.business_key:
+            if key not in LARGE and c["name"] in e.business_key and c["name"] in e.required_fields:
                 c["data_tests"] = ["not_null"]
             stg_cols.append(c)
         stg_cols += [{"name": k, "description": v} for k, v in extra.get("stg", {}).items()]

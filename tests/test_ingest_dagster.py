@@ -8,8 +8,8 @@ import time
 
 import dagster as dg
 import pytest
-
 from bad_inputs.corpus import csv_text
+
 from orchestration.defs.ingest import defs as ingest_defs
 from orchestration.defs.ingest import exports_sensor, ingest_assets
 from orchestration.lib.dictionary import load_dictionary
@@ -48,8 +48,7 @@ def test_sixteen_assets_with_keys_groups_kinds_and_pool():
     assert a.group_names_by_key[a.key] == "ingest_crm"
     assert {"python", "duckdb"} <= set(a.specs_by_key[a.key].kinds)
     assert a.op.pool == "warehouse"
-    sensor = ingest_defs.sensors[0] if isinstance(ingest_defs.sensors, list) else \
-        list(ingest_defs.sensors)[0]
+    sensor = next(iter(ingest_defs.sensors))
     assert sensor.name == "exports_sensor"
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
@@ -124,7 +123,7 @@ def _ingest_in_process(home_dir: str, exports: str, system: str, entity: str, q)
     try:
         s = ingest_entity(get_settings(home_dir, exports), load_dictionary(), system, entity)
         q.put((entity, s.rows_landed, None))
-    except Exception as exc:  # reported to the parent, which fails the test
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the test
         q.put((entity, 0, repr(exc)))
 
 

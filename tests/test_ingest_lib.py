@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from bad_inputs.corpus import DICTIONARY, HEADER, ROWS, csv_text, write_jsonl, write_xlsx
+
 from orchestration.lib.ingest import discover, ensure_raw_tables, ingest_entity
 from orchestration.lib.settings import get_settings
 from orchestration.lib.warehouse import connect
@@ -153,3 +153,23 @@ def test_discover_reports_unmatched_names(plant):
                         ).fetchall()
     assert q == [("crm/notes.txt", "unknown_entity"), ("crm/orders_20240301.csv",
                                                        "unknown_entity")]
+
+
+def test_every_ingest_reason_code_is_documented_in_the_dictionary():
+    from orchestration.lib.dictionary import load_dictionary
+    from orchestration.lib.ingest.errors import ALL_REASONS
+
+    codes = {r.code for r in load_dictionary().reason_codes}
+    assert set(ALL_REASONS) <= codes
+
+
+def test_real_dictionary_entities_map_their_aliases():
+    from orchestration.lib.dictionary import load_dictionary
+    from orchestration.lib.ingest import entity_specs
+
+    specs = {s.table: s for s in entity_specs(load_dictionary())}
+    assert len(specs) == 16
+    c = specs["crm__complaints"]
+    assert c.canonical(" 客诉单号 ") == "complaint_id"
+    assert c.canonical("Ｃｏｍｐｌａｉｎｔ\u3000ＩＤ") == "complaint_id"
+    assert c.canonical("no such column") is None

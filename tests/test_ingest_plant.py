@@ -7,11 +7,10 @@ import csv
 import io
 import json
 import shutil
-from pathlib import Path
 
 import pytest
-
 from bad_inputs.corpus import write_jsonl, write_xlsx
+
 from orchestration.lib.dictionary import load_dictionary
 from orchestration.lib.ingest import entity_specs, ingest_entity
 from orchestration.lib.ingest.errors import ALL_REASONS
@@ -42,12 +41,12 @@ def test_rows_read_equal_rows_landed_plus_quarantined_per_file(ingested):
     with connect(settings) as con:
         manifest = con.execute("SELECT path, sha256, rows_read, rows_landed, rows_quarantined, "
                                "status FROM raw._file_manifest").fetchall()
-        landed = dict(((f, sha), n) for f, sha, n in con.execute(" UNION ALL ".join(
+        landed = {(f, sha): n for f, sha, n in con.execute(" UNION ALL ".join(
             f'SELECT _source_file, _file_sha256, count(*) FROM raw."{s.table}" GROUP BY ALL'
-            for s in entity_specs(dictionary))).fetchall())
-        quarantined = dict(((f, sha), n) for f, sha, n in con.execute(
+            for s in entity_specs(dictionary))).fetchall()}
+        quarantined = {(f, sha): n for f, sha, n in con.execute(
             "SELECT source_file, file_sha256, count(*) FROM raw._quarantine "
-            "WHERE source_row IS NOT NULL GROUP BY ALL").fetchall())
+            "WHERE source_row IS NOT NULL GROUP BY ALL").fetchall()}
     assert len(manifest) == len(truth["generated_files"])
     expected_rows = {f["path"]: f["rows"] for f in truth["generated_files"]}
     for path, sha, read, n_landed, n_quarantined, status in manifest:
@@ -66,8 +65,7 @@ def test_redelivered_file_is_a_duplicate_and_not_landed_twice(ingested):
                                                  "FROM raw._file_manifest WHERE path = ?",
                                        (r["path"],))
         assert (status, dup_of, landed) == ("duplicate_delivery", r["duplicate_of"], 0)
-        system, name = r["path"].split("/")
-        entity = name.rsplit("_", 2)[0] if name.count("_") > 1 else name.split("_")[0]
+        system = r["path"].split("/")[0]
         tables = [t for (t,) in _q(settings, "SELECT table_name FROM information_schema.tables "
                                              "WHERE table_schema = 'raw'")
                   if t.startswith(f"{system}__")]
@@ -129,7 +127,7 @@ def test_second_run_loads_nothing_and_a_new_file_only_its_rows(ingested, tmp_pat
     s2 = get_settings(tmp_path / "home", exports)
     first = ingest_entity(s2, dictionary, "erp", "work_orders")
     assert first.new_files > 0
-    src = sorted((exports / "erp").glob("work_orders_*.csv"))[0]
+    src = min((exports / "erp").glob("work_orders_*.csv"))
     header, *rows = src.read_bytes().splitlines(keepends=True)
     (exports / "erp" / "work_orders_20991231.csv").write_bytes(header + b"".join(rows[:2]))
     s = ingest_entity(s2, dictionary, "erp", "work_orders")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import time
 import warnings
@@ -24,6 +25,9 @@ from orchestration.lib.settings import Settings, get_settings
 from orchestration.lib.warehouse import WarehouseBusy, connect, run_lock
 
 EXIT_OK, EXIT_BLOCKED, EXIT_FAILED, EXIT_BUSY = 0, 1, 2, 3
+
+MULTI_ASSET_STEPS = ("dbt_models", "dbt_marts_build", "publish_marts")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 LAYERS = ("raw", "staging", "intermediate", "governance", "marts_build", "marts")
 
@@ -60,17 +64,22 @@ class RunProgress:
         step = ev.step_key or ""
         if kind == "STEP_START":
             self.step_started[step] = time.monotonic()
-            if step.startswith("dbt") or step.startswith("publish"):
+            if step in MULTI_ASSET_STEPS:
                 self._say(f"         {step}: running ...")
         elif kind == "ASSET_MATERIALIZATION":
             mat = ev.event_specific_data.materialization
             self.done += 1
             rows = mat.metadata.get("dagster/row_count")
             rows_txt = f"{rows.value:>12,} rows" if rows is not None else " " * 17
-            took = time.monotonic() - self.step_started.get(step, time.monotonic())
             width = len(str(self.total_assets))
+            took = ""
+            if step not in MULTI_ASSET_STEPS:
+                took = f" {time.monotonic() - self.step_started.get(step, time.monotonic()):7.1f}s"
             self._say(f"[{self.done:>{width}}/{self.total_assets}] "
-                      f"{mat.asset_key.to_user_string():<48}{rows_txt} {took:7.1f}s")
+                      f"{mat.asset_key.to_user_string():<48}{rows_txt}{took}")
+        elif kind == "STEP_SUCCESS" and step in MULTI_ASSET_STEPS:
+            took = time.monotonic() - self.step_started.get(step, time.monotonic())
+            self._say(f"         {step}: done in {took:.1f}s")
         elif kind == "ASSET_CHECK_EVALUATION":
             ce = ev.event_specific_data
             name = f"{ce.asset_key.to_user_string()}:{ce.check_name}"
@@ -97,7 +106,7 @@ class RunProgress:
 
 
 def _first_line(text: str) -> str:
-    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in _ANSI.sub("", text or "").splitlines() if ln.strip()]
     for ln in lines:  # skip Dagster's wrapper line if a cause follows
         if not ln.startswith("dagster._core.errors") and "Error occurred while" not in ln:
             return ln[:400]
@@ -147,6 +156,9 @@ def run(settings: Settings, out: TextIO, selection: list | None = None) -> int:
         return EXIT_FAILED
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    for private in (logs, settings.home / "dbt"):  # dbt's command line carries the salt
+        private.mkdir(parents=True, exist_ok=True)
+        private.chmod(0o700)
     log_path = logs / f"run-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
     started = time.monotonic()
     with open(log_path, "w", encoding="utf-8") as log:

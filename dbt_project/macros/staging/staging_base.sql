@@ -18,8 +18,7 @@
         then `extra_rejects` [(sql condition over `src`, 'reason:field', detail sql)].
 
     typed_value(field, raw_expr, kind_expr)  -> the conformed expression for one field
-    unit_kind_expr(field, fields, raw_alias) -> SQL for the unit kind (`by_parameter`
-                                                follows the row's conformed parameter)
+    default_unit_for(fields, field)          -> canonical unit assumed for a blank optional unit
 -#}
 
 {#- Field types whose values are conformed to a vocabulary: an unknown spelling becomes NULL
@@ -36,16 +35,15 @@
     {{ conform_number(expr) }}
 {%- endmacro %}
 
-{% macro unit_kind_expr(field, raw_alias='src') -%}
-    {%- if field.unit_kind == 'by_parameter' and raw_alias == 't' -%}
-        t.{{ adapter.quote('__t__parameter') }}
-    {%- elif field.unit_kind == 'by_parameter' -%}
-        {{ conform_vocab(raw_alias ~ '.parameter', 'parameter') }}
-    {%- elif field.unit_kind in [none, '', 'any'] -%}
-        null
-    {%- else -%}
-        '{{ field.unit_kind }}'
+{#- default_unit_for(fields, value_field): a blank optional unit of a concrete kind means the
+    kind's canonical unit (e.g. shipments: blank unit = pcs); NULL otherwise. -#}
+{% macro default_unit_for(fields, field) -%}
+    {%- set unit_field = (fields | selectattr('name', 'equalto', field.unit_field) | list) -%}
+    {%- if unit_field | length == 0 or unit_field[0].required or field.unit_kind in [none, 'any', 'by_parameter'] -%}
+        {{ return(none) }}
     {%- endif -%}
+    {%- set rows = run_query("select canonical_unit from " ~ dictionary_relation('unit_kinds') ~ " where unit_kind = '" ~ field.unit_kind ~ "'") -%}
+    {{ return(rows.rows[0][0] if rows.rows | length > 0 else none) }}
 {%- endmacro %}
 
 {% macro typed_value(field, raw_expr) -%}
@@ -71,6 +69,7 @@
 {% macro staging_base(system, entity, extra_columns={}, extra_rejects=[]) -%}
 {%- set fields = dictionary_fields(system, entity) -%}
 {%- set src_rel = source('raw', system ~ '__' ~ entity) -%}
+{%- set _unit_kinds = dictionary_relation('unit_kinds') -%}
 {%- if not execute -%}
 select src.*, cast(null as {{ dbt.type_string() }}) as _reject_reason from {{ src_rel }} as src
 {%- else -%}
@@ -110,7 +109,10 @@ with typed as (
         {%- set raw = 'src.' ~ adapter.quote(f.name) %}
         {{ typed_value(f, raw) }} as {{ adapter.quote('__t__' ~ f.name) }},
         {%- if f.type == 'unit' %}
-        coalesce({{ unit_is_known(raw, unit_kind_expr(f, 'src')) }}, false) as {{ adapter.quote('__k__' ~ f.name) }},
+        coalesce({{ unit_is_known(raw, f.unit_kind or 'any') }}, false)
+        {%- if f.unit_kind == 'by_parameter' %}
+            and coalesce({{ unit_kind_of(raw) }} = {{ conform_vocab('src.parameter', 'parameter') }}, false)
+        {%- endif %} as {{ adapter.quote('__k__' ~ f.name) }},
         {%- endif %}
     {%- endfor %}
     {%- for name, expr in extra_columns.items() %}
@@ -125,7 +127,7 @@ select
     {%- set raw = 't.' ~ adapter.quote(f.name) %}
     {%- set typed = 't.' ~ adapter.quote('__t__' ~ f.name) %}
     {%- if f.unit_field and f.type in ['integer', 'decimal'] %}
-    {{ conform_unit_value(typed, 't.' ~ adapter.quote(f.unit_field), unit_kind_expr(f, 't')) }} as {{ adapter.quote(f.name) }},
+    {{ conform_unit_value(typed, 't.' ~ adapter.quote(f.unit_field), f.unit_kind or 'any', default_unit_for(fields, f)) }} as {{ adapter.quote(f.name) }},
     {{ typed }} as {{ adapter.quote(f.name ~ '_as_delivered') }},
     {%- else %}
     {{ typed }} as {{ adapter.quote(f.name) }},

@@ -8,6 +8,7 @@ staging/intermediate keys, so a failed ERROR check stops `dbt_marts_build` and p
 
 import json
 import os
+import re
 from typing import Iterator
 
 import dagster as dg
@@ -22,6 +23,7 @@ from orchestration.lib.warehouse import connect, warehouse_lock
 PROJECT = get_dbt_project()
 TRANSLATOR = QualitraceDbtTranslator()
 MARTS_SELECT = "config.schema:marts_build"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class DbtBuildFailed(RuntimeError):
@@ -34,20 +36,23 @@ def _failures(invocation) -> list[str]:
     except Exception:  # noqa: BLE001 - no artifact when dbt died before writing it
         return []
     return [
-        f"{r.get('unique_id')}: {r.get('status')}: {(r.get('message') or '').strip()[:300]}"
+        f"{r.get('unique_id')}: {r.get('status')}: "
+        f"{_ANSI.sub('', r.get('message') or '').strip()[:300]}"
         for r in results if r.get("status") in ("error", "fail", "runtime error")
     ]
 
 
 def _row_counts(settings, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, int]:
+    """Row counts of the tables among `keys` (views are skipped: counting one runs it)."""
     counts = {}
     with connect(settings, read_only=True) as con:
+        tables = set(con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_type = 'BASE TABLE'").fetchall())
         for key in keys:
             schema, name = key.path[0], key.path[-1]
-            try:
+            if (schema, name) in tables:
                 counts[key] = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
-            except Exception:  # noqa: BLE001 - a skipped or errored model has no table
-                continue
     return counts
 
 
@@ -61,7 +66,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, step: str) -> Iterator:
     dbt = DbtCliResource(project_dir=PROJECT,
                          dbt_executable=str(guarded_dbt_executable(settings)))
     os.environ.update(dbt_env(settings))
-    args = ["build", "--vars", json.dumps({"pii_salt": pii_salt(settings)})]
+    args = ["build", "--no-use-colors", "--vars", json.dumps({"pii_salt": pii_salt(settings)})]
     with warehouse_lock(settings):
         invocation = dbt.cli(args, context=context, raise_on_error=False,
                              target_path=settings.dbt_target / step)

@@ -70,7 +70,7 @@ def build_model_check(model: str, specs: list[ExpectationSpec]) -> dg.AssetCheck
                           pool="warehouse")
     def _gx_check(context: dg.AssetCheckExecutionContext):
         settings = get_settings().ensure()
-        outcomes = run_model_checks(settings, model, context.run_id, specs)
+        outcomes = run_model_checks(settings, model, context.run.run_id, specs)
         errors = [o for o in outcomes if not o.passed and o.severity == ERROR]
         warns = [o for o in outcomes if not o.passed and o.severity != ERROR]
         if has_error:

@@ -17,36 +17,37 @@ from orchestration.lib.settings import DBT_PROJECT_DIR
 
 SPLIT = "-- @@qualitrace-split@@"
 
+# column -> inline Jinja expression over input_values(id, v, u)
+CONFORM_COLUMNS: dict[str, str] = {
+    "text_code": "{{ conform_text_code('v') }}",
+    "lookup_key": "{{ conform_lookup_key('v') }}",
+    "batch_code": "{{ conform_batch_code('v') }}",
+    "batch_flag": "{{ batch_code_flag('v') }}",
+    "batch_system": "{{ batch_code_system('v') }}",
+    "serial": "{{ conform_serial('v') }}",
+    "ts_utc": "{{ conform_timestamp('v') }}",
+    "ts_local": "{{ conform_local_timestamp('v') }}",
+    "dt": "{{ conform_date('v') }}",
+    "province": "{{ conform_province('v') }}",
+    "region": "{{ province_region(conform_province('v')) }}",
+    "shift": "{{ conform_shift('v') }}",
+    "line": "{{ conform_line('v') }}",
+    "severity": "{{ conform_severity('v') }}",
+    "pass_fail": "{{ conform_pass_fail('v') }}",
+    "bool_value": "{{ conform_boolean('v') }}",
+    "status": "{{ conform_status('v') }}",
+    "channel": "{{ conform_channel('v') }}",
+    "number": "{{ conform_number('v') }}",
+    "value_canonical": "{{ conform_unit_value('v', 'u', 'any') }}",
+    "unit": "{{ conform_unit('u', 'any') }}",
+    "canonical_unit": "{{ canonical_unit('u', 'any') }}",
+    "unit_kind": "{{ unit_kind_of('u') }}",
+    "unit_known": "{{ unit_is_known('u', 'any') }}",
+    "qty_pcs": "{{ conform_unit_value('v', 'u', 'quantity', default_unit='pcs') }}",
+}
+
 # name -> inline Jinja SQL; input_values(id, v, u) holds the test inputs.
 QUERIES: dict[str, str] = {
-    "conform": """
-select id, v, u,
-  {{ conform_text_code('v') }} as text_code,
-  {{ conform_lookup_key('v') }} as lookup_key,
-  {{ conform_batch_code('v') }} as batch_code,
-  {{ batch_code_flag('v') }} as batch_flag,
-  {{ batch_code_system('v') }} as batch_system,
-  {{ conform_serial('v') }} as serial,
-  {{ conform_timestamp('v') }} as ts_utc,
-  {{ conform_date('v') }} as dt,
-  {{ conform_province('v') }} as province,
-  {{ province_region(conform_province('v')) }} as region,
-  {{ conform_shift('v') }} as shift,
-  {{ conform_line('v') }} as line,
-  {{ conform_severity('v') }} as severity,
-  {{ conform_pass_fail('v') }} as pass_fail,
-  {{ conform_boolean('v') }} as bool_value,
-  {{ conform_status('v') }} as status,
-  {{ conform_channel('v') }} as channel,
-  {{ conform_number('v') }} as number,
-  {{ conform_unit_value('v', 'u', 'any') }} as value_canonical,
-  {{ conform_unit('u', 'any') }} as unit,
-  {{ canonical_unit('u', 'any') }} as canonical_unit,
-  {{ unit_kind_of('u') }} as unit_kind,
-  {{ unit_is_known('u', 'any') }} as unit_known,
-  {{ conform_unit_value('v', 'u', 'quantity', default_unit='pcs') }} as qty_pcs
-from input_values
-""",
     "classify": """
 with m as (select id, v, {{ problem_matches('v') }} as pm from input_values)
 select id, v, {{ problem_primary('pm') }} as problem_type_code,
@@ -82,9 +83,11 @@ def compile_inline(sql: str, warehouse: Path, target_dir: Path) -> str:
 
 
 def conformance_sql(warehouse: Path, target_dir: Path) -> dict[str, str]:
-    """Compile every query of QUERIES in one dbt invocation."""
-    names = list(QUERIES)
-    combined = f"\n{SPLIT}\n".join(QUERIES[n] for n in names)
+    """Compile every query of QUERIES and every CONFORM_COLUMNS expression (keys
+    `column:<name>`) in one dbt invocation."""
+    names = list(QUERIES) + [f"column:{c}" for c in CONFORM_COLUMNS]
+    texts = list(QUERIES.values()) + list(CONFORM_COLUMNS.values())
+    combined = f"\n{SPLIT}\n".join(texts)
     compiled = compile_inline(combined, warehouse, target_dir)
     parts = compiled.split(SPLIT)
     if len(parts) != len(names):
@@ -129,13 +132,20 @@ class ConformRunner:
         self.con.execute("create temp table input_values(id integer, v varchar, u varchar)")
         # the compiled SQL names dictionary.* only at compile time; it reads input_values only
 
-    def run(self, query: str, rows: list[tuple]) -> list[dict]:
-        """rows: (v,) or (v, u) tuples; returns one dict per row, in input order."""
+    def run(self, query: str, rows: list[tuple], columns: list[str] | None = None) -> list[dict]:
+        """rows: (v,) or (v, u) tuples; returns one dict per row, in input order.
+        query 'conform' selects `columns` (default: all of CONFORM_COLUMNS)."""
         self.con.execute("delete from input_values")
         data = [(i, r[0], r[1] if len(r) > 1 else None) for i, r in enumerate(rows)]
         if data:
             self.con.executemany("insert into input_values values (?, ?, ?)", data)
-        cur = self.con.execute(f"select * from ({self.sql[query]}) order by id")
+        if query == "conform":
+            cols = columns or list(CONFORM_COLUMNS)
+            select = ", ".join(f"{self.sql['column:' + c]} as {c}" for c in cols)
+            sql = f"select id, v, u, {select} from input_values"
+        else:
+            sql = self.sql[query]
+        cur = self.con.execute(f"select * from ({sql}) order by id")
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r)) for r in cur.fetchall()]
 

@@ -48,7 +48,7 @@ class Complaint:
     model_blank: bool = False
     status: str = "open"
     cid: str = ""
-    first_of: "Complaint | None" = None  # set on a duplicate entry
+    first_of: Complaint | None = None  # set on a duplicate entry
     update: dict | None = None  # later status update
     quarantine: str | None = None  # reason code of its only row
     rows: list = field(default_factory=list)  # (path, source_row)
@@ -88,7 +88,7 @@ def make_complaints(plant: Plant, rng: np.random.Generator) -> list[Complaint]:
         c = plant.causes[k]
         u_e = sum(sl.qty for sl in exp_lines[k])
         rate = n_base * PROBLEM_BASE_SHARE[c["problem"]] / units
-        n_extra = max(15, int(round((c["lift"] - 1) * rate * u_e)))
+        n_extra = max(15, round((c["lift"] - 1) * rate * u_e))
         c["units_exposed"] = int(u_e)
         c["extra_complaints"] = n_extra
         picks.extend((sl, c["problem"]) for sl in _pick_lines(rng, exp_lines[k], n_extra))
@@ -177,7 +177,7 @@ def _complaint(sl: ShipLine, code: str, rng, phones: set, same: Complaint | None
 
 def _row(c: Complaint, spec: FileSpec, variant: int, status: str, updated: dt.datetime | None,
          closed: dt.datetime | None) -> list:
-    ts = lambda t: None if t is None else F.fmt_ts(t, spec.ts_form)  # noqa: E731
+    ts = lambda t: None if t is None else F.fmt_ts(t, spec.ts_form)
     zh = spec.header_language == "zh"
     return [c.cid, F.CHANNELS[c.channel][0 if (zh or variant % 3 == 0) else 1], ts(c.received), c.name, c.phone,
             F.fmt_province(c.ship.province, variant), None if c.model_blank else c.ship.batch.product[1],
@@ -196,7 +196,7 @@ def write_complaints(allc: list[Complaint], out: Path, rng) -> dict:
     for c in distinct:
         if rng.random() < 0.35:
             upd = c.received + dt.timedelta(days=float(rng.uniform(2, 20)))
-            c.update = dict(updated=upd.replace(microsecond=0), status="closed")
+            c.update = {"updated": upd.replace(microsecond=0), "status": "closed"}
     plain = [c for c in distinct if c.update is None and id(c) not in dup_firsts]
     # broken single rows: unparseable timestamps, empty required fields; kept away from week files 2/3
     weeks: dict[int, list] = {}
@@ -247,8 +247,8 @@ def write_complaints(allc: list[Complaint], out: Path, rng) -> dict:
                 r = _row(c, spec, variant, c.status, None, None)
             else:
                 r = _row(c, spec, variant, "closed", c.update["updated"], c.update["updated"])
-                updates.append(dict(complaint_id=c.cid, path=rel, source_row=len(rows) + 2 - (spec.fmt == "jsonl"),
-                                    status="closed", updated_at=_iso(c.update["updated"])))
+                updates.append({"complaint_id": c.cid, "path": rel, "source_row": len(rows) + 2 - (spec.fmt == "jsonl"),
+                                    "status": "closed", "updated_at": _iso(c.update["updated"])})
             if kind == "new" and c.quarantine == "invalid_timestamp":
                 r[2] = ["2024-13-45 25:61", "昨天下午", "N/A"][len(qrows) % 3]
                 r[12] = r[2]
@@ -262,19 +262,19 @@ def write_complaints(allc: list[Complaint], out: Path, rng) -> dict:
             if kind == "new":
                 c.rows.append((rel, line_no))
                 if c.quarantine in ("invalid_timestamp", "missing_required_field", "malformed_row"):
-                    qrows.append(dict(path=rel, source_row=line_no, reason_code=c.quarantine))
+                    qrows.append({"path": rel, "source_row": line_no, "reason_code": c.quarantine})
             rows.append(r)
         path = out / rel
         write_table(path, headers, rows, spec, raw_lines)
         files.append(_file(rel, spec, len(rows)))
         if w == extra_week:
-            gaps.append(dict(field="header", value_seen=EXTRA_COLUMN, system="crm", entity="complaints",
-                             example_file=rel))
+            gaps.append({"field": "header", "value_seen": EXTRA_COLUMN, "system": "crm", "entity": "complaints",
+                             "example_file": rel})
         if w == redeliver_week:
             copy = f"crm/complaints_{day:%Y%m%d}_2.{EXT[spec.fmt]}"
             shutil.copyfile(path, out / copy)
             files.append(_file(copy, spec, len(rows)))
-            redelivered.append(dict(path=copy, duplicate_of=rel))
+            redelivered.append({"path": copy, "duplicate_of": rel})
     if late_batch:
         spec = FileSpec("csv", "utf-8", "zh", False, "iso_space")
         last = max(F.local(c.received).date() for c in late_batch) + dt.timedelta(days=9)
@@ -288,9 +288,9 @@ def write_complaints(allc: list[Complaint], out: Path, rng) -> dict:
             c.rows.append((rel, len(rows) + 1))
         write_table(out / rel, headers, rows, spec)
         files.append(_file(rel, spec, len(rows)))
-        qfiles.append(dict(path=rel, reason_code="missing_required_column", missing_column="channel"))
-    return dict(files=files, quarantine_rows=qrows, quarantine_files=qfiles, status_updates=updates,
-                redelivered=redelivered, gaps=gaps)
+        qfiles.append({"path": rel, "reason_code": "missing_required_column", "missing_column": "channel"})
+    return {"files": files, "quarantine_rows": qrows, "quarantine_files": qfiles, "status_updates": updates,
+                "redelivered": redelivered, "gaps": gaps}
 
 
 def _iso(t: dt.datetime) -> str:
@@ -298,17 +298,18 @@ def _iso(t: dt.datetime) -> str:
 
 
 def _file(rel: str, spec: FileSpec, rows: int) -> dict:
-    return dict(path=rel, system="crm", entity="complaints", format=spec.fmt, encoding=spec.encoding,
-                header_language=spec.header_language, ts_form=spec.ts_form, rows=rows)
+    return {"path": rel, "system": "crm", "entity": "complaints", "format": spec.fmt, "encoding": spec.encoding,
+                "header_language": spec.header_language, "ts_form": spec.ts_form, "rows": rows}
 
 
-def truth_of(allc: list[Complaint], valid_serials: set, batches: set) -> dict:
+def truth_of(allc: list[Complaint]) -> dict:
+    """Per complaint id: its true batch, problem, distinct id and fate."""
     out = {}
     for c in allc:
         first = c.first_of or c
-        out[c.cid] = dict(true_batch_code=c.ship.batch.code, batch_derivable=c.derivable,
-                          problem_type_code=c.problem, secondary_problem_codes=c.secondary,
-                          distinct_complaint_id=first.cid, quarantined=c.quarantine is not None,
-                          quarantine_reason=c.quarantine, shipment_no=c.ship.shipment_no,
-                          final_status="closed" if (c.update and not c.quarantine) else c.status)
+        out[c.cid] = {"true_batch_code": c.ship.batch.code, "batch_derivable": c.derivable,
+                          "problem_type_code": c.problem, "secondary_problem_codes": c.secondary,
+                          "distinct_complaint_id": first.cid, "quarantined": c.quarantine is not None,
+                          "quarantine_reason": c.quarantine, "shipment_no": c.ship.shipment_no,
+                          "final_status": "closed" if (c.update and not c.quarantine) else c.status}
     return out

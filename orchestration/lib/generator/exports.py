@@ -11,8 +11,16 @@ import pyarrow as pa
 
 from . import formats as F
 from .plant import Plant
-from .reference import (COLUMNS, EQUIPMENT_TYPES, MASS_MATERIALS, MATERIALS, PARAMETER_ZH, PRODUCTS, PROVINCES,
-                        SUPPLIERS)
+from .reference import (
+    COLUMNS,
+    EQUIPMENT_TYPES,
+    MASS_MATERIALS,
+    MATERIALS,
+    PARAMETER_ZH,
+    PRODUCTS,
+    PROVINCES,
+    SUPPLIERS,
+)
 from .writers import FileSpec, headers_for, write_table
 
 EXT = {"csv": "csv", "tsv": "tsv", "txt": "txt", "xlsx": "xlsx", "jsonl": "jsonl"}
@@ -31,8 +39,8 @@ class Writer:
             spec = FileSpec("csv", "utf-8", spec.header_language, spec.messy_headers, spec.ts_form, spec.date_form)
         rel = f"{system}/{entity}_{day:%Y%m%d}{suffix}.{EXT[spec.fmt]}"
         write_table(self.out / rel, headers_for(system, entity, cols, spec), rows, spec)
-        self.files.append(dict(path=rel, system=system, entity=entity, format=spec.fmt, encoding=spec.encoding,
-                               header_language=spec.header_language, ts_form=spec.ts_form, rows=len(rows)))
+        self.files.append({"path": rel, "system": system, "entity": entity, "format": spec.fmt, "encoding": spec.encoding,
+                               "header_language": spec.header_language, "ts_form": spec.ts_form, "rows": len(rows)})
         if self.progress:
             self.progress(f"{rel} ({len(rows):,} rows)")
         return rel
@@ -46,14 +54,14 @@ class Writer:
                     "strftime(ts, '%Y-%m-%d %H:%M:%S') AS produced_at FROM s) "
                     f"TO '{(self.out / rel).as_posix()}' (FORMAT csv, HEADER true, DELIMITER ',')")
         con.close()
-        self.files.append(dict(path=rel, system="mes", entity="serials", format="csv", encoding="utf-8",
-                               header_language="en", ts_form="iso_space", rows=len(table)))
+        self.files.append({"path": rel, "system": "mes", "entity": "serials", "format": "csv", "encoding": "utf-8",
+                               "header_language": "en", "ts_form": "iso_space", "rows": len(table)})
         if self.progress:
             self.progress(f"{rel} ({len(table):,} rows)")
         return rel
 
 
-def serial_table(batches) -> "pa.Table":
+def serial_table(batches) -> pa.Table:
     """Columns for the serials file: product code, unit number, batch (MES form), produced_at (local)."""
     prod, num, code, ts = [], [], [], []
     codes = []
@@ -157,13 +165,22 @@ INSP_SPECS = [FileSpec("csv", "utf-8-sig", "zh", False, "cn"), FileSpec("csv", "
 MEAS_SPECS = [FileSpec("csv", "utf-8-sig", "zh"), FileSpec("csv", "utf-8-sig", "en", True)]
 
 
+def _erp_noisy(code: str, i: int) -> str:
+    """ERP codes as clerks sometimes key them: full-width, lower case, stray spaces."""
+    if i % 53 == 7:
+        return F.fullwidth(code)
+    if i % 61 == 11:
+        return code.lower() + " "
+    return code
+
+
 def _qty_unit(mat: str, qty: float, i: int) -> tuple:
     """A quantity in one of the unit spellings of its kind."""
     if mat in MASS_MATERIALS:
         names = list(F.MASS_UNITS)
         u = names[i % len(names)]
         v = qty * F.MASS_UNITS[u]
-        return (int(round(v)) if u in ("g", "克") else round(v, 3)), u
+        return (round(v) if u in ("g", "克") else round(v, 3)), u
     return int(qty), F.QTY_UNITS[i % len(F.QTY_UNITS)]
 
 
@@ -214,7 +231,7 @@ def write_periodic(w: Writer, plant: Plant, rng: np.random.Generator) -> None:
         for i, s in enumerate(sls):
             b = s.batch
             rows.append([s.shipment_no, s.line_no, s.sales_order_no, s.customer, F.fmt_province(s.province, i + pi),
-                         b.product[0], F.batch_erp(b.day, b.line, b.seq), s.qty, F.QTY_UNITS[(i + pi) % 7],
+                         b.product[0], _erp_noisy(F.batch_erp(b.day, b.line, b.seq), i), s.qty, F.QTY_UNITS[(i + pi) % 7],
                          F.fmt_ts(s.shipped_at, spec.ts_form), s.carrier, F.fmt_date(s.promised, spec.date_form),
                          F.fmt_ts(s.delivered_at, spec.ts_form)])
         w.write("erp", "shipments", pers[pi][2], spec, rows)

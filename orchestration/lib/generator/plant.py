@@ -13,8 +13,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import formats as F
-from .reference import (CARRIERS, EQUIPMENT_TYPES, LINE_LAYOUT, MASS_MATERIALS, MATERIAL_SUPPLIERS,
-                        PRODUCTS, PROVINCE_WEIGHT, PROVINCES)
+from .reference import (
+    CARRIERS,
+    EQUIPMENT_TYPES,
+    LINE_LAYOUT,
+    MASS_MATERIALS,
+    MATERIAL_SUPPLIERS,
+    PRODUCTS,
+    PROVINCE_WEIGHT,
+    PROVINCES,
+)
 
 START_LOCAL = dt.datetime(2024, 1, 1)
 SLOT_HOURS = 4  # six production slots a day: 00,04 night; 08,12 day; 16,20 swing
@@ -43,7 +51,7 @@ class Sizes:
     periods: int
 
     @classmethod
-    def of(cls, scale: float) -> "Sizes":
+    def of(cls, scale: float) -> Sizes:
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
         lines = 5 * max(1, math.ceil(scale)) if scale > 1 else 5
@@ -225,7 +233,7 @@ def _lots_fifo(batches: list[Batch], rng) -> list[Lot]:
     for b in ordered:
         for mat, per_unit in b.product[5]:
             q = per_unit * b.qty_produced
-            q = round(q * 1.01, 3) if mat in MASS_MATERIALS else int(math.ceil(q * 1.005))
+            q = round(q * 1.01, 3) if mat in MASS_MATERIALS else math.ceil(q * 1.005)
             demand.setdefault(mat, []).append((b, q))
     lots: list[Lot] = []
     day_counter: dict[dt.date, int] = {}
@@ -274,7 +282,7 @@ def _lots_fifo(batches: list[Batch], rng) -> list[Lot]:
                     li += 1
                     left = mat_lots[li].qty
                 take = need if (li == len(mat_lots) - 1 or need <= left) else left
-                take = round(take, 3) if mat in MASS_MATERIALS else int(round(take))
+                take = round(take, 3) if mat in MASS_MATERIALS else round(take)
                 if take <= 0:
                     break
                 b.lots.append((mat, mat_lots[li].lot_code, take))
@@ -304,36 +312,46 @@ def _customers(sizes: Sizes, rng) -> dict:
 
 
 def _shipments(sizes: Sizes, batches: list[Batch], customers: dict, rng) -> list[ShipLine]:
+    """Split each batch's good units over shipment lines; one shipment per customer and day."""
     codes = list(customers)
-    mean_lines = sizes.shipments / len(batches)
-    carrier_w = np.array([0.3, 0.2, 0.15, 0.15, 0.1, 0.1])
+    n_b = len(batches)
+    ks = np.maximum(1, rng.poisson(sizes.shipments / n_b, n_b))
+    to_ship = (np.array([b.qty_good for b in batches]) * rng.uniform(0.9, 1.0, n_b)).astype(int)
+    ks = np.minimum(ks, np.maximum(1, to_ship // 10))
+    total = int(ks.sum())
+    offsets = rng.uniform(0.3, 10, total)
+    cust_idx = rng.integers(len(codes), size=total)
     raw = []  # (ship_day_local, customer, batch, qty)
-    for b in batches:
-        k = max(1, int(rng.poisson(mean_lines)))
-        to_ship = int(b.qty_good * rng.uniform(0.9, 1.0))
-        k = min(k, max(1, to_ship // 10))
-        parts = rng.multinomial(to_ship - k, np.full(k, 1.0 / k)) + 1
-        for q in parts:
-            ship_local = F.local(b.end) + dt.timedelta(days=float(rng.uniform(0.3, 10)))
-            raw.append((ship_local.date(), codes[int(rng.integers(len(codes)))], b, int(q)))
+    j = 0
+    for b, k, n in zip(batches, ks.tolist(), to_ship.tolist()):
+        parts = rng.multinomial(n - k, np.full(k, 1.0 / k)) + 1
+        end_local = F.local(b.end)
+        for q in parts.tolist():
+            day = (end_local + dt.timedelta(days=float(offsets[j]))).date()
+            raw.append((day, codes[int(cust_idx[j])], b, q))
+            j += 1
     raw.sort(key=lambda r: (r[0], r[1], r[2].code))
-    out: list[ShipLine] = []
+    keys = sorted({(r[0], r[1]) for r in raw})
+    g = len(keys)
+    hours = rng.uniform(9, 18, g)
+    carriers = rng.choice(len(CARRIERS), size=g, p=[0.3, 0.2, 0.15, 0.15, 0.1, 0.1])
+    promised_days = rng.integers(2, 6, g)
+    transit = rng.gamma(3.0, 0.9, g) + np.where(rng.random(g) < 0.08, rng.uniform(2, 6, g), 0.0)
+    groups = {}
     n_per_day: dict[dt.date, int] = {}
-    cur_key, grp = None, None
+    for i, (day, _cust) in enumerate(keys):
+        n_per_day[day] = n_per_day.get(day, 0) + 1
+        n = n_per_day[day]
+        shipped = (dt.datetime.combine(day, dt.time()) + dt.timedelta(hours=float(hours[i]))
+                   - F.TZ_OFFSET).replace(microsecond=0)
+        groups[keys[i]] = {"no": f"FH{day:%y%m%d}{n:04d}", "so": f"SO{day:%y%m%d}{n:04d}", "shipped": shipped,
+                           "carrier": CARRIERS[int(carriers[i])],
+                           "promised": day + dt.timedelta(days=int(promised_days[i])),
+                           "delivered": (shipped + dt.timedelta(days=float(transit[i]))).replace(microsecond=0),
+                           "line": 0}
+    out: list[ShipLine] = []
     for day, cust, b, q in raw:
-        if (day, cust) != cur_key:
-            cur_key = (day, cust)
-            n_per_day[day] = n_per_day.get(day, 0) + 1
-            n = n_per_day[day]
-            hour = float(rng.uniform(9, 18))
-            shipped = dt.datetime.combine(day, dt.time()) + dt.timedelta(hours=hour) - F.TZ_OFFSET
-            shipped = shipped.replace(microsecond=0)
-            carrier = CARRIERS[int(rng.choice(len(CARRIERS), p=carrier_w))]
-            promised = day + dt.timedelta(days=int(rng.integers(2, 6)))
-            transit = float(rng.gamma(3.0, 0.9)) + (float(rng.uniform(2, 6)) if rng.random() < 0.08 else 0.0)
-            delivered = (shipped + dt.timedelta(days=transit)).replace(microsecond=0)
-            grp = dict(no=f"FH{day:%y%m%d}{n:04d}", so=f"SO{day:%y%m%d}{n:04d}", shipped=shipped,
-                       carrier=carrier, promised=promised, delivered=delivered, line=0)
+        grp = groups[(day, cust)]
         grp["line"] += 1
         out.append(ShipLine(grp["no"], grp["line"], grp["so"], cust, customers[cust], b, q, grp["shipped"],
                             grp["carrier"], grp["promised"], grp["delivered"]))
@@ -366,20 +384,20 @@ def _plant_causes(plant: Plant) -> None:
     lot_batches = {b.code for b in plant.batches if any(l == bad_lot.lot_code for _m, l, _q in b.lots)}
     eq_id = plant.excursions[0][0]
     plant.causes = {
-        "equipment": dict(suspect_id=eq_id, problem="QD04", lift=12.0,
-                          batches=exc_batches,
-                          note=f"{eq_id} temperature excursions above the reflow window; batches on its line during them overheat"),
-        "supplier_lot": dict(suspect_id=bad_lot.lot_code, problem="QD09", lift=10.0, batches=lot_batches,
-                             note=f"battery lot {bad_lot.lot_code} (supplier {bad_lot.supplier}, "
-                                  f"supplier lot {bad_lot.supplier_lot}) swells"),
-        "carrier": dict(suspect_id=CAUSE_CARRIER, problem="DL02", lift=15.0, region=CAUSE_REGION,
-                        note=f"{CAUSE_CARRIER} crushes parcels on routes to {CAUSE_REGION}"),
-        "product_model": dict(suspect_id=CAUSE_MODEL, problem="FN04", lift=10.0,
-                              note=f"firmware of model {CAUSE_MODEL} crashes"),
-        "shift": dict(suspect_id=CAUSE_SHIFT, problem="QD01", lift=8.0,
-                      note="night shift handles housings roughly: scratches"),
-        "operator": dict(suspect_id=operator, problem="QD08", lift=10.0,
-                         note=f"operator {operator} on L{op_line:02d} mis-seats connectors"),
+        "equipment": {"suspect_id": eq_id, "problem": "QD04", "lift": 12.0,
+                          "batches": exc_batches,
+                          "note": f"{eq_id} temperature excursions above the reflow window; batches on its line during them overheat"},
+        "supplier_lot": {"suspect_id": bad_lot.lot_code, "problem": "QD09", "lift": 10.0, "batches": lot_batches,
+                             "note": f"battery lot {bad_lot.lot_code} (supplier {bad_lot.supplier}, "
+                                  f"supplier lot {bad_lot.supplier_lot}) swells"},
+        "carrier": {"suspect_id": CAUSE_CARRIER, "problem": "DL02", "lift": 15.0, "region": CAUSE_REGION,
+                        "note": f"{CAUSE_CARRIER} crushes parcels on routes to {CAUSE_REGION}"},
+        "product_model": {"suspect_id": CAUSE_MODEL, "problem": "FN04", "lift": 10.0,
+                              "note": f"firmware of model {CAUSE_MODEL} crashes"},
+        "shift": {"suspect_id": CAUSE_SHIFT, "problem": "QD01", "lift": 8.0,
+                      "note": "night shift handles housings roughly: scratches"},
+        "operator": {"suspect_id": operator, "problem": "QD08", "lift": 10.0,
+                         "note": f"operator {operator} on L{op_line:02d} mis-seats connectors"},
     }
 
 

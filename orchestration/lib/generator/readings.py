@@ -5,6 +5,7 @@ planted excursions go above it."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import duckdb
@@ -28,6 +29,7 @@ UNIT_MIX = {
 UNITS = [u[0] for p in PARAMS for u in UNIT_MIX[p]]
 UNKNOWN_UNIT = "deg.C"
 BAD_TS = "2024-02-30 25:61:00"
+CHUNK_ROWS = 400_000  # readings generated and handed to DuckDB per record batch
 
 
 def to_canonical(parameter: str, value: float, unit: str) -> float:
@@ -64,53 +66,30 @@ def write_readings(plant: Plant, out_dir: Path, periods: list[tuple[dt.datetime,
     records = []
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
+    schema = pa.schema([("equipment_id", pa.dictionary(pa.int32(), pa.string())), ("ts", pa.timestamp("s")),
+                        ("parameter", pa.dictionary(pa.int32(), pa.string())), ("value", pa.float64()),
+                        ("unit", pa.dictionary(pa.int32(), pa.string()))])
     for pi, (p0, p1, rel) in enumerate(periods):
         a, b = _epoch(p0) - t0, _epoch(p1) - t0
-        cols = {k: [] for k in ("eq", "par", "t", "val", "unit")}
-        for si, (ei, pname, (target, lsl, usl, _u)) in enumerate(sers):
-            k0 = int(np.ceil((a - phases[si]) / interval))
-            k1 = int(np.ceil((b - phases[si]) / interval))
-            if k1 <= k0:
-                continue
-            k = np.arange(max(k0, 0), k1)
-            t = (t0 + phases[si] + k * interval).astype(np.int64) + rng.integers(0, 20, k.size)
-            w = usl - lsl
-            v = np.clip(rng.normal(target, w / 10, k.size), target - 0.4 * w, target + 0.4 * w)
-            for s, e in exc.get((plant.equipment[ei].equipment_id, pname), []):
-                m = (t >= s) & (t <= e)
-                v[m] = usl + rng.uniform(0.15, 0.5, int(m.sum())) * w
-            mix = UNIT_MIX[pname]
-            choice = rng.choice(len(mix), size=k.size, p=np.array([x[1] for x in mix]) / sum(x[1] for x in mix))
-            shown = np.empty(k.size)
-            for ui, (_name, _p, scale, offset, dec) in enumerate(mix):
-                m = choice == ui
-                shown[m] = np.round(np.round(v[m], 2) * scale + offset, dec)
-            uoff = sum(len(UNIT_MIX[p]) for p in PARAMS[:PARAMS.index(pname)])
-            zh = rng.random(k.size) < 0.15
-            cols["eq"].append(np.full(k.size, ei, np.int32))
-            cols["par"].append((PARAMS.index(pname) * 2 + zh).astype(np.int32))
-            cols["t"].append(t)
-            cols["val"].append(shown)
-            cols["unit"].append((choice + uoff).astype(np.int32))
-        arr = {k: np.concatenate(v) for k, v in cols.items()}
-        order = np.lexsort((arr["par"], arr["eq"], arr["t"]))
-        local_t = (arr["t"][order] + 8 * 3600).astype("datetime64[s]")
-        table = pa.table({
-            "equipment_id": pa.DictionaryArray.from_arrays(pa.array(arr["eq"][order]), eq_names),
-            "ts": pa.array(local_t, pa.timestamp("s")),
-            "parameter": pa.DictionaryArray.from_arrays(pa.array(arr["par"][order]), pnames),
-            "value": pa.array(arr["val"][order]),
-            "unit": pa.DictionaryArray.from_arrays(pa.array(arr["unit"][order]), units),
-        })
+        n_sub = max(1, int(np.ceil((b - a) / interval * len(sers) / CHUNK_ROWS)))
+        edges = [a + (b - a) * i // n_sub for i in range(n_sub + 1)]
+        counter = [0]
+
+        def chunks(edges=edges, counter=counter):
+            for lo, hi in itertools.pairwise(edges):
+                batch = _chunk(plant, sers, exc, phases, interval, t0, lo, hi, rng, eq_names, pnames, units)
+                counter[0] += batch.num_rows
+                yield batch
+
         path = out_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        con.register("r", table)
+        con.register("r", pa.RecordBatchReader.from_batches(schema, chunks()))
         con.execute(
             "COPY (SELECT equipment_id::VARCHAR AS equipment_id, strftime(ts, '%Y-%m-%d %H:%M:%S') AS ts, "
             "parameter::VARCHAR AS parameter, value, unit::VARCHAR AS unit FROM r) "
             f"TO '{path.as_posix()}' (FORMAT csv, HEADER true, DELIMITER ',')")
         con.unregister("r")
-        rows = len(table)
+        rows = counter[0]
         bad = []
         if pi == 0:  # two rows the pipeline must quarantine
             eq = plant.equipment[-1]
@@ -120,11 +99,51 @@ def write_readings(plant: Plant, out_dir: Path, periods: list[tuple[dt.datetime,
                 f.write(f"{eq.equipment_id},{BAD_TS},humidity,48.2,%RH\n")
             bad = [(rows + 2, "unknown_unit"), (rows + 3, "invalid_timestamp")]
             rows += 2
-        records.append(dict(path=rel, rows=rows, bad_rows=bad))
+        records.append({"path": rel, "rows": rows, "bad_rows": bad})
         if progress:
             progress(f"process_readings: {rel} ({rows:,} rows)")
     con.close()
     return records
+
+
+def _chunk(plant, sers, exc, phases, interval, t0, a, b, rng, eq_names, pnames, units) -> pa.RecordBatch:
+    """All sensors' readings with grid time in [a, b) seconds after t0, sorted by time."""
+    cols = {k: [] for k in ("eq", "par", "t", "val", "unit")}
+    for si, (ei, pname, (target, lsl, usl, _u)) in enumerate(sers):
+        k0 = int(np.ceil((a - phases[si]) / interval))
+        k1 = int(np.ceil((b - phases[si]) / interval))
+        if k1 <= k0:
+            continue
+        k = np.arange(max(k0, 0), k1)
+        t = (t0 + phases[si] + k * interval).astype(np.int64) + rng.integers(0, 20, k.size)
+        w = usl - lsl
+        v = np.clip(rng.normal(target, w / 10, k.size), target - 0.4 * w, target + 0.4 * w)
+        for s, e in exc.get((plant.equipment[ei].equipment_id, pname), []):
+            m = (t >= s) & (t <= e)
+            v[m] = usl + rng.uniform(0.15, 0.5, int(m.sum())) * w
+        mix = UNIT_MIX[pname]
+        choice = rng.choice(len(mix), size=k.size, p=np.array([x[1] for x in mix]) / sum(x[1] for x in mix))
+        shown = np.empty(k.size)
+        for ui, (_name, _p, scale, offset, dec) in enumerate(mix):
+            m = choice == ui
+            shown[m] = np.round(np.round(v[m], 2) * scale + offset, dec)
+        uoff = sum(len(UNIT_MIX[p]) for p in PARAMS[:PARAMS.index(pname)])
+        zh = rng.random(k.size) < 0.15
+        cols["eq"].append(np.full(k.size, ei, np.int32))
+        cols["par"].append((PARAMS.index(pname) * 2 + zh).astype(np.int32))
+        cols["t"].append(t)
+        cols["val"].append(shown)
+        cols["unit"].append((choice + uoff).astype(np.int32))
+    arr = {k: np.concatenate(v) if v else np.zeros(0, np.int64) for k, v in cols.items()}
+    order = np.lexsort((arr["par"], arr["eq"], arr["t"]))
+    local_t = (arr["t"][order] + 8 * 3600).astype("datetime64[s]")
+    return pa.RecordBatch.from_arrays([
+        pa.DictionaryArray.from_arrays(pa.array(arr["eq"][order].astype(np.int32)), eq_names),
+        pa.array(local_t, pa.timestamp("s")),
+        pa.DictionaryArray.from_arrays(pa.array(arr["par"][order].astype(np.int32)), pnames),
+        pa.array(arr["val"][order].astype(np.float64)),
+        pa.DictionaryArray.from_arrays(pa.array(arr["unit"][order].astype(np.int32)), units),
+    ], names=["equipment_id", "ts", "parameter", "value", "unit"])
 
 
 def _epoch(t: dt.datetime) -> int:

@@ -92,8 +92,8 @@ def _col(i: int) -> str:
 
 def write_xlsx(path: Path, rows: list[list]) -> None:
     """A minimal one-sheet .xlsx (inline strings, numbers as numbers) with fixed zip dates."""
-    out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-           '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>']
+    out = [('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+           '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')]
     for ri, row in enumerate(rows, start=1):
         out.append(f'<row r="{ri}">')
         for ci, v in enumerate(row):

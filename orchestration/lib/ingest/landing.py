@@ -25,8 +25,16 @@ from orchestration.lib.ingest.discover import DeliveredFile, discover, files_of
 from orchestration.lib.ingest.encoding import Fingerprint, check_not_empty, fingerprint, transcode
 from orchestration.lib.ingest.errors import IngestError
 from orchestration.lib.ingest.readers import (
-    DELIMITERS, MAX_RAW_RECORD, ColumnMap, QuarantineRow, TabularRead, clip, map_header,
-    read_csv_header, read_jsonl, read_xlsx,
+    DELIMITERS,
+    MAX_RAW_RECORD,
+    ColumnMap,
+    QuarantineRow,
+    TabularRead,
+    clip,
+    map_header,
+    read_csv_header,
+    read_jsonl,
+    read_xlsx,
 )
 from orchestration.lib.ingest.spec import EntitySpec, entity_specs, find_spec
 from orchestration.lib.settings import Settings
@@ -79,6 +87,7 @@ class IngestSummary:
     entity: str
     files: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
+    table_rows: int = 0        # rows in raw.<system>__<entity> after this run
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -109,7 +118,7 @@ def sql_literal(text: str) -> str:
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _ddl(table: str, columns) -> str:
@@ -187,6 +196,7 @@ def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
         workdir.mkdir(parents=True, exist_ok=True)
         source, temp = workdir / f"{fp.sha256}.utf8.csv", True
         transcode(df.path, source, fp.encoding or "gb18030", rel)
+    header: list[str] = []
     try:
         header = read_csv_header(source, delim, rel)
         cols = map_header(header, spec, rel)
@@ -195,8 +205,8 @@ def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
             source.unlink(missing_ok=True)
         if exc.reason_code == E.MISSING_REQUIRED_COLUMN and len(header) == 1 and any(
                 d in header[0] for d in ",\t;|" if d != delim):
-            exc.detail += f" (one column only: expected {delim!r} as the delimiter of a " \
-                          f".{df.path.suffix.lstrip('.')} file)"
+            exc.detail += (f" (a single column: expected {delim!r} as the delimiter of a "
+                           f"{df.path.suffix} file)")
             exc.args = (f"{rel}: {exc.reason_code}: {exc.detail}",)
         raise
     return CsvPlan(source, delim, cols, temp)
@@ -391,6 +401,7 @@ def ingest_entity(settings: Settings, dictionary: Any, system: str, entity: str,
             "WHERE status IN ('loaded', 'quarantined') GROUP BY sha256").fetchall())
         if unknown:
             _record_unknown(con, unknown)
+        summary.table_rows = _table_rows(con, spec)
     fast = {(p, s, m) for p, _, s, m, st in known if st != "superseded"}
     versions = {(p, sha) for p, sha, *_ in known}
     workdir = settings.home / "tmp" / "ingest"
@@ -422,10 +433,10 @@ def ingest_entity(settings: Settings, dictionary: Any, system: str, entity: str,
             pending.append(item)
             if waiting > PREPARED_BYTES or (isinstance(item.plan, CsvPlan)
                                             and fp.size > PREPARED_BYTES):
-                summary.files += _flush(settings, spec, pending, touched)
+                summary.files += _flush(settings, spec, pending, touched, summary)
                 pending, touched, waiting = [], [], 0
         if pending or touched:
-            summary.files += _flush(settings, spec, pending, touched)
+            summary.files += _flush(settings, spec, pending, touched, summary)
             pending = []
     finally:
         for item in pending:
@@ -434,8 +445,13 @@ def ingest_entity(settings: Settings, dictionary: Any, system: str, entity: str,
     return summary
 
 
+def _table_rows(con, spec: EntitySpec) -> int:
+    return int(con.execute(f"SELECT count(*) FROM raw.{_q(spec.table)}").fetchone()[0])
+
+
 def _flush(settings: Settings, spec: EntitySpec, pending: list[_Pending],
-           touched: list[tuple[DeliveredFile, Fingerprint]]) -> list[FileResult]:
+           touched: list[tuple[DeliveredFile, Fingerprint]],
+           summary: IngestSummary) -> list[FileResult]:
     out = []
     with connect(settings) as con:
         for df, fp in touched:  # same content, new mtime: remember it for fast skips
@@ -446,6 +462,7 @@ def _flush(settings: Settings, spec: EntitySpec, pending: list[_Pending],
                 out.append(_commit(con, spec, item))
             finally:
                 item.cleanup()
+        summary.table_rows = _table_rows(con, spec)
     return out
 
 

@@ -15,7 +15,6 @@ import csv
 import datetime as dt
 import io
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,12 +160,7 @@ def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, IndexError,
-            AttributeError, EOFError) as exc:
-        raise IngestError(E.UNREADABLE_FILE, rel_path,
-                          f"not a readable xlsx workbook: {type(exc).__name__}: {exc}"[:500]) \
-            from None
-    except Exception as exc:  # openpyxl/lxml raise many kinds on corrupt archives
+    except Exception as exc:  # noqa: BLE001 - openpyxl/zipfile/xml raise many kinds
         raise IngestError(E.UNREADABLE_FILE, rel_path,
                           f"not a readable xlsx workbook: {type(exc).__name__}: {exc}"[:500]) \
             from None
@@ -181,14 +175,13 @@ def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
                 if header is None:
                     if values and any(v not in (None, "") for v in values):
                         header = list(values)
-                        header_row = n
                     continue
                 texts = [cell_text(v) for v in values]
                 if any(t is not None for t in texts):
                     raw_rows.append((n, texts, list(values)))
         except IngestError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure inside a corrupt sheet
             raise IngestError(E.UNREADABLE_FILE, rel_path,
                               f"sheet {ws.title!r} not readable: {type(exc).__name__}: "
                               f"{exc}"[:500]) from None

@@ -14,6 +14,8 @@ import os
 from datetime import datetime, timezone
 from typing import Iterator
 
+import duckdb
+
 from orchestration.lib.quality import gx_engine
 from orchestration.lib.quality.model import ERROR, WARN, CheckOutcome, ExpectationSpec
 from orchestration.lib.settings import Settings
@@ -137,9 +139,16 @@ def validate_model(settings: Settings, model: str, specs: list[ExpectationSpec],
         if usable_rows:
             needed = list(dict.fromkeys(s.column for s in usable_rows))
             sql = f"SELECT {', '.join(q(c) for c in needed)} FROM {q(schema)}.{q(name)}"
-            stats, doc, suite_doc = gx_engine.validate_row_chunks(
-                context, f"{name}.rows", usable_rows, _chunks(con, sql, chunk_rows))
-            docs_pairs.append((suite_doc, doc))
+            try:
+                stats, doc, suite_doc = gx_engine.validate_row_chunks(
+                    context, f"{name}.rows", usable_rows, _chunks(con, sql, chunk_rows))
+            except duckdb.Error as exc:  # the model itself cannot be read: every check fails
+                for s in usable_rows:
+                    fail(s, f"{schema}.{name} could not be read for {s.name}: "
+                            f"{str(exc).splitlines()[0][:500]}")
+                usable_rows, stats = [], {}
+            else:
+                docs_pairs.append((suite_doc, doc))
             for s in usable_rows:
                 st = stats[s.name]
                 passed = gx_engine.row_passed(s, st)
@@ -164,7 +173,8 @@ def validate_model(settings: Settings, model: str, specs: list[ExpectationSpec],
             try:
                 info = _fact(con, schema, name, s, asset, run_id)
             except Exception as exc:  # noqa: BLE001 - reported as a failed check
-                fail(s, f"{schema}.{name}: check {s.name} could not run: {exc}")
+                fail(s, f"{schema}.{name}: check {s.name} could not run: "
+                        f"{str(exc).splitlines()[0][:500]}")
                 continue
             facts[s.name] = info["observed"]
             fact_info[s.name] = info
@@ -264,7 +274,7 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
                     message=f"{schema}.{name}: {len(rows)} {key or 'rows'} were entered more "
                             f"than once ({extra} duplicate entries), e.g. "
                             f"{[list(r) for r in rows[:3]]}")
-    elif spec.kind == "redelivered_files":
+    elif spec.kind in ("redelivered_files", "file_status"):
         col = spec.column or "status"
         value = p.get("value", "duplicate_delivery")
         path_col = p.get("path_column", "path")
@@ -273,8 +283,10 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
         paths = [r[0] for r in rows]
         info.update(observed=float(len(paths)), max=float(p.get("max_allowed", 0)),
                     signature=_sig(paths) if paths else "", details={"files": paths[:50]},
-                    message=f"{schema}.{name}: {len(paths)} files were delivered again "
-                            f"({value}): {paths[:5]}")
+                    message=(f"{schema}.{name}: {len(paths)} files were delivered again "
+                             f"({value}): {paths[:5]}" if value == "duplicate_delivery" else
+                             f"{schema}.{name}: {len(paths)} files have status {value}: "
+                             f"{paths[:5]}"))
     else:  # pragma: no cover - ExpectationSpec validates kinds
         raise ValueError(spec.kind)
     return info

@@ -11,7 +11,7 @@
   Only suspects with at least one exposed complaint of the problem type have a row.
 -#}
 with complaints as (
-    select complaint_id, problem_type_code, batch_code, product_model
+    select complaint_id, problem_type_code, batch_code, product_model, region
     from {{ ref('int_complaints_batch_resolved') }}
     where problem_type_code is not null
 ),
@@ -74,10 +74,26 @@ carrier_population as (
     select sum(units_exposed) as units_total from carrier_units
 ),
 carrier_complaints as (
-    select c.problem_type_code, c.complaint_id, cs.carrier
+    select c.problem_type_code, c.complaint_id, cs.carrier, c.region
     from complaints as c
     join {{ ref('int_marts_complaint_shipment') }} as cs on cs.complaint_id = c.complaint_id
     where cs.carrier is not null
+),
+carrier_regions as (
+    -- where a carrier's complaints of a type concentrate: the region holding most of them,
+    -- reported when it holds at least half
+    select problem_type_code, carrier, region, complaints, share,
+           row_number() over (partition by problem_type_code, carrier
+                              order by complaints desc, region) as pick
+    from (
+        select problem_type_code, carrier, region, count(distinct complaint_id) as complaints,
+               1.0 * count(distinct complaint_id)
+                   / sum(count(distinct complaint_id)) over (partition by problem_type_code, carrier)
+                   as share
+        from carrier_complaints
+        where region is not null
+        group by problem_type_code, carrier, region
+    ) as per_region
 ),
 carrier_complaint_totals as (
     select problem_type_code, count(distinct complaint_id) as complaints_total
@@ -90,11 +106,15 @@ carrier_level as (
         count(distinct cc.complaint_id) as complaints_exposed,
         min(cu.units_exposed) as units_exposed,
         min(t.complaints_total) - count(distinct cc.complaint_id) as complaints_unexposed,
-        min(p.units_total) - min(cu.units_exposed) as units_unexposed
+        min(p.units_total) - min(cu.units_exposed) as units_unexposed,
+        min(cr.region) as region
     from carrier_complaints as cc
     join carrier_units as cu on cu.carrier = cc.carrier
     join carrier_complaint_totals as t on t.problem_type_code = cc.problem_type_code
     cross join carrier_population as p
+    left join carrier_regions as cr
+      on cr.problem_type_code = cc.problem_type_code and cr.carrier = cc.carrier
+     and cr.pick = 1 and cr.share >= 0.5
     group by cc.problem_type_code, cc.carrier
 ),
 -- product models ------------------------------------------------------------------------
@@ -132,15 +152,15 @@ model_level as (
 ),
 all_rows as (
     select problem_type_code, suspect_kind, suspect_id, complaints_exposed, units_exposed,
-           complaints_unexposed, units_unexposed
+           complaints_unexposed, units_unexposed, cast(null as {{ dbt.type_string() }}) as region
     from batch_level
     union all
     select problem_type_code, suspect_kind, suspect_id, complaints_exposed, units_exposed,
-           complaints_unexposed, units_unexposed
+           complaints_unexposed, units_unexposed, region
     from carrier_level
     union all
     select problem_type_code, suspect_kind, suspect_id, complaints_exposed, units_exposed,
-           complaints_unexposed, units_unexposed
+           complaints_unexposed, units_unexposed, cast(null as {{ dbt.type_string() }})
     from model_level
 )
 select
@@ -152,5 +172,6 @@ select
     cast(complaints_exposed as {{ dbt.type_bigint() }}) as complaints_exposed,
     cast(units_exposed as {{ dbt.type_bigint() }}) as units_exposed,
     cast(complaints_unexposed as {{ dbt.type_bigint() }}) as complaints_unexposed,
-    cast(units_unexposed as {{ dbt.type_bigint() }}) as units_unexposed
+    cast(units_unexposed as {{ dbt.type_bigint() }}) as units_unexposed,
+    region
 from all_rows

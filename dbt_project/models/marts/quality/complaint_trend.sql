@@ -1,19 +1,21 @@
 {#-
-  Weekly complaints per dimension value, against units shipped that week.
+  Weekly complaints per dimension value, against units shipped.
     dimension 'all' (value 'all'), 'product_model', 'region', 'problem_type'.
-  week = Monday of the ISO week of received_at (shipments: of shipped_at).
-  rate = complaints / units shipped that week (NULL when nothing shipped); rate_ppm = * 1e6.
-  expected_complaints:
-    - region: the national rate of the same week x the region's units shipped that week
-      (is_spike = the region runs several times the national rate);
-    - any other dimension: the value's own rate over the whole history (baseline_rate) x
-      recent_units, the mean weekly units shipped over this week and the 3 before (complaints
-      lag shipments, so one quiet shipping week does not make a spike).
+  week = Monday of received_at's week (for shipments, of shipped_at).
+  units_shipped = units shipped that week (for problem types: all units); rate =
+  complaints / units_shipped (NULL when nothing shipped that week).
+  Complaints lag shipments by weeks, so spikes are judged against units in the field:
+  field_units = units shipped in the 12 weeks up to and including the week.
+    - region: expected = the week's national complaints x the region's share of the
+      national field_units (a region running several times the national rate);
+    - any other value: expected = its long-run rate (all its complaints / the sum of its
+      field_units over every week) x its field_units this week.
   is_spike: complaints >= var('trend_spike_min_complaints', 5) and
-            complaints >= var('trend_spike_factor', 3) x expected.
+            complaints >= var('trend_spike_factor', 3) x expected_complaints.
 -#}
 {%- set min_complaints = var('trend_spike_min_complaints', 5) -%}
 {%- set factor = var('trend_spike_factor', 3) -%}
+{%- set field_weeks = var('trend_field_weeks', 12) -%}
 with complaints as (
     select
         c.complaint_id,
@@ -57,78 +59,76 @@ unit_counts as (
     select week, 'region', region, sum(units)
     from shipments where region is not null group by week, region
 ),
-all_units as (
-    select week, units_shipped from unit_counts where dimension = 'all'
+-- problem types are measured against all units
+unit_source as (
+    select week, dimension, value, units_shipped from unit_counts
+    union all
+    select u.week, 'problem_type', p.value, u.units_shipped
+    from unit_counts as u
+    cross join (select distinct value from complaint_counts
+                where dimension = 'problem_type') as p
+    where u.dimension = 'all'
+),
+weeks as (
+    select week from complaint_counts
+    union
+    select week from unit_counts
+),
+series as (
+    select distinct dimension, value from complaint_counts
+),
+grid as (
+    select w.week, s.dimension, s.value
+    from weeks as w
+    cross join series as s
+),
+field as (
+    select
+        g.week, g.dimension, g.value,
+        coalesce(sum(u.units_shipped), 0) as field_units,
+        coalesce(sum(case when u.week = g.week then u.units_shipped end), 0) as units_shipped
+    from grid as g
+    left join unit_source as u
+      on u.dimension = g.dimension and u.value = g.value
+     and u.week <= g.week
+     and u.week > {{ dbt.dateadd('day', -7 * field_weeks, 'g.week') }}
+    group by g.week, g.dimension, g.value
 ),
 cells as (
     select
-        cc.week, cc.dimension, cc.value, cc.complaints,
-        coalesce(case when cc.dimension = 'problem_type' then au.units_shipped
-                      else uc.units_shipped end, 0) as units_shipped
-    from complaint_counts as cc
-    left join unit_counts as uc
-      on uc.week = cc.week and uc.dimension = cc.dimension and uc.value = cc.value
-    left join all_units as au on au.week = cc.week
-),
--- units in the field recently: mean weekly units shipped over this week and the 3 before
-recent_units as (
-    select
-        c.week, c.dimension, c.value,
-        sum(case when c.dimension = 'problem_type' then 0 else coalesce(u.units_shipped, 0) end)
-            / 4.0 as recent_units,
-        sum(case when c.dimension = 'problem_type' then coalesce(a.units_shipped, 0) else 0 end)
-            / 4.0 as recent_units_all
-    from cells as c
-    left join unit_counts as u
-      on c.dimension <> 'problem_type'
-     and u.dimension = c.dimension and u.value = c.value
-     and u.week > {{ dbt.dateadd('day', -28, 'c.week') }} and u.week <= c.week
-    left join all_units as a
-      on c.dimension = 'problem_type'
-     and a.week > {{ dbt.dateadd('day', -28, 'c.week') }} and a.week <= c.week
-    group by c.week, c.dimension, c.value
-),
-rated as (
-    select
-        c.*,
-        case when c.dimension = 'problem_type' then r.recent_units_all
-             else r.recent_units end as recent_units,
-        case when c.units_shipped > 0 then 1.0 * c.complaints / c.units_shipped end as rate
-    from cells as c
-    join recent_units as r
-      on r.week = c.week and r.dimension = c.dimension and r.value = c.value
+        f.week, f.dimension, f.value, f.units_shipped, f.field_units,
+        coalesce(c.complaints, 0) as complaints
+    from field as f
+    left join complaint_counts as c
+      on c.week = f.week and c.dimension = f.dimension and c.value = f.value
 ),
 baselines as (
-    -- the value's long-run rate: all its complaints / all its units shipped, every week
-    select c.dimension, c.value,
-           case when max(u.units_total) > 0
-                then 1.0 * sum(c.complaints) / max(u.units_total) end as baseline_rate
-    from complaint_counts as c
-    left join (
-        select dimension, value, sum(units_shipped) as units_total
-        from unit_counts group by dimension, value
-        union all
-        select 'problem_type' as dimension, p.value, a.units_total
-        from (select distinct value from complaint_counts where dimension = 'problem_type') as p
-        cross join (select sum(units_shipped) as units_total from all_units) as a
-    ) as u on u.dimension = c.dimension and u.value = c.value
-    group by c.dimension, c.value
+    select dimension, value,
+           case when sum(field_units) > 0
+                then 1.0 * sum(complaints) / sum(field_units) end as baseline_rate
+    from cells
+    group by dimension, value
 ),
 national as (
-    select week, complaints as national_complaints, units_shipped as national_units,
-           rate as national_rate
-    from rated where dimension = 'all'
+    select week, complaints as national_complaints, field_units as national_field_units
+    from cells where dimension = 'all'
 ),
 expected as (
     select
-        r.*,
-        case when r.dimension = 'region' then n.national_rate
+        c.*,
+        case when c.dimension = 'region'
+             then case when n.national_field_units > 0
+                       then 1.0 * n.national_complaints / n.national_field_units end
              else b.baseline_rate end as baseline_rate,
-        case when r.dimension = 'region' then n.national_rate * r.units_shipped
-             else b.baseline_rate * r.recent_units end as expected_complaints
-    from rated as r
-    left join baselines as b on b.dimension = r.dimension and b.value = r.value
-    left join national as n on n.week = r.week
+        case when c.dimension = 'region'
+             then case when n.national_field_units > 0
+                       then 1.0 * n.national_complaints * c.field_units / n.national_field_units
+                  end
+             else b.baseline_rate * c.field_units end as expected_complaints
+    from cells as c
+    left join baselines as b on b.dimension = c.dimension and b.value = c.value
+    left join national as n on n.week = c.week
+    where c.complaints > 0
 )
 select
     {{ dbt.concat(["cast(week as " ~ dbt.type_string() ~ ")", "'|'", "dimension", "'|'", "value"]) }}
@@ -138,14 +138,14 @@ select
     value,
     complaints,
     units_shipped,
-    rate,
-    rate * 1000000 as rate_ppm,
+    case when units_shipped > 0 then 1.0 * complaints / units_shipped end as rate,
+    case when units_shipped > 0 then 1000000.0 * complaints / units_shipped end as rate_ppm,
+    field_units,
     baseline_rate,
-    recent_units,
     expected_complaints,
     coalesce(
         complaints >= {{ min_complaints }}
-        and expected_complaints is not null
+        and expected_complaints > 0
         and complaints >= {{ factor }} * expected_complaints,
         false
     ) as is_spike

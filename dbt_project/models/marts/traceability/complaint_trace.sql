@@ -10,6 +10,14 @@ facts as (
 ),
 shipment as (
     select * from {{ ref('int_marts_complaint_shipment') }}
+),
+model_products as (
+    -- a model sold as exactly one product code names that product
+    select model, min(product_code) as product_code
+    from {{ ref('stg_erp__products') }}
+    where model is not null
+    group by model
+    having count(distinct product_code) = 1
 )
 select
     c.complaint_id,
@@ -18,7 +26,7 @@ select
     c.status,
     c.province_code,
     c.region,
-    b.product_code,
+    coalesce(b.product_code, mp.product_code)       as product_code,
     coalesce(c.product_model, b.product_model)      as product_model,
     c.problem_type_code,
     c.problem_category,
@@ -50,3 +58,4 @@ from complaints as c
 left join batches as b on b.batch_code = c.batch_code
 left join facts as f on f.batch_code = c.batch_code
 left join shipment as s on s.complaint_id = c.complaint_id
+left join model_products as mp on mp.model = c.product_model

@@ -1,0 +1,1 @@
+"""Qualitrace benchmark harness: measure processes, build the floor, add a day, report."""

@@ -1,0 +1,71 @@
+"""The GX checks as real Dagster asset checks: ERROR blocks downstream, WARN lets it run."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from orchestration.defs.quality.checks import BLOCKING, WARNINGS, build_model_check
+from orchestration.lib.quality import ERROR, WARN, ExpectationSpec
+from orchestration.lib.settings import get_settings
+from orchestration.lib.warehouse import connect
+
+SPECS = [
+    ExpectationSpec("not_null__batch", "not_null", ("batch",), ERROR),
+    ExpectationSpec("pattern__batch", "match_regex", ("batch",), WARN,
+                    {"regex": r"^\d{8}-L\d{2}-\d{3}$"}),
+]
+
+
+def build(settings, rows: list[str | None]):
+    @dg.asset(key=["staging", "stg_test__batches"])
+    def batches():
+        with connect(settings) as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS staging")
+            con.execute("CREATE OR REPLACE TABLE staging.stg_test__batches (batch VARCHAR)")
+            con.executemany("INSERT INTO staging.stg_test__batches VALUES (?)",
+                            [(r,) for r in rows])
+
+    @dg.asset(key=["marts_build", "test_mart"], deps=[batches.key])
+    def mart():
+        with connect(settings) as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS marts_build")
+            con.execute("CREATE OR REPLACE TABLE marts_build.test_mart AS "
+                        "SELECT count(*) AS n FROM staging.stg_test__batches")
+
+    return [batches, mart, build_model_check("stg_test__batches", SPECS)]
+
+
+@pytest.fixture()
+def settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUALITRACE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("QUALITRACE_ALERT_WEBHOOK", raising=False)
+    return get_settings().ensure()
+
+
+def run(settings, rows):
+    result = dg.materialize(build(settings, rows), raise_on_error=False,
+                            instance=dg.DagsterInstance.ephemeral())
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    mats = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    return result, checks, mats
+
+
+def test_error_check_blocks_downstream_and_names_the_check(settings):
+    result, checks, mats = run(settings, ["20240315-L02-003", None])
+    assert not checks[BLOCKING].passed
+    assert checks[BLOCKING].severity == dg.AssetCheckSeverity.ERROR
+    assert "not_null__batch" in (checks[BLOCKING].description or "")
+    assert "marts_build/test_mart" not in mats
+    with connect(settings, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM governance.check_results WHERE "
+                           "check_name = 'not_null__batch' AND NOT passed").fetchone()[0] == 1
+
+
+def test_warn_check_alerts_and_lets_the_run_go_on(settings):
+    result, checks, mats = run(settings, ["20240315-L02-003", "240315L2003"])
+    assert checks[BLOCKING].passed
+    assert not checks[WARNINGS].passed
+    assert checks[WARNINGS].severity == dg.AssetCheckSeverity.WARN
+    assert "marts_build/test_mart" in mats
+    assert "pattern__batch" in settings.alerts_file.read_text(encoding="utf-8")

@@ -1,0 +1,145 @@
+"""The governance report: rendered from governance tables, opened in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.lib.quality import (
+    ERROR, WARN, ExpectationSpec, raise_alerts, record_results, render_report, validate_model,
+)
+from orchestration.lib.settings import get_settings
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def ensure_chromium() -> str:
+    """Install Debian's `chromium` if missing (we run as root). Fails, never skips."""
+    found = shutil.which("chromium") or (CHROMIUM if Path(CHROMIUM).exists() else None)
+    if found:
+        return found
+    started = time.monotonic()
+    log = []
+    for cmd in (["apt-get", "update"],
+                ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200,
+                              env={"DEBIAN_FRONTEND": "noninteractive",
+                                   "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        log.append(f"$ {' '.join(cmd)} -> {proc.returncode}\n{proc.stdout[-1500:]}"
+                   f"{proc.stderr[-1500:]}")
+        if proc.returncode != 0:
+            pytest.fail("could not install chromium for the report test:\n" + "\n".join(log),
+                        pytrace=False)
+    found = shutil.which("chromium")
+    if not found:
+        pytest.fail("apt-get installed chromium but no `chromium` is on PATH:\n" + "\n".join(log),
+                    pytrace=False)
+    print(f"installed chromium in {time.monotonic() - started:.0f}s")
+    return found
+
+
+def dump_dom(chromium: str, page: Path, profile: Path) -> str:
+    proc = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+         "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, f"chromium failed on {page}: {proc.stderr[-2000:]}"
+    return proc.stdout
+
+
+def text_of(dom: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom))
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    return ensure_chromium()
+
+
+@pytest.fixture(scope="module")
+def reported_home(tmp_path_factory):
+    """A small warehouse with two runs of checks, alerts and governance tables."""
+    tmp = tmp_path_factory.mktemp("report")
+    s = get_settings(tmp / "home", tmp / "exports")
+    s.home.mkdir(parents=True)
+    con = duckdb.connect(str(s.warehouse))
+    con.execute("CREATE SCHEMA staging; CREATE SCHEMA intermediate; CREATE SCHEMA governance")
+    con.execute("CREATE TABLE staging.stg_crm__complaints AS SELECT 'C' || i AS complaint_id, "
+                "CASE WHEN i % 4 = 0 THEN NULL ELSE 'M1' END AS product_model, "
+                "CASE WHEN i = 3 THEN 'bogus' ELSE 'open' END AS status FROM range(40) t(i)")
+    con.execute("CREATE TABLE intermediate.int_complaints_deduplicated AS SELECT 'C' || i AS "
+                "complaint_id, CASE WHEN i = 1 THEN 'C7' END AS duplicate_ids FROM range(30) t(i)")
+    con.execute("""CREATE TABLE governance.quarantine AS SELECT * FROM (VALUES
+        ('crm', 'complaints', 'crm/complaints_20240107.csv', 5, 'missing_required', 'no id', '{}'),
+        ('crm', 'complaints', 'crm/complaints_20240107.csv', 9, 'missing_required', 'no id', '{}'),
+        ('mes', 'serials', 'mes/serials_20240102.csv', NULL, 'bad_encoding', 'x', NULL))
+        t(system, entity, source_file, source_row, reason_code, detail, raw_record)""")
+    con.execute("""CREATE TABLE governance.dictionary_gaps AS SELECT * FROM (VALUES
+        ('channel', 'Douyin', 3, TIMESTAMP '2024-01-07 00:00:00', 'crm/complaints_20240107.csv'))
+        t(field, value_seen, occurrences, first_seen, example_file)""")
+    con.execute("""CREATE TABLE governance.file_manifest AS SELECT * FROM (VALUES
+        ('crm/complaints_20240107.csv', 'a', 10, 'complaints', 10, 2, 'loaded', NOW()),
+        ('crm/complaints_20240107_2.csv', 'a', 10, 'complaints', 10, 0, 'duplicate_delivery',
+         NOW())) t(path, sha256, size_bytes, entity, rows_read, rows_quarantined, status,
+         first_seen)""")
+    con.close()
+    stg = [ExpectationSpec("in_set__status", "in_set", ("status",), ERROR,
+                           {"value_set": ["open", "closed"]}),
+           ExpectationSpec("missing_rate__product_model", "missing_rate", ("product_model",),
+                           ERROR, {"warn": 0.05, "error": 0.5})]
+    dup = [ExpectationSpec("duplicate_complaints", "duplicate_entries", ("duplicate_ids",), WARN,
+                           {"key": "complaint_id"})]
+    for run in ("run-1", "run-2"):
+        outs = (validate_model(s, "stg_crm__complaints", stg, run)
+                + validate_model(s, "int_complaints_deduplicated", dup, run))
+        record_results(s, run, outs)
+        raise_alerts(s, outs, run)
+    (s.reports / "dictionary").mkdir(parents=True, exist_ok=True)
+    (s.reports / "dictionary" / "index.html").write_text("<h1>Data dictionary</h1>")
+    render_report(s)
+    return s
+
+
+def test_report_files_exist(reported_home):
+    reports = reported_home.reports
+    assert (reports / "index.html").exists()
+    assert (reports / "validation" / "index.html").exists()
+    assert list((reports / "validation" / "validations").rglob("*.html"))
+
+
+def test_report_shows_what_a_reader_needs(reported_home, chromium, tmp_path):
+    dom = dump_dom(chromium, reported_home.reports / "index.html", tmp_path / "profile")
+    text = text_of(dom)
+    assert "Qualitrace governance report" in text
+    assert "BLOCKED: 1 ERROR check(s) failed" in text  # in_set__status
+    assert "run-2" in text and "run-1" in text  # trend of both runs
+    # failing checks, with the asset linked into the Data Docs
+    assert "in_set__status" in text and "bogus" in text
+    assert re.search(r'href="validation/validations/stg_crm__complaints/rows/[^"]+\.html"', dom)
+    # quarantine by reason, dictionary gaps, duplicates and missing-field rates per source
+    assert re.search(r"crm complaints missing_required 2", text)
+    assert "Douyin" in text
+    assert "duplicate_complaints" in text and re.search(r"complaints 2 1 20 2", text)
+    assert re.search(r"staging/stg_crm__complaints product_model 25\.00%", text)
+    # alerts: open ones listed once even after two runs
+    assert text.count("duplicate_complaints failed") <= 1
+    assert 'id="data-docs-link" href="validation/index.html"' in dom
+    assert 'id="dictionary-link" href="dictionary/index.html"' in dom
+
+
+def test_data_docs_render_in_chromium(reported_home, chromium, tmp_path):
+    dom = dump_dom(chromium, reported_home.reports / "validation" / "index.html",
+                   tmp_path / "profile")
+    assert "stg_crm__complaints" in dom and "int_complaints_deduplicated" in dom
+    page = next((reported_home.reports / "validation" / "validations" / "stg_crm__complaints"
+                 / "rows").rglob("*.html"))
+    dom = dump_dom(chromium, page, tmp_path / "profile2")
+    assert "expect_column_values_to_be_in_set" in dom or "values must belong" in dom
