@@ -13,7 +13,7 @@ import warnings
 
 import dagster as dg
 
-AREAS = ("dictionary", "ingest", "dbt", "quality", "publish")
+AREAS = ("dictionary", "ingest", "dbt", "quality")
 
 
 def area_defs(area: str) -> dg.Definitions | None:
@@ -48,8 +48,32 @@ def area_defs(area: str) -> dg.Definitions | None:
     return dg.Definitions.merge(*parts)
 
 
+def gate_keys(defs: dg.Definitions) -> set[dg.AssetKey]:
+    """Assets carrying a blocking stand-alone check (GX suites, reconciliation): the gate.
+
+    dbt tests are left out: a failing dbt test already fails its `dbt build` step.
+    """
+    keys = set()
+    for checks_def in defs.asset_checks or []:
+        for spec in getattr(checks_def, "check_specs", []):
+            if spec.blocking:
+                keys.add(spec.asset_key)
+    return keys
+
+
 def build_defs() -> dg.Definitions:
-    return dg.Definitions.merge(*[d for d in map(area_defs, AREAS) if d is not None])
+    """Areas before the gate, then marts_build and publish made to wait for the gate.
+
+    Dagster holds back only the *direct* dependents of an asset whose blocking check
+    failed, so marts_build and publish depend directly on every gated asset: a failed
+    ERROR check anywhere (staging, intermediate, governance) stops the marts.
+    """
+    from orchestration.defs.dbt import marts_defs
+    from orchestration.defs.publish import build_defs as publish_defs
+
+    before = dg.Definitions.merge(*[d for d in map(area_defs, AREAS) if d is not None])
+    gate = gate_keys(before)
+    return dg.Definitions.merge(before, marts_defs(gate), publish_defs(gate))
 
 
 defs = build_defs()

@@ -53,7 +53,9 @@ def test_translator_keys_groups_owners():
 def test_dbt_assets_have_layer_keys_groups_and_kinds(defs):
     graph = defs.resolve_asset_graph()
     dbt_keys = [k for k in graph.executable_asset_keys
-                if k.path[0] in ("staging", "intermediate", "governance", "marts_build")]
+                if graph.get(k).assets_def.node_def.name in ("dbt_models", "dbt_marts_build")]
+    assert {k.path[0] for k in dbt_keys} >= {"staging", "intermediate", "governance",
+                                             "marts_build"}
     assert dbt_keys, "no dbt models in the code location"
     for key in dbt_keys:
         node = graph.get(key)
@@ -172,3 +174,17 @@ def test_dev_instance_runs_one_at_a_time(tmp_path):
         instance.dispose()
     cmd = dev_command(3123)
     assert cmd[1:] == ["dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", "3123"]
+
+
+def test_marts_wait_for_every_gated_asset(defs):
+    """A failed blocking check anywhere (GX, reconciliation) holds back marts_build and
+    publish: they are direct dependents of every gated asset."""
+    from orchestration.definitions import gate_keys
+    gate = gate_keys(defs)
+    assert dg.AssetKey(["governance", "file_manifest"]) in gate
+    graph = defs.resolve_asset_graph()
+    for name in MARTS:
+        for layer in ("marts_build", "marts"):
+            key = dg.AssetKey([layer, name])
+            missing = gate - set(graph.get(key).parent_keys) - {key}
+            assert not missing, f"{key.to_user_string()} does not wait for {sorted(map(str, missing))}"

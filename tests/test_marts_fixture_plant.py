@@ -41,47 +41,47 @@ def plant_tables() -> dict[str, pd.DataFrame]:
             start = T0 + dt.timedelta(days=day, hours=8 * (n % 3))
             code = f"{start:%Y%m%d}-{line}-{seq:03d}"
             product = "P1" if line == "L01" else "P2"
-            batches.append(dict(
-                batch_code=code, product_code=product, product_model="M1" if product == "P1" else "M2",
-                work_order_no=f"WO{n:03d}", line=line, shift=["day", "swing", "night"][n % 3],
-                operator_id=operators[n % 3], batch_start=start,
-                batch_end=start + dt.timedelta(hours=6), units_produced=1000, units_good=990,
-                units_shipped=1000))
-            genealogy.append(dict(batch_code=code, material_code="M-PCB", supplier_code="S1",
-                                  material_lot=f"ML-PCB-{day // 5}", supplier_lot=f"SL-P{day // 5}",
-                                  qty=1000.0))
+            batches.append({
+                "batch_code": code, "product_code": product, "product_model": "M1" if product == "P1" else "M2",
+                "work_order_no": f"WO{n:03d}", "line": line, "shift": ["day", "swing", "night"][n % 3],
+                "operator_id": operators[n % 3], "batch_start": start,
+                "batch_end": start + dt.timedelta(hours=6), "units_produced": 1000, "units_good": 990,
+                "units_shipped": 1000})
+            genealogy.append({"batch_code": code, "material_code": "M-PCB", "supplier_code": "S1",
+                                  "material_lot": f"ML-PCB-{day // 5}", "supplier_lot": f"SL-P{day // 5}",
+                                  "qty": 1000.0})
             bad = day < 5 and line == "L01"
-            genealogy.append(dict(batch_code=code, material_code="M-CONN",
-                                  supplier_code="S3" if bad else "S2",
-                                  material_lot="ML-BAD" if bad else f"ML-CONN-{day // 4}",
-                                  supplier_lot="SL-BAD" if bad else f"SL-C{day // 4}", qty=2000.0))
+            genealogy.append({"batch_code": code, "material_code": "M-CONN",
+                                  "supplier_code": "S3" if bad else "S2",
+                                  "material_lot": "ML-BAD" if bad else f"ML-CONN-{day // 4}",
+                                  "supplier_lot": "SL-BAD" if bad else f"SL-C{day // 4}", "qty": 2000.0})
             for k, prov in enumerate(["440000", "110000"]):
-                shipments.append(dict(
-                    shipment_no=f"SH{n:03d}{k}", line_no=1, customer_code=f"C{k + 1}",
-                    province_code=prov, region="华南" if prov == "440000" else "华北",
-                    product_code=product, batch_code=code, qty=500,
-                    shipped_at=start + dt.timedelta(days=2), carrier=carriers[k],
-                    promised_date=(start + dt.timedelta(days=5)).date(), delivered_at=None))
+                shipments.append({
+                    "shipment_no": f"SH{n:03d}{k}", "line_no": 1, "customer_code": f"C{k + 1}",
+                    "province_code": prov, "region": "华南" if prov == "440000" else "华北",
+                    "product_code": product, "batch_code": code, "qty": 500,
+                    "shipped_at": start + dt.timedelta(days=2), "carrier": carriers[k],
+                    "promised_date": (start + dt.timedelta(days=5)).date(), "delivered_at": None})
             if line == "L02" and 10 <= day < 14:
-                excursions.append(dict(batch_code=code, equipment_id="E3", parameter="temperature",
-                                       excursion_count=4, first_ts=start, last_ts=start))
-            inspections.append(dict(inspection_id=f"FQC{n:03d}", inspection_type="FQC",
-                                    batch_code=code, material_lot=None,
-                                    passed=not (day == 3 and line == "L01"),
-                                    inspected_at=start + dt.timedelta(hours=7)))
+                excursions.append({"batch_code": code, "equipment_id": "E3", "parameter": "temperature",
+                                       "excursion_count": 4, "first_ts": start, "last_ts": start})
+            inspections.append({"inspection_id": f"FQC{n:03d}", "inspection_type": "FQC",
+                                    "batch_code": code, "material_lot": None,
+                                    "passed": not (day == 3 and line == "L01"),
+                                    "inspected_at": start + dt.timedelta(hours=7)})
     complaints = []
     c = 0
 
     def complain(batch, ptype, province, model, received, method="batch_code"):
         nonlocal c
         c += 1
-        complaints.append(dict(
-            complaint_id=f"CP{c:04d}", duplicate_ids=None, received_at=received, status="open",
-            province_code=province, region="华南" if province == "440000" else "华北",
-            product_model=model, problem_type_code=ptype, problem_category=ptype[:2],
-            secondary_problem_codes=None, severity=5, batch_code=batch,
-            trace_method=method if batch else "none", batch_code_typed=batch,
-            batch_code_flag=None, customer_key=f"k{c}", serial_no=None))
+        complaints.append({
+            "complaint_id": f"CP{c:04d}", "duplicate_ids": None, "received_at": received, "status": "open",
+            "province_code": province, "region": "华南" if province == "440000" else "华北",
+            "product_model": model, "problem_type_code": ptype, "problem_category": ptype[:2],
+            "secondary_problem_codes": None, "severity": 5, "batch_code": batch,
+            "trace_method": method if batch else "none", "batch_code_typed": batch,
+            "batch_code_flag": None, "customer_key": f"k{c}", "serial_no": None})
 
     for i, b in enumerate(batches):
         recv = b["batch_start"] + dt.timedelta(days=10)
@@ -107,23 +107,23 @@ def plant_tables() -> dict[str, pd.DataFrame]:
     complain(None, "QD10", "440000", "M1", T0 + dt.timedelta(days=22))
 
     equipment = pd.DataFrame([
-        dict(equipment_id="E1", equipment_name="placer", equipment_type="SMT placer", line="L01"),
-        dict(equipment_id="E2", equipment_name="oven", equipment_type="reflow oven", line="L01"),
-        dict(equipment_id="E3", equipment_name="oven", equipment_type="reflow oven", line="L02"),
+        {"equipment_id": "E1", "equipment_name": "placer", "equipment_type": "SMT placer", "line": "L01"},
+        {"equipment_id": "E2", "equipment_name": "oven", "equipment_type": "reflow oven", "line": "L01"},
+        {"equipment_id": "E3", "equipment_name": "oven", "equipment_type": "reflow oven", "line": "L02"},
     ])
     receipts = pd.DataFrame([
-        dict(receipt_no=f"R{i}", line_no=1, material_code=g["material_code"],
-             supplier_code=g["supplier_code"], supplier_lot=g["supplier_lot"],
-             material_lot=g["material_lot"], qty=5000.0, unit="pcs", received_at=T0)
+        {"receipt_no": f"R{i}", "line_no": 1, "material_code": g["material_code"],
+             "supplier_code": g["supplier_code"], "supplier_lot": g["supplier_lot"],
+             "material_lot": g["material_lot"], "qty": 5000.0, "unit": "pcs", "received_at": T0}
         for i, g in enumerate({g["material_lot"]: g for g in genealogy}.values())])
     iqc = pd.DataFrame([
-        dict(inspection_id=f"IQC{i}", inspection_type="IQC", batch_code=None, material_lot=lot,
-             passed=lot != "ML-BAD", inspected_at=T0)
+        {"inspection_id": f"IQC{i}", "inspection_type": "IQC", "batch_code": None, "material_lot": lot,
+             "passed": lot != "ML-BAD", "inspected_at": T0}
         for i, lot in enumerate(receipts["material_lot"])])
-    spc = pd.DataFrame([dict(equipment_id="E3", parameter="temperature", rule="rule_1",
-                             window_start=T0 + dt.timedelta(days=10),
-                             window_end=T0 + dt.timedelta(days=10, hours=1),
-                             batch_codes=batches[21]["batch_code"])])
+    spc = pd.DataFrame([{"equipment_id": "E3", "parameter": "temperature", "rule": "rule_1",
+                             "window_start": T0 + dt.timedelta(days=10),
+                             "window_end": T0 + dt.timedelta(days=10, hours=1),
+                             "batch_codes": batches[21]["batch_code"]}])
     return {
         "int_batches_enriched": pd.DataFrame(batches),
         "int_batch_genealogy": pd.DataFrame(genealogy),
@@ -134,8 +134,8 @@ def plant_tables() -> dict[str, pd.DataFrame]:
         "stg_erp__shipments": pd.DataFrame(shipments),
         "stg_qms__inspections": pd.concat([pd.DataFrame(inspections), iqc], ignore_index=True),
         "stg_erp__purchase_receipts": receipts,
-        "stg_erp__suppliers": pd.DataFrame([dict(supplier_code=s, supplier_name=s, province_code="440000", qualified=True) for s in ["S1", "S2", "S3", "S4"]]),
-        "stg_erp__products": pd.DataFrame([dict(product_code="P1", model="M1", product_line="X"), dict(product_code="P2", model="M2", product_line="X")]),
+        "stg_erp__suppliers": pd.DataFrame([{"supplier_code": s, "supplier_name": s, "province_code": "440000", "qualified": True} for s in ["S1", "S2", "S3", "S4"]]),
+        "stg_erp__products": pd.DataFrame([{"product_code": "P1", "model": "M1", "product_line": "X"}, {"product_code": "P2", "model": "M2", "product_line": "X"}]),
         "stg_mes__equipment": equipment,
     }
 
@@ -161,7 +161,7 @@ def dbt_build_marts(warehouse: Path, work: Path) -> subprocess.CompletedProcess:
          str(DBT_PROJECT_DIR), "--target-path", str(work / "target"), "--log-path",
          str(work / "logs"), "--no-use-colors",
          "--select", "path:models/intermediate/marts_support", "path:models/marts"],
-        env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR, timeout=600)
+        env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR, timeout=600, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -330,7 +330,7 @@ def test_supplier_scorecard(built):
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "orchestration.cli", *args], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_cli_trace_reads_parquet(built):

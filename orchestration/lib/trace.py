@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import sys
 import unicodedata
 from dataclasses import dataclass, field
@@ -272,7 +273,7 @@ def _jsonable(obj: Any) -> Any:
             return obj.item()
         except (AttributeError, ValueError):
             pass
-    if isinstance(obj, float) and obj != obj:
+    if isinstance(obj, float) and math.isnan(obj):
         return None
     return obj if isinstance(obj, (str, int, float, bool, type(None))) else str(obj)
 

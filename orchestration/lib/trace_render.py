@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import unicodedata
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 NONE = "-"
 MAX_ROWS = 25
@@ -15,7 +17,7 @@ def fmt(value: Any) -> str:
     if value is None:
         return NONE
     if isinstance(value, float):
-        if value != value:
+        if math.isnan(value):
             return NONE
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     if isinstance(value, bool):
@@ -69,7 +71,7 @@ def _split(csv: str | None) -> str:
 def render_trace(t) -> str:
     """The backward chain of one complaint, section by section."""
     c, b = t.complaint, t.batch
-    out = [f"Complaint {c['complaint_id']}"]
+    out = [f"Complaint {c['complaint_id']}  [times UTC]"]
     if t.matched_duplicate:
         out.append(f"  ({t.matched_duplicate} is a duplicate entry of this complaint)")
     out.append("\n")
@@ -77,8 +79,8 @@ def render_trace(t) -> str:
         ("duplicate ids", _split(c.get("duplicate_ids"))),
         ("received", c.get("received_at")),
         ("status", c.get("status")),
-        ("problem", f"{fmt(c.get('problem_type_code'))} ({fmt(c.get('problem_category'))}), "
-                    f"severity {fmt(c.get('severity'))}"),
+        ("problem", (f"{fmt(c.get('problem_type_code'))} ({fmt(c.get('problem_category'))}), "
+                    f"severity {fmt(c.get('severity'))}")),
         ("province", f"{fmt(c.get('province_code'))} {fmt(c.get('region'))}"),
         ("product", f"{fmt(c.get('product_code'))} model {fmt(c.get('product_model'))}"),
     ]))
@@ -92,10 +94,10 @@ def render_trace(t) -> str:
         ("found by", c.get("trace_method")),
         ("produced", f"{fmt(c.get('batch_start'))} .. {fmt(c.get('batch_end'))}"),
         ("work order", c.get("work_order_no")),
-        ("units produced / shipped", f"{fmt((b or {}).get('units_produced'))} / "
-                                     f"{fmt((b or {}).get('units_shipped'))}"),
-        ("complaints on batch / ppm", f"{fmt((b or {}).get('complaints'))} / "
-                                      f"{fmt((b or {}).get('complaint_ppm'))}"),
+        ("units produced / shipped", (f"{fmt((b or {}).get('units_produced'))} / "
+                                     f"{fmt((b or {}).get('units_shipped'))}")),
+        ("complaints on batch / ppm", (f"{fmt((b or {}).get('complaints'))} / "
+                                      f"{fmt((b or {}).get('complaint_ppm'))}")),
         ("FQC passed", c.get("fqc_passed")),
         ("inspection failures", c.get("inspection_failures")),
         ("risk score", (b or {}).get("risk_score")),
@@ -128,14 +130,14 @@ def render_forward(f) -> str:
         window = f" ({f.window_on} {fmt(f.date_from) if f.date_from else '...'} .. " \
                  f"{fmt(f.date_to) if f.date_to else '...'})"
     tot = f.totals
-    out = [f"Where used: {f.kind} {f.suspect_id}{window}\n"]
+    out = [f"Where used: {f.kind} {f.suspect_id}{window}  [times UTC]\n"]
     out.append(_section("Units at risk"))
     out.append(_pairs([
         ("batches", tot.get("batches")), ("shipments", tot.get("shipments")),
         ("customers", tot.get("customers")), ("provinces", tot.get("provinces")),
         ("units at risk (shipped)", tot.get("units_at_risk")),
-        ("first / last shipped", f"{fmt(tot.get('first_shipped'))} / "
-                                 f"{fmt(tot.get('last_shipped'))}"),
+        ("first / last shipped", (f"{fmt(tot.get('first_shipped'))} / "
+                                 f"{fmt(tot.get('last_shipped'))}")),
     ]))
     out.append(_section(f"Batches ({len(f.batches)})"))
     cols = ["batch_code", "product_code", "line", "batch_start", "units_produced",

@@ -1,19 +1,24 @@
-"""dbt area: the dbt models (by layer) and the reconciliation gate."""
+"""dbt area: the dbt models by layer, and the reconciliation gate.
+
+`defs` holds everything before the gate (dbt_models + the reconciliation check);
+`marts_defs(gate)` the marts_build models, made to wait for every gated asset.
+"""
 
 import dagster as dg
 
-from orchestration.defs.dbt.assets import DBT_ASSETS, _schemas
+from orchestration.defs.dbt.assets import build_dbt_marts_build, build_dbt_models, has_marts
 from orchestration.defs.dbt.checks import FILE_MANIFEST, rows_reconcile
 
-
-def _has_file_manifest() -> bool:
-    keys = {k for a in DBT_ASSETS for k in a.keys}
-    return FILE_MANIFEST in keys
-
+DBT_MODELS = build_dbt_models()
 
 defs = dg.Definitions(
-    assets=DBT_ASSETS,
-    asset_checks=[rows_reconcile] if _has_file_manifest() else [],
+    assets=[DBT_MODELS],
+    asset_checks=[rows_reconcile] if FILE_MANIFEST in DBT_MODELS.keys else [],
 )
 
-__all__ = ["defs", "_schemas"]
+
+def marts_defs(gate) -> dg.Definitions:
+    return dg.Definitions(assets=[build_dbt_marts_build(list(gate))] if has_marts() else [])
+
+
+__all__ = ["defs", "marts_defs"]

@@ -102,15 +102,18 @@ def _schemas() -> set[str]:
     return {(m.get("config") or {}).get("schema") or m.get("schema") for m in _manifest_models()}
 
 
-def _build_assets() -> list:
-    """One multi-asset for everything before the gate, one for marts_build (if any)."""
-    has_marts = "marts_build" in _schemas()
+def has_marts() -> bool:
+    return "marts_build" in _schemas()
+
+
+def build_dbt_models():
+    """Everything before the gate: staging, intermediate, governance (and their tests)."""
 
     @dbt_assets(
         manifest=PROJECT.manifest_path,
         project=PROJECT,
         dagster_dbt_translator=TRANSLATOR,
-        exclude=MARTS_SELECT if has_marts else None,
+        exclude=MARTS_SELECT if has_marts() else None,
         name="dbt_models",
         pool="warehouse",
     )
@@ -118,13 +121,16 @@ def _build_assets() -> list:
         """dbt build of staging, intermediate and governance models (and their tests)."""
         yield from run_dbt_build(context, "dbt_models")
 
-    if not has_marts:
-        return [dbt_models]
+    return dbt_models
+
+
+def build_dbt_marts_build(gate: list[dg.AssetKey]):
+    """The marts into `marts_build` (green); each waits for every gated asset in `gate`."""
 
     @dbt_assets(
         manifest=PROJECT.manifest_path,
         project=PROJECT,
-        dagster_dbt_translator=TRANSLATOR,
+        dagster_dbt_translator=QualitraceDbtTranslator(gate=gate),
         select=MARTS_SELECT,
         name="dbt_marts_build",
         pool="warehouse",
@@ -133,7 +139,4 @@ def _build_assets() -> list:
         """dbt build of the marts into `marts_build` (green), after the quality gate."""
         yield from run_dbt_build(context, "dbt_marts_build")
 
-    return [dbt_models, dbt_marts_build]
-
-
-DBT_ASSETS = _build_assets()
+    return dbt_marts_build

@@ -1,5 +1,5 @@
-"""Publish area: the blue/green swap of the marts."""
+"""Publish area: the blue/green swap of the marts (`build_defs(gate)`)."""
 
-from orchestration.defs.publish.assets import defs
+from orchestration.defs.publish.assets import build_defs, build_publish
 
-__all__ = ["defs"]
+__all__ = ["build_defs", "build_publish"]

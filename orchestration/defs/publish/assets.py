@@ -6,35 +6,41 @@ import dagster as dg
 from orchestration.lib.publish import DESCRIPTIONS, MARTS, publish_marts
 from orchestration.lib.settings import get_settings
 
-SPECS = [
-    dg.AssetSpec(
-        key=dg.AssetKey(["marts", name]),
-        deps=[dg.AssetKey(["marts_build", name])],
-        group_name="marts",
-        description=f"Published mart (blue). {DESCRIPTIONS[name]} "
-                    f"Also exported as `<home>/marts/{name}.parquet`.",
-        owners=["team:quality-analytics"],
-        kinds={"python", "duckdb", "parquet"},
-        skippable=False,
-    )
-    for name in MARTS
-]
-
-
-@dg.multi_asset(specs=SPECS, name="publish_marts", pool="warehouse")
-def publish(context: dg.AssetExecutionContext):
-    """Swap every mart into `marts` atomically once the gate passed; write Parquet copies."""
-    settings = get_settings().ensure()
-    counts = publish_marts(settings)
-    for name in MARTS:
-        yield dg.MaterializeResult(
-            asset_key=dg.AssetKey(["marts", name]),
-            metadata={
-                "dagster/row_count": counts[name],
-                "table": f"marts.{name}",
-                "parquet": dg.MetadataValue.path(str(settings.parquet_dir / f"{name}.parquet")),
-            },
+def build_publish(gate=()) -> dg.AssetsDefinition:
+    """The publish multi-asset; it waits for every gated asset as well as marts_build."""
+    gate = sorted(set(gate), key=lambda k: k.to_user_string())
+    specs = [
+        dg.AssetSpec(
+            key=dg.AssetKey(["marts", name]),
+            deps=[dg.AssetKey(["marts_build", name]), *gate],
+            group_name="marts",
+            description=f"Published mart (blue). {DESCRIPTIONS[name]} "
+                        f"Also exported as `<home>/marts/{name}.parquet`.",
+            owners=["team:quality-analytics"],
+            kinds={"python", "duckdb", "parquet"},
+            skippable=False,
         )
+        for name in MARTS
+    ]
+
+    @dg.multi_asset(specs=specs, name="publish_marts", pool="warehouse")
+    def publish(context: dg.AssetExecutionContext):
+        """Swap every mart into `marts` atomically once the gate passed; write Parquet."""
+        settings = get_settings().ensure()
+        counts = publish_marts(settings)
+        for name in MARTS:
+            yield dg.MaterializeResult(
+                asset_key=dg.AssetKey(["marts", name]),
+                metadata={
+                    "dagster/row_count": counts[name],
+                    "table": f"marts.{name}",
+                    "parquet": dg.MetadataValue.path(
+                        str(settings.parquet_dir / f"{name}.parquet")),
+                },
+            )
+
+    return publish
 
 
-defs = dg.Definitions(assets=[publish])
+def build_defs(gate=()) -> dg.Definitions:
+    return dg.Definitions(assets=[build_publish(gate)])

@@ -44,7 +44,7 @@ def generate(out: Path, scale: float = 0.01, seed: int = 7,
     allc = make_complaints(plant, np.random.default_rng([seed, 3]))
     crm = write_complaints(allc, out, np.random.default_rng([seed, 4]))
     truth_c = truth_of(allc)
-    write_capa(w, plant, truth_c)
+    write_capa(w, plant, truth_c, {c.cid: c.received for c in allc})
     pers = periods(plant)
     rec = write_readings(plant, out, [(a, b, f"mes/process_readings_{d:%Y%m%d}.csv") for a, b, d in pers],
                          np.random.default_rng([seed, 5]), say)

@@ -285,25 +285,48 @@ def write_inspections(w: Writer, plant: Plant, pers, rng) -> None:
         w.write("qms", "measurements", pers[pi][2], mspec, mrows)
 
 
-def write_capa(w: Writer, plant: Plant, truth_complaints: dict) -> None:
-    """CAPA records: one per planted cause (opened from a complaint) plus a few routine ones."""
+ROUTINE_CAUSES = [("来料尺寸偏差", "加严来料检验，供应商 8D 整改"), ("作业员未按 SOP 操作", "重新培训并增加首件确认"),
+                  ("治具磨损", "更换治具并纳入点检"), ("包装防护不足", "增加缓冲材料")]
+
+
+def write_capa(w: Writer, plant: Plant, truth_complaints: dict, received: dict) -> None:
+    """CAPA records: one per planted cause (opened from an exposed complaint) plus routine ones."""
     spec = FileSpec("xlsx", "utf-8", "en", False, "excel")
-    by_problem = {}
+    batch = {b.code: b for b in plant.batches}
+    by_problem: dict[str, list] = {}
     for cid, t in truth_complaints.items():
-        if not t["quarantined"]:
+        if not t["quarantined"] and t["distinct_complaint_id"] == cid:
             by_problem.setdefault(t["problem_type_code"], []).append((cid, t["true_batch_code"]))
-    rows = []
+
+    def exposed_batch(kind: str, c: dict, code: str) -> bool:
+        b = batch[code]
+        return {"equipment": code in c.get("batches", ()), "supplier_lot": code in c.get("batches", ()),
+                "product_model": b.product[1] == c["suspect_id"], "shift": b.shift == c["suspect_id"],
+                "operator": b.operator == c["suspect_id"]}.get(kind, True)
+
+    items = []
+    for kind, c in sorted(plant.causes.items()):
+        hits = [x for x in by_problem.get(c["problem"], []) if exposed_batch(kind, c, x[1])]
+        cid, bcode = hits[len(hits) // 2] if hits else (None, None)
+        items.append((cid, bcode, c["note"], "8D 分析中，隔离可疑批次"))
+    qd = sorted(x for k, v in by_problem.items() if k.startswith("QD") for x in v)
+    for j in range(max(2, plant.sizes.days // 60)):
+        cid, bcode = qd[(j * 7919) % len(qd)] if qd else (None, None)
+        items.append((cid, bcode) + ROUTINE_CAUSES[j % len(ROUTINE_CAUSES)])
     statuses = ["open", "closed", "进行中", "已关闭", "in_progress", "处理中"]
     end = plant.span_end
-    for i, (kind, c) in enumerate(sorted(plant.causes.items())):
-        cid, bcode = by_problem.get(c["problem"], [(None, None)])[0]
-        opened = end - dt.timedelta(days=plant.sizes.days * (0.6 - 0.08 * i))
+    rows, last = [], end
+    for i, (cid, bcode, cause, action) in enumerate(items):
+        opened = (received[cid] + dt.timedelta(days=2, hours=i) if cid
+                  else end - dt.timedelta(days=plant.sizes.days * max(0.05, 0.6 - 0.04 * i)))
         st = statuses[i % len(statuses)]
         closed = opened + dt.timedelta(days=12) if st in ("closed", "已关闭") else None
+        last = max(last, closed or opened)
         ref = None
         if bcode:
-            d = dt.datetime.strptime(bcode[:8], "%Y%m%d").date()
-            ref = F.batch_qms(d, int(bcode[10:12]), int(bcode[13:]))
-        rows.append([f"CAPA-{F.local(opened):%Y}-{i + 1:03d}", cid, ref, c["note"], "8D 分析中", 
-                     F.fmt_ts(opened, "excel"), None if closed is None else F.fmt_ts(closed, "excel"), st])
-    w.write("qms", "capa", (F.local(end)).date(), spec, rows)
+            b = batch[bcode]
+            ref = F.batch_qms(b.day, b.line, b.seq)
+        rows.append([f"CAPA-{F.local(opened):%Y}-{i + 1:03d}", cid, ref, cause, action,
+                     F.fmt_ts(opened.replace(microsecond=0), "excel"),
+                     None if closed is None else F.fmt_ts(closed.replace(microsecond=0), "excel"), st])
+    w.write("qms", "capa", (F.local(last) + dt.timedelta(days=1)).date(), spec, rows)

@@ -27,12 +27,15 @@ def fingerprint(path: Path, text: bool = True) -> Fingerprint:
 
     A file that is UTF-8 except for a few lines (GBK bytes pasted in) stays UTF-8 when it
     holds valid non-ASCII UTF-8 lines; the bad lines are then quarantined by the CSV reader.
+    Validation stops at the first 8 MB chunk holding valid multi-byte UTF-8 (big files are
+    not decoded twice).
     """
     sha = hashlib.sha256()
     size = 0
     encoding: str | None = None
     binary = False
     utf8_ok = True
+    seen_utf8 = False
     dec = codecs.getincrementaldecoder("utf-8")("strict")
     with open(path, "rb") as fh:
         first = True
@@ -49,12 +52,14 @@ def fingerprint(path: Path, text: bool = True) -> Fingerprint:
                         break
                 if encoding != "utf-16" and b"\x00" in chunk[:65536]:
                     binary = True
-            if encoding is None and utf8_ok and not binary:
+            if encoding is None and utf8_ok and not binary and not seen_utf8:
                 try:
                     dec.decode(chunk)
                 except UnicodeDecodeError:
                     utf8_ok = False
-        if text and encoding is None and not binary and utf8_ok:
+                else:  # valid multi-byte UTF-8 seen: decided (later bad lines -> row rejects)
+                    seen_utf8 = not chunk.isascii()
+        if text and encoding is None and not binary and utf8_ok and not seen_utf8:
             try:
                 dec.decode(b"", final=True)
             except UnicodeDecodeError:

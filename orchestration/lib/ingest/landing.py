@@ -516,7 +516,8 @@ def _commit(con, spec: EntitySpec, item: _Pending) -> FileResult:
         elif error is None:
             try:
                 res = _land(con, spec, df, fp, item.plan, at)
-            except duckdb.Error as exc:
+            except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+                # the parser gave up on this file; anything else (I/O, disk) propagates
                 con.execute("ROLLBACK")
                 con.execute("BEGIN TRANSACTION")
                 old = _supersede(con, spec, rel, fp.sha256)

@@ -15,7 +15,7 @@ complaints as (
 inspections as (
     select
         batch_code,
-        sum(case when passed then 0 else 1 end) as inspection_failures,
+        sum(case when not passed then 1 else 0 end) as inspection_failures,
         count(*) as inspections,
         sum(case when inspection_type = 'FQC' then 1 else 0 end) as fqc_inspections,
         sum(case when inspection_type = 'FQC' and not passed then 1 else 0 end) as fqc_failures

@@ -28,7 +28,7 @@ supplier_lots as (
 iqc as (
     select sl.supplier_code,
            count(*) as iqc_inspections,
-           sum(case when i.passed then 0 else 1 end) as iqc_rejects
+           sum(case when not i.passed then 1 else 0 end) as iqc_rejects
     from {{ ref('int_marts_lot_inspections') }} as i
     join supplier_lots as sl on sl.material_lot = i.material_lot
     group by sl.supplier_code

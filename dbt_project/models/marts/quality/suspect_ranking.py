@@ -53,9 +53,8 @@ def rank_suspects(counts: pd.DataFrame, min_support: int) -> pd.DataFrame:
         ranked["_tuple"] = list(zip(ranked["log10_p_value"].round(9), ranked["_lift_key"].round(9)))
         ranks = []
         for _, grp in ranked.groupby("problem_type_code", sort=False):
-            position, prev, current = 0, None, 0
-            for t in grp["_tuple"]:
-                position += 1
+            prev, current = None, 0
+            for position, t in enumerate(grp["_tuple"], start=1):
                 if t != prev:
                     current, prev = position, t
                 ranks.append(current)
