@@ -161,8 +161,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--full-only", action="store_true",
                     help="floor and full run only (no incremental, no-change, latency)")
     ap.add_argument("--record-failures", action="store_true",
-                    help="write results/<scale>.json and the README row even if the run failed")
+                    help="write results/<scale>.json and the README row even if the run failed "
+                         "(exit 2+; a run stopped by a blocking check, exit 1, is always recorded)")
+    ap.add_argument("--readme-only", action="store_true",
+                    help="only regenerate the README table from results/*.json")
     args = ap.parse_args(argv)
+    if args.readme_only:
+        report.update_readme(args.readme, report.load_results(args.results))
+        say(f"rewrote the table in {args.readme}")
+        return 0
 
     tag = scale_tag(args.scale)
     cache = args.cache / tag
@@ -250,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     result["targets"] = report.verdicts(result)
     text = json.dumps(result, indent=1, ensure_ascii=False, default=str) + "\n"
     (work / "result.json").write_text(text, encoding="utf-8")
-    if full["returncode"] == 0 or args.record_failures:
+    # exit 1 = a blocking check failed: every stage still ran; recorded, marked in the table
+    if full["returncode"] in (0, 1) or args.record_failures:
         args.results.mkdir(parents=True, exist_ok=True)
         out = args.results / f"{tag}.json"
         out.write_text(text, encoding="utf-8")

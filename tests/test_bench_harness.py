@@ -156,6 +156,7 @@ def test_step_seconds_and_stage_split():
     ("dbt_models", "dbt_build"), ("dbt_marts_build", "marts"), ("publish_marts", "marts"),
     ("gx_staging__stg_crm__complaints", "quality_gate"),
     ("governance__file_manifest_rows_reconcile", "quality_gate"), ("something_new", "other"),
+    ("governance__report", "quality_gate"),
 ])
 def test_stage_of(step: str, stage: str):
     assert stages.stage_of(step) == stage

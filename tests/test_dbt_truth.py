@@ -4,7 +4,7 @@
 and returns the list of problems (empty = pass). It runs on:
 - the shared full pipeline run (conftest `pipeline_home`, seed 11), and
 - a second plant (another seed, not tuned to) landed with the ingest library and built with
-  real `dbt build` of the staging, intermediate and governance layers only.
+  real `dbt run` of the staging, intermediate and governance layers only.
 """
 
 from __future__ import annotations
@@ -156,7 +156,8 @@ def check_privacy(warehouse: Path) -> list[str]:
 
 def build_core_layers(exports: Path, home: Path, salt: str = "test-salt") -> Path:
     """Land a plant with the dictionary + ingest libraries, then `dbt build` staging,
-    intermediate and governance (real dbt, real DuckDB). Returns the warehouse path."""
+    intermediate and governance models (real dbt, real DuckDB; `dbt run`: the data and unit
+    tests run in the full pipeline's `dbt build`). Returns the warehouse path."""
     from orchestration.lib.dictionary import load_dictionary, publish
     from orchestration.lib.ingest import ensure_raw_tables, ingest_entity
     from orchestration.lib.warehouse import connect
@@ -171,7 +172,7 @@ def build_core_layers(exports: Path, home: Path, salt: str = "test-salt") -> Pat
     dbt = Path(sys.executable).parent / "dbt"
     env = {**os.environ, "QUALITRACE_WAREHOUSE": str(settings.warehouse)}
     proc = subprocess.run(
-        [str(dbt), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        [str(dbt), "run", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(home / "dbt" / "target"), "--log-path", str(home / "dbt" / "logs"),
          "--select", "path:models/staging", "path:models/intermediate", "path:models/governance",
          "--exclude", "path:models/intermediate/marts_support",
@@ -180,7 +181,7 @@ def build_core_layers(exports: Path, home: Path, salt: str = "test-salt") -> Pat
     if proc.returncode != 0:
         tail = "\n".join(line for line in proc.stdout.splitlines()
                          if re.search(r"ERROR|FAIL|Error|error", line))[-4000:]
-        raise AssertionError(f"dbt build failed ({proc.returncode}):\n{tail}")
+        raise AssertionError(f"dbt run failed ({proc.returncode}):\n{tail}")
     return settings.warehouse
 
 

@@ -20,6 +20,8 @@ import pandas as pd
 import pytest
 from scipy.stats import fisher_exact
 
+import yaml
+
 from orchestration.lib.settings import DBT_PROJECT_DIR, REPO_ROOT
 
 MARTS = ("complaint_trace", "batch_quality", "forward_trace", "suspect_ranking",
@@ -120,7 +122,8 @@ def plant_tables() -> dict[str, pd.DataFrame]:
         {"inspection_id": f"IQC{i}", "inspection_type": "IQC", "batch_code": None, "material_lot": lot,
              "passed": lot != "ML-BAD", "inspected_at": T0}
         for i, lot in enumerate(receipts["material_lot"])])
-    spc = pd.DataFrame([{"equipment_id": "E3", "parameter": "temperature", "rule": "rule_1",
+    spc = pd.DataFrame([{"equipment_id": "E3", "line": "L02", "parameter": "temperature",
+                         "rule": "WE1", "points_flagged": 1, "max_abs_z": 3.4,
                              "window_start": T0 + dt.timedelta(days=10),
                              "window_end": T0 + dt.timedelta(days=10, hours=1),
                              "batch_codes": batches[21]["batch_code"]}])
@@ -211,6 +214,26 @@ def test_every_mart_has_the_contract_columns(built):
         have = set(q(con, f"select * from marts_build.{mart} limit 0").columns)
         missing = set(cols.split()) - have
         assert not missing, f"marts_build.{mart} lacks {sorted(missing)}"
+
+
+def test_every_model_and_column_documented(built):
+    """Each mart and support model has a description, and every column it builds is documented."""
+    con, _ = built
+    folders = [DBT_PROJECT_DIR / "models" / "marts",
+               DBT_PROJECT_DIR / "models" / "intermediate" / "marts_support"]
+    docs = {}
+    for folder in folders:
+        for y in folder.rglob("*.yml"):
+            for m in yaml.safe_load(y.read_text(encoding="utf-8")).get("models", []):
+                docs[m["name"]] = m
+        for model_file in [*folder.rglob("*.sql"), *folder.rglob("*.py")]:
+            name = model_file.stem
+            assert docs.get(name, {}).get("description", "").strip(), f"{model_file}: no docs"
+            schema = "marts_build" if "marts" in model_file.parts[-3:-1] else "intermediate"
+            built_cols = set(q(con, f"select * from {schema}.{name} limit 0").columns)
+            documented = {c["name"] for c in docs[name].get("columns", [])}
+            assert built_cols <= documented, f"{name}: undocumented {sorted(built_cols - documented)}"
+            assert all(c.get("description") for c in docs[name]["columns"]), name
 
 
 def test_planted_suspects_rank_first(built):

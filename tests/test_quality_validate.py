@@ -129,3 +129,17 @@ def test_gate_raises_naming_the_error_check(home):
     assert "not_null__value on staging/stg_mes__readings" in str(exc.value)
     assert "in_set__parameter" not in str(exc.value)  # WARN does not block
     assert (home.reports.parent / "gx" / "results" / "stg_mes__readings.json").exists()
+
+
+def test_big_tables_counted_by_aggregate_match_gx(home):
+    """Above the row threshold the exact counts come from DuckDB; they must equal GX's."""
+    specs = [S("not_null__value", "not_null", ["value"]),
+             S("in_set__parameter", "in_set", ["parameter"], value_set=["temperature"]),
+             S("pattern__batch", "match_regex", ["batch"], WARN,
+               regex=r"^\d{8}-L\d{2}-\d{3}$"),
+             S("range__value", "between", ["value"], WARN, min_value=21, max_value=28)]
+    gx = validate_model(home, "stg_mes__readings", specs, "r1")
+    agg = validate_model(home, "stg_mes__readings", specs, "r1", full_gx_max_rows=100)
+    assert [(o.check_name, o.passed, o.observed_value) for o in gx] == \
+           [(o.check_name, o.passed, o.observed_value) for o in agg]
+    assert not agg[1].passed and "voltage" in agg[1].message

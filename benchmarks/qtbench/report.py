@@ -139,6 +139,9 @@ def update_readme(readme: Path, results: list[dict]) -> None:
         "",
         table(results) if results else "(no results yet)",
         "",
+        ("`(exit 1)` after the pipeline seconds: a blocking check failed in that run; every "
+         "stage still ran and is timed."),
+        "",
         "Targets:",
         "",
         verdict_lines(results) or "(none evaluated yet)",

@@ -4,7 +4,7 @@ The runner writes every Dagster event to `<home>/logs/run-<ts>.log` as
 `HH:MM:SS <step key> <EVENT TYPE> <message>`; STEP_SUCCESS messages carry the step's own
 duration (`... in 3.67s`). Steps map to stages by key: the dictionary and `raw__*` steps
 are ingest; dbt steps are dbt build (a dbt step building `marts_build` counts as marts);
-GX / reconcile check steps are the quality gate; publish and `marts__*` steps are marts.
+GX / reconcile check steps and the validation report are the quality gate; publish and `marts__*` steps are marts.
 The dbt tests run inside `dbt build`: their wall time (the union of their execution
 intervals in dbt's run_results.json) is moved from dbt build to the quality gate.
 """
@@ -36,7 +36,8 @@ def stage_of(step: str) -> str:
     s = step.lower()
     if s.startswith(("dictionary", "raw__", "ingest")):
         return "ingest"
-    if s.startswith(("gx_", "check", "quality")) or s.endswith(("_reconcile", "_check", "_checks")):
+    if s.startswith(("gx_", "check", "quality")) or s.endswith(
+            ("_reconcile", "_check", "_checks", "__report")):
         return "quality_gate"
     if "marts" in s or s.startswith("publish"):
         return "marts"

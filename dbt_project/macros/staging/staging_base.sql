@@ -11,7 +11,7 @@
              `<name>_as_delivered`;
            `extra_columns` {name: sql expr over alias `src`} appended;
            lineage `_extra`, `_source_file`, `_source_row`, `_file_sha256`, `_loaded_at`;
-           `_raw_record` (JSON of the raw row); `_reject_reason` = first failing rule as
+           `_raw_record` (JSON of the raw row, rejected rows only); `_reject_reason` = first failing rule as
            '<reason_code>:<field>' (NULL when the row is good) and `_reject_detail`.
         Rules, per field in export order: missing_required_field, invalid_timestamp,
         invalid_date, invalid_number, unknown_unit, invalid_batch_code (required batch fields);
@@ -120,6 +120,22 @@ with typed as (
     {%- endfor %}
         1 as __typed
     from {{ src_rel }} as src
+),
+
+checked as (
+    select
+        t.*,
+        case
+        {%- for cond, reason, detail in checks %}
+            when {{ cond }} then '{{ reason }}'
+        {%- endfor %}
+        end as _reject_reason,
+        case
+        {%- for cond, reason, detail in checks %}
+            when {{ cond }} then {{ detail }}
+        {%- endfor %}
+        end as _reject_detail
+    from typed as t
 )
 
 select
@@ -151,18 +167,10 @@ select
     t._source_row,
     t._file_sha256,
     t._loaded_at,
-    {{ row_as_json(pairs) }} as _raw_record,
-    case
-    {%- for cond, reason, detail in checks %}
-        when {{ cond }} then '{{ reason }}'
-    {%- endfor %}
-    end as _reject_reason,
-    case
-    {%- for cond, reason, detail in checks %}
-        when {{ cond }} then {{ detail }}
-    {%- endfor %}
-    end as _reject_detail
-from typed as t
+    case when t._reject_reason is not null then {{ row_as_json(pairs) }} end as _raw_record,
+    t._reject_reason,
+    t._reject_detail
+from checked as t
 {%- endif -%}
 {%- endmacro %}
 

@@ -171,7 +171,7 @@ def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
         raw_rows: list[tuple[int, list[str | None], list[Any]]] = []
         header: list[Any] | None = None
         try:
-            for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            for n, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
                 if header is None:
                     if values and any(v not in (None, "") for v in values):
                         header = list(values)

@@ -22,6 +22,10 @@ from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import connect
 
 DEFAULT_CHUNK_ROWS = int(os.environ.get("QUALITRACE_GX_CHUNK_ROWS", "1000000"))
+# Above this many rows, row-level expectations are counted exactly by one DuckDB aggregate
+# query and GX validates a bounded random sample (for Data Docs and example values).
+FULL_GX_MAX_ROWS = int(os.environ.get("QUALITRACE_GX_FULL_ROWS", "2000000"))
+SAMPLE_ROWS = 100_000
 SCHEMA_BY_PREFIX = (("stg_", "staging"), ("base_", "staging"), ("int_", "intermediate"))
 
 
@@ -69,6 +73,62 @@ def _chunks(con, sql: str, chunk_rows: int) -> Iterator:
         yield pa.Table.from_batches(pending, schema=reader.schema).to_pandas()
 
 
+def _lit(v) -> str:
+    return "NULL" if v is None else "'" + str(v).replace("'", "''") + "'"
+
+
+def unexpected_sql(spec: ExpectationSpec) -> str:
+    """SQL predicate: this row is unexpected for `spec` (GX semantics: nulls only count for
+    not_null). Regexes are searched (not anchored), as GX does."""
+    c, p = q(spec.column), spec.params
+    if spec.kind == "not_null":
+        return f"{c} IS NULL"
+    if spec.kind == "in_set":
+        values = ", ".join(_lit(v) for v in p["value_set"]) or "NULL"
+        return f"{c} IS NOT NULL AND CAST({c} AS VARCHAR) NOT IN ({values})"
+    if spec.kind == "match_regex":
+        return f"{c} IS NOT NULL AND NOT regexp_matches(CAST({c} AS VARCHAR), {_lit(p['regex'])})"
+    if spec.kind == "between":
+        conds = []
+        if p.get("min_value") is not None:
+            conds.append(f"{c} < {float(p['min_value'])!r}")
+        if p.get("max_value") is not None:
+            conds.append(f"{c} > {float(p['max_value'])!r}")
+        return f"{c} IS NOT NULL AND ({' OR '.join(conds) or 'FALSE'})"
+    raise ValueError(f"{spec.name}: {spec.kind} is not row-level")
+
+
+def _validate_rows_by_aggregate(con, context, name: str, src: str,
+                                specs: list[ExpectationSpec], needed: list[str], n_rows: int):
+    """Exact counts for every row-level spec in one scan; GX validates a bounded sample whose
+    result (for Data Docs) carries the exact counts."""
+    parts = []
+    for i, s in enumerate(specs):
+        parts.append(f"count(*) FILTER (WHERE {unexpected_sql(s)}) AS u{i}")
+        parts.append(f"count(*) FILTER (WHERE {q(s.column)} IS NULL) AS m{i}")
+    row = _count(con, f"SELECT count(*), {', '.join(parts)} FROM {src}")
+    sample_sql = (f"SELECT {', '.join(q(c) for c in needed)} FROM {src} "
+                  f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)")
+    sample_stats, doc, suite_doc = gx_engine.validate_row_chunks(
+        context, f"{name}.rows", specs, _chunks(con, sample_sql, SAMPLE_ROWS))
+    stats = {}
+    for i, s in enumerate(specs):
+        examples = sample_stats[s.name]["partial_unexpected_list"]
+        if row[1 + 2 * i] and not examples:
+            examples = [gx_engine._jsonable(r[0]) for r in con.execute(
+                f"SELECT {q(s.column)} FROM {src} WHERE {unexpected_sql(s)} LIMIT 20"
+            ).fetchall()]
+        stats[s.name] = {"element_count": int(row[0]), "unexpected_count": int(row[1 + 2 * i]),
+                         "missing_count": int(row[2 + 2 * i]),
+                         "partial_unexpected_list": examples}
+    if doc is not None:
+        gx_engine._patch_counts(doc, stats, specs, chunks=0)
+        doc["meta"]["qualitrace_evaluation"] = (
+            f"exact counts over {n_rows} rows by a DuckDB aggregate; GX ran on a "
+            f"{SAMPLE_ROWS}-row random sample")
+    return stats, doc, suite_doc
+
+
 def _threshold(spec: ExpectationSpec) -> str:
     p = spec.params
     if spec.kind == "not_null":
@@ -98,7 +158,8 @@ def _sig(parts: list) -> str:
 
 def validate_model(settings: Settings, model: str, specs: list[ExpectationSpec],
                    run_id: str | None = None, chunk_rows: int | None = None,
-                   keep_docs: bool = True) -> list[CheckOutcome]:
+                   keep_docs: bool = True,
+                   full_gx_max_rows: int | None = None) -> list[CheckOutcome]:
     """Validate `model` (e.g. 'stg_crm__complaints') against `specs`; one outcome per spec.
 
     Reads through a read-only warehouse connection, closed before returning. A missing model
@@ -107,6 +168,7 @@ def validate_model(settings: Settings, model: str, specs: list[ExpectationSpec],
     schema, name = model_schema(model)
     asset = f"{schema}/{name}"
     chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
+    full_gx_max_rows = FULL_GX_MAX_ROWS if full_gx_max_rows is None else full_gx_max_rows
     outcomes: dict[str, CheckOutcome] = {}
     row_specs = [s for s in specs if s.row_level]
     set_specs = [s for s in specs if not s.row_level]
@@ -128,6 +190,12 @@ def validate_model(settings: Settings, model: str, specs: list[ExpectationSpec],
                 fail(s, f"{schema}.{name} does not exist in {settings.warehouse}")
             return [outcomes[s.name] for s in specs]
         colset = set(columns)
+        try:
+            src = _snapshot(con, schema, name, specs, colset)
+        except duckdb.Error as exc:  # the model itself cannot be computed: every check fails
+            for s in specs:
+                fail(s, f"{schema}.{name} could not be read: {str(exc).splitlines()[0][:500]}")
+            return [outcomes[s.name] for s in specs]
         usable_rows = []
         for s in row_specs:
             missing = [c for c in s.columns if c not in colset]
@@ -138,10 +206,15 @@ def validate_model(settings: Settings, model: str, specs: list[ExpectationSpec],
                 usable_rows.append(s)
         if usable_rows:
             needed = list(dict.fromkeys(s.column for s in usable_rows))
-            sql = f"SELECT {', '.join(q(c) for c in needed)} FROM {q(schema)}.{q(name)}"
+            sql = f"SELECT {', '.join(q(c) for c in needed)} FROM {src}"
             try:
-                stats, doc, suite_doc = gx_engine.validate_row_chunks(
-                    context, f"{name}.rows", usable_rows, _chunks(con, sql, chunk_rows))
+                n_rows = _count(con, f"SELECT count(*) FROM {src}")[0]
+                if n_rows <= full_gx_max_rows:
+                    stats, doc, suite_doc = gx_engine.validate_row_chunks(
+                        context, f"{name}.rows", usable_rows, _chunks(con, sql, chunk_rows))
+                else:
+                    stats, doc, suite_doc = _validate_rows_by_aggregate(
+                        con, context, name, src, usable_rows, needed, n_rows)
             except duckdb.Error as exc:  # the model itself cannot be read: every check fails
                 for s in usable_rows:
                     fail(s, f"{schema}.{name} could not be read for {s.name}: "
@@ -171,7 +244,7 @@ def validate_model(settings: Settings, model: str, specs: list[ExpectationSpec],
                         f"(check {s.name}, from {s.source})")
                 continue
             try:
-                info = _fact(con, schema, name, s, asset, run_id)
+                info = _fact(con, schema, name, s, asset, run_id, src)
             except Exception as exc:  # noqa: BLE001 - reported as a failed check
                 fail(s, f"{schema}.{name}: check {s.name} could not run: "
                         f"{str(exc).splitlines()[0][:500]}")
@@ -194,17 +267,38 @@ def validate_model(settings: Settings, model: str, specs: list[ExpectationSpec],
 
 
 def _count(con, sql: str, params: list | None = None):
-    return con.execute(sql, params or []).fetchone()
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
 
 
 def _exists(con, schema: str, name: str) -> bool:
     return _table_columns(con, schema, name) is not None
 
 
+def _snapshot(con, schema: str, name: str, specs: list[ExpectationSpec],
+              colset: set[str]) -> str:
+    """The relation to read: a view is evaluated once into a temporary table (DuckDB spills
+    it to disk when large) so its SQL is not re-run for every check; a table is read as is."""
+    kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = ? "
+                       "AND table_name = ?", [schema, name]).fetchall()
+    if not kind or kind[0][0] != "VIEW":
+        return f"{q(schema)}.{q(name)}"
+    cols: list[str] = []
+    for s in specs:
+        extra = [s.params.get("key"), s.params.get("path_column")]
+        for c in [*s.columns, *extra]:
+            if c and c in colset and c not in cols:
+                cols.append(c)
+    select = ", ".join(q(c) for c in cols) if cols else "1 AS qt_row"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE qt_snapshot AS SELECT {select} "
+                f"FROM {q(schema)}.{q(name)}")
+    return "qt_snapshot"
+
+
 def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
-          run_id: str | None) -> dict:
+          run_id: str | None, src: str | None = None) -> dict:
     """Compute one set-level fact: {'observed', 'min', 'max', 'spec', ...}."""
-    p, t = spec.params, f"{q(schema)}.{q(name)}"
+    p, t = spec.params, src or f"{q(schema)}.{q(name)}"
     info: dict = {"spec": spec}
     if spec.kind == "unique":
         cols = ", ".join(q(c) for c in spec.columns)
@@ -222,34 +316,37 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
                             f"({', '.join(spec.columns)}) in {int(groups)} groups; e.g. "
                             f"{[list(map(str, r)) for r in sample[:3]]}")
     elif spec.kind == "missing_rate":
-        src = p.get("source") or f"{schema}.{name}"
-        s_schema, s_name = src.split(".", 1)
-        if not _exists(con, s_schema, s_name):
-            s_schema, s_name, src = schema, name, f"{schema}.{name}"
+        label, rel, cols = f"{schema}.{name}", t, None
+        if p.get("source"):
+            s_schema, s_name = p["source"].split(".", 1)
+            cols = _table_columns(con, s_schema, s_name)
+            if cols is not None:
+                label, rel = p["source"], f"{q(s_schema)}.{q(s_name)}"
+        if cols is None:
+            cols = _table_columns(con, schema, name) or []
         col = spec.column
-        cols = _table_columns(con, s_schema, s_name) or []
         if col not in cols:
             # the field never arrived in any file: everything is missing
-            total = _count(con, f"SELECT count(*) FROM {q(s_schema)}.{q(s_name)}")[0]
+            total = _count(con, f"SELECT count(*) FROM {rel}")[0]
             missing = total
         else:
             total, missing = _count(
                 con, f"SELECT count(*), count(*) FILTER (WHERE {q(col)} IS NULL OR "
-                     f"trim(CAST({q(col)} AS VARCHAR)) = '') FROM {q(s_schema)}.{q(s_name)}")
+                     f"trim(CAST({q(col)} AS VARCHAR)) = '') FROM {rel}")
         rate = (missing / total) if total else 0.0
         warn, error = p.get("warn"), p.get("error")
         info.update(observed=rate, max=float(warn if warn is not None else error),
-                    details={"rows": int(total), "missing": int(missing), "source": src},
-                    message=f"{src}.{col}: {missing} of {total} rows missing "
+                    details={"rows": int(total), "missing": int(missing), "source": label},
+                    message=f"{label}.{col}: {missing} of {total} rows missing "
                             f"({rate:.2%}; warn > {warn}, error > {error})")
     elif spec.kind == "row_count_vs_previous":
         n = _count(con, f"SELECT count(*) FROM {t}")[0]
         prev = None
         if _exists(con, "governance", "check_results"):
-            row = con.execute(
-                "SELECT observed_value FROM governance.check_results WHERE check_name = ? "
+            row = _count(
+                con, "SELECT observed_value FROM governance.check_results WHERE check_name = ? "
                 "AND asset = ? AND run_id <> ? AND observed_value IS NOT NULL "
-                "ORDER BY checked_at DESC LIMIT 1", [spec.name, asset, run_id or ""]).fetchone()
+                "ORDER BY checked_at DESC LIMIT 1", [spec.name, asset, run_id or ""])
             prev = row[0] if row else None
         drop = float(p.get("max_drop", 0.5))
         info.update(observed=float(n), min=(prev * (1 - drop) if prev else None),

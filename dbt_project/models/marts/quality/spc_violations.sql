@@ -2,5 +2,13 @@
 select
     {{ dbt.concat(["v.equipment_id", "'|'", "v.parameter", "'|'", "v.rule", "'|'",
                    "cast(v.window_start as " ~ dbt.type_string() ~ ")"]) }} as spc_violation_key,
-    v.*
+    v.equipment_id,
+    v.line,
+    v.parameter,
+    v.rule,
+    v.window_start,
+    v.window_end,
+    v.points_flagged,
+    v.max_abs_z,
+    v.batch_codes
 from {{ ref('int_spc_violations') }} as v
