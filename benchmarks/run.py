@@ -120,6 +120,12 @@ def raw_rows_read(home: Path) -> int | None:
         return None
 
 
+def checkpoint(work: Path, result: dict) -> None:
+    """Partial figures so far, in <work>/result.json (survives an interrupted run)."""
+    (work / "result.json").write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str)
+                                      + "\n", encoding="utf-8")
+
+
 def ratio(a, b) -> float | None:
     return round(a / b, 3) if a is not None and b else None
 
@@ -222,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     result["pipeline_over_floor"] = ratio(full["wall_s"], result["floor_s"])
     result["gate_over_pipeline"] = ratio(st.get("quality_gate"), full["wall_s"])
     peaks = [result["floor"]["peak_rss_mb"], full["peak_rss_mb"]]
+    checkpoint(work, result)
 
     if full["returncode"] in (0, 1) and not args.full_only:  # 1 = a blocking check stopped it
         # 3. One new day of files.
@@ -232,12 +239,14 @@ def main(argv: list[str] | None = None) -> int:
         result["incremental_s"] = inc["wall_s"]
         result["incremental_rows_per_s"] = per_s(day["rows"], inc["wall_s"])
         result["incremental_over_full"] = ratio(inc["wall_s"], full["wall_s"])
+        checkpoint(work, result)
 
         # 4. Nothing changed.
         nc = run_pipeline("no_change", home, exports, logs)
         result["no_change"] = nc
         result["no_change_s"] = nc["wall_s"]
         peaks += [inc["peak_rss_mb"], nc["peak_rss_mb"]]
+        checkpoint(work, result)
 
         # 5. Trace / where-used latency.
         result["latency"] = measure_latency(home, exports, args.repeats)

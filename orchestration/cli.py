@@ -37,8 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_home(w)
     w.add_argument("kind", choices=["lot", "supplier", "batch", "equipment"])
     w.add_argument("id")
-    w.add_argument("--from", dest="date_from", help="shipped at or after (YYYY-MM-DD)")
-    w.add_argument("--to", dest="date_to", help="shipped at or before (YYYY-MM-DD)")
+    w.add_argument("--from", dest="date_from",
+                   help="shipped at or after (YYYY-MM-DD, UTC; equipment: batches produced from)")
+    w.add_argument("--to", dest="date_to",
+                   help="shipped at or before (YYYY-MM-DD, UTC; equipment: batches produced until)")
     w.add_argument("--json", action="store_true", help="print the result as JSON")
 
     d = sub.add_parser("dev", help="start the Dagster UI on http://127.0.0.1:3000")

@@ -176,7 +176,7 @@ def _broken_copy(tmp_path: Path, rel: str, old: str, new: str) -> Path:
     ("codes.yml", "example: B24031502003", "example: B2403150200",
      ["codes.yml", "batch_patterns[1].example"]),
     ("governance.yml", "field: carrier,", "field: carrierz,",
-     ["governance.yml", "missing_thresholds[7]", "carrierz"]),
+     ["governance.yml", "missing_thresholds[", "erp__shipments has no field 'carrierz'"]),
     ("problems.yml", "- code: QD02", "- code: QD2",
      ["problems.yml", "problems.categories[1].types[1].code"]),
     ("vocabularies.yml", "{canonical: swing, label_zh: 中班, label_en: Swing, spellings: [中,",

@@ -18,9 +18,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from scipy.stats import fisher_exact
-
 import yaml
+from scipy.stats import fisher_exact
 
 from orchestration.lib.settings import DBT_PROJECT_DIR, REPO_ROOT
 

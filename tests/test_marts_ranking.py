@@ -74,3 +74,4 @@ def test_properties(rows):
         assert ranked["rank"].iloc[0] == 1
         assert np.all(np.diff(ranked.log10_p_value.to_numpy()) >= -1e-9)
     assert df.suspect_ranking_key.is_unique
+    assert (df.q_value >= df.p_value - 1e-12).all() and (df.q_value <= 1).all()

@@ -143,3 +143,14 @@ def test_big_tables_counted_by_aggregate_match_gx(home):
     assert [(o.check_name, o.passed, o.observed_value) for o in gx] == \
            [(o.check_name, o.passed, o.observed_value) for o in agg]
     assert not agg[1].passed and "voltage" in agg[1].message
+
+
+def test_injected_failure_for_drills(home, monkeypatch):
+    from orchestration.lib.quality import run_model_checks
+
+    spec = S("in_set__parameter", "in_set", ["parameter"], ERROR,
+             value_set=["temperature", "voltage"])
+    assert run_model_checks(home, "stg_mes__readings", "r1", [spec])[0].passed
+    monkeypatch.setenv("QUALITRACE_INJECT_FAILURE", "in_set__parameter@staging/stg_mes__readings")
+    out = run_model_checks(home, "stg_mes__readings", "r2", [spec])[0]
+    assert not out.passed and out.severity == ERROR and "QUALITRACE_INJECT_FAILURE" in out.message

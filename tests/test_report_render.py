@@ -102,8 +102,8 @@ def reported_home(tmp_path_factory):
                 + validate_model(s, "int_complaints_deduplicated", dup, run))
         record_results(s, run, outs)
         raise_alerts(s, outs, run)
-    (s.reports / "dictionary").mkdir(parents=True, exist_ok=True)
-    (s.reports / "dictionary" / "index.html").write_text("<h1>Data dictionary</h1>")
+    s.reports.mkdir(parents=True, exist_ok=True)
+    (s.reports / "dictionary.html").write_text("<h1>Data dictionary</h1>")
     render_report(s)
     return s
 
@@ -132,7 +132,7 @@ def test_report_shows_what_a_reader_needs(reported_home, chromium, tmp_path):
     # alerts: open ones listed once even after two runs
     assert text.count("duplicate_complaints failed") <= 1
     assert 'id="data-docs-link" href="validation/index.html"' in dom
-    assert 'id="dictionary-link" href="dictionary/index.html"' in dom
+    assert 'id="dictionary-link" href="dictionary.html"' in dom
 
 
 def test_data_docs_render_in_chromium(reported_home, chromium, tmp_path):

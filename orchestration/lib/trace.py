@@ -25,7 +25,7 @@ EXIT_OK, EXIT_UNKNOWN, EXIT_NO_DATA = 0, 2, 3
 # where-used KIND -> forward_trace.suspect_kind
 WHERE_USED_KINDS = {"lot": "supplier_lot", "supplier": "supplier", "batch": "batch",
                     "equipment": "equipment"}
-MARTS_READ = ("complaint_trace", "forward_trace", "batch_quality")
+MARTS_READ = ("complaint_trace", "forward_trace", "batch_quality", "spc_violations")
 
 
 class MartsUnavailable(RuntimeError):
@@ -120,6 +120,7 @@ class ComplaintTrace:
     batch: dict[str, Any] | None
     same_batch: list[dict[str, Any]] = field(default_factory=list)
     matched_duplicate: str | None = None
+    spc: list[dict[str, Any]] = field(default_factory=list)
 
 
 def trace_complaint(con: duckdb.DuckDBPyConnection, complaint_id: str) -> ComplaintTrace:
@@ -155,7 +156,16 @@ def trace_complaint(con: duckdb.DuckDBPyConnection, complaint_id: str) -> Compla
             "order by received_at, complaint_id",
             [complaint["batch_code"], complaint["complaint_id"]],
         )
-    return ComplaintTrace(complaint, batch, same, matched_dup)
+        spc = _rows(
+            con,
+            "select equipment_id, parameter, rule, window_start, window_end from spc_violations "
+            "where batch_codes is not null and list_contains(string_split(batch_codes, ','), ?) "
+            "order by window_start, equipment_id, parameter, rule",
+            [complaint["batch_code"]],
+        )
+    else:
+        spc = []
+    return ComplaintTrace(complaint, batch, same, matched_dup, spc)
 
 
 # --- forward trace --------------------------------------------------------------------

@@ -110,7 +110,12 @@ def render_trace(t) -> str:
         ("machines on line", _split(c.get("equipment_ids"))),
         ("excursions during batch", c.get("excursion_count")),
         ("machines with excursions", _split(c.get("excursion_equipment_ids"))),
+        ("excursions by machine", c.get("excursion_summary")),
     ]))
+    out.append(f"  SPC rule violations while the batch ran: {len(t.spc)}\n")
+    if t.spc:
+        out.append(_table(t.spc, ["equipment_id", "parameter", "rule", "window_start",
+                                  "window_end"]))
     out.append(_section("Material lots -> suppliers"))
     out.append(_pairs([("material lots", _split(c.get("material_lots"))),
                        ("suppliers", _split(c.get("supplier_codes")))]))

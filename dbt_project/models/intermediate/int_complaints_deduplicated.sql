@@ -3,20 +3,23 @@
 -- secondary codes; 'UNCLASSIFIED' when nothing matches, never dropped).
 with matched as (
     select
-        d.*,
-        {{ problem_matches('d.description') }} as _problem_matches
+        d.complaint_id,
+        {{ problem_matches('d.description') }} as problem_matches
     from {{ ref('int_complaints_distinct') }} as d
 ),
 
 classified as (
     select
-        m.*,
-        {{ problem_primary('m._problem_matches') }} as problem_type_code,
-        {{ problem_secondary('m._problem_matches') }} as secondary_problem_codes
+        m.complaint_id,
+        {{ problem_primary('m.problem_matches') }} as problem_type_code,
+        {{ problem_secondary('m.problem_matches') }} as secondary_problem_codes
     from matched as m
 )
 
 select
-    {{ star_except('c', ['_problem_matches'], none) }},
-    {{ problem_category('c.problem_type_code') }} as problem_category
-from classified as c
+    d.*,
+    c.problem_type_code,
+    {{ problem_category('c.problem_type_code') }} as problem_category,
+    c.secondary_problem_codes
+from {{ ref('int_complaints_distinct') }} as d
+inner join classified as c on c.complaint_id = d.complaint_id

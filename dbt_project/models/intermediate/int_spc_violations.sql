@@ -6,21 +6,17 @@
 with points as (
     select
         g.*,
-        sum(case when z > 2 then 1 else 0 end) over w3 as above2_in3,
-        sum(case when z < -2 then 1 else 0 end) over w3 as below2_in3,
-        sum(case when z > 1 then 1 else 0 end) over w5 as above1_in5,
-        sum(case when z < -1 then 1 else 0 end) over w5 as below1_in5,
-        sum(case when z > 0 then 1 else 0 end) over w8 as above0_in8,
-        sum(case when z < 0 then 1 else 0 end) over w8 as below0_in8,
-        min(subgroup_start) over w3 as start3,
-        min(subgroup_start) over w5 as start5,
-        min(subgroup_start) over w8 as start8
+        sum(case when z > 2 then 1 else 0 end) over (partition by equipment_id, parameter order by seq rows between 2 preceding and current row) as above2_in3,
+        sum(case when z < -2 then 1 else 0 end) over (partition by equipment_id, parameter order by seq rows between 2 preceding and current row) as below2_in3,
+        sum(case when z > 1 then 1 else 0 end) over (partition by equipment_id, parameter order by seq rows between 4 preceding and current row) as above1_in5,
+        sum(case when z < -1 then 1 else 0 end) over (partition by equipment_id, parameter order by seq rows between 4 preceding and current row) as below1_in5,
+        sum(case when z > 0 then 1 else 0 end) over (partition by equipment_id, parameter order by seq rows between 7 preceding and current row) as above0_in8,
+        sum(case when z < 0 then 1 else 0 end) over (partition by equipment_id, parameter order by seq rows between 7 preceding and current row) as below0_in8,
+        min(subgroup_start) over (partition by equipment_id, parameter order by seq rows between 2 preceding and current row) as start3,
+        min(subgroup_start) over (partition by equipment_id, parameter order by seq rows between 4 preceding and current row) as start5,
+        min(subgroup_start) over (partition by equipment_id, parameter order by seq rows between 7 preceding and current row) as start8
     from {{ ref('int_spc_subgroups') }} as g
     where z is not null
-    window
-        w3 as (partition by equipment_id, parameter order by seq rows between 2 preceding and current row),
-        w5 as (partition by equipment_id, parameter order by seq rows between 4 preceding and current row),
-        w8 as (partition by equipment_id, parameter order by seq rows between 7 preceding and current row)
 ),
 
 flags as (

@@ -37,7 +37,7 @@ def _failures(invocation) -> list[str]:
         return []
     return [
         f"{r.get('unique_id')}: {r.get('status')}: "
-        f"{_ANSI.sub('', r.get('message') or '').strip()[:300]}"
+        f"{' '.join(_ANSI.sub('', r.get('message') or '').split())[:400]}"
         for r in results if r.get("status") in ("error", "fail", "runtime error")
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -97,9 +98,19 @@ def _load_entities(directory: Path, errors: list[str], sources: dict[str, str]) 
     return entities
 
 
-def load_dictionary(path: str | Path = DICTIONARY_DIR) -> Dictionary:
-    """Load and validate every YAML file of the dictionary; raise DictionaryError on problems."""
-    directory = Path(path)
+def dictionary_dir(path: str | Path | None = None) -> Path:
+    """The dictionary folder: `path`, else $QUALITRACE_DICTIONARY (a plant's own copy), else
+    the repository's data_dictionary/."""
+    if path is not None and Path(path) != DICTIONARY_DIR:
+        return Path(path)
+    return Path(os.environ.get("QUALITRACE_DICTIONARY") or DICTIONARY_DIR)
+
+
+def load_dictionary(path: str | Path | None = DICTIONARY_DIR) -> Dictionary:
+    """Load and validate every YAML file of the dictionary; raise DictionaryError on problems.
+
+    The default folder is data_dictionary/, or $QUALITRACE_DICTIONARY when set."""
+    directory = dictionary_dir(path)
     errors: list[str] = []
     sources: dict[str, str] = {}
     entities = _load_entities(directory, errors, sources)

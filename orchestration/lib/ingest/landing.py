@@ -428,8 +428,9 @@ def ingest_entity(settings: Settings, dictionary: Any, system: str, entity: str,
                     item.plan = prepare(df, fp, spec, workdir)
                 except IngestError as exc:
                     item.error = exc
-                if isinstance(item.plan, TabularRead):
-                    waiting += fp.size
+                if isinstance(item.plan, TabularRead) or (
+                        isinstance(item.plan, CsvPlan) and item.plan.temp):
+                    waiting += fp.size  # rows held in memory, or a transcoded copy on disk
             pending.append(item)
             if waiting > PREPARED_BYTES or (isinstance(item.plan, CsvPlan)
                                             and fp.size > PREPARED_BYTES):

@@ -18,7 +18,7 @@ from orchestration.lib.warehouse import connect
 
 log = logging.getLogger("qualitrace.report")
 TREND_RUNS = 20
-DICTIONARY_PAGES = ("dictionary/index.html", "dictionary.html")
+DICTIONARY_PAGES = ("dictionary.html", "dictionary/index.html")  # `qualitrace dictionary`
 
 
 def e(v) -> str:

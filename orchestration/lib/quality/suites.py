@@ -10,8 +10,11 @@ source of truth.
 Severity rules for generated checks: a required field's checks are ERROR (staging must
 have rejected such rows to quarantine; one left over is a pipeline fault); an optional
 field's are WARN (kept as typed and reported, never guessed). Missing-field rates use the
-dictionary's warn/error thresholds; business-key duplicates within one delivered file are
-WARN (supersession and de-duplication happen in intermediate, where keys must be unique).
+dictionary's warn/error thresholds (share of blanks after staging, governance.yml); a
+required field without a threshold gets `missing_required__<field>`, the share of blanks in
+the delivered rows (`raw.*`), WARN only since those rows are quarantined. Business-key
+duplicates within one delivered file are WARN (supersession and de-duplication happen in
+intermediate, where keys must be unique: see expectations/intermediate.yml).
 """
 
 from __future__ import annotations
@@ -107,7 +110,9 @@ def _field_specs(dictionary, system: str, entity_name: str, field) -> list[Expec
         out.append(ExpectationSpec(
             f"missing_rate__{f.name}", "missing_rate", (f.name,),
             ERROR if t.error_rate < 1 else WARN,
-            {"warn": t.warn_rate, "error": t.error_rate}))
+            {"warn": t.warn_rate, "error": t.error_rate,
+             # personal data is dropped in staging (only key + masked phone): measure raw
+             **({"source": f"raw.{system}__{entity_name}"} if f.pii else {})}))
     elif f.required:  # blanks in the delivered rows; such rows are quarantined, so WARN
         out.append(ExpectationSpec(
             f"missing_required__{f.name}", "missing_rate", (f.name,), WARN,

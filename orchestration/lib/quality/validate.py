@@ -236,6 +236,8 @@ def validate_model(settings: Settings, model: str, specs: list[ExpectationSpec],
                     details={"element_count": st["element_count"],
                              "unexpected_count": st["unexpected_count"],
                              "partial_unexpected_list": st["partial_unexpected_list"]})
+        cache: dict = {"__wanted__": {c for s in set_specs if s.kind == "missing_rate"
+                                      for c in s.columns}}
         for s in set_specs:
             missing = [c for c in s.columns if c not in colset] if s.kind != "missing_rate" \
                 else []
@@ -244,7 +246,7 @@ def validate_model(settings: Settings, model: str, specs: list[ExpectationSpec],
                         f"(check {s.name}, from {s.source})")
                 continue
             try:
-                info = _fact(con, schema, name, s, asset, run_id, src)
+                info = _fact(con, schema, name, s, asset, run_id, src, cache)
             except Exception as exc:  # noqa: BLE001 - reported as a failed check
                 fail(s, f"{schema}.{name}: check {s.name} could not run: "
                         f"{str(exc).splitlines()[0][:500]}")
@@ -295,10 +297,33 @@ def _snapshot(con, schema: str, name: str, specs: list[ExpectationSpec],
     return "qt_snapshot"
 
 
+def _missing_counts(con, rel: str, cols: list[str], cache: dict) -> dict:
+    """{column: (rows, blank or null)} for every column of `rel`, in one scan (cached).
+
+    A column `rel` does not have never arrived in any file: every row misses it."""
+    if rel not in cache:
+        parts = [f"count(*) FILTER (WHERE {q(c)} IS NULL OR trim(CAST({q(c)} AS VARCHAR)) = '')"
+                 for c in cols]
+        row = _count(con, f"SELECT count(*){''.join(', ' + x for x in parts)} FROM {rel}")
+        counts = {c: (row[0], row[1 + i]) for i, c in enumerate(cols)}
+        cache[rel] = _MissingCounts(counts, row[0])
+    return cache[rel]
+
+
+class _MissingCounts(dict):
+    def __init__(self, counts: dict, total: int):
+        super().__init__(counts)
+        self.total = total
+
+    def __missing__(self, col: str):
+        return (self.total, self.total)
+
+
 def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
-          run_id: str | None, src: str | None = None) -> dict:
+          run_id: str | None, src: str | None = None, cache: dict | None = None) -> dict:
     """Compute one set-level fact: {'observed', 'min', 'max', 'spec', ...}."""
     p, t = spec.params, src or f"{q(schema)}.{q(name)}"
+    cache = {} if cache is None else cache
     info: dict = {"spec": spec}
     if spec.kind == "unique":
         cols = ", ".join(q(c) for c in spec.columns)
@@ -325,14 +350,9 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
         if cols is None:
             cols = _table_columns(con, schema, name) or []
         col = spec.column
-        if col not in cols:
-            # the field never arrived in any file: everything is missing
-            total = _count(con, f"SELECT count(*) FROM {rel}")[0]
-            missing = total
-        else:
-            total, missing = _count(
-                con, f"SELECT count(*), count(*) FILTER (WHERE {q(col)} IS NULL OR "
-                     f"trim(CAST({q(col)} AS VARCHAR)) = '') FROM {rel}")
+        wanted = cache.get("__wanted__")
+        cols = [c for c in cols if wanted is None or c in wanted]
+        total, missing = _missing_counts(con, rel, cols, cache)[col]
         rate = (missing / total) if total else 0.0
         warn, error = p.get("warn"), p.get("error")
         info.update(observed=rate, max=float(warn if warn is not None else error),

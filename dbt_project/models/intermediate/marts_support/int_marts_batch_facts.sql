@@ -35,6 +35,20 @@ excursions as (
     ) as per_equipment
     group by batch_code
 ),
+excursion_details as (
+    select
+        batch_code,
+        {{ dbt.listagg('detail', "'; '", 'order by detail') }} as excursion_summary
+    from (
+        select
+            batch_code,
+            {{ dbt.concat(["equipment_id", "' '", "parameter", "' x'",
+                           "cast(excursion_count as " ~ dbt.type_string() ~ ")"]) }} as detail
+        from {{ ref('int_batch_excursions') }}
+        where batch_code is not null and excursion_count > 0
+    ) as d
+    group by batch_code
+),
 line_equipment as (
     select
         line,
@@ -68,6 +82,7 @@ select
          else i.fqc_failures = 0 end          as fqc_passed,
     coalesce(x.excursion_count, 0)            as excursion_count,
     x.excursion_equipment_ids,
+    xd.excursion_summary,
     le.equipment_ids,
     l.material_lots,
     s.supplier_codes
@@ -75,6 +90,7 @@ from batches as b
 left join complaints as c on c.batch_code = b.batch_code
 left join inspections as i on i.batch_code = b.batch_code
 left join excursions as x on x.batch_code = b.batch_code
+left join excursion_details as xd on xd.batch_code = b.batch_code
 left join line_equipment as le on le.line = b.line
 left join lots as l on l.batch_code = b.batch_code
 left join suppliers as s on s.batch_code = b.batch_code

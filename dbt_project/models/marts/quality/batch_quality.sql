@@ -30,6 +30,7 @@ joined as (
         f.fqc_passed,
         coalesce(f.excursion_count, 0) as excursion_count,
         f.excursion_equipment_ids,
+        f.excursion_summary,
         f.material_lots,
         f.supplier_codes
     from batches as b
@@ -54,7 +55,7 @@ select
     batch_code, product_code, product_model, work_order_no, line, shift, operator_id,
     batch_start, batch_end, units_produced, units_good, units_shipped, complaints,
     complaint_ppm, inspections, inspection_failures, fqc_passed, excursion_count,
-    excursion_equipment_ids, material_lots, supplier_codes,
+    excursion_equipment_ids, excursion_summary, material_lots, supplier_codes,
     round(
         50.0 * case
             when complaint_ppm is null or plant_ppm is null or plant_ppm = 0 then 0

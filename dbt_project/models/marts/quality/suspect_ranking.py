@@ -60,12 +60,28 @@ def rank_suspects(counts: pd.DataFrame, min_support: int) -> pd.DataFrame:
                 ranks.append(current)
         ranked["rank"] = ranks
         df.loc[ranked.index, "rank"] = ranked["rank"].astype("Int64")
+    df["q_value"] = benjamini_hochberg(df)
     df["suspect_ranking_key"] = (
         df["problem_type_code"].astype(str) + KEY_SEP + df["suspect_kind"].astype(str)
         + KEY_SEP + df["suspect_id"].astype(str)
     )
     return df.sort_values(["problem_type_code", "rank", "suspect_kind", "suspect_id"],
                           na_position="last").reset_index(drop=True)
+
+
+def benjamini_hochberg(df: pd.DataFrame) -> pd.Series:
+    """False-discovery-rate adjusted p-values among the suspects of each problem type."""
+    q = pd.Series(np.nan, index=df.index, dtype="float64")
+    for _, grp in df.groupby("problem_type_code", sort=False):
+        p = grp["p_value"].to_numpy(dtype="float64")
+        order = np.argsort(p)
+        m = len(p)
+        adjusted = p[order] * m / np.arange(1, m + 1)
+        adjusted = np.minimum.accumulate(adjusted[::-1])[::-1]
+        out = np.empty(m)
+        out[order] = np.minimum(adjusted, 1.0)
+        q.loc[grp.index] = out
+    return q
 
 
 def model(dbt, session):

@@ -45,6 +45,7 @@ select
     f.equipment_ids,
     coalesce(f.excursion_count, 0)                  as excursion_count,
     f.excursion_equipment_ids,
+    f.excursion_summary,
     f.material_lots,
     f.supplier_codes,
     f.fqc_passed,
