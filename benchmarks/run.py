@@ -94,6 +94,8 @@ def run_pipeline(label: str, home: Path, exports: Path, logs: Path) -> dict:
         out.update(stages.stages(log.read_text(encoding="utf-8", errors="replace"), m.wall_s,
                                  stages.run_results_since(home, since)))
         out["event_log"] = str(log)
+    # start-up: interpreter + loading the code location, until the first asset runs
+    out["startup_s"] = next((round(t, 2) for t, ln in m.lines if ln.startswith("materialising")), None)
     tail = [ln.rstrip() for _t, ln in m.lines[-6:]]
     out["stdout_tail"] = tail
     say(f"{label}: exit {m.returncode} in {m.wall_s:.1f}s, peak RSS {m.peak_rss_mb:.0f} MB, "

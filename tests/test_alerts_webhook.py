@@ -25,7 +25,7 @@ class Hook:
         hook = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server API
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 hook.attempts += 1
                 if hook.attempts <= hook.fail_first:

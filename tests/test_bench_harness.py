@@ -254,4 +254,5 @@ def test_command_latency_reports_median_and_failures():
     ok = latency.command_latency([sys.executable, "-c", "pass"], repeats=3)
     assert ok["n"] == 3 and ok["min_ms"] <= ok["median_ms"] <= ok["max_ms"]
     bad = latency.command_latency([sys.executable, "-c", "import sys; sys.exit('no marts')"], repeats=3)
-    assert bad["error"].startswith("exit 1: no marts")
+    assert bad["error"].startswith("exit 1: no marts") and bad["failures"] == 3
+    assert "median_ms" not in bad

@@ -6,12 +6,13 @@ import datetime as dt
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from orchestration.lib.dictionary import load_dictionary, lookup_key
 from orchestration.lib.dictionary.testing import ConformRunner
 
-PROPS = settings(max_examples=25, deadline=None,
+PROPS = settings(max_examples=20, deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 FW = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}
 PREFIXES = ["", "批号:", "批号：", "批号 ", "Batch No.", "batch no ", "LOT#", "批次号", "BATCH#"]
@@ -303,3 +304,10 @@ def test_vocabulary_spellings_with_noise(runner, dictionary, data):
 def test_line_forms(runner, cases):
     got = conform(runner, [(fmt.format(n=n),) for n, fmt in cases], "line")
     assert got == [f"L{n:02d}" for n, _ in cases]
+
+
+@PROPS
+@given(st.lists(st.text(alphabet="aZ09:#-号批 \u3000\tＡｚ０：", max_size=15), min_size=1, max_size=30))
+def test_python_lookup_key_mirrors_sql(runner, values):
+    """The published *_normalized keys (Python) must equal what the SQL macros compute."""
+    assert conform(runner, [(v,) for v in values], "lookup_key") == [lookup_key(v) for v in values]

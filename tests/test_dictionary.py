@@ -10,7 +10,10 @@ import duckdb
 import pytest
 
 from orchestration.lib.dictionary import (
-    DictionaryError, load_dictionary, normalize_header, publish,
+    DictionaryError,
+    load_dictionary,
+    normalize_header,
+    publish,
 )
 from orchestration.lib.dictionary.docs import render
 from orchestration.lib.settings import DICTIONARY_DIR
@@ -134,7 +137,7 @@ def test_header_map_normalises_noise(dictionary):
 
 def test_taxonomy_matches_exports_md(dictionary):
     text = EXPORTS_MD.read_text(encoding="utf-8")
-    spec = dict(re.findall(r"^\| `([A-Z]{2}\d{2})` \| ([^|]+?) \|", text, flags=re.M))
+    spec = dict(re.findall(r"^\| `([A-Z]{2}\d{2})` \| ([^|]+?) \|", text, flags=re.MULTILINE))
     assert len(spec) == 22
     ours = {t.code: t.name_zh for _, t in dictionary.problem_types()}
     assert ours == spec
@@ -236,6 +239,7 @@ def test_cli_validates_and_renders(tmp_path, capsys):
 
 def test_cli_exits_1_with_file_and_key(tmp_path, capsys):
     from types import SimpleNamespace
+
     from orchestration.lib.dictionary.cli import main
     bad = _broken_copy(tmp_path, "entities/qms.yml", "business_key: [capa_no]", "business_key: [capa]")
     rc = main(SimpleNamespace(home=str(tmp_path / "h"), exports=None, dictionary=bad))
@@ -246,6 +250,7 @@ def test_cli_exits_1_with_file_and_key(tmp_path, capsys):
 
 def test_dagster_asset_publishes_tables_and_docs(tmp_path, monkeypatch):
     import dagster as dg
+
     from orchestration.defs.dictionary.assets import dictionary_tables
     monkeypatch.setenv("QUALITRACE_HOME", str(tmp_path))
     result = dg.materialize([dictionary_tables])

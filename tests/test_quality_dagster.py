@@ -52,7 +52,7 @@ def run(settings, rows):
 
 
 def test_error_check_blocks_downstream_and_names_the_check(settings):
-    result, checks, mats = run(settings, ["20240315-L02-003", None])
+    _, checks, mats = run(settings, ["20240315-L02-003", None])
     assert not checks[BLOCKING].passed
     assert checks[BLOCKING].severity == dg.AssetCheckSeverity.ERROR
     assert "not_null__batch" in (checks[BLOCKING].description or "")
@@ -63,7 +63,7 @@ def test_error_check_blocks_downstream_and_names_the_check(settings):
 
 
 def test_warn_check_alerts_and_lets_the_run_go_on(settings):
-    result, checks, mats = run(settings, ["20240315-L02-003", "240315L2003"])
+    _, checks, mats = run(settings, ["20240315-L02-003", "240315L2003"])
     assert checks[BLOCKING].passed
     assert not checks[WARNINGS].passed
     assert checks[WARNINGS].severity == dg.AssetCheckSeverity.WARN

@@ -44,6 +44,9 @@ def test_business_key_compound_uniqueness(dictionary, suites):
     specs = by_name(suites["stg_erp__shipments"])
     s = specs["unique_per_file__shipment_no__line_no"]
     assert s.kind == "unique" and s.columns == (*e.business_key, "_source_file")
+    # several versions of one complaint in one file differ by updated_at
+    c = by_name(suites["stg_crm__complaints"])["unique_per_file__complaint_id"]
+    assert c.columns == ("complaint_id", "updated_at", "_source_file")
     inter = by_name(suites["int_complaints_deduplicated"])
     assert inter["unique__complaint_id"].severity == ERROR
 
@@ -79,6 +82,9 @@ def test_missing_thresholds_from_dictionary(dictionary, suites):
     # required fields without a threshold: blanks in the delivered rows alert (WARN)
     r = by_name(suites["stg_crm__complaints"])["missing_required__complaint_id"]
     assert r.severity == WARN and r.params["source"] == "raw.crm__complaints"
+    # a required field with a threshold gets both: after staging, and in the delivered rows
+    specs = by_name(suites["stg_crm__complaints"])
+    assert {"missing_rate__description", "missing_required__description"} <= set(specs)
 
 
 def test_row_counts_and_duplicate_checks(suites):

@@ -6,7 +6,13 @@ import duckdb
 import pytest
 
 from orchestration.lib.quality import (
-    ERROR, WARN, ExpectationSpec, GateFailed, record_results, run_gate, validate_model,
+    ERROR,
+    WARN,
+    ExpectationSpec,
+    GateFailed,
+    record_results,
+    run_gate,
+    validate_model,
 )
 from orchestration.lib.settings import get_settings
 from orchestration.lib.warehouse import connect
@@ -154,3 +160,20 @@ def test_injected_failure_for_drills(home, monkeypatch):
     monkeypatch.setenv("QUALITRACE_INJECT_FAILURE", "in_set__parameter@staging/stg_mes__readings")
     out = run_model_checks(home, "stg_mes__readings", "r2", [spec])[0]
     assert not out.passed and out.severity == ERROR and "QUALITRACE_INJECT_FAILURE" in out.message
+
+
+def test_other_dagster_checks_join_the_history(home):
+    import dagster as dg
+
+    from orchestration.lib.quality.results import record_check_evaluations
+
+    evs = [dg.AssetCheckEvaluation(asset_key=dg.AssetKey(["governance", "file_manifest"]),
+                                   check_name="rows_reconcile", passed=False, metadata={},
+                                   severity=dg.AssetCheckSeverity.ERROR, description="off by 1"),
+           dg.AssetCheckEvaluation(asset_key=dg.AssetKey(["staging", "stg_x"]),
+                                   check_name="gx_blocking", passed=True, metadata={})]
+    assert record_check_evaluations(home, "r1", evs) == 1
+    with connect(home, read_only=True) as con:
+        row = con.execute("SELECT check_name, asset, severity, passed, message "
+                          "FROM governance.check_results").fetchall()
+    assert row == [("rows_reconcile", "governance/file_manifest", "ERROR", False, "off by 1")]

@@ -12,7 +12,13 @@ import duckdb
 import pytest
 
 from orchestration.lib.quality import (
-    ERROR, WARN, ExpectationSpec, raise_alerts, record_results, render_report, validate_model,
+    ERROR,
+    WARN,
+    ExpectationSpec,
+    raise_alerts,
+    record_results,
+    render_report,
+    validate_model,
 )
 from orchestration.lib.settings import get_settings
 
@@ -28,7 +34,7 @@ def ensure_chromium() -> str:
     log = []
     for cmd in (["apt-get", "update"],
                 ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200,
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=1200,
                               env={"DEBIAN_FRONTEND": "noninteractive",
                                    "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
         log.append(f"$ {' '.join(cmd)} -> {proc.returncode}\n{proc.stdout[-1500:]}"
@@ -50,7 +56,7 @@ def dump_dom(chromium: str, page: Path, profile: Path) -> str:
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
          "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=180)
+        check=False, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, f"chromium failed on {page}: {proc.stderr[-2000:]}"
     return proc.stdout
 

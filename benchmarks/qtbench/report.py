@@ -81,7 +81,7 @@ def _fmt(v, spec: str = ".1f") -> str:
 def table(results: list[dict]) -> str:
     """Markdown table, one row per scale, from results/<scale>.json contents."""
     head = ("| scale | input rows | floor s | pipeline s | ingest / dbt / gate / marts / other s "
-            "| pipeline/floor | gate/pipeline | +1 day s | incr/full | no-change s "
+            "| CPU s floor / pipeline | pipeline/floor | gate/pipeline | +1 day s | incr/full | no-change s "
             "| trace ms (query / cmd) | where-used ms (query / cmd) | peak RSS MB | load avg | run at (UTC) |")
     sep = "|" + "---|" * (head.count("|") - 1)
     rows = [head, sep]
@@ -98,7 +98,9 @@ def table(results: list[dict]) -> str:
             f" (exit {r.get('pipeline', {}).get('returncode')})"
         rows.append("| " + " | ".join([
             f"{r['scale']:g}", f"{r.get('input_rows') or 0:,}", _fmt(r.get("floor_s"), ".2f"),
-            _fmt(r.get("pipeline_s")) + flags, stages, _fmt(r.get("pipeline_over_floor")),
+            _fmt(r.get("pipeline_s")) + flags, stages,
+            f"{_fmt(r.get('floor', {}).get('cpu_s'))} / {_fmt(r.get('pipeline', {}).get('cpu_s'))}",
+            _fmt(r.get("pipeline_over_floor")),
             _fmt(r.get("gate_over_pipeline"), ".2f"), _fmt(r.get("incremental_s")),
             _fmt(r.get("incremental_over_full"), ".2f"), _fmt(r.get("no_change_s")),
             lat_txt("trace"), lat_txt("where_used"), _fmt(r.get("peak_rss_mb"), ".0f"),

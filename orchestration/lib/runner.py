@@ -45,6 +45,7 @@ class RunProgress:
     checks_failed: list[tuple[str, str, str, bool, str]] = field(default_factory=list)
     step_failures: list[tuple[str, str]] = field(default_factory=list)
     skipped_steps: list[str] = field(default_factory=list)
+    live: int = 0
 
     def __call__(self, entry) -> None:
         try:
@@ -60,6 +61,11 @@ class RunProgress:
         self.log.write(f"{stamp} {entry.step_key or '-':<28} {kind:<26} {msg}\n")
         self.log.flush()
         if ev is None:
+            text = entry.user_message or ""
+            if text.startswith("dbt built: ") and self.out.isatty():
+                self.live += 1
+                self.out.write(f"\r         {text.split()[2]}: {self.live} models built ...")
+                self.out.flush()
             return
         step = ev.step_key or ""
         if kind == "STEP_START":
@@ -101,6 +107,9 @@ class RunProgress:
             self.skipped_steps.append(step)
 
     def _say(self, line: str) -> None:
+        if self.live and self.out.isatty():
+            self.out.write("\r\x1b[K")
+            self.live = 0
         self.out.write(line + "\n")
         self.out.flush()
 

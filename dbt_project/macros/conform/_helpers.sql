@@ -133,3 +133,9 @@
     {%- for k, v in pairs -%}{%- do entries.append(conform_sql_string(k) ~ ': ' ~ v) -%}{%- endfor -%}
     cast((MAP { {{ entries | join(', ') }} })[{{ key_expr }}] as {{ value_type }})
 {%- endmacro %}
+
+{#- conform_dictionary_table(name) -> the relation of a published dictionary.* table (a dbt
+    source, so models using the conformance macros depend on the dictionary asset) -#}
+{% macro conform_dictionary_table(name) -%}
+    {{ return(source('dictionary', name) | string) }}
+{%- endmacro %}

@@ -15,7 +15,7 @@
 
 {#- kind: 'local' -> naive local timestamp, 'utc' -> naive UTC timestamp -#}
 {% macro conform_timestamp_as(expr, kind) -%}
-    {%- set formats = conform_dictionary_rows("select kind, format, regex, local_time from dictionary.timestamp_formats order by ordinal") -%}
+    {%- set formats = conform_dictionary_rows("select kind, format, regex, local_time from " ~ conform_dictionary_table('timestamp_formats') ~ " order by ordinal") -%}
     {%- if formats | length == 0 -%}
         cast(null as {{ dbt.type_timestamp() }})
     {%- else -%}

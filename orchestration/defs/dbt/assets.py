@@ -24,6 +24,7 @@ PROJECT = get_dbt_project()
 TRANSLATOR = QualitraceDbtTranslator()
 MARTS_SELECT = "config.schema:marts_build"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+PROGRESS_PREFIX = "dbt built: "  # live progress lines, read by `qualitrace run`
 
 
 class DbtBuildFailed(RuntimeError):
@@ -70,7 +71,12 @@ def run_dbt_build(context: dg.AssetExecutionContext, step: str) -> Iterator:
     with warehouse_lock(settings):
         invocation = dbt.cli(args, context=context, raise_on_error=False,
                              target_path=settings.dbt_target / step)
-        events = list(invocation.stream())
+        events = []
+        for event in invocation.stream():
+            events.append(event)
+            if isinstance(event, dg.Output):
+                context.log.info(f"{PROGRESS_PREFIX}{step} "
+                                 f"{context.asset_key_for_output(event.output_name).to_user_string()}")
         keys = [e.asset_key for e in events if isinstance(e, (dg.Output, dg.AssetMaterialization))
                 and getattr(e, "asset_key", None)]
         if not keys:

@@ -4,7 +4,7 @@ import dagster as dg
 
 from orchestration.lib.dictionary import load_dictionary, publish
 from orchestration.lib.dictionary.docs import render
-from orchestration.lib.settings import DICTIONARY_DIR, get_settings
+from orchestration.lib.settings import get_settings
 from orchestration.lib.warehouse import connect
 
 
@@ -23,7 +23,7 @@ from orchestration.lib.warehouse import connect
 def dictionary_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Load + validate (DictionaryError names file and key), publish, render docs."""
     settings = get_settings().ensure()
-    dictionary = load_dictionary(DICTIONARY_DIR)
+    dictionary = load_dictionary()  # data_dictionary/ or $QUALITRACE_DICTIONARY
     with connect(settings) as con:
         counts = publish(dictionary, con)
     html, md = render(dictionary, settings.reports)

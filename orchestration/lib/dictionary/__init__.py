@@ -2,7 +2,12 @@
 
 from orchestration.lib.dictionary.loader import DictionaryError, load_dictionary
 from orchestration.lib.dictionary.model import (
-    Dictionary, Entity, Field, MissingThreshold, ProblemType, ReasonCode,
+    Dictionary,
+    Entity,
+    Field,
+    MissingThreshold,
+    ProblemType,
+    ReasonCode,
 )
 from orchestration.lib.dictionary.normalize import lookup_key, normalize_header, text_code
 

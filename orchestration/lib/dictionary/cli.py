@@ -6,13 +6,13 @@ import sys
 
 from orchestration.lib.dictionary.docs import render
 from orchestration.lib.dictionary.loader import DictionaryError, load_dictionary
-from orchestration.lib.settings import DICTIONARY_DIR, get_settings
+from orchestration.lib.settings import get_settings
 
 
 def main(args) -> int:
     """Exit 0 after writing dictionary.html/.md; exit 1 listing every file/key error."""
     settings = get_settings(getattr(args, "home", None), getattr(args, "exports", None))
-    path = getattr(args, "dictionary", None) or DICTIONARY_DIR
+    path = getattr(args, "dictionary", None)
     try:
         d = load_dictionary(path)
     except DictionaryError as exc:

@@ -23,14 +23,14 @@ def to_blocks(d: Dictionary) -> list[tuple[str, object]]:
     """The document as a list of ('h1'|'h2'|'h3'|'p', text) and ('table', (header, rows))."""
     b: list[tuple[str, object]] = [
         ("h1", "Qualitrace data dictionary / 数据字典"),
-        ("p", "Generated from data_dictionary/*.yml, the single source of truth. "
-              "由 data_dictionary/*.yml 生成，为唯一权威来源。"),
+        ("p", ("Generated from data_dictionary/*.yml, the single source of truth. "
+               "由 data_dictionary/*.yml 生成，为唯一权威来源。")),
         ("h2", "Entities and fields / 实体与字段"),
     ]
     for e in d.entities:
         b.append(("h3", f"{e.system}/{e.name} — {e.description_zh}"))
-        b.append(("p", f"{e.description_en} Business key / 业务主键: {', '.join(e.business_key)}. "
-                       f"Owner / 负责人: {e.owner}."))
+        b.append(("p", (f"{e.description_en} Business key / 业务主键: {', '.join(e.business_key)}. "
+                        f"Owner / 负责人: {e.owner}.")))
         b.append(("table", (
             ["field 字段", "aliases 别名", "type 类型", "required 必填", "PII 个人信息",
              "unit kind 单位类别", "vocabulary 词表", "description", "说明"],

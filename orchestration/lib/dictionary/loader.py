@@ -11,8 +11,17 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from orchestration.lib.dictionary.model import (
-    BatchPattern, Dictionary, Entity, MissingThreshold, ProblemTaxonomy, Province, ReasonCode,
-    SerialPattern, TimestampFormat, UnitKind, Vocabulary,
+    BatchPattern,
+    Dictionary,
+    Entity,
+    MissingThreshold,
+    ProblemTaxonomy,
+    Province,
+    ReasonCode,
+    SerialPattern,
+    TimestampFormat,
+    UnitKind,
+    Vocabulary,
 )
 from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
 from orchestration.lib.settings import DICTIONARY_DIR
@@ -155,8 +164,8 @@ def load_dictionary(path: str | Path | None = DICTIONARY_DIR) -> Dictionary:
         missing_thresholds=_validate_list(MissingThreshold, gov.get("missing_thresholds"), p_gov, "missing_thresholds", errors),
         sources=sources,
     )
-    paths = dict(vocabularies=p_voc, units=p_unit, codes=p_code, provinces=p_prov,
-                 problems=p_prob, governance=p_gov)
+    paths = {"vocabularies": p_voc, "units": p_unit, "codes": p_code, "provinces": p_prov,
+                 "problems": p_prob, "governance": p_gov}
     if not errors:
         errors.extend(check_consistency(d, paths))
     if errors:

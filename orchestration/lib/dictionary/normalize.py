@@ -9,7 +9,8 @@ import unicodedata
 FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F))
 HALFWIDTH = "".join(chr(c) for c in range(0x21, 0x7F))
 _FW_TABLE = str.maketrans(FULLWIDTH + "\u3000", HALFWIDTH + " ")
-_WS = re.compile(r"\s+")
+_WS = re.compile(r"[\t\n\f\r ]+")  # what RE2's \s means in the SQL macros
+_SQL_SPACE = "\t\n\f\r "
 _HEADER_SEP = re.compile(r"[\s\-]+")
 
 
@@ -28,7 +29,7 @@ def text_code(text: str | None) -> str | None:
     """Mirror of the `conform_text_code` macro: fold width, trim, upper; blank -> None."""
     if text is None:
         return None
-    t = fold_width(text).strip().upper()
+    t = fold_width(text).strip(_SQL_SPACE).upper()
     return t or None
 
 

@@ -19,17 +19,17 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
     """Every `dictionary.*` table as a DataFrame (columns as in data_dictionary/README.md)."""
     t: dict[str, pd.DataFrame] = {}
     t["entities"] = _df([
-        dict(system=e.system, entity=e.name, table_name=e.table, business_key=",".join(e.business_key),
-             description_en=e.description_en, description_zh=e.description_zh, owner=e.owner,
-             field_count=len(e.fields))
+        {"system": e.system, "entity": e.name, "table_name": e.table, "business_key": ",".join(e.business_key),
+             "description_en": e.description_en, "description_zh": e.description_zh, "owner": e.owner,
+             "field_count": len(e.fields)}
         for e in d.entities
     ], ["system", "entity", "table_name", "business_key", "description_en", "description_zh",
         "owner", "field_count"])
     t["fields"] = _df([
-        dict(system=e.system, entity=e.name, field=f.name, ordinal=i + 1, type=f.type,
-             required=f.required, pii=f.pii, in_business_key=f.name in e.business_key,
-             unit_kind=f.unit_kind, unit_field=f.unit_field, vocabulary=f.vocabulary,
-             description_en=f.description_en, description_zh=f.description_zh, owner=f.owner)
+        {"system": e.system, "entity": e.name, "field": f.name, "ordinal": i + 1, "type": f.type,
+             "required": f.required, "pii": f.pii, "in_business_key": f.name in e.business_key,
+             "unit_kind": f.unit_kind, "unit_field": f.unit_field, "vocabulary": f.vocabulary,
+             "description_en": f.description_en, "description_zh": f.description_zh, "owner": f.owner}
         for e in d.entities for i, f in enumerate(e.fields)
     ], ["system", "entity", "field", "ordinal", "type", "required", "pii", "in_business_key",
         "unit_kind", "unit_field", "vocabulary", "description_en", "description_zh", "owner"])
@@ -37,9 +37,9 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
     for e in d.entities:
         for f in e.fields:
             for a in [f.name, *f.aliases]:
-                alias_rows.append(dict(system=e.system, entity=e.name, field=f.name, alias=a,
-                                       alias_normalized=normalize_header(a),
-                                       language="zh" if any(ord(c) > 0x2E80 for c in a) else "en"))
+                alias_rows.append({"system": e.system, "entity": e.name, "field": f.name, "alias": a,
+                                       "alias_normalized": normalize_header(a),
+                                       "language": "zh" if any(ord(c) > 0x2E80 for c in a) else "en"})
     t["field_aliases"] = _df(alias_rows, ["system", "entity", "field", "alias", "alias_normalized",
                                           "language"]).drop_duplicates(
         ["system", "entity", "alias_normalized"])
@@ -47,88 +47,88 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
     for v in d.vocabularies:
         for val in v.values:
             for s in dict.fromkeys([val.canonical, *val.spellings]):
-                voc_rows.append(dict(domain=v.domain, spelling=s, spelling_normalized=lookup_key(s),
-                                     canonical=val.canonical, canonical_value=val.value,
-                                     label_zh=val.label_zh, label_en=val.label_en,
-                                     unit_kind=val.unit_kind))
+                voc_rows.append({"domain": v.domain, "spelling": s, "spelling_normalized": lookup_key(s),
+                                     "canonical": val.canonical, "canonical_value": val.value,
+                                     "label_zh": val.label_zh, "label_en": val.label_en,
+                                     "unit_kind": val.unit_kind})
     t["vocabularies"] = _df(voc_rows, ["domain", "spelling", "spelling_normalized", "canonical",
                                        "canonical_value", "label_zh", "label_en", "unit_kind"]
                             ).drop_duplicates(["domain", "spelling_normalized"])
     t["vocabulary_domains"] = _df([
-        dict(domain=v.domain, canonical_type=v.canonical_type, description_en=v.description_en,
-             description_zh=v.description_zh) for v in d.vocabularies
+        {"domain": v.domain, "canonical_type": v.canonical_type, "description_en": v.description_en,
+             "description_zh": v.description_zh} for v in d.vocabularies
     ], ["domain", "canonical_type", "description_en", "description_zh"])
     unit_rows = []
     for k in d.unit_kinds:
         for u in k.units:
             for s in dict.fromkeys([u.unit, *u.spellings]):
-                unit_rows.append(dict(unit_kind=k.kind, spelling=s, spelling_normalized=lookup_key(s),
-                                      unit=u.unit, canonical_unit=k.canonical_unit,
-                                      factor=float(u.factor), offset=float(u.offset)))
+                unit_rows.append({"unit_kind": k.kind, "spelling": s, "spelling_normalized": lookup_key(s),
+                                      "unit": u.unit, "canonical_unit": k.canonical_unit,
+                                      "factor": float(u.factor), "offset": float(u.offset)})
     t["units"] = _df(unit_rows, ["unit_kind", "spelling", "spelling_normalized", "unit",
                                  "canonical_unit", "factor", "offset"]
                      ).drop_duplicates(["unit_kind", "spelling_normalized"])
     t["unit_kinds"] = _df([
-        dict(unit_kind=k.kind, canonical_unit=k.canonical_unit, description_en=k.description_en,
-             description_zh=k.description_zh) for k in d.unit_kinds
+        {"unit_kind": k.kind, "canonical_unit": k.canonical_unit, "description_en": k.description_en,
+             "description_zh": k.description_zh} for k in d.unit_kinds
     ], ["unit_kind", "canonical_unit", "description_en", "description_zh"])
     t["provinces"] = _df([
-        dict(code=p.code, name=p.name, short_name=p.short_name, pinyin=p.pinyin, name_en=p.name_en,
-             abbr=p.abbr, region=p.region, region_en=p.region_en) for p in d.provinces
+        {"code": p.code, "name": p.name, "short_name": p.short_name, "pinyin": p.pinyin, "name_en": p.name_en,
+             "abbr": p.abbr, "region": p.region, "region_en": p.region_en} for p in d.provinces
     ], ["code", "name", "short_name", "pinyin", "name_en", "abbr", "region", "region_en"])
     t["province_aliases"] = _df([
-        dict(alias=a, alias_normalized=lookup_key(a), code=p.code)
+        {"alias": a, "alias_normalized": lookup_key(a), "code": p.code}
         for p in d.provinces for a in province_aliases(p)
     ], ["alias", "alias_normalized", "code"]).drop_duplicates(["alias_normalized"])
     t["batch_label_prefixes"] = _df([
-        dict(prefix=p, prefix_normalized=lookup_key(p), prefix_regex=regex_literal(lookup_key(p)))
+        {"prefix": p, "prefix_normalized": lookup_key(p), "prefix_regex": regex_literal(lookup_key(p))}
         for p in sorted(d.batch_label_prefixes, key=lambda s: -len(lookup_key(s) or ""))
     ], ["prefix", "prefix_normalized", "prefix_regex"])
     t["serial_label_prefixes"] = _df([
-        dict(prefix=p, prefix_normalized=lookup_key(p), prefix_regex=regex_literal(lookup_key(p)))
+        {"prefix": p, "prefix_normalized": lookup_key(p), "prefix_regex": regex_literal(lookup_key(p))}
         for p in sorted(d.serial_label_prefixes, key=lambda s: -len(lookup_key(s) or ""))
     ], ["prefix", "prefix_normalized", "prefix_regex"])
-    t["batch_code_settings"] = _df([dict(year_min=d.batch_year_min, year_max=d.batch_year_max)],
+    t["batch_code_settings"] = _df([{"year_min": d.batch_year_min, "year_max": d.batch_year_max}],
                                    ["year_min", "year_max"])
     t["batch_code_patterns"] = _df([
-        dict(ordinal=i + 1, system=b.system, name=b.name, regex=b.regex, example=b.example,
-             year_group=b.year_group, year_digits=b.year_digits, month_group=b.month_group,
-             day_group=b.day_group, line_group=b.line_group, seq_group=b.seq_group,
-             description_en=b.description_en, description_zh=b.description_zh)
+        {"ordinal": i + 1, "system": b.system, "name": b.name, "regex": b.regex, "example": b.example,
+             "year_group": b.year_group, "year_digits": b.year_digits, "month_group": b.month_group,
+             "day_group": b.day_group, "line_group": b.line_group, "seq_group": b.seq_group,
+             "description_en": b.description_en, "description_zh": b.description_zh}
         for i, b in enumerate(d.batch_patterns)
     ], ["ordinal", "system", "name", "regex", "example", "year_group", "year_digits", "month_group",
         "day_group", "line_group", "seq_group", "description_en", "description_zh"])
     t["serial_patterns"] = _df([
-        dict(ordinal=i + 1, name=s.name, regex=s.regex, product_group=s.product_group,
-             example=s.example, description_en=s.description_en, description_zh=s.description_zh)
+        {"ordinal": i + 1, "name": s.name, "regex": s.regex, "product_group": s.product_group,
+             "example": s.example, "description_en": s.description_en, "description_zh": s.description_zh}
         for i, s in enumerate(d.serial_patterns)
     ], ["ordinal", "name", "regex", "product_group", "example", "description_en", "description_zh"])
     t["timestamp_formats"] = _df([
-        dict(ordinal=i + 1, name=f.name, kind=f.kind, format=f.format, regex=f.regex,
-             applies_to=f.applies_to, example=f.example, local_time=f.local_time)
+        {"ordinal": i + 1, "name": f.name, "kind": f.kind, "format": f.format, "regex": f.regex,
+             "applies_to": f.applies_to, "example": f.example, "local_time": f.local_time}
         for i, f in enumerate(d.timestamp_formats)
     ], ["ordinal", "name", "kind", "format", "regex", "applies_to", "example", "local_time"])
     pt_rows, kw_rows = [], []
     if d.problems:
         for c in d.problems.categories:
             for t_ in c.types:
-                pt_rows.append(dict(code=t_.code, category=c.prefix, category_zh=c.name_zh,
-                                    category_en=c.name_en, name_zh=t_.name_zh, name_en=t_.name_en,
-                                    precedence=c.precedence))
+                pt_rows.append({"code": t_.code, "category": c.prefix, "category_zh": c.name_zh,
+                                    "category_en": c.name_en, "name_zh": t_.name_zh, "name_en": t_.name_en,
+                                    "precedence": c.precedence})
                 for lang, kws in (("zh", t_.keywords_zh), ("en", t_.keywords_en)):
                     for kw in kws:
-                        kw_rows.append(dict(code=t_.code, keyword=kw,
-                                            keyword_normalized=problem_text(kw.rstrip("*")),
-                                            keyword_regex=keyword_regex(kw, lang), language=lang,
-                                            precedence=c.precedence))
+                        kw_rows.append({"code": t_.code, "keyword": kw,
+                                            "keyword_normalized": problem_text(kw.rstrip("*")),
+                                            "keyword_regex": keyword_regex(kw, lang), "language": lang,
+                                            "precedence": c.precedence})
     t["problem_types"] = _df(pt_rows, ["code", "category", "category_zh", "category_en", "name_zh",
                                        "name_en", "precedence"])
     t["problem_keywords"] = _df(kw_rows, ["code", "keyword", "keyword_normalized", "keyword_regex",
                                           "language", "precedence"])
     t["problem_negations"] = _df([
-        dict(prefix=p, prefix_normalized=problem_text(p),
-             prefix_regex=(r"\b" if p[:1].isascii() and p[:1].isalnum() else "")
-             + regex_literal(problem_text(p)))
+        {"prefix": p, "prefix_normalized": problem_text(p),
+             "prefix_regex": (r"\b" if p[:1].isascii() and p[:1].isalnum() else "")
+             + regex_literal(problem_text(p))}
         for p in (d.problems.negation_prefixes if d.problems else [])
     ], ["prefix", "prefix_normalized", "prefix_regex"])
     t["reason_codes"] = _df([r.model_dump() for r in d.reason_codes],
@@ -136,16 +136,16 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
     thr = []
     listed = {(m.system, m.entity, m.field) for m in d.missing_thresholds}
     for m in d.missing_thresholds:
-        thr.append(dict(system=m.system, entity=m.entity, field=m.field, warn_rate=m.warn_rate,
-                        error_rate=m.error_rate, source="dictionary"))
+        thr.append({"system": m.system, "entity": m.entity, "field": m.field, "warn_rate": m.warn_rate,
+                        "error_rate": m.error_rate, "source": "dictionary"})
     for e in d.entities:
         for f in e.fields:
             if f.required and (e.system, e.name, f.name) not in listed:
-                thr.append(dict(system=e.system, entity=e.name, field=f.name, warn_rate=0.0,
-                                error_rate=0.001, source="default_required"))
+                thr.append({"system": e.system, "entity": e.name, "field": f.name, "warn_rate": 0.0,
+                                "error_rate": 0.001, "source": "default_required"})
     t["missing_thresholds"] = _df(thr, ["system", "entity", "field", "warn_rate", "error_rate",
                                         "source"])
-    t["meta"] = _df([dict(key="sections", value=json.dumps(sorted(t)))], ["key", "value"])
+    t["meta"] = _df([{"key": "sections", "value": json.dumps(sorted(t))}], ["key", "value"])
     return t
 
 

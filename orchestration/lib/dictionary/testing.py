@@ -66,7 +66,7 @@ def compile_inline(sql: str, warehouse: Path, target_dir: Path) -> str:
            str(DBT_PROJECT_DIR), "--target-path", str(target_dir / "target"), "--log-path",
            str(target_dir / "logs"), "--no-partial-parse", "--quiet", "--output", "json",
            "--inline", sql]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"dbt compile failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     out = proc.stdout

@@ -18,7 +18,19 @@ from orchestration.lib.quality.suites import build_suites
 from orchestration.lib.quality.validate import asset_path, model_schema, validate_model
 
 __all__ = [
-    "Alert", "CheckOutcome", "ERROR", "ExpectationSpec", "GateFailed", "WARN", "asset_path",
-    "build_suites", "model_schema", "raise_alerts", "record_results", "render_report",
-    "run_gate", "run_model_checks", "validate_model",
+    "ERROR",
+    "WARN",
+    "Alert",
+    "CheckOutcome",
+    "ExpectationSpec",
+    "GateFailed",
+    "asset_path",
+    "build_suites",
+    "model_schema",
+    "raise_alerts",
+    "record_results",
+    "render_report",
+    "run_gate",
+    "run_model_checks",
+    "validate_model",
 ]

@@ -15,8 +15,8 @@ import os
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from orchestration.lib.quality.model import CheckOutcome
 from orchestration.lib.settings import Settings

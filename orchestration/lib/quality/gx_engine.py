@@ -11,11 +11,14 @@ GX is imported lazily (it takes seconds to import).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from orchestration.lib.quality.model import ExpectationSpec
 
@@ -138,7 +141,7 @@ def _jsonable(v: Any) -> Any:
     if v is None or isinstance(v, (str, int, bool)):
         return v
     if isinstance(v, float):
-        return None if v != v else v
+        return None if math.isnan(v) else v
     return str(v)
 
 
@@ -259,10 +262,8 @@ def build_data_docs(home: Path, docs_dir: Path) -> Path | None:
             s = pair["suite"]
             suite = gx.ExpectationSuite(name=s["name"], expectations=s.get("expectations", []),
                                         meta=s.get("meta") or {})
-            try:
+            with contextlib.suppress(Exception):  # already added by an earlier pair
                 context.suites.add(suite)
-            except Exception:  # noqa: BLE001 - already added by an earlier pair
-                pass
             if pair["result"] is None:
                 continue
             res = schema.load(pair["result"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestration.lib.settings import Settings
@@ -28,6 +28,8 @@ def e(v) -> str:
 def _fmt(v) -> str:
     if v is None:
         return ""
+    if isinstance(v, datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(v, float):
         return f"{v:.4g}" if abs(v) < 1 else f"{v:,.0f}" if v == int(v) else f"{v:,.2f}"
     return str(v)
@@ -218,7 +220,7 @@ th {{ background: #f4f4f4; }} td {{ max-width: 60em; overflow-wrap: anywhere; }}
 <h1>Qualitrace governance report</h1>
 <p>Generated {e(generated_at.strftime('%Y-%m-%d %H:%M:%S UTC'))}.
 Latest run: <code id="latest-run">{e(run[0] if run else 'none')}</code>
-{f'at {e(run[1])} UTC' if run else ''}</p>
+{f'at {e(_fmt(run[1]))} UTC' if run else ''}</p>
 <nav>{' '.join(links)}</nav>
 <p id="verdict" class="verdict {vcls}">{e(verdict)}</p>
 <p id="summary">Latest run: <b>{n_ok}</b> passed, <b>{n_warn}</b> WARN failed,
@@ -279,7 +281,7 @@ def render_report(settings: Settings, build_docs: bool = True) -> Path:
     if build_docs:
         try:
             docs_index = gx_engine.build_data_docs(settings.home, reports / "validation")
-        except Exception:  # noqa: BLE001 - the report must still be written
+        except Exception:
             log.exception("could not build GX Data Docs into %s", reports / "validation")
     if docs_index is None and (reports / "validation" / "index.html").exists():
         docs_index = reports / "validation" / "index.html"
@@ -289,7 +291,7 @@ def render_report(settings: Settings, build_docs: bool = True) -> Path:
     else:
         data = gather_empty()
     page = render_html(data, docs_index, _dictionary_href(reports),
-                       datetime.now(timezone.utc))
+                       datetime.now(UTC))
     out = reports / "index.html"
     tmp = out.with_suffix(".html.tmp")
     tmp.write_text(page, encoding="utf-8")

@@ -3,8 +3,8 @@ never by dbt)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from orchestration.lib.quality.model import CheckOutcome
 from orchestration.lib.settings import Settings
@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS governance.check_results (
 
 def utcnow() -> datetime:
     """Naive UTC timestamp, as every TIMESTAMP in the warehouse."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def ensure_tables(con) -> None:
@@ -56,3 +56,21 @@ def record_results(settings: Settings, run_id: str, outcomes: Iterable[CheckOutc
             "severity, passed, observed_value, threshold, kind, message, signature) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return len(rows)
+
+
+def record_check_evaluations(settings: Settings, run_id: str, evaluations: Iterable) -> int:
+    """Append other Dagster asset-check evaluations (dbt tests, reconciliation) to
+    governance.check_results so its history covers every check. Each evaluation needs
+    `asset_key`, `check_name`, `passed`, `severity` and optionally `description` (Dagster's
+    AssetCheckEvaluation has them). GX checks (gx_*) are skipped: recorded per expectation."""
+    outcomes = []
+    for ev in evaluations:
+        if ev.check_name.startswith("gx_"):
+            continue
+        sev = getattr(ev.severity, "value", str(ev.severity or "ERROR")).upper()
+        outcomes.append(CheckOutcome(
+            check_name=ev.check_name, asset="/".join(ev.asset_key.path),
+            severity="WARN" if sev.startswith("WARN") else "ERROR", passed=bool(ev.passed),
+            observed_value=None, threshold="", kind="dagster_check",
+            message=(getattr(ev, "description", None) or "")[:4000]))
+    return record_results(settings, run_id, outcomes)

@@ -10,8 +10,8 @@ source of truth.
 Severity rules for generated checks: a required field's checks are ERROR (staging must
 have rejected such rows to quarantine; one left over is a pipeline fault); an optional
 field's are WARN (kept as typed and reported, never guessed). Missing-field rates use the
-dictionary's warn/error thresholds (share of blanks after staging, governance.yml); a
-required field without a threshold gets `missing_required__<field>`, the share of blanks in
+dictionary's warn/error thresholds (share of blanks after staging, governance.yml); every
+required field also gets `missing_required__<field>`, the share of blanks in
 the delivered rows (`raw.*`), WARN only since those rows are quarantined. Business-key
 duplicates within one delivered file are WARN (supersession and de-duplication happen in
 intermediate, where keys must be unique: see expectations/intermediate.yml).
@@ -31,6 +31,7 @@ CANONICAL_BATCH_REGEX = r"^\d{8}-L\d{2}-\d{3}$"
 CANONICAL_LINE_REGEX = r"^L\d{2}$"
 ROW_COUNT_MAX_DROP = 0.5
 QUANTITY_KINDS = {"quantity", "mass"}
+VERSION_FIELD = "updated_at"
 
 
 class SuiteError(ValueError):
@@ -113,7 +114,7 @@ def _field_specs(dictionary, system: str, entity_name: str, field) -> list[Expec
             {"warn": t.warn_rate, "error": t.error_rate,
              # personal data is dropped in staging (only key + masked phone): measure raw
              **({"source": f"raw.{system}__{entity_name}"} if f.pii else {})}))
-    elif f.required:  # blanks in the delivered rows; such rows are quarantined, so WARN
+    if f.required:  # blanks in the delivered rows; such rows are quarantined, so WARN
         out.append(ExpectationSpec(
             f"missing_required__{f.name}", "missing_rate", (f.name,), WARN,
             {"warn": 0.0, "error": None, "source": f"raw.{system}__{entity_name}"}))
@@ -127,8 +128,11 @@ def entity_suite(dictionary, entity) -> list[ExpectationSpec]:
         specs.extend(_field_specs(dictionary, entity.system, entity.name, f))
     if entity.business_key:
         key = tuple(entity.business_key)
+        # one file may carry several versions of a record (a status update): the version
+        # stamp is part of what must be unique
+        version = tuple(f.name for f in entity.fields if f.name == VERSION_FIELD)
         specs.append(ExpectationSpec(f"unique_per_file__{'__'.join(key)}", "unique",
-                                     key + ("_source_file",), WARN))
+                                     key + version + ("_source_file",), WARN))
     specs.append(ExpectationSpec("row_count_vs_previous", "row_count_vs_previous", (), WARN,
                                  {"max_drop": ROW_COUNT_MAX_DROP}))
     return specs

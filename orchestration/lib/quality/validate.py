@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import datetime, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -424,4 +424,4 @@ def _fact_outcome(info: dict, gx_passed: bool, asset: str) -> CheckOutcome:
         observed_value=info["observed"], threshold=_threshold(spec),
         message="ok" if gx_passed else info.get("message", ""), signature=signature,
         kind=spec.kind, details=info.get("details", {}) | {"checked_at": datetime.now(
-            timezone.utc).isoformat()})
+            UTC).isoformat()})

@@ -34,12 +34,19 @@ def rank_suspects(counts: pd.DataFrame, min_support: int) -> pd.DataFrame:
         lift = np.where((rate_u > 0) & ~np.isnan(rate_e), rate_e / rate_u, np.nan)
     df["lift"] = lift
 
-    # P(X >= ce) for X ~ Hypergeom(total units, total complaints, exposed units)
+    # P(X >= ce) for X ~ Hypergeom(total units, total complaints, exposed units); sf is fast,
+    # logsf (slow) only where sf underflows, so even tiny p-values keep their order
     total = ue + uu
-    logp = hypergeom.logsf(ce - 1, total, ce + cu, ue) if len(df) else np.array([])
-    logp = np.minimum(np.asarray(logp, dtype="float64"), 0.0)
-    df["log10_p_value"] = logp / np.log(10)
-    df["p_value"] = np.exp(logp)
+    p = np.asarray(hypergeom.sf(ce - 1, total, ce + cu, ue), dtype="float64") if len(df) \
+        else np.array([], dtype="float64")
+    p = np.clip(np.nan_to_num(p, nan=1.0), 0.0, 1.0)
+    with np.errstate(divide="ignore"):
+        logp = np.log(p)
+    tiny = p < 1e-280
+    if tiny.any():
+        logp[tiny] = hypergeom.logsf(ce[tiny] - 1, total[tiny], (ce + cu)[tiny], ue[tiny])
+    df["log10_p_value"] = np.minimum(logp, 0.0) / np.log(10)
+    df["p_value"] = p
 
     df["meets_min_support"] = df["complaints_exposed"] >= min_support
     df["rank"] = pd.array([pd.NA] * len(df), dtype="Int64")
