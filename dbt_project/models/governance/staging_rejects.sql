@@ -1,5 +1,5 @@
 -- Every raw row rejected by staging (first failing rule), across the 16 entities.
-{{ config(materialized='view') }}
+-- A table: small (rejected rows only), read by quarantine and file_manifest.
 {% for system, entity in source_entities() %}
 select
     '{{ system }}' as system,
