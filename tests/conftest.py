@@ -50,7 +50,8 @@ def qualitrace(*args: str, timeout: float = 900, **popen) -> subprocess.Complete
     """Run the `qualitrace` CLI in a subprocess (same interpreter), capturing output."""
     return subprocess.run(
         [sys.executable, "-m", "orchestration.cli", *args],
-        cwd=REPO_ROOT, env=popen.pop("env", cli_env()), capture_output=True, text=True,
+        check=False, cwd=REPO_ROOT, env=popen.pop("env", cli_env()),
+        capture_output=True, text=True,
         timeout=timeout, **popen,
     )
 

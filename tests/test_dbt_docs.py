@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from orchestration.lib.dictionary import load_dictionary  # noqa: E402
+from orchestration.lib.dictionary import load_dictionary
 
 STAGING = REPO / "dbt_project" / "models" / "staging"
 CODED = {"batch_code", "province", "shift", "line", "severity", "pass_fail", "boolean", "status",

@@ -96,7 +96,7 @@ def test_dagster_definitions_validate():
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate",
          "-m", "orchestration.definitions"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        check=False, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
         env={k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"},
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -27,11 +27,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import REPO_ROOT, cli_env, qualitrace, run_pipeline
 
 from orchestration.lib.publish import MARTS
 from orchestration.lib.settings import Settings, get_settings
-
-from conftest import REPO_ROOT, cli_env, qualitrace, run_pipeline
 
 
 def marts_digest(settings: Settings, source: str = "table") -> dict[str, str]:
@@ -119,11 +118,11 @@ def scenario(pipeline_home, tmp_path_factory) -> Scenario:
     home = copy_home(pipeline_home, tmp_path_factory.mktemp("crash_home"))
     original = marts_digest(pipeline_home)
     before = marts_digest(home)
-    log = open(home.home / "killed-run.out", "w")
-    first = subprocess.Popen(
-        [sys.executable, "-m", "orchestration.cli", "run", "--home", str(home.home),
-         "--exports", str(home.exports)],
-        cwd=REPO_ROOT, env=cli_env(), stdout=log, stderr=subprocess.STDOUT)
+    with open(home.home / "killed-run.out", "w") as log:
+        first = subprocess.Popen(
+            [sys.executable, "-m", "orchestration.cli", "run", "--home", str(home.home),
+             "--exports", str(home.exports)],
+            cwd=REPO_ROOT, env=cli_env(), stdout=log, stderr=subprocess.STDOUT)
     try:
         lock = home.home / ".run.lock"
         wait_for(lambda: lock.exists() and lock.read_text().strip() == str(first.pid),
@@ -137,7 +136,6 @@ def scenario(pipeline_home, tmp_path_factory) -> Scenario:
     finally:
         if first.poll() is None:
             first.kill()
-        log.close()
     deadline = time.monotonic() + 15
     while dbt_processes_of(home) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -8,9 +8,9 @@ from orchestration.lib.reconcile import FileCounts, collect_file_counts, reconci
 
 
 def _file(**kw) -> FileCounts:
-    base = dict(path="crm/complaints_20240315.csv", sha256="ab", system="crm",
-                entity="complaints", status="loaded", rows_read=10, rows_landed=8,
-                rows_quarantined=2, raw_rows=8, staged_rows=7, rejected_rows=1)
+    base = {"path": "crm/complaints_20240315.csv", "sha256": "ab", "system": "crm",
+            "entity": "complaints", "status": "loaded", "rows_read": 10, "rows_landed": 8,
+            "rows_quarantined": 2, "raw_rows": 8, "staged_rows": 7, "rejected_rows": 1}
     base.update(kw)
     return FileCounts(**base)
 

@@ -77,7 +77,7 @@ def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
             [dbt_cli_path(), "parse", "--project-dir", str(project_dir),
              "--profiles-dir", str(project_dir), "--target-path", str(target),
              "--log-path", str(target / "logs"), "--quiet", "--no-use-colors"],
-            env=env, capture_output=True, text=True, cwd=project_dir,
+            check=False, env=env, capture_output=True, text=True, cwd=project_dir,
         )
         if proc.returncode != 0 or not manifest.exists():
             lines = (proc.stdout + proc.stderr).strip().splitlines()

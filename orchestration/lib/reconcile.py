@@ -45,12 +45,12 @@ def reconcile(files: list[FileCounts]) -> list[str]:
                 f"{where}: ledger says {f.rows_landed} rows landed, "
                 f"raw.{f.system}__{f.entity} holds {f.raw_rows}"
             )
-        if f.staged_rows is not None and f.rejected_rows is not None:
-            if f.staged_rows + f.rejected_rows != f.rows_landed:
-                problems.append(
-                    f"{where}: {f.rows_landed} rows landed but staging has "
-                    f"{f.staged_rows} valid + {f.rejected_rows} rejected"
-                )
+        if (f.staged_rows is not None and f.rejected_rows is not None
+                and f.staged_rows + f.rejected_rows != f.rows_landed):
+            problems.append(
+                f"{where}: {f.rows_landed} rows landed but staging has "
+                f"{f.staged_rows} valid + {f.rejected_rows} rejected"
+            )
     return problems
 
 

@@ -17,7 +17,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -55,7 +55,7 @@ class RunProgress:
 
     def _handle(self, entry) -> None:
         ev = entry.dagster_event
-        stamp = datetime.fromtimestamp(entry.timestamp, timezone.utc).strftime("%H:%M:%S")
+        stamp = datetime.fromtimestamp(entry.timestamp, UTC).strftime("%H:%M:%S")
         kind = ev.event_type_value if ev else "LOG"
         msg = (ev.message if ev and ev.message else entry.user_message) or ""
         self.log.write(f"{stamp} {entry.step_key or '-':<28} {kind:<26} {msg}\n")
@@ -168,7 +168,7 @@ def run(settings: Settings, out: TextIO, selection: list | None = None) -> int:
     for private in (logs, settings.home / "dbt"):  # dbt's command line carries the salt
         private.mkdir(parents=True, exist_ok=True)
         private.chmod(0o700)
-    log_path = logs / f"run-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
+    log_path = logs / f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
     started = time.monotonic()
     with open(log_path, "w", encoding="utf-8") as log:
         out.write(f"qualitrace run: home {settings.home}\n"
@@ -191,9 +191,6 @@ def run(settings: Settings, out: TextIO, selection: list | None = None) -> int:
 
 def _execute(settings: Settings, out: TextIO, log: TextIO,
              selection: list | None = None) -> tuple[RunProgress, bool]:
-    import dagster as dg
-    from dagster._core.utils import make_new_run_id
-
     handler = logging.StreamHandler(log)
     handler.setLevel(logging.INFO)
     saved = []
@@ -312,7 +309,7 @@ def _summary(settings: Settings, p: RunProgress, out: TextIO, log_path: Path,
         for code, kind, sid, lift, pv in top:
             lift_t = f"{lift:.1f}x" if isinstance(lift, (int, float)) else str(lift)
             pv_t = f"{pv:.1e}" if isinstance(pv, (int, float)) else str(pv)
-            w(f"    {code:<6} {kind:<13} {str(sid):<24} lift {lift_t:>7}  p {pv_t}\n")
+            w(f"    {code:<6} {kind:<13} {sid!s:<24} lift {lift_t:>7}  p {pv_t}\n")
     w(f"  warehouse: {settings.warehouse}\n  marts (parquet): {settings.parquet_dir}\n"
       f"  reports: {settings.reports}\n  log: {log_path}\n")
     out.flush()

@@ -9,7 +9,7 @@ staging/intermediate keys, so a failed ERROR check stops `dbt_marts_build` and p
 import json
 import os
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets

@@ -6,6 +6,7 @@ import dagster as dg
 from orchestration.lib.publish import DESCRIPTIONS, MARTS, publish_marts
 from orchestration.lib.settings import get_settings
 
+
 def build_publish(gate=()) -> dg.AssetsDefinition:
     """The publish multi-asset; it waits for every gated asset as well as marts_build."""
     gate = sorted(set(gate), key=lambda k: k.to_user_string())
