@@ -9,42 +9,31 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import warnings
 
 import dagster as dg
 
 AREAS = ("dictionary", "ingest", "dbt", "quality")
 
 
-def area_defs(area: str) -> dg.Definitions | None:
+def area_defs(area: str) -> dg.Definitions:
     """The `defs` of `orchestration.defs.<area>`: the package's, else its modules' merged.
 
-    Returns None (with a warning) only while an area has not been written yet; any error
-    inside an existing area propagates.
+    A missing or empty area is an error: the code location never loads half-assembled.
     """
     name = f"orchestration.defs.{area}"
-    try:
-        package = importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name == name:
-            warnings.warn(f"code location: area {name} does not exist yet; skipped")
-            return None
-        raise
+    package = importlib.import_module(name)
     found = getattr(package, "defs", None)
     if isinstance(found, dg.Definitions):
         return found
     parts = []
-    modules = list(pkgutil.iter_modules(getattr(package, "__path__", [])))
-    if not modules:
-        warnings.warn(f"code location: area {name} is empty so far; skipped")
-        return None
-    for info in modules:
+    for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
         module = importlib.import_module(f"{name}.{info.name}")
         d = getattr(module, "defs", None)
         if isinstance(d, dg.Definitions):
             parts.append(d)
     if not parts:
-        raise ImportError(f"{name} defines no `defs = dg.Definitions(...)`")
+        raise ImportError(f"{name} (orchestration/defs/{area}/) defines no "
+                          f"`defs = dg.Definitions(...)`")
     return dg.Definitions.merge(*parts)
 
 
@@ -71,7 +60,7 @@ def build_defs() -> dg.Definitions:
     from orchestration.defs.dbt import marts_defs
     from orchestration.defs.publish import build_defs as publish_defs
 
-    before = dg.Definitions.merge(*[d for d in map(area_defs, AREAS) if d is not None])
+    before = dg.Definitions.merge(*map(area_defs, AREAS))
     gate = gate_keys(before)
     return dg.Definitions.merge(before, marts_defs(gate), publish_defs(gate))
 

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from orchestration.lib.dbt_translator import QualitraceDbtTranslator
-from orchestration.lib.devserver import dev_command, write_instance_config
+from orchestration.lib.devserver import dev_command, write_instance_config, write_workspace
 from orchestration.lib.pii import pii_salt
 from orchestration.lib.publish import MARTS, PublishError, publish_marts
 from orchestration.lib.settings import get_settings
@@ -172,8 +172,10 @@ def test_dev_instance_runs_one_at_a_time(tmp_path):
         assert cfg.pool_config.default_pool_limit == 1
     finally:
         instance.dispose()
-    cmd = dev_command(3123)
-    assert cmd[1:] == ["dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", "3123"]
+    workspace = write_workspace(s)
+    assert "location_name: qualitrace" in workspace.read_text()
+    cmd = dev_command(3123, workspace)
+    assert cmd[1:] == ["dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", "3123"]
 
 
 def test_marts_wait_for_every_gated_asset(defs):

@@ -6,8 +6,11 @@ import re
 import stat
 
 import duckdb
+import pytest
 
 from orchestration.lib.publish import MARTS
+
+pytestmark = pytest.mark.integration
 
 # DESIGN.md "Published contracts": required columns per mart.
 CONTRACT = {

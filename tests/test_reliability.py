@@ -32,6 +32,8 @@ from conftest import REPO_ROOT, cli_env, qualitrace, run_pipeline
 from orchestration.lib.publish import MARTS
 from orchestration.lib.settings import Settings, get_settings
 
+pytestmark = pytest.mark.integration
+
 
 def marts_digest(settings: Settings, source: str = "table") -> dict[str, str]:
     """Hash of the sorted rows of every published mart (floats to 9 significant digits)."""

@@ -142,8 +142,9 @@ def update_readme(readme: Path, results: list[dict]) -> None:
         "",
         table(results) if results else "(no results yet)",
         "",
-        ("`(exit 1)` after a run's seconds: a blocking check failed in that run; every "
-         "stage still ran and is timed (see the notes below)."),
+        ("`(exit 1)` after a run's seconds: a blocking check stopped that run and the steps "
+         "after it were skipped, so its time is a lower bound for a complete run (see the "
+         "notes below)."),
         "",
         "Targets:",
         "",

@@ -2,7 +2,8 @@
 
 Sets QUALITRACE_HOME / QUALITRACE_EXPORTS for the code location, makes
 `<home>/dagster/` the DAGSTER_HOME with a `dagster.yaml` that queues runs (one at a time)
-and limits the `warehouse` pool to one step, then execs `dagster dev`.
+and limits the `warehouse` pool to one step, and a `workspace.yaml` naming the code
+location `qualitrace`, then execs `dagster dev`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,24 @@ def write_instance_config(settings: Settings) -> Path:
     return path
 
 
+WORKSPACE_YAML = """\
+# Written by `qualitrace dev`.
+load_from:
+  - python_module:
+      module_name: orchestration.definitions
+      location_name: qualitrace
+      working_directory: {repo}
+"""
+
+
+def write_workspace(settings: Settings) -> Path:
+    """`<home>/dagster/workspace.yaml`: the code location, named `qualitrace`."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    path = settings.dagster_home / "workspace.yaml"
+    path.write_text(WORKSPACE_YAML.format(repo=REPO_ROOT), encoding="utf-8")
+    return path
+
+
 def dev_environment(settings: Settings) -> dict[str, str]:
     return {
         **os.environ,
@@ -43,17 +62,19 @@ def dev_environment(settings: Settings) -> dict[str, str]:
     }
 
 
-def dev_command(port: int) -> list[str]:
+def dev_command(port: int, workspace: Path | None = None) -> list[str]:
     dagster = Path(sys.executable).parent / "dagster"
-    return [str(dagster) if dagster.exists() else "dagster", "dev",
-            "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)]
+    target = ["-w", str(workspace)] if workspace else ["-m", "orchestration.definitions"]
+    return [str(dagster) if dagster.exists() else "dagster", "dev", *target,
+            "-h", "127.0.0.1", "-p", str(port)]
 
 
 def main(args) -> int:
     settings = get_settings(getattr(args, "home", None), getattr(args, "exports", None)).ensure()
     write_instance_config(settings)
+    workspace = write_workspace(settings)
     env = dev_environment(settings)
-    cmd = dev_command(int(getattr(args, "port", 3000) or 3000))
+    cmd = dev_command(int(getattr(args, "port", 3000) or 3000), workspace)
     print(f"qualitrace dev: home {settings.home}, exports {settings.exports}\n"
           f"                UI on http://127.0.0.1:{cmd[-1]}  ({' '.join(cmd)})", flush=True)
     os.chdir(REPO_ROOT)
