@@ -45,6 +45,9 @@ class RunProgress:
     checks_failed: list[tuple[str, str, str, bool, str]] = field(default_factory=list)
     step_failures: list[tuple[str, str]] = field(default_factory=list)
     skipped_steps: list[str] = field(default_factory=list)
+    evaluations: list = field(default_factory=list)
+    materialized: set[str] = field(default_factory=set)
+    run_id: str = ""
     live: int = 0
 
     def __call__(self, entry) -> None:
@@ -74,6 +77,7 @@ class RunProgress:
                 self._say(f"         {step}: running ...")
         elif kind == "ASSET_MATERIALIZATION":
             mat = ev.event_specific_data.materialization
+            self.materialized.add(mat.asset_key.to_user_string())
             self.done += 1
             rows = mat.metadata.get("dagster/row_count")
             rows_txt = f"{rows.value:>12,} rows" if rows is not None else " " * 17
@@ -88,6 +92,7 @@ class RunProgress:
             self._say(f"         {step}: done in {took:.1f}s")
         elif kind == "ASSET_CHECK_EVALUATION":
             ce = ev.event_specific_data
+            self.evaluations.append(ce)
             name = f"{ce.asset_key.to_user_string()}:{ce.check_name}"
             if ce.passed:
                 self.checks_passed.append(name)
@@ -175,6 +180,7 @@ def run(settings: Settings, out: TextIO, selection: list | None = None) -> int:
                   f"               exports {settings.exports}\n")
         out.flush()
         progress, success = _execute(settings, out, log, selection)
+        _record_governance(settings, progress, log)
     elapsed = time.monotonic() - started
     _summary(settings, progress, out, log_path, elapsed)
     blocking = [c for c in progress.checks_failed if c[3]]
@@ -189,12 +195,30 @@ def run(settings: Settings, out: TextIO, selection: list | None = None) -> int:
     return EXIT_OK
 
 
+def _record_governance(settings: Settings, progress: RunProgress, log: TextIO) -> None:
+    """After every run, blocked ones included: dbt-test and reconciliation outcomes join
+    governance.check_results, and the governance report shows this run."""
+    if not progress.run_id:
+        return
+    try:
+        from orchestration.lib.quality.report import render_report
+        from orchestration.lib.quality.results import record_check_evaluations
+
+        record_check_evaluations(settings, progress.run_id, progress.evaluations)
+        if "governance/report" not in progress.materialized:  # skipped: the run was stopped
+            render_report(settings)
+    except Exception as e:  # noqa: BLE001 - the report must not turn a good run red
+        import traceback
+        traceback.print_exc(file=log)
+        progress.out.write(f"(governance report not refreshed: {_first_line(str(e))})\n")
+
+
 def _execute(settings: Settings, out: TextIO, log: TextIO,
              selection: list | None = None) -> tuple[RunProgress, bool]:
     handler = logging.StreamHandler(log)
     handler.setLevel(logging.INFO)
     saved = []
-    for name in ("dagster", "dagster_dbt", "dbt"):
+    for name in ("dagster", "dagster_dbt", "dbt", "qualitrace"):
         lg = logging.getLogger(name)
         saved.append((lg, lg.propagate))
         lg.addHandler(handler)
@@ -233,6 +257,7 @@ def _execute_quietly(settings: Settings, out: TextIO, log: TextIO,
         progress = RunProgress(total_assets=total, out=out, log=log)
         instance = dg.DagsterInstance.ephemeral()
         run_id = make_new_run_id()
+        progress.run_id = run_id
         instance.add_event_listener(run_id, progress)
         out.write(f"materialising {total} assets (run {run_id[:8]}, log {log.name})\n")
         out.flush()

@@ -2,7 +2,7 @@
 -- consumed, with the receipt that brought the lot in (qty consumed in the canonical unit).
 with consumption as (
     select batch_code, material_code, material_lot, sum(qty) as qty
-    from {{ ref('stg_mes__material_consumption') }}
+    from {{ latest_version(ref('stg_mes__material_consumption')) }} as mc
     group by batch_code, material_code, material_lot
 ),
 
@@ -15,7 +15,7 @@ lots as (
             row_number() over (
                 partition by r.material_lot order by r.received_at, r.receipt_no, r.line_no
             ) as _rank
-        from {{ ref('stg_erp__purchase_receipts') }} as r
+        from {{ latest_version(ref('stg_erp__purchase_receipts')) }} as r
     ) as ranked
     where _rank = 1
 )

@@ -1,50 +1,22 @@
 -- One row per production batch (MES is the record of what ran), with its product, work
--- order and the units shipped. A batch delivered more than once: the latest delivery wins.
+-- order and the units shipped. Every entity is read at its latest version per business key
+-- (latest_version: a re-delivered batch, product or shipment line supersedes the earlier one).
 with batches as (
-    select *
-    from (
-        select
-            b.*,
-            row_number() over (
-                partition by b.batch_code
-                order by {{ file_order_key('b._source_file') }} desc, b._source_row desc
-            ) as _rank
-        from {{ ref('stg_mes__production_batches') }} as b
-    ) as ranked
-    where _rank = 1
+    select * from {{ latest_version(ref('stg_mes__production_batches')) }} as b
 ),
 
 work_orders as (
-    select *
-    from (
-        select
-            w.*,
-            row_number() over (
-                partition by w.batch_code
-                order by {{ file_order_key('w._source_file') }} desc, w._source_row desc
-            ) as _rank
-        from {{ ref('stg_erp__work_orders') }} as w
-    ) as ranked
-    where _rank = 1
+    -- latest version per work order, then one work order per batch (the latest delivered)
+    select * from {{ latest_version(ref('stg_erp__work_orders'), key_columns=['batch_code']) }} as w
 ),
 
 products as (
-    select *
-    from (
-        select
-            p.*,
-            row_number() over (
-                partition by p.product_code
-                order by {{ file_order_key('p._source_file') }} desc, p._source_row desc
-            ) as _rank
-        from {{ ref('stg_erp__products') }} as p
-    ) as ranked
-    where _rank = 1
+    select * from {{ latest_version(ref('stg_erp__products')) }} as p
 ),
 
 shipped as (
     select batch_code, sum(qty) as units_shipped, count(*) as shipment_lines
-    from {{ ref('stg_erp__shipments') }}
+    from {{ latest_version(ref('stg_erp__shipments')) }} as s
     group by batch_code
 )
 

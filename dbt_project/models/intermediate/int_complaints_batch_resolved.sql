@@ -5,7 +5,7 @@
 -- Never guessed: a code that conforms but names no known batch is not used (flag 'unknown_batch').
 with serials as (
     select serial_no, min(batch_code) as batch_code, count(distinct batch_code) as batches
-    from {{ ref('stg_mes__serials') }}
+    from {{ latest_version(ref('stg_mes__serials')) }} as sn
     group by serial_no
 ),
 

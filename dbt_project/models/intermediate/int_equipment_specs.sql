@@ -1,31 +1,12 @@
 -- The process window that applies to each machine and parameter: a spec row naming the
 -- machine wins over the spec row for its equipment type. Limits in canonical units.
 with equipment as (
-    select *
-    from (
-        select
-            e.*,
-            row_number() over (
-                partition by e.equipment_id
-                order by {{ file_order_key('e._source_file') }} desc, e._source_row desc
-            ) as _rank
-        from {{ ref('stg_mes__equipment') }} as e
-    ) as ranked
-    where _rank = 1
+    select * from {{ latest_version(ref('stg_mes__equipment')) }} as e
 ),
 
 specs as (
-    select *
-    from (
-        select
-            s.*,
-            row_number() over (
-                partition by s.equipment_type, s.parameter, coalesce(s.equipment_id, '')
-                order by {{ file_order_key('s._source_file') }} desc, s._source_row desc
-            ) as _rank
-        from {{ ref('stg_mes__process_specs') }} as s
-    ) as ranked
-    where _rank = 1
+    -- business key equipment_type + parameter (+ equipment_id; blank = the whole type)
+    select * from {{ latest_version(ref('stg_mes__process_specs')) }} as s
 ),
 
 candidates as (

@@ -53,7 +53,7 @@ line_equipment as (
     select
         line,
         {{ dbt.listagg('equipment_id', "','", 'order by equipment_id') }} as equipment_ids
-    from (select distinct line, equipment_id from {{ ref('stg_mes__equipment') }}
+    from (select distinct line, equipment_id from {{ latest_version(ref('stg_mes__equipment')) }} as eq
           where line is not null and equipment_id is not null) as e
     group by line
 ),

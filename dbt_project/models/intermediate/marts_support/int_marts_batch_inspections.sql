@@ -5,6 +5,6 @@ select
     inspection_type,
     passed,
     inspected_at
-from {{ ref('stg_qms__inspections') }}
+from {{ latest_version(ref('stg_qms__inspections')) }} as i
 where inspection_type <> 'IQC'
   and batch_code is not null

@@ -10,6 +10,6 @@ select
     min(s.carrier)              as carrier,
     cast(sum(coalesce(s.qty, 0)) as {{ dbt.type_bigint() }}) as units,
     min(s.shipped_at)           as shipped_at
-from {{ ref('stg_erp__shipments') }} as s
+from {{ latest_version(ref('stg_erp__shipments')) }} as s
 where s.batch_code is not null
 group by s.batch_code, s.shipment_no

@@ -4,6 +4,6 @@ select
     material_lot,
     passed,
     inspected_at
-from {{ ref('stg_qms__inspections') }}
+from {{ latest_version(ref('stg_qms__inspections')) }} as i
 where inspection_type = 'IQC'
   and material_lot is not null

@@ -5,7 +5,7 @@
 -#}
 with receipts as (
     select supplier_code, material_lot
-    from {{ ref('stg_erp__purchase_receipts') }}
+    from {{ latest_version(ref('stg_erp__purchase_receipts')) }} as pr
     where supplier_code is not null
 ),
 genealogy as (
@@ -14,7 +14,7 @@ genealogy as (
     where supplier_code is not null
 ),
 suppliers as (
-    select supplier_code from {{ ref('stg_erp__suppliers') }} where supplier_code is not null
+    select supplier_code from {{ latest_version(ref('stg_erp__suppliers')) }} as sp where supplier_code is not null
     union
     select supplier_code from receipts
     union

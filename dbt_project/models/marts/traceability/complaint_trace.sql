@@ -14,7 +14,7 @@ shipment as (
 model_products as (
     -- a model sold as exactly one product code names that product
     select model, min(product_code) as product_code
-    from {{ ref('stg_erp__products') }}
+    from {{ latest_version(ref('stg_erp__products')) }} as pr
     where model is not null
     group by model
     having count(distinct product_code) = 1

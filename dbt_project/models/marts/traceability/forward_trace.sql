@@ -37,7 +37,7 @@ suspects as (
     union all
     select 'equipment', e.equipment_id, b.batch_code, cast(null as {{ dbt.type_string() }}),
            coalesce(x.excursion_count, 0)
-    from (select distinct equipment_id, line from {{ ref('stg_mes__equipment') }}
+    from (select distinct equipment_id, line from {{ latest_version(ref('stg_mes__equipment')) }} as eq
           where equipment_id is not null) as e
     join batches as b on b.line = e.line
     left join excursions as x on x.batch_code = b.batch_code and x.equipment_id = e.equipment_id
