@@ -16,9 +16,16 @@
         Portable SQL (row_number, no QUALIFY). A NULL key part groups with other NULLs
         (e.g. a process spec with blank equipment_id = the spec for the whole type).
 
-    business_key_columns(system, entity) -> [column] read at compile time.
+    business_key_columns(system, entity) -> [column]; entity_has_field(system, entity, field) -> bool
+        (read at compile time from the published dictionary).
 -#}
 {% macro latest_version(relation, key_columns=none, order_columns=none) -%}
+    {%- if not execute -%}
+        {#- parsing: ref() resolves to the calling model. No source() dependency on the
+            dictionary is registered: the stg_ parent already depends on it, and unit tests of
+            the calling model would have to mock it. -#}
+        {%- do return('(select * from ' ~ relation ~ ')') -%}
+    {%- endif -%}
     {#- unit tests and ephemeral refs render as `__dbt__cte__stg_...`: take the stg_ name -#}
     {%- set ident = (relation.identifier if relation.identifier is defined and relation.identifier else (relation | string)) | replace('"', '') -%}
     {%- set name = ident.split('.')[-1] -%}
@@ -30,10 +37,9 @@
     {%- set system = parts[0][4:] -%}
     {%- set entity = parts[1] -%}
     {%- set keys = key_columns if key_columns is not none else business_key_columns(system, entity) -%}
-    {%- set fields = dictionary_fields(system, entity) -%}
     {%- set order = [] -%}
     {%- for o in (order_columns or []) -%}{%- do order.append(o) -%}{%- endfor -%}
-    {%- if fields | selectattr('name', 'equalto', 'updated_at') | list | length > 0 -%}
+    {%- if entity_has_field(system, entity, 'updated_at') -%}
         {%- do order.append('case when _lv.updated_at is null then 1 else 0 end') -%}
         {%- do order.append('_lv.updated_at desc') -%}
     {%- endif -%}
@@ -54,10 +60,15 @@
     )
 {%- endmacro %}
 
+{#- The published dictionary tables, addressed directly at execution: source() would make
+    dbt unit tests of the calling model demand `dictionary.*` as given inputs. -#}
+{% macro dictionary_table_direct(name) -%}
+    {{ return(api.Relation.create(database=target.database, schema='dictionary', identifier=name)) }}
+{%- endmacro %}
+
 {% macro business_key_columns(system, entity) -%}
-    {%- set rel = dictionary_relation('entities') -%}  {#- registers the dependency at parse time -#}
-    {%- if not execute -%}{{ return(['_source_file']) }}{%- endif -%}
-    {%- set rows = run_query("select business_key from " ~ rel ~ " where system = '" ~ system
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set rows = run_query("select business_key from " ~ dictionary_table_direct('entities') ~ " where system = '" ~ system
                              ~ "' and entity = '" ~ entity ~ "'") -%}
     {%- if rows.rows | length == 0 or not rows.rows[0][0] -%}
         {{ exceptions.raise_compiler_error("dictionary.entities has no business_key for " ~ system ~ "." ~ entity) }}
@@ -65,4 +76,11 @@
     {%- set out = [] -%}
     {%- for k in rows.rows[0][0].split(',') if k.strip() -%}{%- do out.append(k.strip()) -%}{%- endfor -%}
     {{ return(out) }}
+{%- endmacro %}
+
+{% macro entity_has_field(system, entity, field) -%}
+    {%- if not execute -%}{{ return(false) }}{%- endif -%}
+    {%- set rows = run_query("select count(*) from " ~ dictionary_table_direct('fields') ~ " where system = '" ~ system
+                             ~ "' and entity = '" ~ entity ~ "' and field = '" ~ field ~ "'") -%}
+    {{ return(rows.rows[0][0] | int > 0) }}
 {%- endmacro %}

@@ -19,7 +19,7 @@ with outside as (
         case when r.value < sp.lsl then 'below_lsl' else 'above_usl' end as direction,
         r._source_file,
         r._source_row
-    from {{ ref('stg_mes__process_readings') }} as r
+    from {{ latest_version(ref('stg_mes__process_readings')) }} as r
     inner join {{ ref('int_equipment_specs') }} as sp
         on sp.equipment_id = r.equipment_id
         and sp.parameter = r.parameter

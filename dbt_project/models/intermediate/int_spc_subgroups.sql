@@ -8,7 +8,7 @@ with subgroups as (
         {{ dbt.date_trunc('hour', 'ts') }} as subgroup_start,
         avg(value) as subgroup_mean,
         count(*) as readings
-    from {{ ref('stg_mes__process_readings') }}
+    from {{ latest_version(ref('stg_mes__process_readings')) }} as r
     where value is not null and parameter is not null
     group by equipment_id, parameter, {{ dbt.date_trunc('hour', 'ts') }}
 ),
