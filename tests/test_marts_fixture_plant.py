@@ -21,6 +21,8 @@ import pytest
 import yaml
 from scipy.stats import fisher_exact
 
+from orchestration.lib.dictionary import load_dictionary
+from orchestration.lib.dictionary import publish as publish_dictionary
 from orchestration.lib.settings import DBT_PROJECT_DIR, REPO_ROOT
 
 MARTS = ("complaint_trace", "batch_quality", "forward_trace", "suspect_ranking",
@@ -145,9 +147,14 @@ def plant_tables() -> dict[str, pd.DataFrame]:
 
 
 def write_upstream(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the upstream relations the marts read, in their dbt schemas."""
+    """Create the upstream relations the marts read, in their dbt schemas, and the real
+    dictionary tables (supersede reads each entity's business key from them)."""
+    publish_dictionary(load_dictionary(), con)
     for name, df in plant_tables().items():
         schema = SCHEMA_OF[name.split("_", 1)[0]]
+        if name.startswith("stg_") and "_source_file" not in df.columns:  # lineage, as staged
+            df = df.assign(_source_file=f"fixture/{name}_20240101.csv",
+                           _source_row=range(2, len(df) + 2))
         con.execute(f"create schema if not exists {schema}")
         con.register("df_tmp", df)
         con.execute(f"create or replace table {schema}.{name} as select * from df_tmp")
