@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_home(r)
     r.add_argument("--wait", type=float, default=0.0,
                    help="seconds to wait if another run holds this home (default: stop at once)")
+    r.add_argument("--rebuild", action="store_true",
+                   help="rebuild and re-check everything even if no file, dictionary or code "
+                        "changed since the last successful run (which is otherwise skipped)")
 
     t = sub.add_parser("trace", help="trace one complaint backward to batch, machines, lots")
     _add_home(t)

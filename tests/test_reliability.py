@@ -123,7 +123,7 @@ def scenario(pipeline_home, tmp_path_factory) -> Scenario:
     with open(home.home / "killed-run.out", "w") as log:
         first = subprocess.Popen(
             [sys.executable, "-m", "orchestration.cli", "run", "--home", str(home.home),
-             "--exports", str(home.exports)],
+             "--exports", str(home.exports), "--rebuild"],  # nothing changed: force dbt
             cwd=REPO_ROOT, env=cli_env(), stdout=log, stderr=subprocess.STDOUT)
     try:
         lock = home.home / ".run.lock"

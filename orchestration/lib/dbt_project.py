@@ -125,6 +125,54 @@ def guarded_dbt_executable(settings: Settings) -> Path:
     return path
 
 
+# Background `dbt parse` per home (first run only), started by `qualitrace run` before ingest.
+_PARSE_DIR = "_parse"
+PARTIAL_PARSE = "partial_parse.msgpack"
+_parses: dict[Path, subprocess.Popen] = {}
+
+
+def start_background_parse(settings: Settings, steps: tuple[str, ...], salt: str) -> bool:
+    """Parse the dbt project for this home while ingest runs, so the first `dbt build` of a
+    new home partially parses instead of paying a full parse (about 4 s) per invocation.
+
+    dbt keys its partial-parse state to the warehouse path and the environment variables the
+    project reads, so the project's own `target/partial_parse.msgpack` (parsed for no home)
+    is useless to a new home. Does nothing when every step already has its state. Returns
+    whether a parse was started."""
+    if all((settings.dbt_target / s / PARTIAL_PARSE).exists() for s in steps):
+        return False
+    target = settings.dbt_target / _PARSE_DIR
+    if target in _parses and _parses[target].poll() is None:
+        return False
+    target.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **dbt_env(settings), "QUALITRACE_PII_SALT": salt}
+    _parses[target] = subprocess.Popen(
+        [str(guarded_dbt_executable(settings)), "parse", "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
+         "--log-path", str(target), "--quiet", "--no-use-colors"],
+        env=env, cwd=DBT_PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return True
+
+
+def adopt_background_parse(settings: Settings, step: str, timeout: float = 300.0) -> None:
+    """Before a dbt invocation: wait for this home's background parse, if one is running,
+    and give the step its partial-parse state if it has none. A failed parse is ignored
+    (dbt then parses in full and reports any error itself)."""
+    target = settings.dbt_target / _PARSE_DIR
+    proc = _parses.get(target)
+    if proc is not None:
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return
+        if proc.returncode != 0:
+            return
+    state, dest = target / PARTIAL_PARSE, settings.dbt_target / step / PARTIAL_PARSE
+    if proc is not None and state.exists() and not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(state, dest)
+
+
 def dbt_env(settings: Settings) -> dict[str, str]:
     """Environment for a dbt invocation against this home's warehouse."""
     return {

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from orchestration.lib import freshness
+from orchestration.lib.pii import pii_salt
 from orchestration.lib.settings import Settings, get_settings
 from orchestration.lib.warehouse import WarehouseBusy, connect, run_lock
 
@@ -29,6 +31,7 @@ EXIT_OK, EXIT_BLOCKED, EXIT_FAILED, EXIT_BUSY = 0, 1, 2, 3
 MULTI_ASSET_STEPS = ("dbt_models", "dbt_marts_build", "publish_marts")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
+UPSTREAM_LAYERS = ("dictionary", "raw")  # ingest: always runs, decides what else must
 LAYERS = ("raw", "staging", "intermediate", "governance", "marts_build", "marts")
 
 
@@ -49,6 +52,7 @@ class RunProgress:
     materialized: set[str] = field(default_factory=set)
     run_id: str = ""
     live: int = 0
+    unchanged_since: dict | None = None  # set when dbt, gate and publish were skipped
 
     def __call__(self, entry) -> None:
         try:
@@ -153,15 +157,20 @@ def main(args) -> int:
     settings.home.mkdir(parents=True, exist_ok=True)
     try:
         with run_lock(settings, timeout=float(getattr(args, "wait", 0) or 0)):
-            return run(settings, sys.stdout)
+            return run(settings, sys.stdout, rebuild=bool(getattr(args, "rebuild", False)))
     except WarehouseBusy as e:
         print(f"qualitrace run: stopped: {e}", file=sys.stderr, flush=True)
         return EXIT_BUSY
 
 
-def run(settings: Settings, out: TextIO, selection: list | None = None) -> int:
+def run(settings: Settings, out: TextIO, selection: list | None = None,
+        rebuild: bool = False) -> int:
     """Materialise everything (or the `selection` of asset keys, with their checks); print
-    progress and a summary; return the exit code."""
+    progress and a summary; return the exit code.
+
+    A full run (no selection) ingests first; when nothing it is computed from changed since
+    the last successful run (`freshness`), dbt, the gate and publish are skipped, unless
+    `rebuild`."""
     settings.ensure()
     if not settings.exports.is_dir():
         print(f"qualitrace run: no exports folder at {settings.exports} "
@@ -179,7 +188,7 @@ def run(settings: Settings, out: TextIO, selection: list | None = None) -> int:
         out.write(f"qualitrace run: home {settings.home}\n"
                   f"               exports {settings.exports}\n")
         out.flush()
-        progress, success = _execute(settings, out, log, selection)
+        progress, success = _execute(settings, out, log, selection, rebuild)
         _record_governance(settings, progress, log)
     elapsed = time.monotonic() - started
     _summary(settings, progress, out, log_path, elapsed)
@@ -192,6 +201,11 @@ def run(settings: Settings, out: TextIO, selection: list | None = None) -> int:
         step, text = (progress.step_failures or [("run", "failed (see the log)")])[0]
         print(f"failed: {step}: {text} (log: {log_path})", file=out)
         return EXIT_FAILED
+    if selection is None and progress.unchanged_since is None and freshness.skip_allowed() \
+            and "marts/suspect_ranking" in progress.materialized:
+        fp = freshness.inputs_fingerprint(settings, pii_salt(settings))
+        if fp is not None:
+            freshness.save_published(settings, fp, progress.run_id)
     return EXIT_OK
 
 
@@ -205,6 +219,8 @@ def _record_governance(settings: Settings, progress: RunProgress, log: TextIO) -
         from orchestration.lib.quality.results import record_check_evaluations
 
         record_check_evaluations(settings, progress.run_id, progress.evaluations)
+        if progress.unchanged_since:  # nothing rebuilt: the report still describes the marts
+            return
         if "governance/report" not in progress.materialized:  # skipped: the run was stopped
             render_report(settings)
     except Exception as e:  # noqa: BLE001 - the report must not turn a good run red
@@ -214,7 +230,7 @@ def _record_governance(settings: Settings, progress: RunProgress, log: TextIO) -
 
 
 def _execute(settings: Settings, out: TextIO, log: TextIO,
-             selection: list | None = None) -> tuple[RunProgress, bool]:
+             selection: list | None = None, rebuild: bool = False) -> tuple[RunProgress, bool]:
     handler = logging.StreamHandler(log)
     handler.setLevel(logging.INFO)
     saved = []
@@ -224,7 +240,7 @@ def _execute(settings: Settings, out: TextIO, log: TextIO,
         lg.addHandler(handler)
         lg.propagate = False
     try:
-        return _execute_quietly(settings, out, log, selection)
+        return _execute_quietly(settings, out, log, selection, rebuild)
     finally:
         for lg, propagate in saved:
             lg.removeHandler(handler)
@@ -232,7 +248,7 @@ def _execute(settings: Settings, out: TextIO, log: TextIO,
 
 
 def _execute_quietly(settings: Settings, out: TextIO, log: TextIO,
-                     selection: list | None) -> tuple[RunProgress, bool]:
+                     selection: list | None, rebuild: bool = False) -> tuple[RunProgress, bool]:
     import dagster as dg
     from dagster._core.utils import make_new_run_id
 
@@ -255,45 +271,86 @@ def _execute_quietly(settings: Settings, out: TextIO, log: TextIO,
             progress.step_failures.append(("code location", _first_line(str(e))))
             return progress, False
         progress = RunProgress(total_assets=total, out=out, log=log)
+        _parse_dbt_meanwhile(settings)
         instance = dg.DagsterInstance.ephemeral()
-        run_id = make_new_run_id()
-        progress.run_id = run_id
-        instance.add_event_listener(run_id, progress)
-        out.write(f"materialising {total} assets (run {run_id[:8]}, log {log.name})\n")
-        out.flush()
-        try:
-            with contextlib.redirect_stdout(log):  # dagster-dbt echoes dbt's log to stdout
-                result = job.execute_in_process(
-                    instance=instance,
-                    run_id=run_id,
-                    raise_on_error=False,
-                    asset_selection=selection,
-                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-                )
-            success = result.success
-        except Exception as e:  # noqa: BLE001
-            import traceback
-            traceback.print_exc(file=log)
-            progress.step_failures.append(("run", _first_line(str(e))))
-            success = False
+        upstream = [k for k in keys if k.path[0] in UPSTREAM_LAYERS]
+        published = (freshness.load_published(settings) if selection is None and not rebuild
+                     and freshness.skip_allowed() else None)
+        phases = [selection]
+        if published and upstream and len(upstream) < len(keys):
+            # Ingest first; the rest only if something it is computed from changed.
+            phases = [upstream, [k for k in keys if k not in set(upstream)]]
+        success = True
+        for i, phase in enumerate(phases):
+            if i == 1:
+                fp = freshness.inputs_fingerprint(settings, pii_salt(settings))
+                if fp is not None and fp == published["fingerprint"]:
+                    progress.unchanged_since = published
+                    break
+            if i == len(phases) - 1:
+                freshness.forget_published(settings)  # rebuilding: the record no longer holds
+            run_id = make_new_run_id()
+            progress.run_id = run_id
+            instance.add_event_listener(run_id, progress)
+            n = total if phase is None else len(phase)
+            out.write(f"materialising {n} assets (run {run_id[:8]}, log {log.name})\n")
+            out.flush()
+            success = _execute_phase(job, instance, run_id, phase, progress, log)
+            if not success:
+                break
     return progress, success
 
 
+def _parse_dbt_meanwhile(settings: Settings) -> None:
+    """A new home: dbt parses in the background while ingest runs (see dbt_project)."""
+    try:
+        from orchestration.defs.dbt.assets import DBT_STEPS
+        from orchestration.lib.dbt_project import start_background_parse
+
+        start_background_parse(settings, DBT_STEPS, pii_salt(settings))
+    except Exception as e:  # noqa: BLE001 - only an optimisation: dbt parses itself otherwise
+        print(f"(background dbt parse not started: {e})", file=sys.stderr)
+
+
+def _execute_phase(job, instance, run_id: str, selection, progress: RunProgress,
+                   log: TextIO) -> bool:
+    try:
+        with contextlib.redirect_stdout(log):  # dagster-dbt echoes dbt's log to stdout
+            result = job.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                raise_on_error=False,
+                asset_selection=selection,
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            )
+        return result.success
+    except Exception as e:  # noqa: BLE001
+        import traceback
+        traceback.print_exc(file=log)
+        progress.step_failures.append(("run", _first_line(str(e))))
+        return False
+
+
 def layer_rows(settings: Settings) -> dict[str, int]:
-    """Rows per warehouse layer (tables and views), for the summary."""
+    """Rows per warehouse layer, for the summary, from tables only (a view would be run).
+
+    Staging is views over raw: its valid rows are the raw entity rows less the rows
+    staging rejected (`governance.staging_rejects`, one row per rejected raw row)."""
     out: dict[str, int] = {}
     with connect(settings, read_only=True) as con:
         rels = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ({})".format(",".join("?" * len(LAYERS))), list(LAYERS)
+            "where table_type = 'BASE TABLE' and table_schema in ({})".format(
+                ",".join("?" * len(LAYERS))), list(LAYERS)
         ).fetchall()
         for schema, name in rels:
-            if schema == "raw" and name.startswith("_"):
-                continue  # ledger tables, not data
-            if schema == "staging" and not name.startswith("stg_"):
-                continue  # base_* views are the same rows before the reject split
+            if schema == "staging" or (schema == "raw" and name.startswith("_")):
+                continue  # staging: below; raw ledgers are not data
             n = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
             out[schema] = out.get(schema, 0) + n
+        if ("governance", "staging_rejects") in set(rels) and "raw" in out:
+            rejected = con.execute("select count(*) from governance.staging_rejects").fetchone()[0]
+            out["staging"] = out["raw"] - rejected
     return out
 
 
@@ -316,6 +373,11 @@ def _summary(settings: Settings, p: RunProgress, out: TextIO, log_path: Path,
         w(f"  rows per layer: unavailable ({_first_line(str(e))})\n")
     if rows:
         w("  rows per layer: " + ", ".join(f"{k} {rows[k]:,}" for k in LAYERS if k in rows) + "\n")
+    if p.unchanged_since:
+        w(f"  nothing changed since run {p.unchanged_since.get('run_id', '?')[:8]} "
+          f"(published {p.unchanged_since.get('published_at', '?')[:19]}): same files, "
+          f"dictionary, dbt project, expectations and code, so dbt, the quality gate and "
+          f"publish were skipped; the published marts are current\n")
     w(f"  assets materialised: {p.done}/{p.total_assets}"
       + (f", steps skipped: {len(p.skipped_steps)}" if p.skipped_steps else "") + "\n")
     w(f"  checks: {len(p.checks_passed)} passed, {len(p.checks_failed)} failed"

@@ -12,9 +12,9 @@ import fcntl
 import os
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 
@@ -105,6 +105,17 @@ def run_lock(settings: Settings, timeout: float = 0.0):
     return file_lock(settings.home / ".run.lock", timeout=timeout, what="another qualitrace run")
 
 
+MEMORY_ENV = "QUALITRACE_DUCKDB_MEMORY"
+DEFAULT_MEMORY = "2GB"
+
+
+def duckdb_config() -> dict[str, str | bool]:
+    """Settings for every Python connection: bounded memory (DuckDB spills to disk past
+    it; $QUALITRACE_DUCKDB_MEMORY, default 2GB, as dbt's profile). `connect` also turns
+    the progress bar off: it would print over the run's own progress lines."""
+    return {"memory_limit": os.environ.get(MEMORY_ENV, "").strip() or DEFAULT_MEMORY}
+
+
 @contextmanager
 def connect(settings: Settings, read_only: bool = False,
             timeout: float = 600.0) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -115,7 +126,8 @@ def connect(settings: Settings, read_only: bool = False,
             raise FileNotFoundError(
                 f"no warehouse at {settings.warehouse}: run `qualitrace run` first"
             )
-        con = duckdb.connect(str(settings.warehouse), read_only=read_only)
+        con = duckdb.connect(str(settings.warehouse), read_only=read_only, config=duckdb_config())
+        con.execute("SET enable_progress_bar = false")
         try:
             yield con
         finally:

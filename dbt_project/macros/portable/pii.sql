@@ -2,7 +2,7 @@
   Personal data (issue 8.6): names and phones never leave staging in clear.
     sha256_hex(expr)                      -> lowercase hex SHA-256 of a text expression
     customer_key(name_expr, phone_expr)   -> salted SHA-256 of the normalised customer identity
-                                             (salt: var pii_salt); NULL when both are blank
+                                             (salt: env QUALITRACE_PII_SALT, else var pii_salt); NULL when both are blank
     mask_phone(phone_expr)                -> '138****1234' (first 3 + last 4 digits), NULL if blank
     phone_digits(phone_expr)              -> digits only, without a leading 86 / +86 country code
 -#}
@@ -34,7 +34,7 @@
     case
         when {{ customer_name_norm(name_expr) }} is null and {{ phone_digits(phone_expr) }} is null then null
         else {{ sha256_hex(
-            "'" ~ (var('pii_salt') | string | replace("'", "''")) ~ "' || '|' || coalesce(" ~ phone_digits(phone_expr) ~ ", '') || '|' || coalesce(" ~ customer_name_norm(name_expr) ~ ", '')"
+            "'" ~ (env_var('QUALITRACE_PII_SALT', var('pii_salt')) | string | replace("'", "''")) ~ "' || '|' || coalesce(" ~ phone_digits(phone_expr) ~ ", '') || '|' || coalesce(" ~ customer_name_norm(name_expr) ~ ", '')"
         ) }}
     end
 {%- endmacro %}

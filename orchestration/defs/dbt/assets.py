@@ -6,6 +6,7 @@ staging/intermediate keys, so a failed ERROR check stops `dbt_marts_build` and p
 """
 
 
+import contextlib
 import json
 import os
 import re
@@ -14,8 +15,14 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.lib.dbt_project import dbt_env, get_dbt_project, guarded_dbt_executable
+from orchestration.lib.dbt_project import (
+    adopt_background_parse,
+    dbt_env,
+    get_dbt_project,
+    guarded_dbt_executable,
+)
 from orchestration.lib.dbt_translator import QualitraceDbtTranslator
+from orchestration.lib.pii import ENV_VAR as SALT_ENV
 from orchestration.lib.pii import pii_salt
 from orchestration.lib.settings import get_settings
 from orchestration.lib.warehouse import connect, warehouse_lock
@@ -23,12 +30,25 @@ from orchestration.lib.warehouse import connect, warehouse_lock
 PROJECT = get_dbt_project()
 TRANSLATOR = QualitraceDbtTranslator()
 MARTS_SELECT = "config.schema:marts_build"
+DBT_STEPS = ("dbt_models", "dbt_marts_build")  # each keeps its own target folder
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 PROGRESS_PREFIX = "dbt built: "  # live progress lines, read by `qualitrace run`
 
 
 class DbtBuildFailed(RuntimeError):
     """`dbt build` reported errors; the message names the failing nodes."""
+
+
+class QualitraceDbtCli(DbtCliResource):
+    """dbt's CLI, without dagster-dbt's in-process dbt adapter.
+
+    dagster-dbt opens a dbt adapter in the Dagster process before every invocation (profile,
+    project and adapter loading: about 3-4 s here), used only to fetch column metadata and
+    row counts on request. Row counts come from `_row_counts` instead, so it is skipped.
+    """
+
+    def _initialize_dbt_core_adapter(self, args):
+        return None
 
 
 def _failures(invocation) -> list[str]:
@@ -57,6 +77,19 @@ def _row_counts(settings, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, int]:
     return counts
 
 
+@contextlib.contextmanager
+def _salt_in_env(salt: str):
+    saved = os.environ.get(SALT_ENV)
+    os.environ[SALT_ENV] = salt
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(SALT_ENV, None)
+        else:
+            os.environ[SALT_ENV] = saved
+
+
 def run_dbt_build(context: dg.AssetExecutionContext, step: str) -> Iterator:
     """`dbt build` of the selected models under the warehouse lock; events with row counts.
 
@@ -64,13 +97,17 @@ def run_dbt_build(context: dg.AssetExecutionContext, step: str) -> Iterator:
     (DuckDB allows one writer process: counting while dbt runs would fail).
     """
     settings = get_settings().ensure()
-    dbt = DbtCliResource(project_dir=PROJECT,
+    dbt = QualitraceDbtCli(project_dir=PROJECT,
                          dbt_executable=str(guarded_dbt_executable(settings)))
     os.environ.update(dbt_env(settings))
-    args = ["build", "--no-use-colors", "--vars", json.dumps({"pii_salt": pii_salt(settings)})]
+    args = ["build", "--no-use-colors"]
+    adopt_background_parse(settings, step)
     with warehouse_lock(settings):
-        invocation = dbt.cli(args, context=context, raise_on_error=False,
-                             target_path=settings.dbt_target / step)
+        # The salt reaches dbt through its environment only (not the command line, which any
+        # user can list); it is removed again as soon as dbt has started.
+        with _salt_in_env(pii_salt(settings)):
+            invocation = dbt.cli(args, context=context, raise_on_error=False,
+                                 target_path=settings.dbt_target / step)
         events = []
         for event in invocation.stream():
             events.append(event)
