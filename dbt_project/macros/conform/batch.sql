@@ -8,6 +8,8 @@
     batch_code_system(expr)   -> name of the first pattern that matches ('mes','erp','qms','crm_label') or NULL
     conform_serial(expr)      -> serial upper case without spaces/dashes/dots when it fits a serial
                                  pattern, else NULL
+  On DuckDB the batch candidate and the serial key are computed once per row (a one-element
+  list_transform) instead of once per use; default__* keep the plain expressions (same result).
     serial_flag(expr)         -> NULL when blank, 'ok' or 'unmatched'
 -#}
 {% macro conform_batch_key(expr) -%}
@@ -48,7 +50,15 @@
 {%- endmacro %}
 
 {% macro conform_batch_code(expr) -%}
+    {{ return(adapter.dispatch('conform_batch_code', 'qualitrace')(expr)) }}
+{%- endmacro %}
+{% macro default__conform_batch_code(expr) -%}
     {{ conform_batch_from_candidate('(' ~ conform_batch_candidate(conform_batch_key(expr)) ~ ')') }}
+{%- endmacro %}
+{#- DuckDB: the candidate (a chain of regexes) computed once per row, not once per use in
+    conform_batch_from_candidate (five uses); same result as the default. -#}
+{% macro duckdb__conform_batch_code(expr) -%}
+    list_transform([{{ conform_batch_candidate(conform_batch_key(expr)) }}], lambda _qt_batch_candidate: {{ conform_batch_from_candidate('_qt_batch_candidate') }})[1]
 {%- endmacro %}
 
 {% macro batch_code_flag(expr) -%}
@@ -81,10 +91,31 @@
 {%- endmacro %}
 
 {% macro conform_serial(expr) -%}
+    {{ return(adapter.dispatch('conform_serial', 'qualitrace')(expr)) }}
+{%- endmacro %}
+{% macro default__conform_serial(expr) -%}
+    {{ conform_serial_cases(conform_serial_key(expr)) }}
+{%- endmacro %}
+{#- DuckDB: the serial key computed once per row, not once per pattern and use; fast path: a
+    value of upper-case ASCII letters and digits only that starts with no label prefix is its
+    own serial key (the width fold, upper(), the prefix and separator removals change nothing). -#}
+{% macro duckdb__conform_serial(expr) -%}
+    {%- set prefixes = conform_dictionary_rows("select prefix_regex from " ~ conform_dictionary_table('serial_label_prefixes') ~ " order by length(prefix_normalized) desc") -%}
+    {%- set alts = [] -%}
+    {%- for p in prefixes -%}{%- do alts.append(p[0]) -%}{%- endfor -%}
+    case when {{ conform_re_full_match(conform_as_text(expr), '[A-Z0-9]+') }}
+        {%- if alts | length > 0 %}
+              and not {{ conform_re_matches(conform_as_text(expr), '^(?:' ~ (alts | join('|')) ~ ')') }}
+        {%- endif %}
+         then {{ conform_serial_cases(conform_as_text(expr)) }}
+         else list_transform([{{ conform_serial_key(expr) }}], lambda _qt_serial_key: {{ conform_serial_cases('_qt_serial_key') }})[1]
+    end
+{%- endmacro %}
+{% macro conform_serial_cases(key) -%}
     {%- set patterns = conform_dictionary_rows("select regex from " ~ conform_dictionary_table('serial_patterns') ~ " order by ordinal") -%}
     case
         {%- for p in patterns %}
-        when {{ conform_re_full_match(conform_serial_key(expr), p[0]) }} then {{ conform_serial_key(expr) }}
+        when {{ conform_re_full_match(key, p[0]) }} then {{ key }}
         {%- endfor %}
         else cast(null as {{ dbt.type_string() }})
     end

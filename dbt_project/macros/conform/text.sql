@@ -6,6 +6,14 @@
                                 dictionary.*.spelling_normalized / alias_normalized column uses)
     conform_number(expr)     -> double: width-folded, thousands separators and spaces dropped;
                                 NULL when not a number
+  Fast paths (byte-identical results, proved by tests/test_conform_fastpath.py): a value that
+  is "plain" (conform_plain_pattern: not empty, no whitespace, no full-width character, for
+  numbers also no comma) is left unchanged by the width fold and the whitespace regexes, so
+  it skips them: conform_text_code / conform_lookup_key -> upper(value), conform_number ->
+  try_cast(value as double). Almost every delivered value is plain, and CASE runs the
+  general expression (conform_*_general, the reference behaviour) only on the other rows.
+    conform_as_text(expr)            -> expr cast to the string type
+    conform_plain_pattern(extra='')  -> regex of a plain value (extra: more excluded chars)
 -#}
 {% macro conform_width(expr) -%}
     {{ return(adapter.dispatch('conform_width', 'qualitrace')(expr)) }}
@@ -25,14 +33,39 @@
          else cast({{ expr }} as varchar) end
 {%- endmacro %}
 
+{% macro conform_as_text(expr) -%}
+    cast({{ expr }} as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{#- Whitespace as the general expressions see it ([\t\n\f\r ]) and the full-width block
+    conform_width folds; a plain value contains neither. -#}
+{% macro conform_plain_pattern(extra='') -%}
+    {{ return('[^\\t\\n\\f\\r ' ~ extra ~ '！-～　]+') }}
+{%- endmacro %}
+
 {% macro conform_text_code(expr) -%}
+    case when {{ conform_re_full_match(conform_as_text(expr), conform_plain_pattern()) }}
+         then upper({{ conform_as_text(expr) }})
+         else {{ conform_text_code_general(expr) }} end
+{%- endmacro %}
+{% macro conform_text_code_general(expr) -%}
     nullif(upper({{ conform_re_replace(conform_width(expr), '^[\\t\\n\\f\\r ]+|[\\t\\n\\f\\r ]+$', '') }}), '')
 {%- endmacro %}
 
 {% macro conform_lookup_key(expr) -%}
+    case when {{ conform_re_full_match(conform_as_text(expr), conform_plain_pattern()) }}
+         then upper({{ conform_as_text(expr) }})
+         else {{ conform_lookup_key_general(expr) }} end
+{%- endmacro %}
+{% macro conform_lookup_key_general(expr) -%}
     nullif(upper({{ conform_re_replace(conform_width(expr), '[\\t\\n\\f\\r ]+', '') }}), '')
 {%- endmacro %}
 
 {% macro conform_number(expr) -%}
+    case when {{ conform_re_full_match(conform_as_text(expr), conform_plain_pattern(',')) }}
+         then {{ conform_try_cast(conform_as_text(expr), "double") }}
+         else {{ conform_number_general(expr) }} end
+{%- endmacro %}
+{% macro conform_number_general(expr) -%}
     {{ conform_try_cast(conform_re_replace(conform_width(expr), '[\\t\\n\\f\\r ,]+', ''), "double") }}
 {%- endmacro %}

@@ -5,11 +5,16 @@
     conform_unit_value(value_expr, unit_expr, unit_kind, default_unit=none)
         -> value in the kind's canonical unit (value * factor + offset): °F, K, g, lb, psi ...;
            NULL when the value is not a number or the unit is unknown; a blank unit means
-           default_unit when given (e.g. 'pcs'), else NULL
+           default_unit when given (e.g. 'pcs'), else NULL; value_is_number=true: value_expr is
+           already numeric (conformed), so it is not read back through conform_number (a
+           double -> text -> double round trip that returns the same value)
     unit_is_known(unit_expr, unit_kind) -> boolean (NULL when the unit is blank)
     conform_unit(unit_expr, unit_kind)  -> the unit's canonical spelling ('°F', 'kg'), or NULL
     canonical_unit(unit_expr, unit_kind) -> the canonical unit of the unit's kind ('°C', 'kg')
     unit_kind_of(unit_expr)             -> the unit's kind ('temperature'), or NULL
+  unit_key (optional, every macro above): an expression already equal to
+  conform_lookup_key(unit_expr), e.g. a column computed once per row (staging_base does), so
+  the key is not recomputed for each lookup.
 -#}
 {% macro conform_unit_rows(unit_kind) -%}
     {%- if unit_kind in ('any', 'by_parameter', none) -%}
@@ -19,36 +24,38 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro conform_unit_key(unit_expr, default_unit=none) -%}
+{% macro conform_unit_key(unit_expr, default_unit=none, unit_key=none) -%}
+    {%- set key = unit_key if unit_key is not none else conform_lookup_key(unit_expr) -%}
     {%- if default_unit is not none -%}
-        coalesce({{ conform_lookup_key(unit_expr) }}, {{ conform_sql_string(default_unit | upper) }})
+        coalesce({{ key }}, {{ conform_sql_string(default_unit | upper) }})
     {%- else -%}
-        {{ conform_lookup_key(unit_expr) }}
+        {{ key }}
     {%- endif -%}
 {%- endmacro %}
 
-{% macro conform_unit_value(value_expr, unit_expr, unit_kind, default_unit=none) -%}
+{% macro conform_unit_value(value_expr, unit_expr, unit_kind, default_unit=none, value_is_number=false, unit_key=none) -%}
     {%- set rows = conform_unit_rows(unit_kind) -%}
+    {%- set number = ('cast(' ~ value_expr ~ ' as double)') if value_is_number else conform_number(value_expr) -%}
     {%- set factors, offsets = [], [] -%}
     {%- for r in rows -%}
         {%- do factors.append((r[0], r[1] | string)) -%}
         {%- do offsets.append((r[0], r[2] | string)) -%}
     {%- endfor -%}
-    ({{ conform_number(value_expr) }} * {{ conform_lookup(conform_unit_key(unit_expr, default_unit), factors, 'double') }}
-        + {{ conform_lookup(conform_unit_key(unit_expr, default_unit), offsets, 'double') }})
+    ({{ number }} * {{ conform_lookup(conform_unit_key(unit_expr, default_unit, unit_key), factors, 'double') }}
+        + {{ conform_lookup(conform_unit_key(unit_expr, default_unit, unit_key), offsets, 'double') }})
 {%- endmacro %}
 
-{% macro conform_unit_lookup(unit_expr, unit_kind, column, default_unit=none) -%}
+{% macro conform_unit_lookup(unit_expr, unit_kind, column, default_unit=none, unit_key=none) -%}
     {%- set rows = conform_unit_rows(unit_kind) -%}
     {%- set col = {'unit': 3, 'canonical_unit': 4, 'unit_kind': 5}[column] -%}
     {%- set pairs = [] -%}
     {%- for r in rows -%}{%- do pairs.append((r[0], conform_sql_string(r[col]))) -%}{%- endfor -%}
-    {{ conform_lookup(conform_unit_key(unit_expr, default_unit), pairs) }}
+    {{ conform_lookup(conform_unit_key(unit_expr, default_unit, unit_key), pairs) }}
 {%- endmacro %}
 
-{% macro unit_is_known(unit_expr, unit_kind, default_unit=none) -%}
-    case when {{ conform_unit_key(unit_expr, default_unit) }} is null then null
-         else {{ conform_unit_lookup(unit_expr, unit_kind, 'unit', default_unit) }} is not null end
+{% macro unit_is_known(unit_expr, unit_kind, default_unit=none, unit_key=none) -%}
+    case when {{ conform_unit_key(unit_expr, default_unit, unit_key) }} is null then null
+         else {{ conform_unit_lookup(unit_expr, unit_kind, 'unit', default_unit, unit_key) }} is not null end
 {%- endmacro %}
 
 {% macro conform_unit(unit_expr, unit_kind, default_unit=none) -%}
@@ -59,6 +66,6 @@
     {{ conform_unit_lookup(unit_expr, unit_kind, 'canonical_unit', default_unit) }}
 {%- endmacro %}
 
-{% macro unit_kind_of(unit_expr) -%}
-    {{ conform_unit_lookup(unit_expr, 'any', 'unit_kind') }}
+{% macro unit_kind_of(unit_expr, unit_key=none) -%}
+    {{ conform_unit_lookup(unit_expr, 'any', 'unit_kind', none, unit_key) }}
 {%- endmacro %}

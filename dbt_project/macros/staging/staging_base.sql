@@ -31,6 +31,22 @@
     nullif(trim({{ expr }}), '')
 {%- endmacro %}
 
+{#- is_blank(expr) -> boolean, never NULL: exactly `blank_to_null(expr) is null`. staging_base
+    computes it once per field (`__b__<field>`) for the reject rules and flags. DuckDB: a value
+    whose first character is printable ASCII (not a space) cannot trim to '' (trim strips only
+    spaces), so only the other values pay for trim(). -#}
+{% macro is_blank(expr) -%}
+    {{ return(adapter.dispatch('is_blank', 'qualitrace')(expr)) }}
+{%- endmacro %}
+{% macro default__is_blank(expr) -%}
+    ({{ blank_to_null(expr) }} is null)
+{%- endmacro %}
+{% macro duckdb__is_blank(expr) -%}
+    case when {{ expr }} is null then true
+         when ord({{ expr }}) between 33 and 126 then false
+         else trim({{ expr }}) = '' end
+{%- endmacro %}
+
 {% macro to_number(expr) -%}
     {{ conform_number(expr) }}
 {%- endmacro %}
@@ -46,7 +62,21 @@
     {{ return(rows.rows[0][0] if rows.rows | length > 0 else none) }}
 {%- endmacro %}
 
-{% macro typed_value(field, raw_expr) -%}
+{#- Field types whose lookup key (conform_lookup_key of the raw text) staging_base computes once
+    per row, as `__key__<field>`, and shares between the lookups of that field. -#}
+{% macro keyed_types() -%}
+    {{ return(['unit', 'status', 'vocab']) }}
+{%- endmacro %}
+
+{#- Field types conformed once per distinct raw value (`__codes__<field>`: few distinct values,
+    an expensive chain of regexes), joined back to the rows on the raw text (a NULL raw value
+    matches nothing: NULL, as the conformance of NULL). Same values as conforming every row;
+    the table's physical row order may differ (nothing relies on it: incremental runs append). -#}
+{% macro deduped_types() -%}
+    {{ return(['batch_code']) }}
+{%- endmacro %}
+
+{% macro typed_value(field, raw_expr, key_expr=none) -%}
     {%- set t = field.type -%}
     {%- if t == 'code' -%} {{ conform_text_code(raw_expr) }}
     {%- elif t == 'integer' -%} cast(round({{ to_number(raw_expr) }}) as {{ dbt.type_bigint() }})
@@ -60,6 +90,7 @@
     {%- elif t == 'shift' -%} {{ conform_shift(raw_expr) }}
     {%- elif t == 'line' -%} {{ conform_line(raw_expr) }}
     {%- elif t == 'severity' -%} {{ conform_severity(raw_expr) }}
+    {%- elif t in ['status', 'vocab'] and key_expr is not none -%} {{ conform_vocab_case(key_expr, field.vocabulary or t) }}
     {%- elif t in ['status', 'vocab'] -%} {{ conform_vocab(raw_expr, field.vocabulary or t) }}
     {%- elif t == 'unit' -%} {{ blank_to_null(raw_expr) }}
     {%- else -%} {{ blank_to_null(raw_expr) }}
@@ -74,21 +105,27 @@
 select src.*, cast(null as {{ dbt.type_string() }}) as _reject_reason from {{ src_rel }} as src
 {%- else -%}
 {#- Stage 1 (`typed`): every conformance expression rendered once, as "__t__<field>".
-    Stage 2: canonical columns, derived columns and reject rules read stage-1 columns. -#}
+    Stage 2: canonical columns, derived columns and reject rules read stage-1 columns.
+    Stage 0 (`keyed`): `__key__<field>` = conform_lookup_key of unit / status / vocab fields,
+    computed once and shared by every lookup of the field; `__d__<field>` = the typed value of
+    a batch_code field, conformed once per distinct raw value (`__codes__<field>`) and joined.
+    Stage 1 also holds `__b__<field>` (is_blank of the raw text, once per field): the reject
+    rules and flags read it instead of trimming the raw text again in every rule. -#}
 {%- set checks = [] -%}
 {%- for f in fields -%}
     {%- set raw = 't.' ~ adapter.quote(f.name) -%}
     {%- set typed = 't.' ~ adapter.quote('__t__' ~ f.name) -%}
+    {%- set blank = 't.' ~ adapter.quote('__b__' ~ f.name) -%}
     {%- if f.required -%}
-        {%- do checks.append((blank_to_null(raw) ~ ' is null', 'missing_required_field:' ~ f.name, "'required field is blank'")) -%}
+        {%- do checks.append((blank, 'missing_required_field:' ~ f.name, "'required field is blank'")) -%}
     {%- endif -%}
-    {%- set bad = blank_to_null(raw) ~ ' is not null and ' ~ typed ~ ' is null' -%}
+    {%- set bad = 'not ' ~ blank ~ ' and ' ~ typed ~ ' is null' -%}
     {%- set shown = "'" ~ f.name ~ "=' || " ~ raw -%}
     {%- if f.type == 'timestamp' -%}{%- do checks.append((bad, 'invalid_timestamp:' ~ f.name, shown)) -%}
     {%- elif f.type == 'date' -%}{%- do checks.append((bad, 'invalid_date:' ~ f.name, shown)) -%}
     {%- elif f.type in ['integer', 'decimal'] -%}{%- do checks.append((bad, 'invalid_number:' ~ f.name, shown)) -%}
     {%- elif f.type == 'unit' -%}
-        {%- do checks.append((blank_to_null(raw) ~ ' is not null and not t.' ~ adapter.quote('__k__' ~ f.name),
+        {%- do checks.append(('not ' ~ blank ~ ' and not t.' ~ adapter.quote('__k__' ~ f.name),
                               'unknown_unit:' ~ f.name, shown)) -%}
     {%- elif f.type == 'batch_code' and f.required -%}
         {%- do checks.append((bad, 'invalid_batch_code:' ~ f.name, shown)) -%}
@@ -102,16 +139,52 @@ select src.*, cast(null as {{ dbt.type_string() }}) as _reject_reason from {{ sr
     {%- elif f.pii %}{%- do pairs.append((f.name, "case when " ~ blank_to_null(raw) ~ " is null then null else '***' end")) %}
     {%- else %}{%- do pairs.append((f.name, raw)) %}{%- endif %}
 {%- endfor %}
-with typed as (
+{%- set keyed = [] %}
+{%- for f in fields if not f.pii and f.type in keyed_types() %}{%- do keyed.append(f.name) %}{%- endfor %}
+{%- set deduped = [] %}
+{%- for f in fields if not f.pii and f.type in deduped_types() %}{%- do deduped.append(f.name) %}{%- endfor %}
+with
+{%- for name in deduped %}
+{{ adapter.quote('__codes__' ~ name) }} as (
+    select _qt_raw, {{ typed_value((fields | selectattr('name', 'equalto', name) | first), '_qt_raw') }} as _qt_value
+    from (select distinct src.{{ adapter.quote(name) }} as _qt_raw from {{ src_rel }} as src) as _qt_distinct
+),
+{%- endfor %}
+keyed as (
     select
         src.*,
+    {%- for name in keyed %}
+        {{ conform_lookup_key('src.' ~ adapter.quote(name)) }} as {{ adapter.quote('__key__' ~ name) }},
+    {%- endfor %}
+    {%- for name in deduped %}
+        {{ adapter.quote('__c__' ~ name) }}._qt_value as {{ adapter.quote('__d__' ~ name) }},
+    {%- endfor %}
+        1 as __keyed
+    from {{ src_rel }} as src
+    {%- for name in deduped %}
+    left join {{ adapter.quote('__codes__' ~ name) }} as {{ adapter.quote('__c__' ~ name) }}
+        on {{ adapter.quote('__c__' ~ name) }}._qt_raw = src.{{ adapter.quote(name) }}
+    {%- endfor %}
+),
+
+typed as (
+    select
+        src.*,
+    {%- for f in fields %}
+        {{ is_blank('src.' ~ adapter.quote(f.name)) }} as {{ adapter.quote('__b__' ~ f.name) }},
+    {%- endfor %}
     {%- for f in fields if not f.pii %}
         {%- set raw = 'src.' ~ adapter.quote(f.name) %}
-        {{ typed_value(f, raw) }} as {{ adapter.quote('__t__' ~ f.name) }},
+        {%- set key = ('src.' ~ adapter.quote('__key__' ~ f.name)) if f.name in keyed else none %}
+        {%- if f.name in deduped %}
+        src.{{ adapter.quote('__d__' ~ f.name) }} as {{ adapter.quote('__t__' ~ f.name) }},
+        {%- else %}
+        {{ typed_value(f, raw, key) }} as {{ adapter.quote('__t__' ~ f.name) }},
+        {%- endif %}
         {%- if f.type == 'unit' %}
-        coalesce({{ unit_is_known(raw, f.unit_kind or 'any') }}, false)
+        coalesce({{ unit_is_known(raw, f.unit_kind or 'any', unit_key=key) }}, false)
         {%- if f.unit_kind == 'by_parameter' %}
-            and coalesce({{ unit_kind_of(raw) }} = {{ conform_vocab('src.parameter', 'parameter') }}, false)
+            and coalesce({{ unit_kind_of(raw, unit_key=key) }} = {{ conform_vocab_case('src.' ~ adapter.quote('__key__parameter'), 'parameter') if 'parameter' in keyed else conform_vocab('src.parameter', 'parameter') }}, false)
         {%- endif %} as {{ adapter.quote('__k__' ~ f.name) }},
         {%- endif %}
     {%- endfor %}
@@ -119,7 +192,7 @@ with typed as (
         {{ expr }} as {{ adapter.quote('__x__' ~ name) }},
     {%- endfor %}
         1 as __typed
-    from {{ src_rel }} as src
+    from keyed as src
 ),
 
 checked as (
@@ -143,7 +216,8 @@ select
     {%- set raw = 't.' ~ adapter.quote(f.name) %}
     {%- set typed = 't.' ~ adapter.quote('__t__' ~ f.name) %}
     {%- if f.unit_field and f.type in ['integer', 'decimal'] %}
-    {{ conform_unit_value(typed, 't.' ~ adapter.quote(f.unit_field), f.unit_kind or 'any', default_unit_for(fields, f)) }} as {{ adapter.quote(f.name) }},
+    {{ conform_unit_value(typed, 't.' ~ adapter.quote(f.unit_field), f.unit_kind or 'any', default_unit_for(fields, f), value_is_number=true,
+                          unit_key=('t.' ~ adapter.quote('__key__' ~ f.unit_field)) if f.unit_field in keyed else none) }} as {{ adapter.quote(f.name) }},
     {{ typed }} as {{ adapter.quote(f.name ~ '_as_delivered') }},
     {%- else %}
     {{ typed }} as {{ adapter.quote(f.name) }},
@@ -152,7 +226,7 @@ select
     {{ blank_to_null(raw) }} as {{ adapter.quote(f.name ~ '_as_typed') }},
     {%- endif %}
     {%- if f.type == 'batch_code' %}
-    case when {{ blank_to_null(raw) }} is null then null when {{ typed }} is null then 'unmatched' else 'ok' end as {{ adapter.quote(f.name ~ '_flag') }},
+    case when t.{{ adapter.quote('__b__' ~ f.name) }} then null when {{ typed }} is null then 'unmatched' else 'ok' end as {{ adapter.quote(f.name ~ '_flag') }},
     {%- elif f.type == 'province' %}
     {{ province_region(typed) }} as {{ adapter.quote(f.name ~ '_region') }},
     {%- elif f.type == 'unit' %}
