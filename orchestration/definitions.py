@@ -51,11 +51,12 @@ def gate_keys(defs: dg.Definitions) -> set[dg.AssetKey]:
 
 
 def build_defs() -> dg.Definitions:
-    """Areas before the gate, then marts_build and publish made to wait for the gate.
+    """The areas, then publish made to wait for the gate.
 
     Dagster holds back only the *direct* dependents of an asset whose blocking check
-    failed, so marts_build and publish depend directly on every gated asset: a failed
-    ERROR check anywhere (staging, intermediate, governance) stops the marts.
+    failed, so publish depends directly on every gated asset: a failed ERROR check anywhere
+    (staging, intermediate, governance) stops the published marts from changing. The marts
+    themselves are built into `marts_build` (green) by the one `dbt build` step.
     """
     from orchestration.defs.dbt import marts_defs
     from orchestration.defs.publish import build_defs as publish_defs

@@ -53,7 +53,7 @@ def test_translator_keys_groups_owners():
 def test_dbt_assets_have_layer_keys_groups_and_kinds(defs):
     graph = defs.resolve_asset_graph()
     dbt_keys = [k for k in graph.executable_asset_keys
-                if graph.get(k).assets_def.node_def.name in ("dbt_models", "dbt_marts_build")]
+                if graph.get(k).assets_def.node_def.name == "dbt_models"]
     assert {k.path[0] for k in dbt_keys} >= {"staging", "intermediate", "governance",
                                              "marts_build"}
     assert dbt_keys, "no dbt models in the code location"
@@ -74,15 +74,17 @@ def test_publish_assets_depend_on_marts_build(defs):
         assert "parquet" in node.kinds
 
 
-def test_marts_build_runs_in_its_own_step_after_the_gate(defs):
-    """Staging/intermediate and marts_build are separate multi-assets, so blocking checks on
-    staging/intermediate can stop the marts."""
+def test_every_dbt_model_is_built_in_one_step_and_publish_sits_after_the_gate(defs):
+    """One `dbt build` for every layer (marts_build included: green); the gate sits between
+    it and publish (blue), which is a separate step."""
     graph = defs.resolve_asset_graph()
     staging = [k for k in graph.executable_asset_keys if k.path[0] == "staging"]
-    marts = [k for k in graph.executable_asset_keys if k.path[0] == "marts_build"]
-    if not marts:
+    green = [k for k in graph.executable_asset_keys if k.path[0] == "marts_build"]
+    blue = [k for k in graph.executable_asset_keys if k.path[0] == "marts"]
+    if not green:
         pytest.fail("no marts_build models in the dbt project yet")
-    assert graph.get(staging[0]).assets_def is not graph.get(marts[0]).assets_def
+    assert graph.get(staging[0]).assets_def is graph.get(green[0]).assets_def
+    assert graph.get(blue[0]).assets_def is not graph.get(green[0]).assets_def
 
 
 def test_reconciliation_check_is_blocking(defs):
@@ -179,14 +181,14 @@ def test_dev_instance_runs_one_at_a_time(tmp_path):
 
 
 def test_marts_wait_for_every_gated_asset(defs):
-    """A failed blocking check anywhere (GX, reconciliation) holds back marts_build and
-    publish: they are direct dependents of every gated asset."""
+    """A failed blocking check anywhere (GX, reconciliation) holds back publish: every
+    published mart is a direct dependent of every gated asset."""
     from orchestration.definitions import gate_keys
     gate = gate_keys(defs)
     assert dg.AssetKey(["governance", "file_manifest"]) in gate
     graph = defs.resolve_asset_graph()
     for name in MARTS:
-        for layer in ("marts_build", "marts"):
+        for layer in ("marts",):
             key = dg.AssetKey([layer, name])
             missing = gate - set(graph.get(key).parent_keys) - {key}
             assert not missing, f"{key.to_user_string()} does not wait for {sorted(map(str, missing))}"

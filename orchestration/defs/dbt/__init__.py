@@ -1,12 +1,13 @@
-"""dbt area: the dbt models by layer, and the reconciliation gate.
+"""dbt area: every dbt model (one `dbt build`), and the reconciliation gate.
 
-`defs` holds everything before the gate (dbt_models + the reconciliation check);
-`marts_defs(gate)` the marts_build models, made to wait for every gated asset.
+`defs` holds the dbt models (staging, intermediate, governance, marts_build) and the
+reconciliation check; `marts_defs(gate)` is empty since marts_build is built in the same
+step (publish, not marts_build, waits for the gate: see `defs/publish`).
 """
 
 import dagster as dg
 
-from orchestration.defs.dbt.assets import build_dbt_marts_build, build_dbt_models, has_marts
+from orchestration.defs.dbt.assets import build_dbt_models
 from orchestration.defs.dbt.checks import FILE_MANIFEST, rows_reconcile
 
 DBT_MODELS = build_dbt_models()
@@ -18,7 +19,8 @@ defs = dg.Definitions(
 
 
 def marts_defs(gate) -> dg.Definitions:
-    return dg.Definitions(assets=[build_dbt_marts_build(list(gate))] if has_marts() else [])
+    """Nothing after the gate in the dbt area any more (kept for `definitions.build_defs`)."""
+    return dg.Definitions()
 
 
 __all__ = ["defs", "marts_defs"]

@@ -1,12 +1,14 @@
-"""dbt models as Dagster assets, split by layer so the quality gate runs in between.
+"""dbt models as Dagster assets: one `dbt build` of every model (`dbt_models`).
 
-`dbt_models`: staging, intermediate and governance (everything not in marts_build);
-`dbt_marts_build`: the marts into `marts_build`. The GX checks (blocking) sit on the
-staging/intermediate keys, so a failed ERROR check stops `dbt_marts_build` and publish.
+The marts are built into `marts_build` (green) in the same invocation; the GX checks
+(blocking) sit on the staging/intermediate/governance keys and `publish` (blue) depends
+directly on each of them, so a failed ERROR check stops publish and the published marts stay.
+dbt unit tests are not part of a run (dbt's advice for production); the test suite runs them.
 """
 
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -30,7 +32,7 @@ from orchestration.lib.warehouse import connect, warehouse_lock
 PROJECT = get_dbt_project()
 TRANSLATOR = QualitraceDbtTranslator()
 MARTS_SELECT = "config.schema:marts_build"
-DBT_STEPS = ("dbt_models", "dbt_marts_build")  # each keeps its own target folder
+DBT_STEPS = ("dbt_models",)  # each dbt step keeps its own target folder
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 PROGRESS_PREFIX = "dbt built: "  # live progress lines, read by `qualitrace run`
 
@@ -49,6 +51,17 @@ class QualitraceDbtCli(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args):
         return None
+
+    @functools.cached_property
+    def _cli_version(self):
+        """dbt-core's version from the package metadata: dagster-dbt runs `dbt --version`
+        (a 2 s interpreter start) on every invocation to learn it. The executable is this
+        environment's dbt (see `guarded_dbt_executable`), so the two agree."""
+        from importlib.metadata import version as dist_version
+
+        from packaging.version import parse
+
+        return parse(dist_version("dbt-core"))
 
 
 def _failures(invocation) -> list[str]:
@@ -100,7 +113,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, step: str) -> Iterator:
     dbt = QualitraceDbtCli(project_dir=PROJECT,
                          dbt_executable=str(guarded_dbt_executable(settings)))
     os.environ.update(dbt_env(settings))
-    args = ["build", "--no-use-colors"]
+    args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"]
     adopt_background_parse(settings, step)
     with warehouse_lock(settings):
         # The salt reaches dbt through its environment only (not the command line, which any
@@ -150,36 +163,25 @@ def has_marts() -> bool:
 
 
 def build_dbt_models():
-    """Everything before the gate: staging, intermediate, governance (and their tests)."""
+    """Every dbt model in one `dbt build`: staging, intermediate, governance and the marts
+    into `marts_build` (green), with their data tests.
+
+    One invocation, not one per layer: each dbt start costs seconds (interpreter, manifest,
+    adapter) on every run. The quality gate (GX checks, reconciliation) guards `publish`,
+    which depends directly on every gated asset: a failed ERROR check leaves `marts_build`
+    rebuilt but unpublished, and the published marts (blue) unchanged.
+    """
 
     @dbt_assets(
         manifest=PROJECT.manifest_path,
         project=PROJECT,
         dagster_dbt_translator=TRANSLATOR,
-        exclude=MARTS_SELECT if has_marts() else None,
         name="dbt_models",
         pool="warehouse",
     )
     def dbt_models(context: dg.AssetExecutionContext):
-        """dbt build of staging, intermediate and governance models (and their tests)."""
+        """dbt build of every model (staging, intermediate, governance, marts_build) and
+        its data tests."""
         yield from run_dbt_build(context, "dbt_models")
 
     return dbt_models
-
-
-def build_dbt_marts_build(gate: list[dg.AssetKey]):
-    """The marts into `marts_build` (green); each waits for every gated asset in `gate`."""
-
-    @dbt_assets(
-        manifest=PROJECT.manifest_path,
-        project=PROJECT,
-        dagster_dbt_translator=QualitraceDbtTranslator(gate=gate),
-        select=MARTS_SELECT,
-        name="dbt_marts_build",
-        pool="warehouse",
-    )
-    def dbt_marts_build(context: dg.AssetExecutionContext):
-        """dbt build of the marts into `marts_build` (green), after the quality gate."""
-        yield from run_dbt_build(context, "dbt_marts_build")
-
-    return dbt_marts_build
