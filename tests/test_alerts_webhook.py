@@ -131,3 +131,17 @@ def test_webhook_down_never_fails_the_run(settings, monkeypatch, caplog):
     assert len(new) == 1 and time.monotonic() - started < 10
     assert "gave up" in caplog.text
     assert settings.alerts_file.exists()  # still delivered to the file
+
+
+def test_one_call_applies_its_outcomes_in_order(settings):
+    """raise_alerts reads the alert table once and applies the outcomes in order: within one
+    call a new signature resolves the open one, and a later pass resolves that in turn."""
+    fresh = raise_alerts(settings, [outcome(signature="a"), outcome(signature="b"),
+                                    outcome(signature="a")], run_id="r1")
+    assert [(a.signature, a.event, a.occurrences) for a in fresh] == [
+        ("a", "new", 1), ("b", "new", 1), ("a", "reopened", 2)]
+    rows = {r[0].split("|")[-1]: r[2:] for r in alerts_table(settings)}
+    assert rows == {"a": (2, False), "b": (1, True)}
+    assert raise_alerts(settings, [outcome(signature="a")], run_id="r2") == []  # still open
+    raise_alerts(settings, [outcome(passed=True, signature="")], run_id="r3")
+    assert all(r[3] for r in alerts_table(settings))

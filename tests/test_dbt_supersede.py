@@ -13,7 +13,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import generate_plant, run_pipeline  # type: ignore[import-not-found]
 
 NEW_DAY = "20991231"  # sorts after every generated delivery
@@ -63,7 +62,7 @@ def test_superseding_delivery_keeps_pipeline_green_and_counts_latest(superseded_
     assert run.returncode == 0, run.output[-6000:]
     con = duckdb.connect(str(run.settings.warehouse), read_only=True)
     try:
-        q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+        q = lambda sql: con.execute(sql).fetchall()
         loaded = q(f"select path from raw._file_manifest where path like '%{NEW_DAY}%' "
                    "and status = 'loaded' order by path")
         assert len(loaded) == 2, loaded  # new content, not a duplicate delivery

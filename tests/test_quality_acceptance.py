@@ -143,7 +143,9 @@ def test_error_failure_blocks_marts_and_names_the_check(pipeline_home, plant, tm
     monkeypatch.setenv("QUALITRACE_HOME", str(home))
     monkeypatch.setenv("QUALITRACE_EXPORTS", str(exports))
     out = io.StringIO()
-    selection = [["raw", "crm__complaints"], ["staging", "stg_crm__complaints"]] + \
+    # the whole chain raw -> base -> stg, so the new file reaches staging before the gate
+    selection = [["raw", "crm__complaints"], ["staging", "base_crm__complaints"],
+                 ["staging", "stg_crm__complaints"]] + \
         [[layer, m] for m in MARTS for layer in ("marts_build", "marts")]
     code = run(settings, out, selection=selection)
     text = out.getvalue()

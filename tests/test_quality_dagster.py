@@ -69,3 +69,67 @@ def test_warn_check_alerts_and_lets_the_run_go_on(settings):
     assert checks[WARNINGS].severity == dg.AssetCheckSeverity.WARN
     assert "marts_build/test_mart" in mats
     assert "pattern__batch" in settings.alerts_file.read_text(encoding="utf-8")
+
+
+def build_two(settings, rows: list[str | None]):
+    """Two guarded models in one `gx_checks` step; the mart reads both."""
+    from orchestration.defs.quality.checks import build_gate_check
+
+    @dg.asset(key=["staging", "stg_test__batches"])
+    def batches():
+        with connect(settings) as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS staging")
+            con.execute("CREATE OR REPLACE TABLE staging.stg_test__batches (batch VARCHAR)")
+            con.executemany("INSERT INTO staging.stg_test__batches VALUES (?)",
+                            [(r,) for r in rows])
+
+    @dg.asset(key=["staging", "stg_test__lines"])
+    def lines():
+        with connect(settings) as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS staging")
+            con.execute("CREATE OR REPLACE TABLE staging.stg_test__lines AS "
+                        "SELECT 'L01' AS line")
+
+    @dg.asset(key=["marts_build", "test_mart"], deps=[batches.key, lines.key])
+    def mart():
+        with connect(settings) as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS marts_build")
+            con.execute("CREATE OR REPLACE TABLE marts_build.test_mart AS SELECT 1 AS n")
+
+    gate = build_gate_check({
+        "stg_test__batches": SPECS,
+        "stg_test__lines": [ExpectationSpec("not_null__line", "not_null", ("line",), ERROR)]})
+    return [batches, lines, mart, gate]
+
+
+def test_one_step_for_every_model_blocks_on_any_error(settings):
+    result = dg.materialize(build_two(settings, ["20240315-L02-003", None]),
+                            raise_on_error=False, instance=dg.DagsterInstance.ephemeral())
+    steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+    assert {s for s in steps if s.startswith("gx_")} == {"gx_checks"}
+    checks = {(e.asset_key.path[-1], e.check_name): e
+              for e in result.get_asset_check_evaluations()}
+    assert not checks[("stg_test__batches", BLOCKING)].passed
+    assert checks[("stg_test__lines", BLOCKING)].passed
+    assert set(checks) == {(m, c) for m in ("stg_test__batches", "stg_test__lines")
+                           for c in (BLOCKING, WARNINGS)}
+    mats = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "marts_build/test_mart" not in mats
+    with connect(settings, read_only=True) as con:
+        assert con.execute("SELECT count(DISTINCT asset), count(DISTINCT run_id) "
+                           "FROM governance.check_results").fetchone() == (2, 1)
+
+
+def test_a_selected_subset_runs_only_its_models_checks(settings):
+    assets = build_two(settings, ["20240315-L02-003", None])
+    dg.materialize(assets, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    with connect(settings) as con:
+        con.execute("DELETE FROM governance.check_results")
+    result = dg.materialize(assets, selection=[dg.AssetKey(["staging", "stg_test__lines"])],
+                            instance=dg.DagsterInstance.ephemeral())
+    assert {(e.asset_key.path[-1], e.check_name)
+            for e in result.get_asset_check_evaluations()} == {
+        ("stg_test__lines", BLOCKING), ("stg_test__lines", WARNINGS)}
+    with connect(settings, read_only=True) as con:
+        assert con.execute("SELECT DISTINCT asset FROM governance.check_results"
+                           ).fetchall() == [("staging/stg_test__lines",)]

@@ -177,3 +177,102 @@ def test_other_dagster_checks_join_the_history(home):
         row = con.execute("SELECT check_name, asset, severity, passed, message "
                           "FROM governance.check_results").fetchall()
     assert row == [("rows_reconcile", "governance/file_manifest", "ERROR", False, "off by 1")]
+
+
+def test_one_gate_call_judges_every_models_facts_like_one_model_at_a_time(home):
+    """run_checks shares one connection and one GX validation of the set-level facts across
+    models; each model's outcomes and Data Docs are as if it were validated alone."""
+    import json
+
+    from orchestration.lib.quality.gate import run_checks
+
+    with duckdb.connect(str(home.warehouse)) as con:
+        con.execute("CREATE TABLE intermediate.int_x AS SELECT i % 3 AS k FROM range(6) t(i)")
+    suites = {
+        "stg_mes__readings": [S("not_null__value", "not_null", ["value"]),
+                              S("unique_k", "unique", ["equipment_id", "ts", "parameter",
+                                                       "_source_file"], WARN),
+                              S("rows_min", "row_count_min", [], ERROR, min_rows=10)],
+        "int_x": [S("unique_k", "unique", ["k"], ERROR),
+                  S("rows_min", "row_count_min", [], ERROR, min_rows=10)],
+    }
+    alone = {m: validate_model(home, m, specs, "r1", keep_docs=False)
+             for m, specs in suites.items()}
+    together = run_checks(home, suites, "r1")
+    strip = lambda outs: [(o.check_name, o.asset, o.severity, o.passed, o.observed_value,
+                           o.message, o.signature) for o in outs]
+    assert {m: strip(v) for m, v in together.items()} == {m: strip(v) for m, v in alone.items()}
+    x = {o.check_name: o for o in together["int_x"]}
+    assert not x["unique_k"].passed and x["unique_k"].observed_value == 3
+    assert not x["rows_min"].passed  # 6 rows < 10
+    r = {o.check_name: o for o in together["stg_mes__readings"]}
+    assert r["rows_min"].passed and not r["unique_k"].passed  # same names, other verdicts
+    docs = json.loads((home.home / "gx" / "results" / "int_x.json").read_text())
+    facts = next(p for p in docs["pairs"] if p["suite"]["name"] == "int_x.facts")
+    assert not facts["result"]["success"]
+    bad = [idx["check_name"] for res in facts["result"]["results"]
+           for idx in res["result"]["unexpected_index_list"]]
+    assert sorted(bad) == ["rows_min", "unique_k"]
+    assert all(idx["model"] == "intermediate/int_x" for res in facts["result"]["results"]
+               for idx in res["result"]["unexpected_index_list"])
+
+
+def test_great_expectations_is_imported_lazily_and_can_be_prewarmed():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "import orchestration.lib.quality, orchestration.lib.reconcile\n"
+            "from orchestration.lib.quality import gx_engine\n"
+            "assert 'great_expectations' not in sys.modules, 'imported eagerly'\n"
+            "gx_engine.prewarm().join(120)\n"
+            "assert 'great_expectations.expectations' in sys.modules\n"
+            "assert gx_engine.prewarm() is not None\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("risky", [
+    "",  # printable ASCII only: DuckDB counts, same outcomes and examples as GX
+    "when i % 71 = 0 then '２０２４0315-L02-003'",  # Python's \\d matches it, RE2's not
+    "when i % 73 = 0 then '20240315-L02-003' || chr(10)",  # Python's $ before a newline
+])
+def test_mid_size_tables_counted_by_duckdb_only_when_exactly_gx(tmp_path, monkeypatch, risky):
+    from orchestration.lib.quality import validate
+
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    settings.home.mkdir(parents=True)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("CREATE SCHEMA staging")
+        con.execute(f"""CREATE TABLE staging.stg_t AS SELECT
+            CASE WHEN i % 97 = 0 THEN NULL WHEN i % 89 = 0 THEN '2024031-L02-003'
+                 WHEN i % 83 = 0 THEN '20240315-L02-003 ' {risky}
+                 ELSE '20240315-L02-003' END AS batch,
+            CASE WHEN i % 7 = 0 THEN 'x' WHEN i % 11 = 0 THEN NULL ELSE 'a' END AS kind,
+            CASE WHEN i % 13 = 0 THEN NULL WHEN i % 17 = 0 THEN -1.5
+                 ELSE (i % 50)::DOUBLE END AS v
+            FROM range(3000) t(i)""")
+    specs = [S("nn_batch", "not_null", ["batch"]),
+             S("re_batch", "match_regex", ["batch"], WARN, regex=r"^\d{8}-L\d{2}-\d{3}$"),
+             S("in_kind", "in_set", ["kind"], WARN, value_set=["a", "b"]),
+             S("rng_v", "between", ["v"], WARN, min_value=0, max_value=40),
+             S("nn_v", "not_null", ["v"])]
+    paths = []
+    real = validate._validate_rows_by_aggregate
+
+    def spy(*a, **k):
+        out = real(*a, **k)
+        paths.append("duckdb" if out is not None else "gx")
+        return out
+
+    monkeypatch.setattr(validate, "_validate_rows_by_aggregate", spy)
+    monkeypatch.setattr(validate, "EXACT_AGG_MIN_ROWS", 10**9)
+    by_gx = validate_model(settings, "stg_t", specs, "r1", keep_docs=False)
+    monkeypatch.setattr(validate, "EXACT_AGG_MIN_ROWS", 100)
+    by_duckdb = validate_model(settings, "stg_t", specs, "r1", keep_docs=False)
+    assert paths == (["duckdb"] if not risky else ["gx"])
+    view = lambda outs: [(o.check_name, o.passed, o.observed_value, o.message, o.details)
+                         for o in outs]
+    assert view(by_duckdb) == view(by_gx)
+    assert not by_gx[1].passed and not by_gx[2].passed and not by_gx[3].passed

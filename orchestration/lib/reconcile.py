@@ -8,6 +8,7 @@ landing tables, staging).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -66,8 +67,43 @@ def _counts_by_file(con, relation: str, where: str = "") -> dict[tuple[str, str]
     return {(p, s): n for p, s, n in rows}
 
 
+def _view_sql(con) -> dict[tuple[str, str], str]:
+    return {(s, n): sql or "" for s, n, sql in con.execute(
+        "select schema_name, view_name, sql from duckdb_views() where not internal").fetchall()}
+
+
+_FILTER_TAIL = (r"\bFROM\s+\"?staging\"?\.\"?{base}\"?(?:\s+(?:AS\s+)?\"?\w+\"?)?\s+"
+                r"WHERE\s+\(?\s*(?:\"?\w+\"?\.)?\"?_reject_reason\"?\s+IS\s+NULL\s*\)?\s*;?\s*$")
+_NOT_A_FILTER = re.compile(r"\b(JOIN|GROUP\s+BY|DISTINCT|UNION|EXCEPT|INTERSECT|LIMIT|QUALIFY|"
+                           r"HAVING|UNNEST|OFFSET)\b", re.IGNORECASE)
+
+
+def is_reject_filter(view_sql: str, base: str) -> bool:
+    """True when the view is `select <columns of one row> from staging.<base> where
+    _reject_reason is null` (what every stg_ entity model is): its rows per file are the
+    base rows without a reject reason, so one pass over the base counts both."""
+    text = " ".join(view_sql.split())
+    if _NOT_A_FILTER.search(text) or len(re.findall(r"\bFROM\b", text, re.IGNORECASE)) != 1:
+        return False
+    return re.search(_FILTER_TAIL.format(base=re.escape(base)), text, re.IGNORECASE) is not None
+
+
+def _split_counts(con, relation: str) -> tuple[dict, dict]:
+    """(valid, rejected) rows per (file, sha) of a base_ relation, in one scan."""
+    rows = con.execute(
+        f"select _source_file, _file_sha256, count(*) filter (where _reject_reason is null), "
+        f"count(*) filter (where _reject_reason is not null) from {relation} group by 1, 2"
+    ).fetchall()
+    return ({(p, s): v for p, s, v, _ in rows if v},
+            {(p, s): r for p, s, _, r in rows if r})
+
+
 def collect_file_counts(con) -> list[FileCounts]:
-    """Per-file counts from `raw._file_manifest` and the raw/staging tables present."""
+    """Per-file counts from `raw._file_manifest` and the raw/staging tables present.
+
+    One grouped query per relation: raw rows per file, and staging's valid and rejected
+    rows per file in one pass over `base_<entity>` when `stg_<entity>` is its plain
+    `_reject_reason is null` filter (else stg and base are counted separately)."""
     tables = _tables(con)
     if ("raw", "_file_manifest") not in tables:
         raise LookupError("raw._file_manifest does not exist: run the ingest assets first")
@@ -75,6 +111,7 @@ def collect_file_counts(con) -> list[FileCounts]:
         "select path, sha256, system, entity, status, rows_read, rows_landed, rows_quarantined "
         "from raw._file_manifest order by path"
     ).fetchall()
+    views = None
     cache: dict[tuple[str, str], tuple] = {}
     out = []
     for path, sha, system, entity, status, read, landed, quarantined in ledger:
@@ -82,11 +119,19 @@ def collect_file_counts(con) -> list[FileCounts]:
         if name not in cache:
             raw = (_counts_by_file(con, f"raw.{name}")
                    if ("raw", name) in tables else None)
-            stg = (_counts_by_file(con, f"staging.stg_{name}")
-                   if ("staging", f"stg_{name}") in tables else None)
-            rej = (_counts_by_file(con, f"staging.base_{name}",
-                                   "where _reject_reason is not null")
-                   if ("staging", f"base_{name}") in tables else None)
+            has_stg = ("staging", f"stg_{name}") in tables
+            has_base = ("staging", f"base_{name}") in tables
+            if has_stg and has_base:
+                views = _view_sql(con) if views is None else views
+            if (has_stg and has_base
+                    and is_reject_filter(views.get(("staging", f"stg_{name}"), ""),
+                                         f"base_{name}")):
+                stg, rej = _split_counts(con, f"staging.base_{name}")
+            else:
+                stg = (_counts_by_file(con, f"staging.stg_{name}") if has_stg else None)
+                rej = (_counts_by_file(con, f"staging.base_{name}",
+                                       "where _reject_reason is not null")
+                       if has_base else None)
             cache[name] = (raw, stg, rej)
         raw, stg, rej = cache[name]
         key = (path, sha)

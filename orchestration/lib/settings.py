@@ -51,7 +51,7 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
-    def ensure(self) -> "Settings":
+    def ensure(self) -> Settings:
         for p in (self.home, self.reports, self.parquet_dir, self.dbt_target, self.dbt_log):
             p.mkdir(parents=True, exist_ok=True)
         return self

@@ -79,12 +79,14 @@ def file_lock(path: Path, timeout: float = 600.0, what: str = "the warehouse") -
     finally:
         with _process_lock:
             fd, depth = _held[key]
-            if depth > 1:
-                _held[key] = (fd, depth - 1)
-                return
-            del _held[key]
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+            last = depth <= 1
+            if last:
+                del _held[key]
+            else:  # still held by a nested user: they release it (no `return` here, which
+                _held[key] = (fd, depth - 1)  # would swallow an exception from the body)
+        if last:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
 
 def _read_holder(fd: int) -> str:

@@ -182,6 +182,9 @@ def build_dbt_models():
     def dbt_models(context: dg.AssetExecutionContext):
         """dbt build of every model (staging, intermediate, governance, marts_build) and
         its data tests."""
+        from orchestration.lib.quality.gx_engine import prewarm
+
+        prewarm()  # GX's import (3-6 s) overlaps dbt, which runs in its own process
         yield from run_dbt_build(context, "dbt_models")
 
     return dbt_models

@@ -1,11 +1,13 @@
 """The quality gate as Dagster asset checks (thin wrappers; the logic is in lib/quality).
 
-One multi-asset check per guarded model (`staging/*`, `intermediate/*`,
-`governance/file_manifest`), with two results:
+Every guarded model (`staging/*`, `intermediate/*`, `governance/file_manifest`) has two
+checks:
 - `gx_blocking` (blocking=True, severity ERROR): any ERROR expectation failed, so the marts
   downstream are not built and the published ones stay;
 - `gx_warnings` (severity WARN): WARN expectations; alerts are raised, the run goes on.
-Every expectation's outcome is appended to `governance.check_results`.
+All of them are one subsettable multi-asset check, `gx_checks` (one Dagster step, one GX
+context, one read-only warehouse connection); a run that selects some assets runs only
+their checks. Every expectation's outcome is appended to `governance.check_results`.
 """
 
 
@@ -13,12 +15,13 @@ import warnings
 
 import dagster as dg
 
-from orchestration.lib.quality.gate import load_suites, run_model_checks
+from orchestration.lib.quality.gate import load_suites, run_checks
 from orchestration.lib.quality.model import ERROR, CheckOutcome, ExpectationSpec
 from orchestration.lib.quality.validate import model_schema
 from orchestration.lib.settings import get_settings
 
 BLOCKING, WARNINGS = "gx_blocking", "gx_warnings"
+STEP_NAME = "gx_checks"
 
 
 def model_key(model: str) -> dg.AssetKey:
@@ -62,37 +65,69 @@ def _result(key: dg.AssetKey, name: str, severity: dg.AssetCheckSeverity,
         })
 
 
-def build_model_check(model: str, specs: list[ExpectationSpec]) -> dg.AssetChecksDefinition:
+def _check_specs(model: str, specs: list[ExpectationSpec]) -> list[dg.AssetCheckSpec]:
     key = model_key(model)
-    has_error = any(s.severity == ERROR for s in specs)
     names = ", ".join(s.name for s in specs)
-    check_specs = [dg.AssetCheckSpec(WARNINGS, asset=key,
-                                     description=f"GX WARN expectations: {names}")]
-    if has_error:
-        check_specs.insert(0, dg.AssetCheckSpec(
+    out = []
+    if any(s.severity == ERROR for s in specs):
+        out.append(dg.AssetCheckSpec(
             BLOCKING, asset=key, blocking=True,
             description=f"GX ERROR expectations (block the marts): {names}"))
+    out.append(dg.AssetCheckSpec(WARNINGS, asset=key,
+                                 description=f"GX WARN expectations: {names}"))
+    return out
 
-    @dg.multi_asset_check(specs=check_specs, name=f"gx_{key.path[0]}__{key.path[-1]}",
-                          pool="warehouse")
-    def _gx_check(context: dg.AssetCheckExecutionContext):
+
+def _results(model: str, outcomes: list[CheckOutcome], has_error: bool,
+             selected) -> list[dg.AssetCheckResult]:
+    key = model_key(model)
+    errors = [o for o in outcomes if not o.passed and o.severity == ERROR]
+    warns = [o for o in outcomes if not o.passed and o.severity != ERROR]
+    out = []
+    if has_error and dg.AssetCheckKey(key, BLOCKING) in selected:
+        out.append(_result(key, BLOCKING, dg.AssetCheckSeverity.ERROR,
+                           [o for o in outcomes if o.severity == ERROR], errors))
+    if dg.AssetCheckKey(key, WARNINGS) in selected:
+        out.append(_result(key, WARNINGS, dg.AssetCheckSeverity.WARN, outcomes, warns))
+    return out
+
+
+def build_gate_check(suites: dict[str, list[ExpectationSpec]],
+                     name: str = STEP_NAME) -> dg.AssetChecksDefinition:
+    """One multi-asset check carrying `gx_blocking`/`gx_warnings` for every model of
+    `suites`; it validates only the models whose checks the run selected."""
+    suites = {m: specs for m, specs in suites.items() if specs}
+    check_specs = [c for m, specs in suites.items() for c in _check_specs(m, specs)]
+
+    @dg.multi_asset_check(specs=check_specs, name=name, can_subset=True, pool="warehouse",
+                          description="Great Expectations suites of every guarded model "
+                                      "(one step: one GX context, one warehouse connection).")
+    def _gx_checks(context: dg.AssetCheckExecutionContext):
+        selected = set(context.selected_asset_check_keys)
+        chosen = {m: specs for m, specs in suites.items()
+                  if {dg.AssetCheckKey(model_key(m), BLOCKING),
+                      dg.AssetCheckKey(model_key(m), WARNINGS)} & selected}
         settings = get_settings().ensure()
-        outcomes = run_model_checks(settings, model, context.run.run_id, specs)
-        errors = [o for o in outcomes if not o.passed and o.severity == ERROR]
-        warns = [o for o in outcomes if not o.passed and o.severity != ERROR]
-        if has_error:
-            yield _result(key, BLOCKING, dg.AssetCheckSeverity.ERROR,
-                          [o for o in outcomes if o.severity == ERROR], errors)
-        yield _result(key, WARNINGS, dg.AssetCheckSeverity.WARN, outcomes, warns)
+        outcomes = run_checks(settings, chosen, context.run.run_id)
+        for m, specs in chosen.items():
+            yield from _results(m, outcomes.get(m, []),
+                                any(s.severity == ERROR for s in specs), selected)
 
-    return _gx_check
+    return _gx_checks
+
+
+def build_model_check(model: str, specs: list[ExpectationSpec]) -> dg.AssetChecksDefinition:
+    """One model's checks as their own step (tests; the code location uses build_gate_check)."""
+    key = model_key(model)
+    return build_gate_check({model: specs}, name=f"gx_{key.path[0]}__{key.path[-1]}")
 
 
 def build_checks() -> list[dg.AssetChecksDefinition]:
     suites = load_suites()
     known = _known_keys()
-    return [build_model_check(m, specs) for m, specs in suites.items()
-            if specs and (known is None or model_key(m) in known)]
+    guarded = {m: specs for m, specs in suites.items()
+               if specs and (known is None or model_key(m) in known)}
+    return [build_gate_check(guarded)] if guarded else []
 
 
 CHECKS = build_checks()

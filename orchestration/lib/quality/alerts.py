@@ -71,35 +71,53 @@ def raise_alerts(settings: Settings, outcomes: Iterable[CheckOutcome],
     fresh: list[Alert] = []
     with connect(settings) as con:
         ensure_tables(con)
+        # Every alert row is read once; the outcomes are applied in order to that state and
+        # only the rows that change are written (a passing check with no open alert costs
+        # nothing).
+        state = {r[0]: {"check": r[1], "asset": r[2], "first": r[3], "n": r[4],
+                        "resolved": r[5]}
+                 for r in con.execute("SELECT dedup_key, check_name, asset, first_seen, "
+                                      "occurrences, resolved_at FROM governance.alerts"
+                                      ).fetchall()}
+        open_by_check: dict[tuple[str, str], set[str]] = {}
+        for k, st in state.items():
+            if st["resolved"] is None:
+                open_by_check.setdefault((st["check"], st["asset"]), set()).add(k)
         con.execute("BEGIN TRANSACTION")
         try:
             for o in outcomes:
-                open_keys = [r[0] for r in con.execute(
-                    "SELECT dedup_key FROM governance.alerts WHERE check_name = ? AND asset = ? "
-                    "AND resolved_at IS NULL", [o.check_name, o.asset]).fetchall()]
-                stale = [k for k in open_keys if o.passed or k != o.dedup_key]
+                open_keys = open_by_check.get((o.check_name, o.asset), set())
+                stale = [k for k in sorted(open_keys) if o.passed or k != o.dedup_key]
                 for k in stale:
                     con.execute("UPDATE governance.alerts SET resolved_at = ?, last_run_id = ? "
                                 "WHERE dedup_key = ?", [now, run_id, k])
+                    state[k]["resolved"] = now
+                    open_keys.discard(k)
                 if o.passed:
                     continue
-                row = con.execute("SELECT first_seen, occurrences, resolved_at FROM "
-                                  "governance.alerts WHERE dedup_key = ?",
-                                  [o.dedup_key]).fetchone()
+                row = state.get(o.dedup_key)
                 if row is None:
                     con.execute(
                         "INSERT INTO governance.alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, NULL, ?)",
                         [o.dedup_key, o.check_name, o.asset, o.signature, o.severity,
                          o.message, now, now, run_id])
                     event, first, n = "new", now, 1
+                    state[o.dedup_key] = {"check": o.check_name, "asset": o.asset,
+                                          "first": now, "n": 1, "resolved": None}
                 else:
                     con.execute(
                         "UPDATE governance.alerts SET last_seen = ?, occurrences = occurrences + 1,"
                         " severity = ?, message = ?, resolved_at = NULL, last_run_id = ? "
                         "WHERE dedup_key = ?", [now, o.severity, o.message, run_id, o.dedup_key])
-                    if row[2] is None:
+                    was_resolved = row["resolved"]
+                    row["n"] += 1
+                    row["resolved"] = None
+                    if was_resolved is None:
+                        open_by_check.setdefault((o.check_name, o.asset), set()).add(
+                            o.dedup_key)
                         continue  # a repeat of an open alert: no delivery
-                    event, first, n = "reopened", row[0], row[1] + 1
+                    event, first, n = "reopened", row["first"], row["n"]
+                open_by_check.setdefault((o.check_name, o.asset), set()).add(o.dedup_key)
                 fresh.append(Alert(o.dedup_key, o.check_name, o.asset, o.signature, o.severity,
                                    o.message, str(first), str(now), n, event, run_id,
                                    o.observed_value, o.threshold))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from pathlib import Path
@@ -50,6 +51,77 @@ def _inject(outcomes: list[CheckOutcome]) -> list[CheckOutcome]:
     return outcomes
 
 
+def _crashed(model: str, specs: list[ExpectationSpec], exc: BaseException) -> list[CheckOutcome]:
+    """A model whose validation raised: each of its checks fails, naming the error, so the
+    other models' results still stand and an ERROR check still blocks."""
+    from orchestration.lib.quality.validate import _threshold, asset_path
+
+    text = (str(exc).splitlines() or [type(exc).__name__])[0][:500]
+    return [CheckOutcome(check_name=s.name, asset=asset_path(model), severity=s.severity,
+                         passed=False, observed_value=None, threshold=_threshold(s),
+                         message=f"{asset_path(model)}: check {s.name} could not run: "
+                                 f"{type(exc).__name__}: {text}",
+                         signature="error", kind=s.kind) for s in specs]
+
+
+GATE_MEMORY_ENV = "QUALITRACE_GATE_MEMORY"
+DEFAULT_GATE_MEMORY = "512MB"
+
+
+def gate_memory() -> str:
+    value = os.environ.get(GATE_MEMORY_ENV, "").strip() or DEFAULT_GATE_MEMORY
+    if not value.replace(" ", "").replace(".", "").isalnum():
+        raise ValueError(f"{GATE_MEMORY_ENV}={value!r}: expected a size such as 512MB")
+    return value
+
+
+def run_checks(settings: Settings, suites: dict[str, list[ExpectationSpec]],
+               run_id: str) -> dict[str, list[CheckOutcome]]:
+    """Validate every model of `suites` with one GX context and one read-only warehouse
+    connection, then append every outcome to governance.check_results and raise alerts,
+    once. No exceptions for failed checks (the caller decides what blocks)."""
+    from orchestration.lib.quality import gx_engine
+    from orchestration.lib.quality.validate import Catalog, collect_model, finish_models
+    from orchestration.lib.warehouse import connect
+
+    suites = {m: specs for m, specs in suites.items() if specs}
+    out: dict[str, list[CheckOutcome]] = {}
+    if not suites:
+        return out
+    context = gx_engine.new_context()
+    with contextlib.ExitStack() as stack:
+        try:
+            con = stack.enter_context(connect(settings, read_only=True))
+        except FileNotFoundError as exc:  # no warehouse yet: every check fails, naming it
+            return {m: _crashed(m, specs, exc) for m, specs in suites.items()}
+        # the gate's own DuckDB budget (big aggregations spill to <warehouse>.tmp), so the
+        # step stays well under 1 GB at 50M rows with pandas chunks beside it
+        con.execute(f"SET memory_limit = '{gate_memory()}'")
+        catalog = Catalog(con)
+        pending = []
+        for model, specs in suites.items():
+            try:
+                pending.append(collect_model(settings, model, specs, run_id=run_id, con=con,
+                                             context=context, catalog=catalog))
+            except Exception as exc:  # noqa: BLE001 - one model's crash is its checks' failure
+                out[model] = _crashed(model, specs, exc)
+    try:  # every model's set-level facts in one GX validation
+        out.update(finish_models(settings, context, pending))
+    except Exception:  # noqa: BLE001 - find the model that cannot be judged
+        for p in pending:
+            try:
+                out.update(finish_models(settings, context, [p]))
+            except Exception as exc:  # noqa: BLE001
+                out[p.model] = _crashed(p.model, p.specs, exc)
+    out = {m: out[m] for m in suites if m in out}
+    for model in out:
+        out[model] = _inject(out[model])
+    every = [o for outcomes in out.values() for o in outcomes]
+    record_results(settings, run_id, every)
+    raise_alerts(settings, every, run_id=run_id)
+    return out
+
+
 def run_model_checks(settings: Settings, model: str, run_id: str,
                      specs: list[ExpectationSpec] | None = None) -> list[CheckOutcome]:
     """Validate one model, append to governance.check_results, raise alerts; no exceptions
@@ -69,9 +141,8 @@ def run_gate(settings: Settings, run_id: str, models: list[str] | None = None,
              raise_on_error: bool = True) -> list[CheckOutcome]:
     """Every guarded model's checks; raises GateFailed naming the failed ERROR checks."""
     suites = suites if suites is not None else load_suites()
-    out: list[CheckOutcome] = []
-    for model in models or list(suites):
-        out.extend(run_model_checks(settings, model, run_id, suites.get(model, [])))
+    chosen = {m: suites.get(m, []) for m in (models or list(suites))}
+    out = [o for outcomes in run_checks(settings, chosen, run_id).values() for o in outcomes]
     failures = [o for o in out if not o.passed and o.severity == ERROR]
     if failures and raise_on_error:
         raise GateFailed(failures)

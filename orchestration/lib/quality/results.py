@@ -49,12 +49,22 @@ def record_results(settings: Settings, run_id: str, outcomes: Iterable[CheckOutc
              o.kind, o.message[:4000], o.signature) for o in outcomes]
     if not rows:
         return 0
+    import pyarrow as pa
+
+    names = ["run_id", "checked_at", "check_name", "asset", "severity", "passed",
+             "observed_value", "threshold", "kind", "message", "signature"]
+    types = [pa.string(), pa.timestamp("us"), pa.string(), pa.string(), pa.string(),
+             pa.bool_(), pa.float64(), pa.string(), pa.string(), pa.string(), pa.string()]
+    batch = pa.table([pa.array([r[i] for r in rows], type=t) for i, t in enumerate(types)],
+                     names=names)  # one INSERT for all rows (executemany: ~3 ms a row)
     with connect(settings) as con:
         ensure_tables(con)
-        con.executemany(
-            "INSERT INTO governance.check_results (run_id, checked_at, check_name, asset, "
-            "severity, passed, observed_value, threshold, kind, message, signature) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.register("qt_check_results_batch", batch)
+        try:
+            con.execute(f"INSERT INTO governance.check_results ({', '.join(names)}) "
+                        f"SELECT {', '.join(names)} FROM qt_check_results_batch")
+        finally:
+            con.unregister("qt_check_results_batch")
     return len(rows)
 
 

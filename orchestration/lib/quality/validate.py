@@ -1,10 +1,15 @@
 """Run one model's checks against the warehouse: `validate_model(settings, model, specs)`.
 
-How big tables are handled (process readings, excursions): row-level expectations stream the
+How big tables are handled (process readings, serials): row-level expectations stream the
 needed columns out of DuckDB as Arrow record batches, re-chunked to at most `chunk_rows` rows,
-and GX validates each chunk; counts are summed. Set-level facts (compound-key duplicates,
-missing rates, row counts, duplicate entries, re-delivered files) are computed by DuckDB
-aggregate queries and validated by GX on a one-row frame. Memory stays bounded by one chunk.
+and GX validates each chunk; counts are summed. From EXACT_AGG_MIN_ROWS rows, when DuckDB's
+verdict is provably GX's (types, printable-ASCII text, no NaN: `_exact_risk_sql`), and always
+above FULL_GX_MAX_ROWS, DuckDB counts exactly in one scan and GX validates a bounded sample.
+Set-level facts (compound-key duplicates, missing rates, row counts, duplicate entries,
+re-delivered files) are computed by DuckDB aggregate queries and judged by GX
+(`finish_models`: one validation for any number of models). Memory stays bounded by one
+chunk. `collect_model` + `finish_models` let the gate share one connection, one GX context
+and one facts validation across every model (`gate.run_checks`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import duckdb
@@ -25,7 +31,11 @@ DEFAULT_CHUNK_ROWS = int(os.environ.get("QUALITRACE_GX_CHUNK_ROWS", "1000000"))
 # Above this many rows, row-level expectations are counted exactly by one DuckDB aggregate
 # query and GX validates a bounded random sample (for Data Docs and example values).
 FULL_GX_MAX_ROWS = int(os.environ.get("QUALITRACE_GX_FULL_ROWS", "2000000"))
+# From this many rows up to FULL_GX_MAX_ROWS, the same aggregate + sample is used when its
+# counts and examples are provably GX's (see _exact_risk_sql), else GX reads every row.
+EXACT_AGG_MIN_ROWS = int(os.environ.get("QUALITRACE_GX_EXACT_AGG_ROWS", "250000"))
 SAMPLE_ROWS = 100_000
+_FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
 SCHEMA_BY_PREFIX = (("stg_", "staging"), ("base_", "staging"), ("int_", "intermediate"))
 
 
@@ -49,7 +59,50 @@ def q(ident: str) -> str:
     return '"' + ident.replace('"', '""') + '"'
 
 
-def _table_columns(con, schema: str, name: str) -> list[str] | None:
+class Catalog:
+    """Relations and their columns, read once per connection (information_schema queries
+    cost ~10 ms each in DuckDB; the gate asks hundreds of them)."""
+
+    def __init__(self, con):
+        self._con = con
+        self._cols: dict[tuple[str, str], list[str]] | None = None
+        self._types: dict[tuple[str, str], str] = {}
+
+    def _load(self) -> dict[tuple[str, str], list[str]]:
+        if self._cols is None:
+            cols: dict[tuple[str, str], list[str]] = {}
+            for schema, name, col in self._con.execute(
+                    "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+                    "ORDER BY table_schema, table_name, ordinal_position").fetchall():
+                cols.setdefault((schema, name), []).append(col)
+            self._types = {(s, n): t for s, n, t in self._con.execute(
+                "SELECT table_schema, table_name, table_type FROM information_schema.tables"
+            ).fetchall()}
+            self._cols = cols
+        return self._cols
+
+    def columns(self, schema: str, name: str) -> list[str] | None:
+        return self._load().get((schema, name))
+
+    def table_type(self, schema: str, name: str) -> str | None:
+        self._load()
+        return self._types.get((schema, name))
+
+
+def _column_types(con, schema: str, name: str) -> dict[str, str]:
+    return {c: t for c, t in con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ?", [schema, name]).fetchall()}
+
+
+def _catalog(con, catalog: Catalog | None = None) -> Catalog:
+    return catalog if catalog is not None else Catalog(con)
+
+
+def _table_columns(con, schema: str, name: str, catalog: Catalog | None = None
+                   ) -> list[str] | None:
+    if catalog is not None:
+        return catalog.columns(schema, name)
     rows = con.execute(
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
@@ -98,15 +151,56 @@ def unexpected_sql(spec: ExpectationSpec) -> str:
     raise ValueError(f"{spec.name}: {spec.kind} is not row-level")
 
 
+def _exact_risk_sql(spec: ExpectationSpec, col_type: str | None) -> str | None:
+    """SQL predicate for the rows where DuckDB's verdict could differ from GX's pandas one
+    ('FALSE' when none can), or None when the spec/type pair is not covered.
+
+    Covered: not_null on any type (a float NaN is null to pandas, not to DuckDB); match_regex
+    on VARCHAR (RE2 and Python `re.search` agree on printable ASCII; any other character,
+    newlines included, is a risk); in_set on VARCHAR with a set of strings; between on
+    float types (NaN again). Example values are then the same Python values GX reports."""
+    t = (col_type or "").upper()
+    c = q(spec.column)
+    nan = f"isnan({c})" if t in _FLOAT_TYPES else "FALSE"
+    if spec.kind == "not_null":
+        return nan
+    if spec.kind == "match_regex" and t == "VARCHAR":
+        return f"NOT regexp_full_match({c}, '[ -~]*')"
+    if spec.kind == "in_set" and t == "VARCHAR" and all(
+            isinstance(v, str) for v in spec.params.get("value_set", [])):
+        return "FALSE"
+    if spec.kind == "between" and t in _FLOAT_TYPES:  # ints with NULLs turn float in pandas
+        return nan
+    return None
+
+
 def _validate_rows_by_aggregate(con, context, name: str, src: str,
-                                specs: list[ExpectationSpec], needed: list[str], n_rows: int):
+                                specs: list[ExpectationSpec], needed: list[str], n_rows: int,
+                                types: dict[str, str] | None = None):
     """Exact counts for every row-level spec in one scan; GX validates a bounded sample whose
-    result (for Data Docs) carries the exact counts."""
+    result (for Data Docs) carries the exact counts.
+
+    With `types` (column -> DuckDB type) the result must be exactly what GX would say over
+    every row: None is returned (validate every row with GX instead) when a spec is not
+    covered by _exact_risk_sql or a risky row exists; examples are then the first unexpected
+    values in table order, as GX lists them."""
     parts = []
+    risks = []
+    if types is not None:
+        for s in specs:
+            risk = _exact_risk_sql(s, types.get(s.column))
+            if risk is None:
+                return None
+            if risk != "FALSE":
+                risks.append(f"({risk})")
     for i, s in enumerate(specs):
         parts.append(f"count(*) FILTER (WHERE {unexpected_sql(s)}) AS u{i}")
         parts.append(f"count(*) FILTER (WHERE {q(s.column)} IS NULL) AS m{i}")
+    if risks:
+        parts.append(f"count(*) FILTER (WHERE {' OR '.join(risks)}) AS risky")
     row = _count(con, f"SELECT count(*), {', '.join(parts)} FROM {src}")
+    if risks and row[-1]:
+        return None
     sample_sql = (f"SELECT {', '.join(q(c) for c in needed)} FROM {src} "
                   f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)")
     sample_stats, doc, suite_doc = gx_engine.validate_row_chunks(
@@ -114,7 +208,11 @@ def _validate_rows_by_aggregate(con, context, name: str, src: str,
     stats = {}
     for i, s in enumerate(specs):
         examples = sample_stats[s.name]["partial_unexpected_list"]
-        if row[1 + 2 * i] and not examples:
+        if types is not None:  # GX lists the first unexpected values in table order
+            examples = [gx_engine._jsonable(r[0]) for r in con.execute(
+                f"SELECT {q(s.column)} FROM {src} WHERE {unexpected_sql(s)} "
+                f"LIMIT {gx_engine.PARTIAL_LIMIT}").fetchall()] if row[1 + 2 * i] else []
+        elif row[1 + 2 * i] and not examples:
             examples = [gx_engine._jsonable(r[0]) for r in con.execute(
                 f"SELECT {q(s.column)} FROM {src} WHERE {unexpected_sql(s)} LIMIT 20"
             ).fetchall()]
@@ -159,23 +257,99 @@ def _sig(parts: list) -> str:
 def validate_model(settings: Settings, model: str, specs: list[ExpectationSpec],
                    run_id: str | None = None, chunk_rows: int | None = None,
                    keep_docs: bool = True,
-                   full_gx_max_rows: int | None = None) -> list[CheckOutcome]:
+                   full_gx_max_rows: int | None = None, *, con=None, context=None,
+                   catalog: Catalog | None = None) -> list[CheckOutcome]:
     """Validate `model` (e.g. 'stg_crm__complaints') against `specs`; one outcome per spec.
 
-    Reads through a read-only warehouse connection, closed before returning. A missing model
-    or column fails its checks with a message naming them.
+    Reads through a read-only warehouse connection, closed before returning, unless the
+    caller passes its own `con` (and GX `context`, `catalog`) to share across models. A
+    missing model or column fails its checks with a message naming them.
     """
+    if con is None:
+        with connect(settings, read_only=True) as own:
+            return validate_model(settings, model, specs, run_id, chunk_rows, keep_docs,
+                                  full_gx_max_rows, con=own, context=context)
+    context = context if context is not None else gx_engine.new_context()
+    pending = collect_model(settings, model, specs, run_id, chunk_rows, keep_docs,
+                            full_gx_max_rows, con=con, context=context, catalog=catalog)
+    return finish_models(settings, context, [pending])[model]
+
+
+@dataclass
+class PendingModel:
+    """A model whose row-level checks are done and whose set-level facts are computed;
+    `finish_models` has GX judge the facts of many models at once."""
+
+    model: str
+    asset: str
+    name: str
+    specs: list[ExpectationSpec]
+    run_id: str | None
+    keep_docs: bool
+    outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
+    fact_info: dict[str, dict] = field(default_factory=dict)
+    docs_pairs: list[tuple[dict, dict | None]] = field(default_factory=list)
+
+
+def collect_model(settings: Settings, model: str, specs: list[ExpectationSpec],
+                  run_id: str | None = None, chunk_rows: int | None = None,
+                  keep_docs: bool = True, full_gx_max_rows: int | None = None, *, con,
+                  context, catalog: Catalog | None = None) -> PendingModel:
+    """validate_model up to the GX judgement of set-level facts (see finish_models)."""
+    catalog = _catalog(con, catalog)
+    try:
+        return _validate_model(settings, model, specs, run_id, chunk_rows, keep_docs,
+                               full_gx_max_rows, con, context, catalog)
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp.qt_snapshot")
+
+
+def finish_models(settings: Settings, context, pending: list[PendingModel]
+                  ) -> dict[str, list[CheckOutcome]]:
+    """GX judges every pending model's facts in one validation; outcomes per model, in
+    spec order; each model's Data Docs pairs are saved."""
+    rows = []
+    for p in pending:
+        for k, info in p.fact_info.items():
+            lo, hi = gx_engine.fact_bounds(info.get("min"), info.get("max"))
+            obs = info["observed"]
+            rows.append({"model": p.asset, "check_name": k, "kind": info["spec"].kind,
+                         "severity": info["spec"].severity,
+                         "observed": None if obs is None else float(obs),
+                         "min": None if lo is None else float(lo),
+                         "max": None if hi is None else float(hi)})
+    failed: set[tuple[str, str]] = set()
+    doc = suite_doc = None
+    if rows:
+        failed, doc, suite_doc = gx_engine.validate_fact_table(context, "facts", rows)
+    out = {}
+    for p in pending:
+        if p.fact_info:
+            for k, info in p.fact_info.items():
+                p.outcomes[k] = _fact_outcome(info, (p.asset, k) not in failed, p.asset)
+            p.docs_pairs.append(gx_engine.fact_docs_for(p.asset, f"{p.name}.facts", rows,
+                                                        doc, suite_doc))
+        if p.keep_docs and p.docs_pairs:
+            gx_engine.save_results(settings.home, p.name, p.run_id or "adhoc", p.docs_pairs)
+        out[p.model] = [p.outcomes[s.name] for s in p.specs]
+    return out
+
+
+def _validate_model(settings: Settings, model: str, specs: list[ExpectationSpec],
+                    run_id: str | None, chunk_rows: int | None, keep_docs: bool,
+                    full_gx_max_rows: int | None, con, context,
+                    catalog: Catalog) -> PendingModel:
     schema, name = model_schema(model)
     asset = f"{schema}/{name}"
     chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
     full_gx_max_rows = FULL_GX_MAX_ROWS if full_gx_max_rows is None else full_gx_max_rows
-    outcomes: dict[str, CheckOutcome] = {}
+    pending = PendingModel(model=model, asset=asset, name=name, specs=specs, run_id=run_id,
+                           keep_docs=keep_docs)
+    outcomes = pending.outcomes
     row_specs = [s for s in specs if s.row_level]
     set_specs = [s for s in specs if not s.row_level]
-    facts: dict[str, float | None] = {}
-    fact_info: dict[str, dict] = {}
-    context = gx_engine.new_context()
-    docs_pairs: list[tuple[dict, dict | None]] = []
+    fact_info = pending.fact_info
+    docs_pairs = pending.docs_pairs
 
     def fail(spec: ExpectationSpec, message: str) -> None:
         outcomes[spec.name] = CheckOutcome(
@@ -183,89 +357,84 @@ def validate_model(settings: Settings, model: str, specs: list[ExpectationSpec],
             observed_value=None, threshold=_threshold(spec), message=message,
             signature="structure", kind=spec.kind)
 
-    with connect(settings, read_only=True) as con:
-        columns = _table_columns(con, schema, name)
-        if columns is None:
-            for s in specs:
-                fail(s, f"{schema}.{name} does not exist in {settings.warehouse}")
-            return [outcomes[s.name] for s in specs]
-        colset = set(columns)
+    columns = _table_columns(con, schema, name, catalog)
+    if columns is None:
+        for s in specs:
+            fail(s, f"{schema}.{name} does not exist in {settings.warehouse}")
+        pending.keep_docs = False
+        return pending
+    colset = set(columns)
+    try:
+        src = _snapshot(con, schema, name, specs, colset, catalog)
+    except duckdb.Error as exc:  # the model itself cannot be computed: every check fails
+        for s in specs:
+            fail(s, f"{schema}.{name} could not be read: {str(exc).splitlines()[0][:500]}")
+        pending.keep_docs = False
+        return pending
+    usable_rows = []
+    for s in row_specs:
+        missing = [c for c in s.columns if c not in colset]
+        if missing:
+            fail(s, f"{schema}.{name}: column {', '.join(missing)} is missing "
+                    f"(check {s.name}, from {s.source})")
+        else:
+            usable_rows.append(s)
+    if usable_rows:
+        needed = list(dict.fromkeys(s.column for s in usable_rows))
+        sql = f"SELECT {', '.join(q(c) for c in needed)} FROM {src}"
         try:
-            src = _snapshot(con, schema, name, specs, colset)
-        except duckdb.Error as exc:  # the model itself cannot be computed: every check fails
-            for s in specs:
-                fail(s, f"{schema}.{name} could not be read: {str(exc).splitlines()[0][:500]}")
-            return [outcomes[s.name] for s in specs]
-        usable_rows = []
-        for s in row_specs:
-            missing = [c for c in s.columns if c not in colset]
-            if missing:
-                fail(s, f"{schema}.{name}: column {', '.join(missing)} is missing "
-                        f"(check {s.name}, from {s.source})")
+            n_rows = _count(con, f"SELECT count(*) FROM {src}")[0]
+            exact = None
+            if EXACT_AGG_MIN_ROWS <= n_rows <= full_gx_max_rows:
+                types = _column_types(con, schema, name)
+                exact = _validate_rows_by_aggregate(con, context, name, src, usable_rows,
+                                                    needed, n_rows, types)
+            if exact is not None:
+                stats, doc, suite_doc = exact
+            elif n_rows <= full_gx_max_rows:
+                stats, doc, suite_doc = gx_engine.validate_row_chunks(
+                    context, f"{name}.rows", usable_rows, _chunks(con, sql, chunk_rows))
             else:
-                usable_rows.append(s)
-        if usable_rows:
-            needed = list(dict.fromkeys(s.column for s in usable_rows))
-            sql = f"SELECT {', '.join(q(c) for c in needed)} FROM {src}"
-            try:
-                n_rows = _count(con, f"SELECT count(*) FROM {src}")[0]
-                if n_rows <= full_gx_max_rows:
-                    stats, doc, suite_doc = gx_engine.validate_row_chunks(
-                        context, f"{name}.rows", usable_rows, _chunks(con, sql, chunk_rows))
-                else:
-                    stats, doc, suite_doc = _validate_rows_by_aggregate(
-                        con, context, name, src, usable_rows, needed, n_rows)
-            except duckdb.Error as exc:  # the model itself cannot be read: every check fails
-                for s in usable_rows:
-                    fail(s, f"{schema}.{name} could not be read for {s.name}: "
-                            f"{str(exc).splitlines()[0][:500]}")
-                usable_rows, stats = [], {}
-            else:
-                docs_pairs.append((suite_doc, doc))
+                stats, doc, suite_doc = _validate_rows_by_aggregate(
+                    con, context, name, src, usable_rows, needed, n_rows)
+        except duckdb.Error as exc:  # the model itself cannot be read: every check fails
             for s in usable_rows:
-                st = stats[s.name]
-                passed = gx_engine.row_passed(s, st)
-                sample = st["partial_unexpected_list"][:5]
-                outcomes[s.name] = CheckOutcome(
-                    check_name=s.name, asset=asset, severity=s.severity, passed=passed,
-                    observed_value=float(st["unexpected_count"]), threshold=_threshold(s),
-                    message=("ok" if passed else
-                             f"{schema}.{name}.{s.column}: {st['unexpected_count']} of "
-                             f"{st['element_count']} rows fail {s.kind} (e.g. {sample})"),
-                    signature="" if passed else "failed", kind=s.kind,
-                    details={"element_count": st["element_count"],
-                             "unexpected_count": st["unexpected_count"],
-                             "partial_unexpected_list": st["partial_unexpected_list"]})
-        cache: dict = {"__wanted__": {c for s in set_specs if s.kind == "missing_rate"
-                                      for c in s.columns}}
-        for s in set_specs:
-            missing = [c for c in s.columns if c not in colset] if s.kind != "missing_rate" \
-                else []
-            if missing:
-                fail(s, f"{schema}.{name}: column {', '.join(missing)} is missing "
-                        f"(check {s.name}, from {s.source})")
-                continue
-            try:
-                info = _fact(con, schema, name, s, asset, run_id, src, cache)
-            except Exception as exc:  # noqa: BLE001 - reported as a failed check
-                fail(s, f"{schema}.{name}: check {s.name} could not run: "
+                fail(s, f"{schema}.{name} could not be read for {s.name}: "
                         f"{str(exc).splitlines()[0][:500]}")
-                continue
-            facts[s.name] = info["observed"]
-            fact_info[s.name] = info
-
-    if facts:
-        bounds = {k: (fact_info[k].get("min"), fact_info[k].get("max")) for k in facts}
-        meta = {k: {"check_name": k, "kind": fact_info[k]["spec"].kind,
-                    "severity": fact_info[k]["spec"].severity} for k in facts}
-        passed, doc, suite_doc = gx_engine.validate_facts(
-            context, f"{name}.facts", facts, bounds, meta)
-        docs_pairs.append((suite_doc, doc))
-        for k, info in fact_info.items():
-            outcomes[k] = _fact_outcome(info, passed[k], asset)
-    if keep_docs and docs_pairs:
-        gx_engine.save_results(settings.home, name, run_id or "adhoc", docs_pairs)
-    return [outcomes[s.name] for s in specs]
+            usable_rows, stats = [], {}
+        else:
+            docs_pairs.append((suite_doc, doc))
+        for s in usable_rows:
+            st = stats[s.name]
+            passed = gx_engine.row_passed(s, st)
+            sample = st["partial_unexpected_list"][:5]
+            outcomes[s.name] = CheckOutcome(
+                check_name=s.name, asset=asset, severity=s.severity, passed=passed,
+                observed_value=float(st["unexpected_count"]), threshold=_threshold(s),
+                message=("ok" if passed else
+                         f"{schema}.{name}.{s.column}: {st['unexpected_count']} of "
+                         f"{st['element_count']} rows fail {s.kind} (e.g. {sample})"),
+                signature="" if passed else "failed", kind=s.kind,
+                details={"element_count": st["element_count"],
+                         "unexpected_count": st["unexpected_count"],
+                         "partial_unexpected_list": st["partial_unexpected_list"]})
+    cache: dict = {"__wanted__": {c for s in set_specs if s.kind == "missing_rate"
+                                  for c in s.columns}, "__catalog__": catalog}
+    for s in set_specs:
+        missing = [c for c in s.columns if c not in colset] if s.kind != "missing_rate" \
+            else []
+        if missing:
+            fail(s, f"{schema}.{name}: column {', '.join(missing)} is missing "
+                    f"(check {s.name}, from {s.source})")
+            continue
+        try:
+            info = _fact(con, schema, name, s, asset, run_id, src, cache)
+        except Exception as exc:  # noqa: BLE001 - reported as a failed check
+            fail(s, f"{schema}.{name}: check {s.name} could not run: "
+                    f"{str(exc).splitlines()[0][:500]}")
+            continue
+        fact_info[s.name] = info
+    return pending
 
 
 def _count(con, sql: str, params: list | None = None):
@@ -273,17 +442,21 @@ def _count(con, sql: str, params: list | None = None):
     return rows[0] if rows else None
 
 
-def _exists(con, schema: str, name: str) -> bool:
-    return _table_columns(con, schema, name) is not None
+def _exists(con, schema: str, name: str, catalog: Catalog | None = None) -> bool:
+    return _table_columns(con, schema, name, catalog) is not None
 
 
 def _snapshot(con, schema: str, name: str, specs: list[ExpectationSpec],
-              colset: set[str]) -> str:
+              colset: set[str], catalog: Catalog | None = None) -> str:
     """The relation to read: a view is evaluated once into a temporary table (DuckDB spills
-    it to disk when large) so its SQL is not re-run for every check; a table is read as is."""
-    kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = ? "
-                       "AND table_name = ?", [schema, name]).fetchall()
-    if not kind or kind[0][0] != "VIEW":
+    it to disk when large) so its SQL is not re-run for every check; a table is read as is,
+    and so is `stg_<x>` over a materialised `base_<x>` table (a `_reject_reason is null`
+    filter: as cheap to read as a copy, and copying 50M rows is not)."""
+    catalog = _catalog(con, catalog)
+    if catalog.table_type(schema, name) != "VIEW":
+        return f"{q(schema)}.{q(name)}"
+    if (name.startswith("stg_")
+            and catalog.table_type(schema, "base_" + name[4:]) == "BASE TABLE"):
         return f"{q(schema)}.{q(name)}"
     cols: list[str] = []
     for s in specs:
@@ -324,16 +497,21 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
     """Compute one set-level fact: {'observed', 'min', 'max', 'spec', ...}."""
     p, t = spec.params, src or f"{q(schema)}.{q(name)}"
     cache = {} if cache is None else cache
+    catalog = cache.get("__catalog__")
     info: dict = {"spec": spec}
     if spec.kind == "unique":
         cols = ", ".join(q(c) for c in spec.columns)
         nn = " AND ".join(f"{q(c)} IS NOT NULL" for c in spec.columns)
-        n, groups = _count(con, f"SELECT coalesce(sum(n - 1), 0), count(*) FROM "
-                                f"(SELECT count(*) AS n FROM {t} WHERE {nn} GROUP BY {cols} "
-                                f"HAVING count(*) > 1)")
-        sample = con.execute(f"SELECT {cols}, count(*) FROM {t} WHERE {nn} GROUP BY {cols} "
-                             f"HAVING count(*) > 1 ORDER BY count(*) DESC, {cols} LIMIT 5"
-                             ).fetchall()
+        # one aggregation over the table; the (few) duplicated keys are kept for the sample
+        con.execute(f"CREATE OR REPLACE TEMP TABLE qt_dup_keys AS SELECT {cols}, count(*) AS "
+                    f"qt_n FROM {t} WHERE {nn} GROUP BY {cols} HAVING count(*) > 1")
+        try:
+            n, groups = _count(con, "SELECT coalesce(sum(qt_n - 1), 0), count(*) "
+                                    "FROM qt_dup_keys")
+            sample = con.execute(f"SELECT {cols}, qt_n FROM qt_dup_keys "
+                                 f"ORDER BY qt_n DESC, {cols} LIMIT 5").fetchall()
+        finally:
+            con.execute("DROP TABLE IF EXISTS temp.qt_dup_keys")
         info.update(observed=float(n), max=float(p.get("max_allowed", 0)),
                     details={"duplicate_groups": int(groups),
                              "sample": [list(map(str, r)) for r in sample]},
@@ -344,11 +522,11 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
         label, rel, cols = f"{schema}.{name}", t, None
         if p.get("source"):
             s_schema, s_name = p["source"].split(".", 1)
-            cols = _table_columns(con, s_schema, s_name)
+            cols = _table_columns(con, s_schema, s_name, catalog)
             if cols is not None:
                 label, rel = p["source"], f"{q(s_schema)}.{q(s_name)}"
         if cols is None:
-            cols = _table_columns(con, schema, name) or []
+            cols = _table_columns(con, schema, name, catalog) or []
         col = spec.column
         wanted = cache.get("__wanted__")
         cols = [c for c in cols if wanted is None or c in wanted]
@@ -362,7 +540,7 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
     elif spec.kind == "row_count_vs_previous":
         n = _count(con, f"SELECT count(*) FROM {t}")[0]
         prev = None
-        if _exists(con, "governance", "check_results"):
+        if _exists(con, "governance", "check_results", catalog):
             row = _count(
                 con, "SELECT observed_value FROM governance.check_results WHERE check_name = ? "
                 "AND asset = ? AND run_id <> ? AND observed_value IS NOT NULL "
