@@ -1,6 +1,7 @@
 """Incremental staging by delivered file (macros/staging/incremental_by_file.sql).
 
-base_mes__process_readings and base_mes__serials are dbt incremental models: a run conforms
+Every base_<system>__<entity> is a dbt incremental model (tested here: mes process_readings and
+serials, crm complaints and erp shipments): a run conforms
 only the rows of (_source_file, _file_sha256) pairs not yet in the table, drops the rows of
 pairs no longer in raw, and re-conforms everything when the conformance SQL (dictionary)
 changes. After every step the tables must equal a `--full-refresh` rebuild of a copy of the
@@ -49,12 +50,16 @@ def _serials(day: int, n: int) -> str:
 
 
 class Plant:
-    """A home with the dictionary published and mes readings/serials ingested; dbt in-process."""
+    """A home with the dictionary published and some entities ingested (default: mes readings
+    and serials); dbt in-process."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, entities=(("mes", "process_readings"), ("mes", "serials"))):
         self.root = root
+        self.entities = tuple(entities)
+        self.models = tuple(f"base_{s}__{e}" for s, e in self.entities)
         self.exports = root / "exports"
-        (self.exports / "mes").mkdir(parents=True)
+        for system in {s for s, _ in self.entities}:
+            (self.exports / system).mkdir(parents=True)
         self.settings = get_settings(root / "home", self.exports)
         self.settings.home.mkdir(parents=True)
         self.dictionary = load_dictionary()
@@ -64,14 +69,14 @@ class Plant:
         self.manifest = None
         self.refreshes = 0
 
-    def write(self, name: str, text: str) -> None:
-        path = self.exports / "mes" / name
+    def write(self, name: str, text: str, system: str = "mes") -> None:
+        path = self.exports / system / name
         path.write_text(text, encoding="utf-8")
         os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 1))  # a new mtime
 
     def ingest(self) -> None:
-        for entity in ("process_readings", "serials"):
-            ingest_entity(self.settings, self.dictionary, "mes", entity)
+        for system, entity in self.entities:
+            ingest_entity(self.settings, self.dictionary, system, entity)
 
     def sql(self, query: str, warehouse: Path | None = None) -> list[tuple]:
         con = duckdb.connect(str(warehouse or self.settings.warehouse))
@@ -80,7 +85,7 @@ class Plant:
         finally:
             con.close()
 
-    def dbt(self, *args: str, warehouse: Path | None = None, select=MODELS):
+    def dbt(self, *args: str, warehouse: Path | None = None, select=None):
         from dbt.cli.main import dbtRunner
 
         os.environ["QUALITRACE_WAREHOUSE"] = str(warehouse or self.settings.warehouse)
@@ -93,14 +98,15 @@ class Plant:
             assert res.success, res.exception
             self.manifest = res.result
         res = dbtRunner(manifest=self.manifest).invoke(
-            [*args, "--quiet", *(["--select", *select] if select else []), *common])
+            [*args, "--quiet", *(["--select", *(self.models if select is None else select)]
+                                 if select != () else []), *common])
         assert res.success, (res.exception, [(r.node.name, r.status, r.message)
                                              for r in (res.result or [])])
         return res.result
 
     def compiled(self, model: str) -> str:
-        return (self.target / "compiled" / "qualitrace" / "models" / "staging" / "mes"
-                / f"{model}.sql").read_text(encoding="utf-8")
+        return (self.target / "compiled" / "qualitrace" / "models" / "staging"
+                / model.split("_")[1] / f"{model}.sql").read_text(encoding="utf-8")
 
     def table(self, model: str, warehouse: Path | None = None) -> tuple[list, list]:
         """(columns with types in order, sorted rows) of staging.<model>."""
@@ -123,7 +129,7 @@ class Plant:
         ref.parent.mkdir()
         shutil.copyfile(self.settings.warehouse, ref)
         self.dbt("run", "--full-refresh", warehouse=ref)
-        for model in MODELS:
+        for model in self.models:
             cols, rows = self.table(model)
             assert "_conform_hash" in [c for c, _ in cols]
             assert (cols, rows) == self.table(model, ref), model
@@ -329,5 +335,208 @@ def test_readings_models_rank_only_repeated_keys_same_rows(plant):
         assert ("REF-L01-01", "2024-01-01 03:10:00", "20240101-L01-001") not in excursions
         assert ("REF-L01-01", "2024-01-01 04:10:00", "20240101-L01-001") in excursions
         assert not any(eq == "REF-L01-02" and ts == "2024-01-01 05:35:00" for eq, ts, _ in excursions)
+    finally:
+        con.close()
+
+
+# ------------------------------------------------ small entities: every base_ is incremental
+COMPLAINTS_HEADER = ("complaint_id,channel,received_at,customer_name,customer_phone,province,"
+                     "product_model,serial_no,batch_no,description,severity,status,updated_at,closed_at\n")
+SHIPMENTS_HEADER = ("shipment_no\tline_no\tsales_order_no\tcustomer_code\tprovince\tproduct_code\t"
+                    "batch_no\tqty\tunit\tshipped_at\tcarrier\tpromised_date\tdelivered_at\n")
+PROVINCES = ("江苏省", "陕西", "湖北", "山东省")
+
+
+def _complaints(day: int, n: int, first: int = 1, note: str = "") -> str:
+    rows = [f"CS{day:02d}{first + i:05d},电商平台,2024-02-{day:02d} 1{i % 10}:14:02,张三,1360491{i:04d},"
+            f"{PROVINCES[i % 4]},QE-20,SNP0003001000{i:02d}, 240101 L1 003 ,screen broken {note},"
+            f"{'高' if i % 2 else '5'},open,2024-02-{day:02d} 1{i % 10}:14:02,\n" for i in range(n)]
+    rows.append(f"CS{day:02d}99999,电商平台,2024-02-{day:02d} 10:00:00,李四,,江苏省,QE-20,,,,5,open,,\n")  # no description
+    return COMPLAINTS_HEADER + "".join(rows)
+
+
+def _shipments(day: int, n: int, qty: int = 40) -> str:
+    rows = [f"FH2401{day:02d}{i:04d}\t1\tSO2401{day:02d}{i:04d}\tC000132\t{PROVINCES[i % 4]}\tP0031\t"
+            f"B24010104002\t{qty + i}\t{'pcs' if i % 2 else ''}\t2024-01-{day:02d}T14:05:16+08:00\t中通快递\t"
+            f"2024-01-{day + 3:02d}\t\n" for i in range(n)]
+    rows.append(f"FH2401{day:02d}9999\t1\t\tC000132\t江苏省\tP0031\tB24010104002\tmany\tpcs\t"
+                f"2024-01-{day:02d}T14:05:16+08:00\t\t\t\n")  # invalid number
+    return SHIPMENTS_HEADER + "".join(rows)
+
+
+@pytest.fixture(scope="module")
+def small_plant(tmp_path_factory) -> Plant:
+    p = Plant(tmp_path_factory.mktemp("incr_small"), entities=(("crm", "complaints"), ("erp", "shipments")))
+    p.write("complaints_20240207.csv", _complaints(7, 12), system="crm")
+    p.write("complaints_20240214.csv", _complaints(14, 9), system="crm")
+    p.write("shipments_20240102.tsv", _shipments(2, 15), system="erp")
+    p.write("shipments_20240104.tsv", _shipments(4, 10), system="erp")
+    p.ingest()
+    return p
+
+
+def test_incremental_small_entities_equal_full_rebuild(small_plant):
+    """crm complaints (extra columns: salted customer_key, masked phone) and erp shipments
+    (unit default, province region) through the same scenarios as readings and serials."""
+    plant = small_plant
+    complaints, shipments = plant.models
+    plant.build_and_compare()
+    assert plant.sql(f"select count(*) from staging.{complaints} where _reject_reason is not null") == [(2,)]
+    assert plant.sql(f"select count(*) from staging.{shipments} where _reject_reason is not null") == [(2,)]
+    assert plant.sql(f"select count(*) from staging.{complaints} where customer_key is null") == [(0,)]
+
+    # nothing new: no row conformed
+    plant.build_and_compare()
+    assert _filtered_files(plant.compiled(complaints)) == []
+    assert _filtered_files(plant.compiled(shipments)) == []
+
+    # a new week / day: only its files are conformed
+    plant.write("complaints_20240221.csv", _complaints(21, 5), system="crm")
+    plant.write("shipments_20240107.tsv", _shipments(7, 6), system="erp")
+    plant.ingest()
+    plant.build_and_compare()
+    assert _filtered_files(plant.compiled(complaints)) == ["crm/complaints_20240221.csv"]
+    assert _filtered_files(plant.compiled(shipments)) == ["erp/shipments_20240107.tsv"]
+
+    # a file re-delivered with new content: the old version's rows leave, the new ones arrive
+    plant.write("complaints_20240214.csv", _complaints(14, 7, note="again"), system="crm")
+    plant.write("shipments_20240104.tsv", _shipments(4, 8, qty=90), system="erp")
+    plant.ingest()
+    plant.build_and_compare()
+    assert _filtered_files(plant.compiled(complaints)) == ["crm/complaints_20240214.csv"]
+    assert _filtered_files(plant.compiled(shipments)) == ["erp/shipments_20240104.tsv"]
+    assert plant.sql(f"select count(distinct _file_sha256), count(*) from staging.{complaints} "
+                     "where _source_file = 'crm/complaints_20240214.csv'") == [(1, 8)]
+    assert plant.sql(f"select min(qty) from staging.{shipments} "
+                     "where _source_file = 'erp/shipments_20240104.tsv'") == [(90.0,)]
+
+    # rows leave raw: they leave the table
+    plant.sql("delete from raw.crm__complaints where _source_file = 'crm/complaints_20240207.csv'")
+    plant.sql("delete from raw.erp__shipments where _source_file = 'erp/shipments_20240102.tsv'")
+    plant.build_and_compare()
+    assert plant.sql(f"select count(*) from staging.{complaints} "
+                     "where _source_file = 'crm/complaints_20240207.csv'") == [(0,)]
+    assert plant.sql(f"select count(*) from staging.{shipments} "
+                     "where _source_file = 'erp/shipments_20240102.tsv'") == [(0,)]
+
+    # a dictionary change (the region of a province): every row of both is re-conformed
+    plant.sql("update dictionary.provinces set region = 'Test region' where code = '320000'")
+    plant.build_and_compare()
+    for model, files in ((complaints, ["crm/complaints_20240214.csv", "crm/complaints_20240221.csv"]),
+                         (shipments, ["erp/shipments_20240104.tsv", "erp/shipments_20240107.tsv"])):
+        assert _filtered_files(plant.compiled(model)) == files, model
+        assert plant.sql(f"select count(*) from staging.{model} where province_region = 'Test region'") \
+            != [(0,)], model
+        assert plant.sql(f"select count(distinct _conform_hash) from staging.{model}") == [(1,)], model
+
+
+# ------------------------------------------------ complaints: cheaper int models, same rows
+# The models as they were: every serial ranked; every complaint's description classified.
+COMPLAINT_REFERENCE = {
+    "int_complaints_batch_resolved": """
+with serials as (
+    select serial_no, min(batch_code) as batch_code, count(distinct batch_code) as batches
+    from {{ latest_version(ref('stg_mes__serials')) }} as sn
+    group by serial_no
+),
+known_batches as (
+    select batch_code from {{ ref('int_batches_enriched') }}
+)
+select
+    c.*,
+    case when s.batches = 1 then s.batch_code when kb.batch_code is not null then kb.batch_code end as batch_code,
+    case when s.batches = 1 then 'serial' when kb.batch_code is not null then 'batch_code' else 'none' end as trace_method,
+    case when c.serial_no is null then null when s.batches = 1 then 'ok'
+         when s.batches > 1 then 'ambiguous_serial' else 'unknown_serial' end as serial_flag,
+    case when c.batch_code_flag = 'ok' and kb.batch_code is null then 'unknown_batch' else c.batch_code_flag end
+        as batch_resolution_flag,
+    case when s.batches = 1 and kb.batch_code is not null and kb.batch_code <> s.batch_code then true
+         else false end as serial_batch_conflict
+from {{ ref('int_complaints_deduplicated') }} as c
+left join serials as s on s.serial_no = c.serial_no
+left join known_batches as kb on kb.batch_code = c.batch_code_typed""",
+    "int_complaints_deduplicated": """
+with matched as (
+    select d.complaint_id, {{ problem_matches('d.description') }} as problem_matches
+    from {{ ref('int_complaints_distinct') }} as d
+),
+classified as (
+    select m.complaint_id,
+        {{ problem_primary('m.problem_matches') }} as problem_type_code,
+        {{ problem_secondary('m.problem_matches') }} as secondary_problem_codes
+    from matched as m
+)
+select d.*, c.problem_type_code, {{ problem_category('c.problem_type_code') }} as problem_category,
+    c.secondary_problem_codes
+from {{ ref('int_complaints_distinct') }} as d
+inner join classified as c on c.complaint_id = d.complaint_id""",
+}
+
+DESCRIPTIONS = ["收到时包装破损，箱子压坏了", "the app control feature is missing", "screen broken",
+                "充电时冒烟，有烧焦味", "机器不工作 no power", "好评", "", None, "漏水 leaking water"]
+
+
+def test_complaint_models_same_rows_as_before(plant):
+    """int_complaints_batch_resolved ranks only the serials complaints name and
+    int_complaints_deduplicated classifies each distinct description once: the same rows as
+    the models as they were, on serials re-sent to another batch, serials made twice
+    (ambiguous), unknown serials and batches, repeated / blank / NULL descriptions."""
+    wh = plant.root / "complaints" / "warehouse.duckdb"  # same catalog name as the manifest's
+    wh.parent.mkdir()
+    con = duckdb.connect(str(wh))
+    try:
+        publish(plant.dictionary, con)
+        con.execute("create schema staging; create schema intermediate")
+        con.execute("""create table staging.stg_mes__serials (serial_no varchar, batch varchar,
+            produced_at timestamp, _source_file varchar, _source_row bigint, batch_code varchar)""")
+        serials = []
+        for i in range(40):  # SN00..SN39 in batch 001 or 002
+            serials.append((f"SN{i:02d}", None, None, "mes/serials_20240101.csv", i + 2,
+                            f"20240101-L01-00{1 + i % 2}"))
+        serials += [("SN03", None, None, "mes/serials_20240102.csv", 2, "20240101-L01-003"),  # re-sent
+                    ("SN05", None, None, "mes/serials_20240101.csv", 90, "20240101-L01-009"),  # later row
+                    ("SN07", None, None, "mes/serials_20231231.csv", 2, "20240101-L01-004")]  # earlier file
+        con.executemany("insert into staging.stg_mes__serials values (?, ?, ?, ?, ?, ?)", serials)
+        con.execute("""create table intermediate.int_batches_enriched as select * from (values
+            ('20240101-L01-001'), ('20240101-L01-002'), ('20240101-L01-003'), ('20240101-L01-007'))
+            as t(batch_code)""")
+        con.execute("""create table intermediate.int_complaints_distinct (complaint_id varchar,
+            description varchar, serial_no varchar, batch_code_typed varchar, batch_code_flag varchar)""")
+        rows = []
+        for i in range(60):
+            serial = None if i % 5 == 0 else ("SN%02d" % (i % 45))  # SN40..SN44 unknown
+            typed = [None, "20240101-L01-001", "20240101-L01-007", "20240101-L01-008", None][i % 5]
+            flag = None if typed is None else "ok"
+            rows.append((f"C{i:03d}", DESCRIPTIONS[i % len(DESCRIPTIONS)], serial, typed, flag))
+        rows.append(("C900", "not a batch", None, None, "unmatched"))
+        con.executemany("insert into intermediate.int_complaints_distinct values (?, ?, ?, ?, ?)", rows)
+    finally:
+        con.close()
+    models = list(COMPLAINT_REFERENCE)
+    plant.dbt("compile", warehouse=wh, select=models)
+    compiled = {m: (plant.root / "ref_target" / "compiled" / "qualitrace" / "models"
+                    / "intermediate" / f"{m}.sql").read_text(encoding="utf-8") for m in models}
+    reference = {m: plant.dbt("compile", "--inline", COMPLAINT_REFERENCE[m], warehouse=wh,
+                              select=()).results[0].node.compiled_code for m in models}
+    con = duckdb.connect(str(wh))
+    try:
+        # batch_resolved reads int_complaints_deduplicated: build it first (reference SQL)
+        con.execute(f"create table intermediate.int_complaints_deduplicated as "
+                    f"{reference['int_complaints_deduplicated']}")
+        assert "_lv.serial_no in (select serial_no from" in compiled["int_complaints_batch_resolved"]
+        assert "select distinct d.description" in compiled["int_complaints_deduplicated"]
+        for m in models:
+            new = con.execute(compiled[m])
+            cols = [d[0] for d in new.description]
+            new_rows = sorted(new.fetchall(), key=repr)
+            ref = con.execute(reference[m])
+            assert cols == [d[0] for d in ref.description], m
+            assert new_rows == sorted(ref.fetchall(), key=repr), m
+            assert len(new_rows) == 61, m
+        flags = dict(con.execute(f"select serial_flag, count(*) from ({compiled[models[0]]}) "
+                                 "group by all").fetchall())
+        assert flags.get("ok") and flags.get("unknown_serial"), flags
+        codes = {r[0] for r in con.execute(f"select problem_type_code from ({compiled[models[1]]})").fetchall()}
+        assert "UNCLASSIFIED" in codes and len(codes) > 2, codes
     finally:
         con.close()

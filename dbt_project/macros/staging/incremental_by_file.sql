@@ -1,8 +1,8 @@
 {#-
-  Incremental staging by delivered file version (large base_ models):
+  Incremental staging by delivered file version (every base_ model):
 
-    incremental_by_file(system, entity)
-        -> the `staging_base(system, entity)` SELECT plus `_conform_hash` (md5 of the rendered
+    incremental_by_file(system, entity, extra_columns={}, extra_rejects=[])
+        -> the `staging_base(system, entity, ...)` SELECT plus `_conform_hash` (md5 of the rendered
            conformance SQL: it inlines the dictionary at compile time, so a dictionary or
            macro change changes it). On an incremental run it selects only the raw rows of
            (_source_file, _file_sha256) pairs that the table does not already hold under the
@@ -50,9 +50,9 @@
     {{ return(false) }}
 {%- endmacro %}
 
-{% macro incremental_by_file(system, entity) -%}
+{% macro incremental_by_file(system, entity, extra_columns={}, extra_rejects=[]) -%}
 {%- set src_rel = source('raw', system ~ '__' ~ entity) -%}
-{%- set body = staging_base(system, entity) -%}
+{%- set body = staging_base(system, entity, extra_columns=extra_columns, extra_rejects=extra_rejects) -%}
 {%- set conform_hash = local_md5(incremental_by_file_version() ~ '\n' ~ body) -%}
 {%- set pairs = none -%}
 {%- if execute and is_incremental() -%}

@@ -3,7 +3,7 @@
   (latest `updated_at`, else latest file, wins)". Staging keeps every valid row (governance
   reconciles staged row counts), so the intermediate layer reads the latest version:
 
-    latest_version(relation, key_columns=none, order_columns=none)
+    latest_version(relation, key_columns=none, order_columns=none, where=none)
         -> a parenthesised SELECT (use as `from {{ latest_version(ref('stg_x__y')) }} as t`)
            with every column of `relation` and one row per business key:
              `updated_at` desc (nulls last) when the entity has that field, then the file
@@ -13,13 +13,16 @@
            `stg_<system>__<entity>`. Business-key fields are staging columns under their
            canonical name (conformed: e.g. mes `batch` holds the canonical batch code).
            order_columns: SQL order expressions put before the default ordering.
+           where: SQL condition over alias `_lv` applied before ranking; it must keep or drop
+           whole business keys (test key columns only, e.g. `_lv.serial_no in (...)`), so the
+           rows kept are exactly the latest versions of the keys it keeps.
         Portable SQL (row_number, no QUALIFY). A NULL key part groups with other NULLs
         (e.g. a process spec with blank equipment_id = the spec for the whole type).
 
     business_key_columns(system, entity) -> [column]; entity_has_field(system, entity, field) -> bool
         (read at compile time from the published dictionary).
 -#}
-{% macro latest_version(relation, key_columns=none, order_columns=none) -%}
+{% macro latest_version(relation, key_columns=none, order_columns=none, where=none) -%}
     {%- if not execute -%}
         {#- parsing: ref() resolves to the calling model. No source() dependency on the
             dictionary is registered: the stg_ parent already depends on it, and unit tests of
@@ -55,6 +58,9 @@
                     order by {{ order | join(', ') }}
                 ) as _lv_rank
             from {{ relation }} as _lv
+            {%- if where %}
+            where {{ where }}
+            {%- endif %}
         ) as _lv_ranked
         where _lv_rank = 1
     )

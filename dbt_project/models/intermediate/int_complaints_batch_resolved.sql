@@ -3,9 +3,12 @@
 --   'batch_code' else the typed batch code, conformed, names a known batch;
 --   'none'       else no batch. A typed code matching no pattern stays NULL and flagged.
 -- Never guessed: a code that conforms but names no known batch is not used (flag 'unknown_batch').
+-- Only the serials complaints name are ranked (serial_no is the serials business key, so the
+-- filter keeps or drops whole keys: the same rows as ranking every serial, then joining).
 with serials as (
     select serial_no, min(batch_code) as batch_code, count(distinct batch_code) as batches
-    from {{ latest_version(ref('stg_mes__serials')) }} as sn
+    from {{ latest_version(ref('stg_mes__serials'),
+                           where="_lv.serial_no in (select serial_no from " ~ ref('int_complaints_deduplicated') ~ ")") }} as sn
     group by serial_no
 ),
 
