@@ -38,6 +38,14 @@ DESCRIPTIONS = {
     "supplier_scorecard": "One row per supplier: lots, IQC reject rate, complaint ppm.",
 }
 
+# Published marts are written in this order: the forward trace is read by one suspect at a
+# time (`qualitrace where-used`), so rows of one suspect share a few Parquet row groups and
+# table blocks, whose min/max statistics let DuckDB skip the rest (10.9M rows at scale 10).
+CLUSTER_BY: dict[str, tuple[str, ...]] = {
+    "forward_trace": ("suspect_kind", "suspect_id", "batch_code"),
+    "complaint_trace": ("complaint_id",),
+}
+
 BUILD_SCHEMA = "marts_build"
 PUBLISH_SCHEMA = "marts"
 
@@ -71,9 +79,10 @@ def publish_marts(settings: Settings, names: tuple[str, ...] = MARTS) -> dict[st
         try:
             con.execute(f"create schema if not exists {PUBLISH_SCHEMA}")
             for n in names:
+                order = _order_by(con, n)
                 con.execute(
                     f"create or replace table {PUBLISH_SCHEMA}.{n} as "
-                    f"select * from {BUILD_SCHEMA}.{n}"
+                    f"select * from {BUILD_SCHEMA}.{n}{order}"
                 )
                 counts[n] = con.execute(f"select count(*) from {PUBLISH_SCHEMA}.{n}").fetchone()[0]
             con.execute("commit")
@@ -82,6 +91,15 @@ def publish_marts(settings: Settings, names: tuple[str, ...] = MARTS) -> dict[st
             raise
         write_parquet(con, settings.parquet_dir, names)
     return counts
+
+
+def _order_by(con, name: str) -> str:
+    """` order by ...` for a mart listed in CLUSTER_BY (its columns that exist), else ''."""
+    have = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? "
+        "and table_name = ?", [BUILD_SCHEMA, name]).fetchall()}
+    cols = [c for c in CLUSTER_BY.get(name, ()) if c in have]
+    return (" order by " + ", ".join(cols)) if cols else ""
 
 
 def write_parquet(con, out_dir: Path, names: tuple[str, ...] = MARTS) -> dict[str, Path]:
@@ -93,6 +111,7 @@ def write_parquet(con, out_dir: Path, names: tuple[str, ...] = MARTS) -> dict[st
     for n in names:
         final = out_dir / f"{n}.parquet"
         tmp = out_dir / f".{n}.parquet.tmp{os.getpid()}"
+        # the table is already in CLUSTER_BY order, and a scan keeps insertion order
         con.execute(
             f"copy (select * from {PUBLISH_SCHEMA}.{n}) to '{_sql_path(tmp)}' (format parquet)"
         )

@@ -126,7 +126,7 @@ class ComplaintTrace:
 def trace_complaint(con: duckdb.DuckDBPyConnection, complaint_id: str) -> ComplaintTrace:
     """The backward chain of one complaint (its first id or any duplicate id)."""
     wanted = normalize_id(complaint_id)
-    rows = _rows(con, "select * from complaint_trace where upper(complaint_id) = ?", [wanted])
+    rows = _rows(con, "select * from complaint_trace where complaint_id = ?", [wanted])
     matched_dup = None
     if not rows:
         rows = _rows(
@@ -196,13 +196,16 @@ def where_used(con: duckdb.DuckDBPyConnection, kind: str, ident: str,
         raise ValueError(f"kind must be one of {', '.join(WHERE_USED_KINDS)}, got {kind!r}")
     suspect_kind = WHERE_USED_KINDS[kind]
     wanted = normalize_id(ident)
-    match = "upper(suspect_id) = ?"
+    # Codes are stored normalised (upper case), so plain equality matches, and lets DuckDB
+    # skip the row groups of other suspects (the mart is published sorted by suspect).
+    rel = "(select * from forward_trace where suspect_kind = ? and suspect_id = ?)"
     params: list[Any] = [suspect_kind, wanted]
     if suspect_kind == "supplier_lot":  # a material lot, or the supplier's own lot number
-        match = "(upper(suspect_id) = ? or upper(supplier_lot) = ?)"
-        params.append(wanted)
-    base = f"suspect_kind = ? and {match}"
-    if not con.execute(f"select count(*) from forward_trace where {base}", params).fetchone()[0]:
+        rel = ("(select * from forward_trace where suspect_kind = ? and suspect_id = ? "
+               "union all select * from forward_trace where suspect_kind = ? "
+               "and supplier_lot = ? and suspect_id is distinct from ?)")
+        params = [suspect_kind, wanted, suspect_kind, wanted, wanted]
+    if not con.execute(f"select count(*) from {rel}", params).fetchone()[0]:
         raise UnknownId(
             f"{kind} {ident!r} is not in marts.forward_trace (suspect_kind {suspect_kind})",
             _suggest(con, "forward_trace", "suspect_id", wanted, "and suspect_kind = ?",
@@ -225,9 +228,9 @@ def where_used(con: duckdb.DuckDBPyConnection, kind: str, ident: str,
         if date_to:
             window.append("shipped_at < ?")
             wparams.append(dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time()))
-    where = base + "".join(f" and {w}" for w in window)
+    where = " and ".join(window) or "true"
     p = params + wparams
-    con.execute(f"create or replace temp table hits as select * from forward_trace where {where}", p)
+    con.execute(f"create or replace temp table hits as select * from {rel} as f where {where}", p)
     totals = _rows(con, """
         select count(distinct batch_code) as batches,
                count(distinct shipment_no) as shipments,
@@ -261,8 +264,7 @@ def where_used(con: duckdb.DuckDBPyConnection, kind: str, ident: str,
                sum(units_at_risk) as units_at_risk
         from hits where province_code is not null
         group by province_code order by units_at_risk desc, province_code""")
-    resolved = con.execute(f"select min(suspect_id) from forward_trace where {base}",
-                           params).fetchone()[0]
+    resolved = con.execute(f"select min(suspect_id) from {rel}", params).fetchone()[0]
     return ForwardTrace(kind, suspect_kind, resolved, date_from, date_to, window_on, totals,
                         batches, shipments, customers, provinces)
 
