@@ -127,6 +127,7 @@ def guarded_dbt_executable(settings: Settings) -> Path:
 
 # Background `dbt parse` per home (first run only), started by `qualitrace run` before ingest.
 _PARSE_DIR = "_parse"
+DBT_STEPS = ("dbt_models",)  # the dbt steps of a run; each keeps its own target folder
 PARTIAL_PARSE = "partial_parse.msgpack"
 _parses: dict[Path, subprocess.Popen] = {}
 

@@ -304,8 +304,7 @@ def _execute_quietly(settings: Settings, out: TextIO, log: TextIO,
 def _parse_dbt_meanwhile(settings: Settings) -> None:
     """A new home: dbt parses in the background while ingest runs (see dbt_project)."""
     try:
-        from orchestration.defs.dbt.assets import DBT_STEPS
-        from orchestration.lib.dbt_project import start_background_parse
+        from orchestration.lib.dbt_project import DBT_STEPS, start_background_parse
 
         start_background_parse(settings, DBT_STEPS, pii_salt(settings))
     except Exception as e:  # noqa: BLE001 - only an optimisation: dbt parses itself otherwise

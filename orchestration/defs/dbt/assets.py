@@ -17,7 +17,8 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.lib.dbt_project import (
+from orchestration.lib.dbt_project import (  # noqa: F401 - DBT_STEPS re-exported
+    DBT_STEPS,
     adopt_background_parse,
     dbt_env,
     get_dbt_project,
@@ -32,7 +33,6 @@ from orchestration.lib.warehouse import connect, warehouse_lock
 PROJECT = get_dbt_project()
 TRANSLATOR = QualitraceDbtTranslator()
 MARTS_SELECT = "config.schema:marts_build"
-DBT_STEPS = ("dbt_models",)  # each dbt step keeps its own target folder
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 PROGRESS_PREFIX = "dbt built: "  # live progress lines, read by `qualitrace run`
 
