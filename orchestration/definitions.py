@@ -58,7 +58,6 @@ def build_defs() -> dg.Definitions:
     (staging, intermediate, governance) stops the published marts from changing. The marts
     themselves are built into `marts_build` (green) by the one `dbt build` step.
     """
-    from orchestration.defs.dbt import marts_defs
     from orchestration.defs.publish import build_defs as publish_defs
 
     before = dg.Definitions.merge(*map(area_defs, AREAS))
@@ -66,7 +65,7 @@ def build_defs() -> dg.Definitions:
     # One process per run: steps share the warehouse file one after another, and a UI or
     # sensor run does not pay a code-location reload per step (about 40 s each here).
     executor = dg.Definitions(executor=dg.in_process_executor)
-    return dg.Definitions.merge(before, marts_defs(gate), publish_defs(gate), executor)
+    return dg.Definitions.merge(before, publish_defs(gate), executor)
 
 
 defs = build_defs()

@@ -504,7 +504,7 @@ def test_complaint_models_same_rows_as_before(plant):
             description varchar, serial_no varchar, batch_code_typed varchar, batch_code_flag varchar)""")
         rows = []
         for i in range(60):
-            serial = None if i % 5 == 0 else ("SN%02d" % (i % 45))  # SN40..SN44 unknown
+            serial = None if i % 5 == 0 else f"SN{i % 45:02d}"  # SN40..SN44 unknown
             typed = [None, "20240101-L01-001", "20240101-L01-007", "20240101-L01-008", None][i % 5]
             flag = None if typed is None else "ok"
             rows.append((f"C{i:03d}", DESCRIPTIONS[i % len(DESCRIPTIONS)], serial, typed, flag))

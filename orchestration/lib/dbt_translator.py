@@ -42,23 +42,12 @@ def model_schema(props: Mapping[str, Any]) -> str:
 class QualitraceDbtTranslator(DagsterDbtTranslator):
     """Asset keys, groups, owners and descriptions for Qualitrace's dbt project."""
 
-    def __init__(self, gate: Sequence[dg.AssetKey] = ()) -> None:
-        """`gate`: assets with blocking checks; every marts_build model waits for them all."""
+    def __init__(self) -> None:
         super().__init__(DagsterDbtTranslatorSettings(
             enable_asset_checks=True,
             enable_duplicate_source_asset_keys=True,
             enable_code_references=True,
         ))
-        self.gate = tuple(sorted(set(gate), key=lambda k: k.to_user_string()))
-
-    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
-        spec = super().get_asset_spec(manifest, unique_id, project)
-        if self.gate and spec.key.path[0] == "marts_build":
-            have = {d.asset_key for d in spec.deps}
-            extra = [k for k in self.gate if k not in have and k != spec.key]
-            if extra:
-                spec = spec.merge_attributes(deps=extra)
-        return spec
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         kind = dbt_resource_props.get("resource_type")

@@ -28,7 +28,7 @@ from orchestration.lib.warehouse import WarehouseBusy, connect, run_lock
 
 EXIT_OK, EXIT_BLOCKED, EXIT_FAILED, EXIT_BUSY = 0, 1, 2, 3
 
-MULTI_ASSET_STEPS = ("dbt_models", "dbt_marts_build", "publish_marts")
+MULTI_ASSET_STEPS = ("dbt_models", "publish_marts")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 UPSTREAM_LAYERS = ("dictionary", "raw")  # ingest: always runs, decides what else must

@@ -1,8 +1,7 @@
 """dbt area: every dbt model (one `dbt build`), and the reconciliation gate.
 
 `defs` holds the dbt models (staging, intermediate, governance, marts_build) and the
-reconciliation check; `marts_defs(gate)` is empty since marts_build is built in the same
-step (publish, not marts_build, waits for the gate: see `defs/publish`).
+reconciliation check; publish, not marts_build, waits for the gate (see `defs/publish`).
 """
 
 import dagster as dg
@@ -18,9 +17,4 @@ defs = dg.Definitions(
 )
 
 
-def marts_defs(gate) -> dg.Definitions:
-    """Nothing after the gate in the dbt area any more (kept for `definitions.build_defs`)."""
-    return dg.Definitions()
-
-
-__all__ = ["defs", "marts_defs"]
+__all__ = ["defs"]

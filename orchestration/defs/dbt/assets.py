@@ -9,7 +9,6 @@ dbt unit tests are not part of a run (dbt's advice for production); the test sui
 
 import contextlib
 import functools
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -17,8 +16,7 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.lib.dbt_project import (  # noqa: F401 - DBT_STEPS re-exported
-    DBT_STEPS,
+from orchestration.lib.dbt_project import (
     adopt_background_parse,
     dbt_env,
     get_dbt_project,
@@ -32,7 +30,6 @@ from orchestration.lib.warehouse import connect, warehouse_lock
 
 PROJECT = get_dbt_project()
 TRANSLATOR = QualitraceDbtTranslator()
-MARTS_SELECT = "config.schema:marts_build"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 PROGRESS_PREFIX = "dbt built: "  # live progress lines, read by `qualitrace run`
 
@@ -147,19 +144,6 @@ def run_dbt_build(context: dg.AssetExecutionContext, step: str) -> Iterator:
         detail = "; ".join(failed[:5]) if failed else str(invocation.get_error())
         raise DbtBuildFailed(f"dbt build ({step}) failed: {detail} "
                              f"(full log: {settings.dbt_target / step / 'dbt.log'})")
-
-
-def _manifest_models() -> list[dict]:
-    manifest = json.loads(PROJECT.manifest_path.read_text())
-    return [n for n in manifest.get("nodes", {}).values() if n.get("resource_type") == "model"]
-
-
-def _schemas() -> set[str]:
-    return {(m.get("config") or {}).get("schema") or m.get("schema") for m in _manifest_models()}
-
-
-def has_marts() -> bool:
-    return "marts_build" in _schemas()
 
 
 def build_dbt_models():
