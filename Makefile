@@ -9,7 +9,7 @@ DEMO_SCALE ?= 0.1
 SCALE ?= 0.1
 export QUALITRACE_HOME QUALITRACE_EXPORTS
 
-.PHONY: install demo test dev bench lint clean
+.PHONY: install browser demo test test-fast dev bench lint clean
 
 install: $(STAMP)
 
@@ -23,8 +23,20 @@ demo: install
 	$(BIN)/qualitrace generate --out "$(QUALITRACE_EXPORTS)" --scale $(DEMO_SCALE) --seed 7
 	$(BIN)/qualitrace run --home "$(QUALITRACE_HOME)" --exports "$(QUALITRACE_EXPORTS)"
 
-test: install
+# Headless Chromium and CJK fonts (Debian packages) for the browser tests of the reports.
+browser:
+	@if command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium and fonts-noto-cjk (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	else echo "need chromium and fonts-noto-cjk: sudo apt-get install chromium fonts-noto-cjk" >&2; exit 1; fi
+
+test: install browser
 	$(BIN)/python -m pytest -q
+
+# The edit loop: no generated plant, no dbt build, no pipeline run (under 2 minutes).
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not integration"
 
 dev: install
 	$(BIN)/qualitrace dev --home "$(QUALITRACE_HOME)" --exports "$(QUALITRACE_EXPORTS)"
