@@ -25,6 +25,8 @@ from orchestration.lib.ingest.landing import ingest_entity
 from orchestration.lib.settings import DBT_PROJECT_DIR, get_settings
 from orchestration.lib.warehouse import connect
 
+pytestmark = pytest.mark.integration  # builds dbt over a plant
+
 MODELS = ("base_mes__process_readings", "base_mes__serials")
 READINGS_HEADER = "equipment_id,ts,parameter,value,unit\n"
 SERIALS_HEADER = "serial_no,batch,produced_at\n"

@@ -15,6 +15,8 @@ import duckdb
 import pytest
 from conftest import generate_plant, run_pipeline  # type: ignore[import-not-found]
 
+pytestmark = pytest.mark.integration  # builds dbt over a plant
+
 NEW_DAY = "20991231"  # sorts after every generated delivery
 
 

@@ -25,6 +25,8 @@ from orchestration.lib.dictionary import load_dictionary
 from orchestration.lib.dictionary import publish as publish_dictionary
 from orchestration.lib.settings import DBT_PROJECT_DIR, REPO_ROOT
 
+pytestmark = pytest.mark.integration  # builds dbt over a plant
+
 MARTS = ("complaint_trace", "batch_quality", "forward_trace", "suspect_ranking",
          "problem_pareto", "complaint_trend", "spc_violations", "supplier_scorecard")
 SCHEMA_OF = {"int": "intermediate", "stg": "staging"}

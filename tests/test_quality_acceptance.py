@@ -20,7 +20,10 @@ from collections import Counter
 from pathlib import Path
 
 import duckdb
+import pytest
 from test_report_render import dump_dom, ensure_chromium, text_of
+
+pytestmark = pytest.mark.integration  # builds dbt over a plant
 
 DUP_KEY = "duplicate_complaints|intermediate/int_complaints_deduplicated|"
 REDELIVERED_KEY = "redelivered_files|governance/file_manifest|"
