@@ -50,8 +50,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_home(d)
     d.add_argument("--port", type=int, default=3000)
 
-    dic = sub.add_parser("dictionary", help="validate the data dictionary and render its docs")
+    dic = sub.add_parser("dictionary", help="validate the data dictionary (with the plant's "
+                                            "overlay in <home>/dictionary/) and render its docs")
     _add_home(dic)
+    dsub = dic.add_subparsers(dest="dictionary_command")
+    sg = dsub.add_parser("suggest", help="profile a folder of exports (landing nothing) and "
+                                         "write a reviewable dictionary patch")
+    sg.add_argument("--exports", required=True, help="folder of exports to profile")
+    sg.add_argument("--home", help="Qualitrace home whose overlay counts as known "
+                                   "(default: $QUALITRACE_HOME or ./.qualitrace)")
+    sg.add_argument("--out", help="patch to write (default: <home>/reports/"
+                                  "dictionary_suggestions.yml)")
+    sg.add_argument("--max-rows", type=int, default=50_000,
+                    help="rows profiled per file (default 50000)")
     return parser
 
 

@@ -40,7 +40,8 @@ def _readings(day: int, n: int, bump: float = 0.0) -> str:
         param, unit, base = UNITS[i % len(UNITS)]
         rows.append(f"SMT-L01-0{1 + i % 3},2024-01-{day:02d} {i // 60 % 24:02d}:{i % 60:02d}:07,"
                     f"{param},{base + i * 0.01 + bump:.2f},{unit}\n")
-    rows.append(f"SMT-L01-01,2024-01-{day:02d} 23:59:59,pressure,1.5,furlongs\n")  # unknown unit
+    # an unknown unit: a dictionary gap, kept with its value NULL (not a reject)
+    rows.append(f"SMT-L01-01,2024-01-{day:02d} 23:59:59,pressure,1.5,furlongs\n")
     rows.append("SMT-L01-01,not a time,pressure,1.5,kPa\n")  # invalid timestamp
     return READINGS_HEADER + "".join(rows)
 
@@ -162,7 +163,9 @@ def test_incremental_base_models_equal_full_rebuild(plant):
     # first build: the table is created from every row
     plant.build_and_compare()
     assert plant.sql(f"select count(*) from staging.{readings} where _reject_reason is not null") \
-        == [(4,)]
+        == [(2,)]  # the two invalid timestamps; the two unknown units are kept, value NULL
+    assert plant.sql(f"select count(*) from staging.{readings} where unit = 'furlongs' and "
+                     "value is null and not unit_is_known") == [(2,)]
 
     # nothing new: no row conformed
     plant.build_and_compare()

@@ -22,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 EXPORTS_MD = REPO_ROOT.parent / "shared" / "spec" / "EXPORTS.md"
 REQUIRED_REASON_CODES = {
     "missing_required_column", "missing_required_field", "invalid_timestamp", "invalid_date",
-    "invalid_number", "unknown_unit", "malformed_row", "unreadable_file", "empty_file",
+    "invalid_number", "malformed_row", "unreadable_file", "empty_file",
     "duplicate_header", "encoding_error", "invalid_batch_code", "formula_cell",
 }
 

@@ -107,8 +107,11 @@ def test_new_export_loads_after_a_yaml_only_change(tmp_path):
     assert "生产批次编号" in quarantined[0][3] and "用料批号" in quarantined[0][3]  # reported
     rejects = dict(_query(before, "select _source_row, _reject_reason from staging.base_mes__material_consumption "
                                   "where _reject_reason is not null"))
-    assert "invalid_batch_code" in rejects[2] and "unknown_unit" in rejects[3]
-    assert _query(before, "select count(*) from staging.stg_mes__material_consumption") == [(0,)]
+    # the unmatched required batch code is rejected; the unknown unit is a gap: the row is kept,
+    # its quantity NULL (never guessed) until the dictionary knows the unit
+    assert "invalid_batch_code" in rejects[2] and 3 not in rejects
+    assert _query(before, "select _source_row, qty, unit, unit_is_known from "
+                          "staging.stg_mes__material_consumption") == [(3, None, "公两", False)]
 
     _onboard_yaml(dd)
     after = tmp_path / "after"

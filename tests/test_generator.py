@@ -220,7 +220,7 @@ def test_quarantine_truth_points_at_real_defects(gen, tables):
     out, truth, _ = gen
     q = truth["quarantine"]
     assert {r["reason_code"] for r in q["rows"]} == {"invalid_timestamp", "missing_required_field",
-                                                       "malformed_row", "unknown_unit"}
+                                                       "malformed_row"}
     for r in q["rows"]:
         header, rows = tables[r["path"]]
         row = dict(rows)[r["source_row"]]
@@ -229,9 +229,7 @@ def test_quarantine_truth_points_at_real_defects(gen, tables):
             assert row is None
             continue
         rec = dict(zip(hs, row))
-        if r["reason_code"] == "unknown_unit":
-            assert rec["unit"] == "deg.C"
-        elif r["reason_code"] == "invalid_timestamp":
+        if r["reason_code"] == "invalid_timestamp":
             ts = rec.get("received_at", rec.get("受理时间", rec.get("ts")))
             assert not re.fullmatch(r"\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日? \d{2}:\d{2}(:\d{2})?", str(ts)) or \
                 not _valid_ts(str(ts)), ts

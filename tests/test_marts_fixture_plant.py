@@ -49,6 +49,7 @@ def plant_tables() -> dict[str, pd.DataFrame]:
             batches.append({
                 "batch_code": code, "product_code": product, "product_model": "M1" if product == "P1" else "M2",
                 "work_order_no": f"WO{n:03d}", "line": line, "shift": ["day", "swing", "night"][n % 3],
+                "shift_raw": ["早", "中", "夜"][n % 3],
                 "operator_id": operators[n % 3], "batch_start": start,
                 "batch_end": start + dt.timedelta(hours=6), "units_produced": 1000, "units_good": 990,
                 "units_shipped": 1000})
@@ -82,6 +83,7 @@ def plant_tables() -> dict[str, pd.DataFrame]:
         c += 1
         complaints.append({
             "complaint_id": f"CP{c:04d}", "duplicate_ids": None, "received_at": received, "status": "open",
+            "status_raw": "新建",
             "province_code": province, "region": "华南" if province == "440000" else "华北",
             "product_model": model, "problem_type_code": ptype, "problem_category": ptype[:2],
             "secondary_problem_codes": None, "severity": 5, "batch_code": batch,

@@ -276,3 +276,26 @@ def test_mid_size_tables_counted_by_duckdb_only_when_exactly_gx(tmp_path, monkey
                          for o in outs]
     assert view(by_duckdb) == view(by_gx)
     assert not by_gx[1].passed and not by_gx[2].passed and not by_gx[3].passed
+
+
+# --- rates judged only with enough rows (Wilson lower bound) --------------------------------
+from hypothesis import given
+from hypothesis import strategies as st
+
+from orchestration.lib.quality.validate import rate_judged, wilson_lower
+
+
+@given(st.integers(0, 5000), st.integers(1, 5000))
+def test_wilson_lower_bound_is_a_lower_bound_in_0_1(k, n):
+    k = min(k, n)
+    lo = wilson_lower(k, n)
+    assert 0.0 <= lo <= k / n + 1e-12
+
+
+def test_rates_need_enough_rows():
+    assert rate_judged(1, 1, 20) == 0.0  # a 1-row table never trips a rate
+    assert rate_judged(19, 19, 20) == 0.0
+    assert 0.8 < rate_judged(100, 100, 20) <= 1.0
+    # 5 of 20 blank (25%): the lower bound stays under a 25% threshold, 50 of 200 does not
+    assert rate_judged(5, 20, 20) < 0.25 and rate_judged(500, 1000, 20) > 0.46
+    assert rate_judged(3, 10, 1) == 0.3  # min_rows 1: the plain rate, as before

@@ -59,6 +59,10 @@ def code_fingerprint() -> str:
 
     h = hashlib.sha256()
     _hash_tree(h, Path(dictionary_dir()), (".yml", ".yaml"))
+    from orchestration.lib.dictionary.overlay import overlay_dirs, overlay_files
+
+    for f in overlay_files(overlay_dirs()):  # a plant's additions re-conform too
+        h.update(str(f).encode() + b"\0" + f.read_bytes() + b"\0")
     _hash_tree(h, DBT_PROJECT_DIR, (".sql", ".yml", ".yaml", ".py", ".csv"))
     _hash_tree(h, EXPECTATIONS_DIR, (".yml", ".yaml", ".json"))
     _hash_tree(h, REPO_ROOT / "orchestration", (".py",))

@@ -14,7 +14,8 @@
            `_raw_record` (JSON of the raw row, rejected rows only); `_reject_reason` = first failing rule as
            '<reason_code>:<field>' (NULL when the row is good) and `_reject_detail`.
         Rules, per field in export order: missing_required_field, invalid_timestamp,
-        invalid_date, invalid_number, unknown_unit, invalid_batch_code (required batch fields);
+        invalid_date, invalid_number, invalid_batch_code (required batch fields);
+        an unknown unit spelling is not a reject (value NULL, a dictionary gap);
         then `extra_rejects` [(sql condition over `src`, 'reason:field', detail sql)].
 
     typed_value(field, raw_expr, kind_expr)  -> the conformed expression for one field
@@ -124,9 +125,9 @@ select src.*, cast(null as {{ dbt.type_string() }}) as _reject_reason from {{ sr
     {%- if f.type == 'timestamp' -%}{%- do checks.append((bad, 'invalid_timestamp:' ~ f.name, shown)) -%}
     {%- elif f.type == 'date' -%}{%- do checks.append((bad, 'invalid_date:' ~ f.name, shown)) -%}
     {%- elif f.type in ['integer', 'decimal'] -%}{%- do checks.append((bad, 'invalid_number:' ~ f.name, shown)) -%}
-    {%- elif f.type == 'unit' -%}
-        {%- do checks.append(('not ' ~ blank ~ ' and not t.' ~ adapter.quote('__k__' ~ f.name),
-                              'unknown_unit:' ~ f.name, shown)) -%}
+    {#- an unknown unit spelling is a dictionary gap, not a reject: the row is kept, its
+        converted value is NULL (never guessed), the spelling stays in `<unit field>` with
+        `<unit field>_is_known` false, and governance.dictionary_gaps lists it -#}
     {%- elif f.type == 'batch_code' and f.required -%}
         {%- do checks.append((bad, 'invalid_batch_code:' ~ f.name, shown)) -%}
     {%- endif -%}

@@ -8,7 +8,8 @@
 with seen as (
     select
         system, entity, 'header' as field, 'unknown_header' as gap_kind,
-        header_seen as value_seen, first_seen, source_file
+        header_seen as value_seen, first_seen, source_file,
+        cast(null as {{ dbt.type_bigint() }}) as source_row
     from {{ ref('stg_ingest__header_gaps') }}
 {%- for system, entity in source_entities() %}
     {%- for f in dictionary_fields(system, entity) if (f.type in coded_types() or f.type == 'unit') and not f.pii %}
@@ -22,7 +23,7 @@ with seen as (
         {%- else %}
         'unknown_{{ f.type }}', {{ adapter.quote(f.name ~ '_as_typed') }},
         {%- endif %}
-        _loaded_at, _source_file
+        _loaded_at, _source_file, _source_row
     from {{ ref('base_' ~ system ~ '__' ~ entity) }}
     {%- if f.type == 'unit' %}
     where {{ adapter.quote(f.name) }} is not null and not {{ adapter.quote(f.name ~ '_is_known') }}
@@ -34,9 +35,17 @@ with seen as (
     union all
     select
         'crm', 'complaints', 'description', 'unclassified_description',
-        description, received_at, _source_file
+        description, received_at, _source_file, cast(null as {{ dbt.type_bigint() }})
     from {{ ref('int_complaints_deduplicated') }}
     where problem_type_code = 'UNCLASSIFIED'
+),
+
+ranked as (
+    select
+        seen.*,
+        row_number() over (partition by system, entity, field, gap_kind, value_seen
+                           order by source_file, source_row) as example_rank
+    from seen
 )
 
 select
@@ -44,9 +53,11 @@ select
     value_seen,
     count(*) as occurrences,
     min(first_seen) as first_seen,
-    min(source_file) as example_file,
+    max(first_seen) as last_seen,
+    min(case when example_rank = 1 then source_file end) as example_file,
+    min(case when example_rank = 1 then source_row end) as example_row,
     system,
     entity,
     gap_kind
-from seen
+from ranked
 group by system, entity, field, gap_kind, value_seen

@@ -28,6 +28,7 @@ select
     coalesce(b.work_order_no, w.work_order_no) as work_order_no,
     coalesce(b.line, w.line) as line,
     b.shift,
+    b.shift_as_typed as shift_raw,
     b.operator_id,
     b.start_time as batch_start,
     b.end_time as batch_end,

@@ -89,7 +89,7 @@ first_batch as (
 ),
 
 latest_state as (
-    select distinct_key, status, closed_at, updated_at
+    select distinct_key, status, status_as_typed, closed_at, updated_at
     from entries
     where recency_order = 1
 ),
@@ -103,6 +103,7 @@ select
     d.duplicate_ids,
     f.entries as entry_count,
     f.channel,
+    f.channel_as_typed as channel_raw,
     {{ dbt.concat(['f.channel', "coalesce(',' || d.duplicate_channels, '')"]) }} as channels,
     f.received_at,
     f.received_local_date,
@@ -112,6 +113,7 @@ select
     f.description,
     f.severity,
     s.status,
+    s.status_as_typed as status_raw,
     s.closed_at,
     s.updated_at,
     f.customer_key,

@@ -113,17 +113,28 @@ def _load_entities(directory: Path, errors: list[str], sources: dict[str, str]) 
 
 
 def dictionary_dir(path: str | Path | None = None) -> Path:
-    """The dictionary folder: `path`, else $QUALITRACE_DICTIONARY (a plant's own copy), else
-    the repository's data_dictionary/."""
+    """The base dictionary folder: `path`, else $QUALITRACE_DICTIONARY when it is a whole
+    dictionary (a plant's own copy), else the repository's data_dictionary/. A plant's
+    additions normally live in overlay folders instead (overlay.py)."""
+    from orchestration.lib.dictionary.overlay import is_full_dictionary
+
     if path is not None and Path(path) != DICTIONARY_DIR:
         return Path(path)
-    return Path(os.environ.get("QUALITRACE_DICTIONARY") or DICTIONARY_DIR)
+    env = os.environ.get("QUALITRACE_DICTIONARY")
+    if env and is_full_dictionary(Path(env)):
+        return Path(env)
+    return DICTIONARY_DIR
 
 
-def load_dictionary(path: str | Path | None = DICTIONARY_DIR) -> Dictionary:
+def load_dictionary(path: str | Path | None = DICTIONARY_DIR,
+                    overlays: list[Path] | None = None) -> Dictionary:
     """Load and validate every YAML file of the dictionary; raise DictionaryError on problems.
 
-    The default folder is data_dictionary/, or $QUALITRACE_DICTIONARY when set."""
+    The base folder is data_dictionary/, or $QUALITRACE_DICTIONARY when that is a whole
+    dictionary; then the plant's overlay files are merged over it (`overlays`, default
+    <$QUALITRACE_HOME>/dictionary/*.yml and an overlay-style $QUALITRACE_DICTIONARY)."""
+    from orchestration.lib.dictionary.overlay import apply_overlays, overlay_dirs, overlay_files
+
     directory = dictionary_dir(path)
     errors: list[str] = []
     sources: dict[str, str] = {}
@@ -171,6 +182,9 @@ def load_dictionary(path: str | Path | None = DICTIONARY_DIR) -> Dictionary:
     )
     paths = {"vocabularies": p_voc, "units": p_unit, "codes": p_code, "provinces": p_prov,
                  "problems": p_prob, "governance": p_gov}
+    if not errors:
+        files = overlays if overlays is not None else overlay_files(overlay_dirs())
+        errors.extend(apply_overlays(d, files, paths))
     if not errors:
         errors.extend(check_consistency(d, paths))
     if errors:

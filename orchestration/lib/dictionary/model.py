@@ -208,6 +208,8 @@ class Dictionary(_Strict):
     reason_codes: list[ReasonCode] = []
     missing_thresholds: list[MissingThreshold] = []
     sources: dict[str, str] = {}  # section -> file it came from (for error messages)
+    # model -> check name -> {severity, params, source}: a plant's overrides (overlay.py)
+    check_overrides: dict[str, dict[str, dict]] = {}
 
     def entity(self, system: str, name: str) -> Entity:
         for e in self.entities:

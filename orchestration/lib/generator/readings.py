@@ -91,13 +91,13 @@ def write_readings(plant: Plant, out_dir: Path, periods: list[tuple[dt.datetime,
         con.unregister("r")
         rows = counter[0]
         bad = []
-        if pi == 0:  # two rows the pipeline must quarantine
+        if pi == 0:  # a row with an unknown unit (kept: a dictionary gap) and one to quarantine
             eq = plant.equipment[-1]
             first = (p0 + F.TZ_OFFSET).replace(microsecond=0) + dt.timedelta(hours=1, seconds=7)
             with path.open("a", encoding="utf-8", newline="") as f:
                 f.write(f"{eq.equipment_id},{first:%Y-%m-%d %H:%M:%S},temperature,25.4,{UNKNOWN_UNIT}\n")
                 f.write(f"{eq.equipment_id},{BAD_TS},humidity,48.2,%RH\n")
-            bad = [(rows + 2, "unknown_unit"), (rows + 3, "invalid_timestamp")]
+            bad = [(rows + 3, "invalid_timestamp")]
             rows += 2
         records.append({"path": rel, "rows": rows, "bad_rows": bad})
         if progress:

@@ -13,7 +13,8 @@ ROW_KINDS = ("not_null", "in_set", "match_regex", "between")
 # Set-level kinds are facts about the whole table, computed by one DuckDB aggregate query
 # and then validated by GX on a one-row aggregate frame.
 SET_KINDS = ("unique", "missing_rate", "row_count_vs_previous", "duplicate_entries",
-             "redelivered_files", "file_status", "row_count_min")
+             "redelivered_files", "file_status", "row_count_min", "dictionary_gap",
+             "conformance")
 KINDS = ROW_KINDS + SET_KINDS
 
 

@@ -150,6 +150,29 @@ def _docs_link(asset: str, docs: Path | None) -> Markup:
     return Markup(f'<a href="{e(href)}">{e(asset)}</a>')
 
 
+RATIONALE = {  # data_dictionary/README.md, "Gate semantics"
+    ("dictionary_gap", "WARN"): "an unknown spelling is a dictionary gap: the row is kept with "
+                                "the canonical value NULL; add the spelling to the overlay",
+    ("conformance", "ERROR"): "a spelling the dictionary knows came out NULL: a conformance "
+                              "fault would make marts wrong",
+    ("not_null", "ERROR"): "staging should have quarantined rows missing a required field: a "
+                           "pipeline fault",
+    ("unique", "ERROR"): "a business key would count twice in the marts",
+    ("missing_rate", "ERROR"): "a required field is blank in more rows than its error threshold "
+                               "allows (judged on enough rows)",
+    ("missing_rate", "WARN"): "blank share over the warn threshold (an optional field never "
+                              "blocks; judged on at least min_rows rows)",
+}
+
+
+def rationale(kind: str | None, severity: str) -> str:
+    """Why a failing check blocks or only warns, in one line."""
+    if (kind, severity) in RATIONALE:
+        return RATIONALE[(kind, severity)]
+    return ("marked ERROR: it would make a published mart wrong (overridable per plant)"
+            if severity == "ERROR" else "reported only: the run publishes")
+
+
 def render_html(d: dict, docs: Path | None, dictionary_href: str | None,
                 generated_at: datetime) -> str:
     latest = d["latest"]
@@ -167,7 +190,7 @@ def render_html(d: dict, docs: Path | None, dictionary_href: str | None,
     else:
         verdict, vcls = "PASSED: every check passed", "ok"
     failing = [[Markup(f'<span class="sev {e(r[2])}">{e(r[2])}</span>'), _docs_link(r[0], docs),
-                r[1], r[4], r[5], r[6]] for r in latest if not r[3]]
+                r[1], r[4], r[5], r[6], rationale(r[7], r[2])] for r in latest if not r[3]]
     by_status = {}
     for r in latest:
         key = (r[0], "passed" if r[3] else f"{r[2]} failed")
@@ -199,6 +222,11 @@ def render_html(d: dict, docs: Path | None, dictionary_href: str | None,
     gaps = ('<p class="empty">governance.dictionary_gaps not built yet</p>' if d["gaps"] is None
             else _table(["field", "value seen", "occurrences", "first seen", "example file"],
                         d["gaps"], "gaps", "the dictionary knows every value seen"))
+    if d.get("suggestions"):
+        gaps += (f'<p>Suggested additions, in the plant overlay format: <a href="'
+                 f'{e(d["suggestions"])}">{e(d["suggestions"])}</a> (review, then copy to '
+                 f'<code>&lt;home&gt;/dictionary/</code>; see <code>qualitrace dictionary '
+                 f'suggest</code>).</p>')
     manifest = ("" if d["redelivered"] is None else _table(
         ["system", "entity", "files", "re-delivered", "rows read", "rows quarantined"],
         d["redelivered"], "manifest"))
@@ -228,7 +256,7 @@ Latest run: <code id="latest-run">{e(run[0] if run else 'none')}</code>
 <b>{total_q}</b> rows quarantined.</p>
 
 <h2 id="failing">Failing checks (latest run)</h2>
-{_table(["severity", "asset", "check", "observed", "threshold", "message"], failing,
+{_table(["severity", "asset", "check", "observed", "threshold", "message", "why it blocks / warns"], failing,
         "failing", "no failing checks")}
 
 <h2 id="checks-by-status">Checks by status (latest run)</h2>
@@ -290,6 +318,7 @@ def render_report(settings: Settings, build_docs: bool = True) -> Path:
             data = gather(con)
     else:
         data = gather_empty()
+    data["suggestions"] = _write_suggestions(settings) if settings.warehouse.exists() else None
     page = render_html(data, docs_index, _dictionary_href(reports),
                        datetime.now(UTC))
     out = reports / "index.html"
@@ -297,6 +326,35 @@ def render_report(settings: Settings, build_docs: bool = True) -> Path:
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
     return out
+
+
+SUGGESTIONS = "dictionary_suggestions.yml"
+
+
+def _write_suggestions(settings: Settings) -> str | None:
+    """The `qualitrace dictionary suggest` patch for what this run found (from
+    governance.dictionary_gaps), beside the report; its file name, or None."""
+    from orchestration.lib.dictionary import load_dictionary
+    from orchestration.lib.dictionary.suggest import build_patch, profile_from_gaps, write_patch
+
+    try:
+        with connect(settings, read_only=True) as con:
+            if not _has(con, "governance", "dictionary_gaps"):
+                return None
+            cols = _cols(con, "governance", "dictionary_gaps")
+            row = "example_row" if "example_row" in cols else "NULL"
+            gaps = con.execute(f"""
+                SELECT system, entity, field, gap_kind, value_seen, occurrences, example_file,
+                       {row} FROM governance.dictionary_gaps
+                ORDER BY occurrences DESC, field, value_seen""").fetchall()
+        d = load_dictionary()
+        prof = profile_from_gaps(gaps, d)
+        write_patch(build_patch(prof, d, settings.exports), prof, settings.exports,
+                    settings.reports / SUGGESTIONS)
+        return SUGGESTIONS
+    except Exception:  # noqa: BLE001 - the report still renders without it
+        log.exception("could not write %s", SUGGESTIONS)
+        return None
 
 
 def gather_empty() -> dict:

@@ -7,14 +7,28 @@ checks; they reference dictionary domains (`vocabulary: status`, `domain: provin
 `pattern: canonical_batch`) instead of restating values, so the dictionary stays the single
 source of truth.
 
-Severity rules for generated checks: a required field's checks are ERROR (staging must
-have rejected such rows to quarantine; one left over is a pipeline fault); an optional
-field's are WARN (kept as typed and reported, never guessed). Missing-field rates use the
-dictionary's warn/error thresholds (share of blanks after staging, governance.yml); every
-required field also gets `missing_required__<field>`, the share of blanks in
-the delivered rows (`raw.*`), WARN only since those rows are quarantined. Business-key
-duplicates within one delivered file are WARN (supersession and de-duplication happen in
-intermediate, where keys must be unique: see expectations/intermediate.yml).
+Severity rules for generated checks (data_dictionary/README.md, "Gate semantics"): ERROR
+only for what would make a published mart wrong; everything else WARNs.
+- A required non-coded field gets `not_null__<field>` (ERROR): staging quarantines rows
+  missing it, so one left over is a pipeline fault. A value converted through a unit field is
+  not checked for NULL: an unknown unit leaves it NULL on purpose (a dictionary gap).
+- A coded field (vocabulary, status, shift, province, line, severity, pass/fail, batch code,
+  unit) whose delivered spelling the dictionary does not know yet is a dictionary gap:
+  `dictionary_gap__<field>` (WARN, one alert per field while it lasts); the row is kept with
+  the canonical column NULL and the spelling in `<field>_as_typed`. `conformed__<field>`
+  (ERROR) fails only when a spelling the dictionary *does* know came out NULL (a conformance
+  fault, judged against the dictionary in Python, independently of the SQL macros).
+- Missing-field rates use the dictionary's warn/error thresholds (governance.yml); a field
+  the contract marks optional only WARNs unless a plant overrides its severity. A rate is
+  judged only on at least `min_rows` rows (default 20), and on the Wilson 95% lower bound
+  of the blank share, so a 1-row table never trips it. Blank means blank as delivered: an
+  unknown spelling is a gap, not a missing value.
+- Every required field also gets `missing_required__<field>` (blanks in the delivered rows,
+  `raw.*`), WARN only since those rows are quarantined. Business-key duplicates within one
+  delivered file are WARN (supersession and de-duplication happen in intermediate, where
+  keys must be unique: see expectations/intermediate.yml).
+Every check's severity and parameters can be overridden per model in expectations/*.yml
+(`override:`), and in `check_overrides` of governance.yml.
 """
 
 from __future__ import annotations
@@ -30,6 +44,10 @@ from orchestration.lib.settings import EXPECTATIONS_DIR
 CANONICAL_BATCH_REGEX = r"^\d{8}-L\d{2}-\d{3}$"
 CANONICAL_LINE_REGEX = r"^L\d{2}$"
 ROW_COUNT_MAX_DROP = 0.5
+RATE_MIN_ROWS = 20  # a rate is judged only on at least this many rows
+# field types conformed to a dictionary domain (staging keeps `<field>_as_typed`)
+CODED_TYPES = ("batch_code", "province", "shift", "line", "severity", "pass_fail", "boolean",
+               "status", "vocab")
 QUANTITY_KINDS = {"quantity", "mass"}
 VERSION_FIELD = "updated_at"
 
@@ -78,8 +96,21 @@ def _field_specs(dictionary, system: str, entity_name: str, field) -> list[Expec
     out: list[ExpectationSpec] = []
     f, sev = field, _sev(field.required)
     pats = _patterns(dictionary)
-    if f.required:
+    coded = f.type in CODED_TYPES and not f.pii
+    if f.required and not coded and not f.unit_field:
         out.append(ExpectationSpec(f"not_null__{f.name}", "not_null", (f.name,), ERROR))
+    if coded:
+        out.append(ExpectationSpec(
+            f"dictionary_gap__{f.name}", "dictionary_gap", (f.name, f"{f.name}_as_typed"), WARN))
+        known = known_spellings(dictionary, f)
+        if known:
+            out.append(ExpectationSpec(
+                f"conformed__{f.name}", "conformance", (f.name, f"{f.name}_as_typed"), ERROR,
+                {"known_keys": known}))
+    elif f.type == "unit" and not f.pii:
+        out.append(ExpectationSpec(
+            f"dictionary_gap__{f.name}", "dictionary_gap", (f.name, f"{f.name}_is_known"), WARN,
+            {"flag": "is_known"}))
     if f.type == "batch_code":
         out.append(ExpectationSpec(f"pattern__{f.name}", "match_regex", (f.name,), sev,
                                    {"regex": pats["canonical_batch"]}))
@@ -109,9 +140,11 @@ def _field_specs(dictionary, system: str, entity_name: str, field) -> list[Expec
     t = dictionary.threshold(system, entity_name, f.name)
     if t is not None:  # share of blanks after staging (governance.yml)
         out.append(ExpectationSpec(
-            f"missing_rate__{f.name}", "missing_rate", (f.name,),
-            ERROR if t.error_rate < 1 else WARN,
-            {"warn": t.warn_rate, "error": t.error_rate,
+            f"missing_rate__{f.name}", "missing_rate",
+            # blank as delivered: an unknown spelling is a gap (NULL canonical), not a blank
+            (f"{f.name}_as_typed" if coded else f.name,),
+            ERROR if t.error_rate < 1 and f.required else WARN,
+            {"warn": t.warn_rate, "error": t.error_rate, "min_rows": RATE_MIN_ROWS,
              # personal data is dropped in staging (only key + masked phone): measure raw
              **({"source": f"raw.{system}__{entity_name}"} if f.pii else {})}))
     if f.required:  # blanks in the delivered rows; such rows are quarantined, so WARN
@@ -119,6 +152,26 @@ def _field_specs(dictionary, system: str, entity_name: str, field) -> list[Expec
             f"missing_required__{f.name}", "missing_rate", (f.name,), WARN,
             {"warn": 0.0, "error": None, "source": f"raw.{system}__{entity_name}"}))
     return out
+
+
+def known_spellings(dictionary, field) -> list[str]:
+    """Lookup keys (normalize.lookup_key) of every spelling the dictionary knows for a
+    vocabulary-coded or province field; [] for types conformed by patterns."""
+    from orchestration.lib.dictionary.normalize import lookup_key
+
+    if field.type == "province":
+        from orchestration.lib.dictionary.loader import province_aliases
+
+        names = [a for p in dictionary.provinces for a in province_aliases(p)]
+    elif field.type in ("vocab", "status", "shift") and field.vocabulary:
+        try:
+            vocab = dictionary.vocabulary(field.vocabulary)
+        except KeyError:
+            return []
+        names = [s for v in vocab.values for s in (v.canonical, *v.spellings)]
+    else:
+        return []
+    return sorted({k for k in map(lookup_key, names) if k})
 
 
 def entity_suite(dictionary, entity) -> list[ExpectationSpec]:
@@ -146,7 +199,27 @@ def build_suites(dictionary, expectations_dir: Path | None = None
         suites[staging_model(e.system, e.name)] = entity_suite(dictionary, e)
     for path in sorted(Path(expectations_dir or EXPECTATIONS_DIR).glob("*.yml")):
         _apply_file(dictionary, path, suites)
+    _apply_overrides(getattr(dictionary, "check_overrides", None) or {}, suites)
     return suites
+
+
+def _apply_overrides(overrides: dict, suites: dict[str, list[ExpectationSpec]]) -> None:
+    """A plant's check_overrides (dictionary overlay): severity and params per model/check."""
+    for model, checks in overrides.items():
+        specs = suites.get(model)
+        if specs is None:
+            raise SuiteError(f"check_overrides.{model}: no such guarded model "
+                             f"(one of {', '.join(sorted(suites))})")
+        for name, change in checks.items():
+            where = f"{change.get('source', 'overlay')}: check_overrides.{model}.{name}"
+            idx = [i for i, s in enumerate(specs) if s.name == name]
+            if not idx:
+                raise SuiteError(f"{where}: no check {name!r} on {model}")
+            old = specs[idx[0]]
+            specs[idx[0]] = ExpectationSpec(
+                old.name, old.kind, old.columns, change.get("severity") or old.severity,
+                {**old.params, **(change.get("params") or {})},
+                source=Path(change.get("source", "overlay")).name)
 
 
 def _apply_file(dictionary, path: Path, suites: dict[str, list[ExpectationSpec]]) -> None:

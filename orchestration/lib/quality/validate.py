@@ -15,6 +15,7 @@ and one facts validation across every model (`gate.run_checks`).
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -247,6 +248,10 @@ def _threshold(spec: ExpectationSpec) -> str:
         return f"drop <= {float(p.get('max_drop', 0.5)):.0%} of previous run"
     if spec.kind == "row_count_min":
         return f"rows >= {p.get('min_rows', 1)}"
+    if spec.kind == "dictionary_gap":
+        return "every delivered spelling known to the dictionary (WARN: a gap to fill)"
+    if spec.kind == "conformance":
+        return "no spelling the dictionary knows comes out NULL"
     return f"<= {p.get('max_allowed', 0)}"
 
 
@@ -533,10 +538,17 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
         total, missing = _missing_counts(con, rel, cols, cache)[col]
         rate = (missing / total) if total else 0.0
         warn, error = p.get("warn"), p.get("error")
-        info.update(observed=rate, max=float(warn if warn is not None else error),
-                    details={"rows": int(total), "missing": int(missing), "source": label},
+        min_rows = int(p.get("min_rows", 1))
+        judged = rate_judged(missing, total, min_rows)
+        basis = (f"not judged: {total} rows < {min_rows}" if total < min_rows else
+                 f"95% lower bound {judged:.2%}")
+        info.update(observed=judged, max=float(warn if warn is not None else error),
+                    details={"rows": int(total), "missing": int(missing), "source": label,
+                             "rate": rate, "min_rows": min_rows, "judged_rate": judged},
                     message=f"{label}.{col}: {missing} of {total} rows missing "
-                            f"({rate:.2%}; warn > {warn}, error > {error})")
+                            f"({rate:.2%}, {basis}; warn > {warn}, error > {error})")
+    elif spec.kind in ("dictionary_gap", "conformance"):
+        info.update(_coded_fact(con, schema, name, spec, t))
     elif spec.kind == "row_count_vs_previous":
         n = _count(con, f"SELECT count(*) FROM {t}")[0]
         prev = None
@@ -585,6 +597,60 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
     else:  # pragma: no cover - ExpectationSpec validates kinds
         raise ValueError(spec.kind)
     return info
+
+
+def wilson_lower(k: int, n: int, z: float = 1.96) -> float:
+    """Wilson score lower bound of a proportion k/n (0 when n is 0)."""
+    if n <= 0:
+        return 0.0
+    p = k / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, (centre - spread) / (1 + z * z / n))
+
+
+def rate_judged(k: int, n: int, min_rows: int) -> float:
+    """The rate a threshold is compared with: the Wilson 95% lower bound of k/n, and 0 (not
+    judged) below `min_rows` rows, so a handful of rows never trips a rate check."""
+    if n < max(min_rows, 1):
+        return 0.0
+    return wilson_lower(k, n) if min_rows > 1 else k / n
+
+
+def _coded_fact(con, schema: str, name: str, spec: ExpectationSpec, t: str) -> dict:
+    """Spellings of one coded field the conformance left NULL, with counts and an example
+    file and line: a dictionary gap (unknown spelling) or a conformance fault (a spelling
+    the dictionary knows, per `known_keys`)."""
+    from orchestration.lib.dictionary.normalize import lookup_key
+
+    col, aux = spec.columns[0], spec.columns[1]
+    if spec.params.get("flag") == "is_known":  # a unit field: the spelling is the column
+        where, shown = f"{q(col)} IS NOT NULL AND NOT coalesce({q(aux)}, false)", q(col)
+    else:
+        where, shown = f"{q(col)} IS NULL AND {q(aux)} IS NOT NULL", q(aux)
+    cols = _table_columns(con, schema, name) or []
+    lineage = ("min(_source_file), min(_source_row)" if "_source_row" in cols
+               and "_source_file" in cols else "NULL, NULL")
+    rows = con.execute(f"SELECT CAST({shown} AS VARCHAR), count(*), {lineage} FROM {t} "
+                       f"WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
+    if spec.kind == "conformance":
+        known = set(spec.params.get("known_keys") or [])
+        rows = [r for r in rows if lookup_key(r[0]) in known]
+    n = sum(r[1] for r in rows)
+    sample = [{"value": r[0], "rows": int(r[1]), "example_file": r[2],
+               "example_row": r[3]} for r in rows[:10]]
+    shown_vals = ", ".join(f"{r[0]!r} x{r[1]}" for r in rows[:5])
+    if spec.kind == "dictionary_gap":
+        message = (f"{schema}.{name}.{col}: {len(rows)} spelling(s) the dictionary does not know "
+                   f"yet, in {n} rows (kept, {col} NULL until the spelling is added): "
+                   f"{shown_vals}")
+    else:
+        message = (f"{schema}.{name}.{col}: {n} rows have a spelling the dictionary knows but "
+                   f"{col} came out NULL (a conformance fault): {shown_vals}")
+    # one alert per field while the gap lasts (not one per new spelling or count)
+    return {"observed": float(n), "max": 0.0, "details": {"values": sample,
+            "distinct_values": len(rows), "rows": int(n)}, "message": message,
+            "signature": "gap" if rows and spec.kind == "dictionary_gap" else ""}
 
 
 def _fact_outcome(info: dict, gx_passed: bool, asset: str) -> CheckOutcome:

@@ -1,0 +1,341 @@
+"""A plant's own dictionary additions, merged over the shipped data_dictionary/.
+
+A plant keeps what it adds in `<home>/dictionary/*.yml` (or the folder named by
+$QUALITRACE_DICTIONARY when that folder is not a whole dictionary), so an upgrade of the
+shipped dictionary never loses them. Files are merged in name order. An overlay may only
+*extend*: new spellings, values, units, header aliases, province aliases, problem keywords,
+batch-code patterns; it may *set* missing-value thresholds and check overrides. Giving a
+spelling, alias or name another meaning than the one it already has (in the shipped files or
+an earlier overlay file) is an error naming both files. Format (every section optional):
+
+    vocabularies:          # domain -> canonical -> {spellings, label_zh, label_en, value}
+      channel:
+        complaint_site: {label_zh: 投诉网站, label_en: Complaint website, spellings: [黑猫投诉]}
+        hotline: {spellings: [客服电话]}          # extends an existing value
+    units:                 # unit kind -> unit -> {spellings, factor, offset}
+      quantity:
+        roll: {factor: 1, spellings: [卷]}
+    headers:               # "<system>.<entity>.<field>" -> extra header aliases
+      crm.complaints.channel: [投诉来源]
+    provinces:             # GB/T 2260 code -> extra aliases
+      "330000": [浙]
+    problem_keywords:      # problem code -> {zh: [...], en: [...]}
+      QD05: {zh: [咔咔响], en: [rattling]}
+    batch_patterns: []     # extra patterns, as in codes.yml
+    missing_thresholds: [] # as in governance.yml; replaces the entry for the same field
+    check_overrides:       # model -> check -> {severity, params}
+      stg_crm__complaints:
+        missing_rate__province: {severity: ERROR}
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orchestration.lib.dictionary.model import (
+    BatchPattern,
+    Dictionary,
+    MissingThreshold,
+    Unit,
+    VocabValue,
+)
+from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
+
+SECTIONS = ("vocabularies", "units", "headers", "provinces", "problem_keywords",
+            "batch_patterns", "missing_thresholds", "check_overrides", "review")
+# `review:` holds what `dictionary suggest` could not decide; the merge ignores it
+OVERLAY_ENV = "QUALITRACE_DICTIONARY"
+
+
+def is_full_dictionary(path: Path) -> bool:
+    """A whole dictionary (a copy of data_dictionary/) rather than an overlay folder."""
+    return (path / "entities").is_dir() and (path / "vocabularies.yml").is_file()
+
+
+def overlay_dirs(home: str | Path | None = None) -> list[Path]:
+    """Overlay folders in merge order: <home>/dictionary, then $QUALITRACE_DICTIONARY when it
+    is an overlay folder (not a whole dictionary)."""
+    out: list[Path] = []
+    home = home or os.environ.get("QUALITRACE_HOME")
+    if home:
+        out.append(Path(home).expanduser() / "dictionary")
+    env = os.environ.get(OVERLAY_ENV)
+    if env and not is_full_dictionary(Path(env)):
+        out.append(Path(env).expanduser())
+    seen: list[Path] = []
+    for p in out:
+        if p.is_dir() and p.resolve() not in [s.resolve() for s in seen]:
+            seen.append(p)
+    return seen
+
+
+def overlay_files(dirs: list[Path]) -> list[Path]:
+    return [f for d in dirs for f in sorted(d.glob("*.yml")) + sorted(d.glob("*.yaml"))]
+
+
+class _Owners:
+    """Who gave a key its meaning first: (meaning, file)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple, tuple[str, str]] = {}
+
+    def claim(self, key: tuple, meaning: str, where: str, errors: list[str], what: str) -> None:
+        old = self._seen.get(key)
+        if old is not None and old[0] != meaning:
+            errors.append(f"{where}: {what} would mean {meaning!r}, but {old[1]} already "
+                          f"defines it as {old[0]!r}")
+            return
+        self._seen.setdefault(key, (meaning, where))
+
+
+def _shipped_owners(d: Dictionary, shipped: dict[str, Path]) -> _Owners:
+    from orchestration.lib.dictionary.loader import province_aliases
+
+    o, ignore = _Owners(), []
+    for v in d.vocabularies:
+        for val in v.values:
+            for s in (val.canonical, *val.spellings):
+                o.claim(("voc", v.domain, lookup_key(s)), val.canonical,
+                        str(shipped["vocabularies"]), ignore, "")
+    for k in d.unit_kinds:
+        for u in k.units:
+            for s in (u.unit, *u.spellings):
+                o.claim(("unit", k.kind, lookup_key(s)), u.unit, str(shipped["units"]), ignore, "")
+    for e in d.entities:
+        where = d.sources.get(f"entity:{e.table}", e.table)
+        for f in e.fields:
+            for a in (f.name, *f.aliases):
+                o.claim(("header", e.system, e.name, normalize_header(a)), f.name, where, ignore, "")
+    for p in d.provinces:
+        for a in province_aliases(p):
+            o.claim(("province", lookup_key(a)), p.code, str(shipped["provinces"]), ignore, "")
+    for bp in d.batch_patterns:
+        o.claim(("batch_pattern", bp.name), bp.regex, str(shipped["codes"]), ignore, "")
+    return o
+
+
+def _as_list(value: Any, where: str, errors: list[str]) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (str, int, float)):
+        return [str(value)]
+    if isinstance(value, list) and all(isinstance(x, (str, int, float)) for x in value):
+        return [str(x) for x in value]
+    errors.append(f"{where}: expected a list of spellings")
+    return []
+
+
+def _mapping(value: Any, where: str, errors: list[str]) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        errors.append(f"{where}: expected a mapping")
+        return {}
+    return value
+
+
+def apply_overlays(d: Dictionary, files: list[Path], shipped: dict[str, Path]) -> list[str]:
+    """Merge each overlay file into `d` (in place); return the problems found (file: key)."""
+    errors: list[str] = []
+    if not files:
+        return errors
+    owners = _shipped_owners(d, shipped)
+    for path in files:
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            errors.append(f"{path}: cannot read the overlay: {exc}")
+            continue
+        if not isinstance(doc, dict):
+            errors.append(f"{path}: <root>: must be a mapping of sections {', '.join(SECTIONS)}")
+            continue
+        for key in doc:
+            if key not in SECTIONS:
+                errors.append(f"{path}: {key}: unknown section (one of {', '.join(SECTIONS)})")
+        _vocabularies(d, path, _mapping(doc.get("vocabularies"), f"{path}: vocabularies", errors),
+                      owners, errors)
+        _units(d, path, _mapping(doc.get("units"), f"{path}: units", errors), owners, errors)
+        _headers(d, path, _mapping(doc.get("headers"), f"{path}: headers", errors), owners, errors)
+        _provinces(d, path, _mapping(doc.get("provinces"), f"{path}: provinces", errors),
+                   owners, errors)
+        _keywords(d, path, _mapping(doc.get("problem_keywords"), f"{path}: problem_keywords",
+                                    errors), errors)
+        _batch_patterns(d, path, doc.get("batch_patterns"), owners, errors)
+        _thresholds(d, path, doc.get("missing_thresholds"), errors)
+        _check_overrides(d, path, _mapping(doc.get("check_overrides"),
+                                           f"{path}: check_overrides", errors), errors)
+        d.sources[f"overlay:{path.name}"] = str(path)
+    return errors
+
+
+def _entries(body: dict, where: str, find, kind: str, names: list[str], errors: list[str]):
+    """(group, key, spec, where) for a `{group: {key: spec}}` section (vocabularies, units)."""
+    for group_name, items in body.items():
+        w = f"{where}.{group_name}"
+        try:
+            group = find(str(group_name))
+        except KeyError:
+            errors.append(f"{w}: unknown {kind} (one of {', '.join(names)})")
+            continue
+        for key, spec in _mapping(items, w, errors).items():
+            yield group, str(key), _mapping(spec, f"{w}.{key}", errors), f"{w}.{key}"
+
+
+def _vocabularies(d, path, body, owners, errors) -> None:
+    for vocab, canonical, spec, w in _entries(body, f"{path}: vocabularies", d.vocabulary,
+                                              "vocabulary", [v.domain for v in d.vocabularies],
+                                              errors):
+        extra = set(spec) - {"spellings", "label_zh", "label_en", "value", "unit_kind"}
+        if extra:
+            errors.append(f"{w}: unknown keys {sorted(extra)}")
+            continue
+        spellings = _as_list(spec.get("spellings"), f"{w}.spellings", errors)
+        for s in (canonical, *spellings):
+            owners.claim(("voc", vocab.domain, lookup_key(s)), canonical, w, errors,
+                         f"spelling {s!r}")
+        value = next((v for v in vocab.values if v.canonical == canonical), None)
+        if value is None:
+            if vocab.canonical_type != "text" and spec.get("value") is None:
+                errors.append(f"{w}: a new value of {vocab.domain} needs `value`")
+                continue
+            vocab.values.append(VocabValue(canonical=canonical, spellings=spellings,
+                                           **{k: v for k, v in spec.items() if k != "spellings"}))
+            continue
+        for k in ("label_zh", "label_en", "value", "unit_kind"):
+            if k in spec and spec[k] != getattr(value, k):
+                errors.append(f"{w}.{k}: {spec[k]!r} redefines {getattr(value, k)!r} "
+                              f"of the shipped dictionary")
+        value.spellings.extend(s for s in spellings if s not in value.spellings)
+
+
+def _units(d, path, body, owners, errors) -> None:
+    for kind, unit_name, spec, w in _entries(body, f"{path}: units", d.unit_kind, "unit kind",
+                                             [k.kind for k in d.unit_kinds], errors):
+        spellings = _as_list(spec.get("spellings"), f"{w}.spellings", errors)
+        for s in (unit_name, *spellings):
+            owners.claim(("unit", kind.kind, lookup_key(s)), unit_name, w, errors,
+                         f"unit spelling {s!r}")
+        unit = next((u for u in kind.units if u.unit == unit_name), None)
+        if unit is None:
+            if "factor" not in spec:
+                errors.append(f"{w}: a new unit needs `factor` (to {kind.canonical_unit})")
+                continue
+            try:
+                kind.units.append(Unit(unit=unit_name, spellings=spellings,
+                                       factor=float(spec["factor"]),
+                                       offset=float(spec.get("offset", 0.0))))
+            except (TypeError, ValueError) as exc:
+                errors.append(f"{w}: {exc}")
+            continue
+        for k in ("factor", "offset"):
+            if k in spec and float(spec[k]) != float(getattr(unit, k)):
+                errors.append(f"{w}.{k}: {spec[k]!r} redefines {getattr(unit, k)!r} "
+                              f"of the shipped dictionary")
+        unit.spellings.extend(s for s in spellings if s not in unit.spellings)
+
+
+def _headers(d, path, body, owners, errors) -> None:
+    for target, aliases in body.items():
+        w = f"{path}: headers.{target}"
+        parts = str(target).split(".")
+        if len(parts) != 3:
+            errors.append(f"{w}: expected <system>.<entity>.<field>")
+            continue
+        try:
+            field = d.entity(parts[0], parts[1]).field(parts[2])
+        except KeyError as exc:
+            errors.append(f"{w}: {exc.args[0]}")
+            continue
+        for a in _as_list(aliases, w, errors):
+            owners.claim(("header", parts[0], parts[1], normalize_header(a)), field.name, w,
+                         errors, f"header {a!r}")
+            if a not in field.aliases:
+                field.aliases.append(a)
+
+
+def _provinces(d, path, body, owners, errors) -> None:
+    for code, aliases in body.items():
+        w = f"{path}: provinces.{code}"
+        prov = next((p for p in d.provinces if p.code == str(code)), None)
+        if prov is None:
+            errors.append(f"{w}: no province with GB/T 2260 code {code!r}")
+            continue
+        for a in _as_list(aliases, w, errors):
+            owners.claim(("province", lookup_key(a)), prov.code, w, errors, f"alias {a!r}")
+            if a not in prov.aliases:
+                prov.aliases.append(a)
+
+
+def _keywords(d, path, body, errors) -> None:
+    types = {t.code: t for _, t in d.problem_types()}
+    for code, spec in body.items():
+        w = f"{path}: problem_keywords.{code}"
+        t = types.get(str(code))
+        if t is None:
+            errors.append(f"{w}: unknown problem code (one of {', '.join(sorted(types))})")
+            continue
+        spec = _mapping(spec, w, errors)
+        for lang in spec:
+            if lang not in ("zh", "en"):
+                errors.append(f"{w}.{lang}: expected zh or en")
+        for kw in _as_list(spec.get("zh"), f"{w}.zh", errors):
+            if kw not in t.keywords_zh:
+                t.keywords_zh.append(kw)
+        for kw in _as_list(spec.get("en"), f"{w}.en", errors):
+            if kw not in t.keywords_en:
+                t.keywords_en.append(kw)
+
+
+def _batch_patterns(d, path, body, owners, errors) -> None:
+    if body is None:
+        return
+    if not isinstance(body, list):
+        errors.append(f"{path}: batch_patterns: expected a list")
+        return
+    for i, raw in enumerate(body):
+        w = f"{path}: batch_patterns[{i}]"
+        try:
+            bp = BatchPattern.model_validate(raw)
+        except Exception as exc:  # noqa: BLE001 - pydantic names the key
+            errors.append(f"{w}: {str(exc).splitlines()[0]}")
+            continue
+        owners.claim(("batch_pattern", bp.name), bp.regex, w, errors, f"pattern {bp.name!r}")
+        if not any(p.name == bp.name for p in d.batch_patterns):
+            d.batch_patterns.append(bp)
+
+
+def _thresholds(d, path, body, errors) -> None:
+    if body is None:
+        return
+    if not isinstance(body, list):
+        errors.append(f"{path}: missing_thresholds: expected a list")
+        return
+    for i, raw in enumerate(body):
+        try:
+            t = MissingThreshold.model_validate(raw)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"{path}: missing_thresholds[{i}]: {str(exc).splitlines()[0]}")
+            continue
+        d.missing_thresholds[:] = [x for x in d.missing_thresholds
+                                   if (x.system, x.entity, x.field) != (t.system, t.entity, t.field)]
+        d.missing_thresholds.append(t)
+
+
+def _check_overrides(d, path, body, errors) -> None:
+    for model, checks in body.items():
+        for check, change in _mapping(checks, f"{path}: check_overrides.{model}", errors).items():
+            w = f"{path}: check_overrides.{model}.{check}"
+            change = _mapping(change, w, errors)
+            extra = set(change) - {"severity", "params"}
+            if extra:
+                errors.append(f"{w}: unknown keys {sorted(extra)} (severity, params)")
+                continue
+            if change.get("severity") not in (None, "ERROR", "WARN"):
+                errors.append(f"{w}.severity: must be ERROR or WARN")
+                continue
+            d.check_overrides.setdefault(str(model), {})[str(check)] = {
+                **change, "source": str(path)}

@@ -1,0 +1,389 @@
+"""`qualitrace dictionary suggest`: profile a folder of exports against the dictionary, land
+nothing, and write a reviewable patch in the overlay format (overlay.py).
+
+What is certain enough goes into the overlay sections (a header whose spelling is a close
+variant of one known alias of exactly one field); everything that needs the owner's decision
+goes under `review:` (ignored by the overlay merge), shaped so it can be moved up as is:
+unknown headers with the closest alias, unknown spellings per coded field with counts, an
+example file and line, and the closest canonical value when one is likely; fields always
+blank; batch codes matching no pattern; frequent words of descriptions no problem keyword
+matches, as keyword candidates. The patch as written passes `qualitrace dictionary`.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestration.lib.dictionary.normalize import fold_width, lookup_key, normalize_header
+
+MAX_ROWS_PER_FILE = 50_000  # a sample is enough to find spellings; readings files are huge
+HEADER_CUTOFF = 0.85        # similarity above which an unknown header is taken as an alias
+VALUE_CUTOFF = 0.6          # similarity above which a canonical value is offered as closest
+STOP_EN = set("""a an the and or but of to in on at for with from by is are was were be been
+it its this that these those i my me we our you your he she they them his her their not no
+very after before when then than so too also just still again out up down over into about
+as have has had do does did can could would should will one two three day days time times
+product unit item""".split())
+
+
+@dataclass
+class Profile:
+    """What a folder of exports holds that the dictionary does not know."""
+
+    files: int = 0
+    rows: int = 0
+    unreadable: list[dict] = field(default_factory=list)
+    unmatched_files: list[dict] = field(default_factory=list)
+    unknown_headers: dict[tuple[str, str, str], dict] = field(default_factory=dict)
+    unknown_values: dict[tuple[str, str, str, str], dict] = field(default_factory=dict)
+    present: Counter = field(default_factory=Counter)      # (system, entity, field) rows with it
+    filled: Counter = field(default_factory=Counter)       # ... rows where it is not blank
+    batch_unmatched: dict[tuple[str, str, str], dict] = field(default_factory=dict)
+    unclassified: list[str] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- reading
+
+def _rows(path: Path, fmt: str, spec, rel: str, limit: int):
+    """(headers, [(line, [values])]) of one file, read as ingest would (text as delivered)."""
+    from orchestration.lib.ingest.encoding import fingerprint
+    from orchestration.lib.ingest.readers import read_jsonl, read_xlsx
+
+    if fmt == "xlsx":
+        t = read_xlsx(path, spec, rel)
+        return t.columns.headers, t.rows[:limit]
+    enc = fingerprint(path).encoding or "utf-8"
+    if fmt == "jsonl":
+        t = read_jsonl(path, enc, spec, rel)
+        return t.columns.headers, t.rows[:limit]
+    text = path.read_bytes().decode(enc, errors="replace").lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
+    headers = next(reader, [])
+    out = []
+    for i, row in enumerate(reader):
+        if i >= limit:
+            break
+        out.append((reader.line_num, [c if c.strip() else None for c in row]))
+    return headers, out
+
+
+# ----------------------------------------------------------------------------- knowledge
+
+class Knowledge:
+    """What the (merged) dictionary knows, as Python lookups mirroring the conformance."""
+
+    def __init__(self, d) -> None:
+        from orchestration.lib.dictionary.loader import province_aliases
+
+        self.d = d
+        self.vocab = {v.domain: {lookup_key(s): val.canonical for val in v.values
+                                 for s in (val.canonical, *val.spellings)}
+                      for v in d.vocabularies}
+        self.units = {k.kind: {lookup_key(s): u.unit for u in k.units
+                               for s in (u.unit, *u.spellings)} for k in d.unit_kinds}
+        self.all_units = {key: u for m in self.units.values() for key, u in m.items()}
+        self.provinces = {lookup_key(a): p.code for p in d.provinces for a in province_aliases(p)}
+        self.batch = [re.compile(bp.regex) for bp in d.batch_patterns]
+        self.prefixes = sorted((lookup_key(p) or "" for p in d.batch_label_prefixes),
+                               key=len, reverse=True)
+        kws = []
+        for _, t in d.problem_types():
+            kws += [fold_width(k).lower() for k in (*t.keywords_zh, *t.keywords_en)]
+        self.keywords = [k for k in kws if k]
+
+    def domain_of(self, f) -> str | None:
+        if f.type in ("vocab", "status", "shift", "severity", "pass_fail", "boolean"):
+            return f.vocabulary or {"shift": "shift", "severity": "severity",
+                                    "pass_fail": "pass_fail", "boolean": "boolean"}.get(f.type)
+        return None
+
+    def known(self, f, value: str) -> bool | None:
+        """True/False for a coded field; None when the field is not judged here."""
+        key = lookup_key(value)
+        if key is None:
+            return None
+        if f.type == "unit":
+            table = self.units.get(f.unit_kind or "", self.all_units)
+            return key in table or (f.unit_kind in ("any", "by_parameter", None)
+                                    and key in self.all_units)
+        if f.type == "province":
+            return key in self.provinces or any(
+                key.startswith(a) for a in self.provinces if a and len(a) >= 2)
+        if f.type == "severity" and key.isdigit():
+            return 1 <= int(key) <= 10
+        if f.type == "line":
+            return None  # conformed by patterns in SQL: not judged here
+        domain = self.domain_of(f)
+        if domain is not None and domain in self.vocab:
+            return key in self.vocab[domain]
+        return None
+
+    def batch_matches(self, value: str) -> bool:
+        key = lookup_key(value) or ""
+        for p in self.prefixes:
+            if p and key.startswith(p):
+                key = key[len(p):].lstrip(":：")
+                break
+        key = key.replace(" ", "")
+        return any(rx.fullmatch(key) or rx.fullmatch(key.replace("-", "")) for rx in self.batch)
+
+    def classified(self, description: str) -> bool:
+        text = fold_width(description).lower()
+        return any(k in text for k in self.keywords)
+
+
+# ----------------------------------------------------------------------------- profiling
+
+def profile_exports(exports: Path, d, limit: int = MAX_ROWS_PER_FILE,
+                    progress=None) -> Profile:
+    from orchestration.lib.ingest.discover import discover
+    from orchestration.lib.ingest.spec import find_spec
+
+    k = Knowledge(d)
+    prof = Profile()
+    for f in discover(exports, d):
+        prof.files += 1
+        if f.entity is None:
+            prof.unmatched_files.append({"file": f.rel_path, "why": f.problem})
+            continue
+        spec = find_spec(d, f.system, f.entity)
+        entity = d.entity(f.system, f.entity)
+        if progress:
+            progress(f"profiling {f.rel_path}")
+        try:
+            headers, rows = _rows(f.path, f.fmt, spec, f.rel_path, limit)
+        except Exception as exc:  # noqa: BLE001 - reported, the rest goes on
+            prof.unreadable.append({"file": f.rel_path, "error": str(exc).splitlines()[0][:300]})
+            continue
+        prof.rows += len(rows)
+        at: dict[str, int] = {}
+        for i, h in enumerate(headers):
+            name = spec.canonical(str(h)) if h is not None else None
+            if name is not None and name not in at:
+                at[name] = i
+            elif h not in (None, "") and name is None:
+                key = (f.system, f.entity, str(h).strip())
+                prof.unknown_headers.setdefault(key, {"files": []})["files"].append(f.rel_path)
+        for fld in entity.fields:
+            if fld.name not in at or fld.pii:
+                continue
+            i = at[fld.name]
+            prof.present[(f.system, f.entity, fld.name)] += len(rows)
+            for line, values in rows:
+                v = values[i] if i < len(values) else None
+                if v is None or not str(v).strip():
+                    continue
+                v = str(v).strip()
+                prof.filled[(f.system, f.entity, fld.name)] += 1
+                if fld.type == "batch_code":
+                    if not k.batch_matches(v):
+                        e = prof.batch_unmatched.setdefault(
+                            (f.system, f.entity, fld.name), {"rows": 0, "examples": []})
+                        e["rows"] += 1
+                        if len(e["examples"]) < 5 and v not in e["examples"]:
+                            e["examples"].append(v)
+                    continue
+                if fld.name == "description" and f.system == "crm":
+                    if not k.classified(v):
+                        prof.unclassified.append(v)
+                    continue
+                if k.known(fld, v) is False:
+                    key = (f.system, f.entity, fld.name, v)
+                    e = prof.unknown_values.setdefault(key, {"rows": 0, "example": None})
+                    e["rows"] += 1
+                    e["example"] = e["example"] or f"{f.rel_path}:{line}"
+    return prof
+
+
+# ----------------------------------------------------------------------------- the patch
+
+def _closest_alias(d, system: str, entity: str, header: str) -> tuple[str | None, str | None, float]:
+    e = d.entity(system, entity)
+    best = (None, None, 0.0)
+    key = normalize_header(header)
+    for f in e.fields:
+        for a in (f.name, *f.aliases):
+            score = difflib.SequenceMatcher(None, key, normalize_header(a)).ratio()
+            if score > best[2]:
+                best = (f.name, a, score)
+    return best
+
+
+def _closest_value(k: Knowledge, d, fld, value: str) -> str | None:
+    key = lookup_key(value) or ""
+    if fld.type == "unit":
+        table = k.units.get(fld.unit_kind or "", k.all_units)
+    elif fld.type == "province":
+        table = k.provinces
+    else:
+        table = k.vocab.get(k.domain_of(fld) or "", {})
+    match = difflib.get_close_matches(key, list(table), n=1, cutoff=VALUE_CUTOFF)
+    return table[match[0]] if match else None
+
+
+def _keyword_candidates(texts: list[str], top: int = 25) -> list[dict]:
+    words: Counter = Counter()
+    examples: dict[str, str] = {}
+    for t in texts:
+        t2 = fold_width(t).lower()
+        seen = set()
+        for w in re.findall(r"[a-z][a-z'\-]{2,}", t2):
+            if w not in STOP_EN:
+                seen.add(w)
+        for run in re.findall(r"[\u4e00-\u9fff]+", t2):
+            for i in range(len(run) - 1):
+                seen.add(run[i:i + 2])
+        for w in seen:
+            words[w] += 1
+            examples.setdefault(w, t[:80])
+    return [{"word": w, "descriptions": n, "example": examples[w]}
+            for w, n in words.most_common(top) if n >= 1]
+
+
+def build_patch(prof: Profile, d, exports: Path) -> dict[str, Any]:
+    """The overlay patch (sections + `review`) for a profile."""
+    k = Knowledge(d)
+    headers: dict[str, list[str]] = {}
+    review: dict[str, Any] = {}
+    rh = []
+    for (system, entity, header), info in sorted(prof.unknown_headers.items()):
+        fname, alias, score = _closest_alias(d, system, entity, header)
+        item = {"entity": f"{system}.{entity}", "header": header, "files": info["files"][:3],
+                "closest_field": fname, "closest_alias": alias, "similarity": round(score, 2)}
+        if fname and score >= HEADER_CUTOFF:
+            headers.setdefault(f"{system}.{entity}.{fname}", []).append(header)
+        else:
+            rh.append(item)
+    if rh:
+        review["unknown_headers"] = rh
+    vocab: dict[str, dict] = {}
+    units: dict[str, dict] = {}
+    listed = []
+    for (system, entity, fname, value), info in sorted(
+            prof.unknown_values.items(), key=lambda kv: (-kv[1]["rows"], kv[0])):
+        fld = d.entity(system, entity).field(fname)
+        closest = _closest_value(k, d, fld, value)
+        listed.append({"field": f"{system}.{entity}.{fname}", "value": value, "rows": info["rows"],
+                       "example": info["example"], "closest": closest})
+        if fld.type == "unit":
+            kind = fld.unit_kind if fld.unit_kind not in (None, "any", "by_parameter") else None
+            if kind is None and closest:  # the kind of the closest known unit
+                kind = next((uk.kind for uk in d.unit_kinds
+                             if any(u.unit == closest for u in uk.units)), None)
+            entry = units.setdefault(kind or "TODO_kind", {}).setdefault(
+                closest or "TODO_unit", {"spellings": [], **({} if closest else {"factor": "TODO"})})
+            if value not in entry["spellings"]:
+                entry["spellings"].append(value)
+        elif fld.type == "province":
+            continue
+        else:
+            domain = k.domain_of(fld) or fname
+            entry = vocab.setdefault(domain, {}).setdefault(closest or "TODO_canonical",
+                                                            {"spellings": []})
+            if value not in entry["spellings"]:
+                entry["spellings"].append(value)
+    if listed:
+        review["unknown_spellings"] = listed
+        review["overlay_draft"] = {**({"vocabularies": vocab} if vocab else {}),
+                                   **({"units": units} if units else {})}
+    blank = [{"field": f"{s}.{e}.{f}", "rows": n} for (s, e, f), n in sorted(prof.present.items())
+             if n and not prof.filled[(s, e, f)]]
+    if blank:
+        review["always_blank"] = blank
+    absent = []
+    for e in d.entities:
+        seen_entity = any(key[:2] == (e.system, e.name) for key in prof.present)
+        if seen_entity:
+            absent += [f"{e.system}.{e.name}.{f.name}" for f in e.fields
+                       if not f.required and (e.system, e.name, f.name) not in prof.present
+                       and not f.pii]
+    if absent:
+        review["optional_fields_not_exported"] = absent
+    if prof.batch_unmatched:
+        review["unmatched_batch_codes"] = [
+            {"field": f"{s}.{e}.{f}", "rows": v["rows"], "examples": v["examples"]}
+            for (s, e, f), v in sorted(prof.batch_unmatched.items())]
+    if prof.unclassified:
+        review["unclassified_descriptions"] = len(prof.unclassified)
+        review["keyword_candidates"] = _keyword_candidates(prof.unclassified)
+    if prof.unmatched_files:
+        review["files_matching_no_entity"] = prof.unmatched_files
+    if prof.unreadable:
+        review["unreadable_files"] = prof.unreadable
+    patch: dict[str, Any] = {}
+    if headers:
+        patch["headers"] = headers
+    if review:
+        patch["review"] = review
+    return patch
+
+
+HEADER = """\
+# Dictionary suggestions for {exports}
+# written by `qualitrace dictionary suggest` ({files} files, {rows} rows profiled; nothing landed).
+# Review, then copy to <home>/dictionary/ (the plant's overlay; see data_dictionary/README.md).
+# The sections above `review:` are certain enough to apply as they are; `review:` lists what
+# needs your decision (the overlay merge ignores it): move entries from review.overlay_draft
+# into `vocabularies:` / `units:` once each TODO is decided.
+"""
+
+
+def write_patch(patch: dict, prof: Profile, exports: Path, out: Path) -> Path:
+    import yaml
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = HEADER.format(exports=exports, files=prof.files, rows=prof.rows)
+    text += yaml.safe_dump(patch, allow_unicode=True, sort_keys=False, width=100) if patch else "{}\n"
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def summary(prof: Profile, patch: dict) -> list[str]:
+    r = patch.get("review", {})
+    lines = [f"profiled {prof.files} files, {prof.rows} rows (nothing landed)"]
+    lines.append(f"  unknown headers: {len(prof.unknown_headers)} "
+                 f"({sum(len(v) for v in patch.get('headers', {}).values())} mapped to a close alias)")
+    by_field = Counter(x["field"] for x in r.get("unknown_spellings", []))
+    lines.append(f"  unknown spellings: {sum(by_field.values())} in {len(by_field)} fields"
+                 + (": " + ", ".join(f"{f} {n}" for f, n in by_field.most_common(6)) if by_field else ""))
+    lines.append(f"  fields always blank: {len(r.get('always_blank', []))}; optional fields not "
+                 f"exported: {len(r.get('optional_fields_not_exported', []))}")
+    lines.append(f"  batch-code fields with unmatched codes: {len(r.get('unmatched_batch_codes', []))}")
+    lines.append(f"  descriptions no keyword matches: {r.get('unclassified_descriptions', 0)}")
+    if prof.unreadable:
+        lines.append(f"  unreadable files: {len(prof.unreadable)}")
+    return lines
+
+
+def profile_from_gaps(gaps: list[tuple], d) -> Profile:
+    """A Profile from governance.dictionary_gaps rows (system, entity, field, gap_kind,
+    value_seen, occurrences, example_file, example_row): what the last run found, so the
+    report links the same suggestions without reading the exports again."""
+    prof = Profile()
+    for system, entity, fname, kind, value, n, file, row in gaps:
+        if value is None:
+            continue
+        if kind == "unknown_header":
+            prof.unknown_headers.setdefault((system, entity, value), {"files": []})["files"].append(file)
+        elif kind == "unclassified_description":
+            prof.unclassified.extend([value] * int(n or 1))
+        elif kind == "unmatched_batch_code":
+            e = prof.batch_unmatched.setdefault((system, entity, fname), {"rows": 0, "examples": []})
+            e["rows"] += int(n or 0)
+            if len(e["examples"]) < 5:
+                e["examples"].append(value)
+        else:
+            try:
+                d.entity(system, entity).field(fname)
+            except KeyError:
+                continue
+            prof.unknown_values[(system, entity, fname, value)] = {
+                "rows": int(n or 0), "example": f"{file}:{row}" if row is not None else file}
+    return prof

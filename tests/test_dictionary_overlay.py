@@ -1,0 +1,121 @@
+"""The plant overlay: additions merged over the shipped dictionary; conflicts name both files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from orchestration.lib.dictionary import load_dictionary
+from orchestration.lib.dictionary.loader import DictionaryError
+from orchestration.lib.dictionary.normalize import lookup_key
+from orchestration.lib.quality import build_suites
+
+
+def overlay(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_extends_vocabularies_units_headers_provinces_keywords(tmp_path):
+    f = overlay(tmp_path, "plant.yml", """
+vocabularies:
+  channel:
+    complaint_site: {label_zh: 投诉网站, label_en: Complaint website, spellings: [黑猫投诉, NHTSA]}
+    hotline: {spellings: [客服电话]}
+units:
+  quantity:
+    roll: {factor: 1, spellings: [卷]}
+  temperature:
+    "°C": {spellings: [摄氏]}
+headers:
+  crm.complaints.channel: [投诉来源]
+provinces:
+  "330000": [浙江杭州]
+problem_keywords:
+  QD05: {zh: [咔咔响], en: [rattling]}
+missing_thresholds:
+  - {system: crm, entity: complaints, field: province, warn_rate: 0.5, error_rate: 0.9}
+check_overrides:
+  stg_crm__complaints:
+    missing_rate__province: {severity: ERROR}
+review: {anything: [is, ignored]}
+""")
+    d = load_dictionary(overlays=[f])
+    channel = {v.canonical: v for v in d.vocabulary("channel").values}
+    assert channel["complaint_site"].spellings == ["黑猫投诉", "NHTSA"]
+    assert "客服电话" in channel["hotline"].spellings and "400热线" in channel["hotline"].spellings
+    assert any(u.unit == "roll" and u.spellings == ["卷"] for u in d.unit_kind("quantity").units)
+    assert "投诉来源" in d.entity("crm", "complaints").field("channel").aliases
+    assert "浙江杭州" in next(p for p in d.provinces if p.code == "330000").aliases
+    qd05 = next(t for _, t in d.problem_types() if t.code == "QD05")
+    assert "咔咔响" in qd05.keywords_zh and "rattling" in qd05.keywords_en
+    assert d.threshold("crm", "complaints", "province").warn_rate == 0.5
+    spec = {s.name: s for s in build_suites(d)["stg_crm__complaints"]}["missing_rate__province"]
+    assert spec.severity == "ERROR" and spec.params["warn"] == 0.5 and spec.source == "plant.yml"
+    # the shipped dictionary is untouched
+    assert "complaint_site" not in {v.canonical for v in load_dictionary(overlays=[]).vocabulary("channel").values}
+
+
+@pytest.mark.parametrize("text, needles", [
+    ("vocabularies: {channel: {email: {spellings: [微信]}}}", ["'微信'", "vocabularies.yml", "wechat"]),
+    ("units: {mass: {g: {factor: 0.5}}}", ["factor", "redefines"]),
+    ("units: {quantity: {roll: {factor: 1, spellings: [kg]}, box: {factor: 10, spellings: [卷]}}}", []),
+    ("headers: {crm.complaints.channel: [状态]}", ["'状态'", "crm.yml", "status"]),
+    ("provinces: {'110000': [广东]}", ["'广东'", "provinces.yml", "440000"]),
+    ("vocabularies: {nope: {a: {spellings: [b]}}}", ["unknown vocabulary"]),
+    ("problem_keywords: {XX99: {zh: [坏]}}", ["unknown problem code"]),
+    ("colours: {}", ["unknown section"]),
+])
+def test_conflicting_redefinition_names_both_files(tmp_path, text, needles):
+    f = overlay(tmp_path, "plant.yml", text)
+    if not needles:  # kg is a mass unit, not a quantity one: no conflict within a kind
+        load_dictionary(overlays=[f])
+        return
+    with pytest.raises(DictionaryError) as exc:
+        load_dictionary(overlays=[f])
+    msg = str(exc.value)
+    assert "plant.yml" in msg
+    for n in needles:
+        assert n in msg, msg
+
+
+def test_two_overlay_files_that_disagree(tmp_path):
+    a = overlay(tmp_path, "a.yml", "vocabularies: {channel: {hotline: {spellings: [抖音]}}}")
+    b = overlay(tmp_path, "b.yml", "vocabularies: {channel: {app: {spellings: [抖音]}}}")
+    with pytest.raises(DictionaryError) as exc:
+        load_dictionary(overlays=[a, b])
+    assert "a.yml" in str(exc.value) and "b.yml" in str(exc.value)
+
+
+def test_home_overlay_found_through_qualitrace_home(tmp_path, monkeypatch):
+    (tmp_path / "dictionary").mkdir()
+    overlay(tmp_path / "dictionary", "x.yml", "vocabularies: {shift: {night: {spellings: [大夜班]}}}")
+    monkeypatch.setenv("QUALITRACE_HOME", str(tmp_path))
+    monkeypatch.delenv("QUALITRACE_DICTIONARY", raising=False)
+    d = load_dictionary()
+    assert "大夜班" in next(v for v in d.vocabulary("shift").values if v.canonical == "night").spellings
+
+
+new_spelling = st.text(alphabet=st.characters(whitelist_categories=("Lo",)), min_size=2, max_size=6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(new_spelling)
+def test_a_new_spelling_is_known_after_the_overlay_and_only_there(tmp_path_factory, spelling):
+    base = load_dictionary(overlays=[])
+    known = {lookup_key(s) for v in base.vocabulary("status").values for s in (v.canonical, *v.spellings)}
+    f = overlay(tmp_path_factory.mktemp("o"), "p.yml",
+                f"vocabularies: {{status: {{closed: {{spellings: ['{spelling}']}}}}}}")
+    if lookup_key(spelling) in known and lookup_key(spelling) not in {
+            lookup_key(s) for v in base.vocabulary("status").values if v.canonical == "closed"
+            for s in (v.canonical, *v.spellings)}:
+        with pytest.raises(DictionaryError):
+            load_dictionary(overlays=[f])
+        return
+    d = load_dictionary(overlays=[f])
+    closed = next(v for v in d.vocabulary("status").values if v.canonical == "closed")
+    assert spelling in closed.spellings

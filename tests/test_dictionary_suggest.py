@@ -1,0 +1,89 @@
+"""`qualitrace dictionary suggest` on hand-written exports: nothing landed, a reviewable patch
+that the overlay loader accepts as is."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from orchestration.lib.dictionary import load_dictionary
+from orchestration.lib.dictionary.suggest import build_patch, profile_exports
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def exports(tmp_path: Path) -> Path:
+    root = tmp_path / "exports"
+    (root / "crm").mkdir(parents=True)
+    (root / "mes").mkdir()
+    # GBK, Chinese headers; a header one letter off a known alias (Serial Numbr), one unknown
+    # (微信号), an unknown channel, a batch code in no known form
+    (root / "crm" / "complaints_20250401.csv").write_bytes(
+        "客诉单号,渠道,受理时间,问题描述,状态,批号,微信号,Serial Numbr\n"
+        "K1,抖音,2025-04-01 10:00,屏幕一直闪烁不停,新建,X-2025-0401,wx1,\n"
+        "K2,抖音,2025-04-01 11:00,屏幕闪烁，按键失灵,处理中,,wx2,\n"
+        "K3,400热线,2025-04-01 12:00,机器冒烟了,已关闭,,,\n".encode("gbk"))
+    (root / "mes" / "production_batches_20250401.csv").write_text(
+        "batch,product_code,line,shift,start_time,end_time,qty_produced,qty_good\n"
+        "20250401-L1-1,P0001,L1,白班,2025-04-01 08:00,2025-04-01 16:00,100,\n"
+        "20250401-L1-2,P0001,L1,大夜,2025-04-01 20:00,2025-04-02 04:00,100,\n", encoding="utf-8")
+    (root / "crm" / "notes.txt").write_text("not an export", encoding="utf-8")
+    return root
+
+
+def test_profile_and_patch(tmp_path):
+    d = load_dictionary(overlays=[])
+    root = exports(tmp_path)
+    prof = profile_exports(root, d)
+    assert prof.files == 3 and prof.rows == 5
+    patch = build_patch(prof, d, root)
+    # a close variant of a known header is applied; an unrelated one waits for review
+    assert patch["headers"] == {"crm.complaints.serial_no": ["Serial Numbr"]}
+    review = patch["review"]
+    assert [h["header"] for h in review["unknown_headers"]] == ["微信号"]
+    spell = {(x["field"], x["value"]): x for x in review["unknown_spellings"]}
+    assert spell[("crm.complaints.channel", "抖音")]["rows"] == 2
+    assert spell[("crm.complaints.channel", "抖音")]["example"] == "crm/complaints_20250401.csv:2"
+    assert ("mes.production_batches.shift", "大夜") in spell
+    assert ("mes.production_batches.shift", "白班") not in spell  # known
+    assert review["always_blank"] == [{"field": "mes.production_batches.qty_good", "rows": 2}]
+    assert review["unmatched_batch_codes"][0]["examples"] == ["X-2025-0401"]
+    assert review["files_matching_no_entity"][0]["file"] == "crm/notes.txt"
+    # 屏幕闪烁 is no keyword of the shipped taxonomy: its words come back as candidates
+    words = {c["word"] for c in review["keyword_candidates"]}
+    assert "闪烁" in words
+    assert not (root / ".." / "home").exists()
+
+
+def test_cli_writes_a_patch_the_overlay_accepts(tmp_path):
+    root = exports(tmp_path)
+    home, out = tmp_path / "home", tmp_path / "patch.yml"
+    run = subprocess.run([sys.executable, "-m", "orchestration.cli", "dictionary", "suggest",
+                          "--exports", str(root), "--home", str(home), "--out", str(out)],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "unknown spellings: 2 in 2 fields" in run.stdout and str(out) in run.stdout
+    assert not (home / "warehouse.duckdb").exists()  # nothing landed
+    patch = yaml.safe_load(out.read_text(encoding="utf-8"))
+    (home / "dictionary").mkdir(parents=True)
+    (home / "dictionary" / "plant.yml").write_text(out.read_text(encoding="utf-8"),
+                                                   encoding="utf-8")
+    check = subprocess.run([sys.executable, "-m", "orchestration.cli", "dictionary",
+                            "--home", str(home)], cwd=REPO_ROOT, capture_output=True, text=True,
+                           timeout=300, check=False)
+    assert check.returncode == 0, check.stderr
+    assert "plant overlay merged" in check.stdout
+    d = load_dictionary(overlays=[home / "dictionary" / "plant.yml"])
+    assert "Serial Numbr" in d.entity("crm", "complaints").field("serial_no").aliases
+    assert patch["review"]["overlay_draft"]["vocabularies"]["channel"]["TODO_canonical"] == {
+        "spellings": ["抖音"]}
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "orchestration.cli", "dictionary", "suggest",
+                          "--exports", str(tmp_path / "nope")], cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 2 and "no such folder" in run.stderr

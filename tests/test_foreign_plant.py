@@ -1,0 +1,174 @@
+"""A plant nobody here wrote the generator for publishes on its first run (issue 12).
+
+The exports are tests/fixtures/foreign_plant/exports (hand-written; see
+tests/fixtures/write_foreign_plant.py): a CAPA opened from an internal finding (no complaint
+link), channel / status / shift / unit / inspection-type spellings the shipped dictionary does
+not know, a complaint source without province, serial or batch columns, a 1-row entity and a
+GBK file with Chinese headers. The real CLI runs the real pipeline (dbt, GX, publish).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+pytestmark = pytest.mark.integration
+# the tests share one home and run in file order: the overlay test (which re-runs) comes last
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = Path(__file__).parent / "fixtures" / "foreign_plant" / "exports"
+COMPLAINT_IDS = {"TS-25031001", "TS-25031002", "TS-25031003", "NH-7001", "NH-7002"}
+UNKNOWN = {("channel", "NHTSA"), ("channel", "黑猫投诉"), ("status", "处理反馈"),
+           ("status", "厂家受理"), ("status", "信息审核"), ("shift", "常日班"),
+           ("unit", "卷"), ("base_unit", "卷"), ("unit", "摄氏"), ("inspection_type", "首检")}
+
+
+def qualitrace(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUALITRACE_")}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "orchestration.cli", *args], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
+def query(home: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("foreign")
+    exports, home = root / "exports", root / "home"
+    shutil.copytree(FIXTURE, exports)
+    proc = qualitrace("run", "--home", str(home), "--exports", str(exports))
+    return exports, home, proc
+
+
+def test_first_run_publishes(first_run):
+    _, home, proc = first_run
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "BLOCKING" not in proc.stdout
+    published = {r[0] for r in query(home, "select complaint_id from marts.complaint_trace")}
+    assert published == COMPLAINT_IDS
+
+
+def test_unlinked_capa_and_optional_columns_do_not_block(first_run):
+    _, home, _ = first_run
+    rows = dict(query(home, "select capa_no, complaint_id from staging.stg_qms__capa"))
+    assert rows == {"CAPA-25-007": None, "CAPA-25-008": "TS-25031001"}
+    # the register source has no province / serial / batch columns: its complaints are kept
+    kept = query(home, "select complaint_id, province_code, batch_code, trace_method "
+                       "from marts.complaint_trace where complaint_id like 'NH-%' order by 1")
+    assert kept == [("NH-7001", None, None, "none"), ("NH-7002", None, None, "none")]
+    # a 1-row entity is judged like any other, and never by a rate
+    assert query(home, "select count(*) from staging.stg_erp__suppliers") == [(1,)]
+    blocking = query(home, "select check_name, asset from governance.check_results "
+                           "where not passed and severity = 'ERROR'")
+    assert blocking == []
+
+
+def test_unknown_spellings_are_gaps_and_warnings_not_losses(first_run):
+    _, home, _ = first_run
+    gaps = query(home, "select field, value_seen, occurrences, example_file, example_row "
+                       "from governance.dictionary_gaps")
+    seen = {(g[0], g[1]) for g in gaps}
+    assert UNKNOWN <= seen, UNKNOWN - seen
+    nhtsa = next(g for g in gaps if g[:2] == ("channel", "NHTSA"))
+    assert nhtsa[2] == 2 and nhtsa[3] == "crm/complaints_20250311.csv" and nhtsa[4] == 2
+    # the record flows on, the canonical column NULL and the spelling kept
+    trace = dict((r[0], r[1:]) for r in query(
+        home, "select complaint_id, status, status_raw from marts.complaint_trace"))
+    assert trace["TS-25031001"] == (None, "处理反馈") and trace["NH-7002"] == ("open", "open")
+    assert query(home, "select count(*) from governance.quarantine") == [(0,)]
+    qty = query(home, "select qty, unit, unit_is_known from staging.stg_mes__material_consumption "
+                      "where material_lot = 'ML25030202'")
+    assert qty == [(None, "卷", False)]  # never guessed
+    # one WARN alert per field with gaps, not one per spelling
+    alerts = [json.loads(x) for x in (home / "alerts.jsonl").read_text().splitlines()]
+    gap_alerts = [a for a in alerts if a["check_name"].startswith("dictionary_gap__")]
+    assert all(a["severity"] == "WARN" for a in gap_alerts)
+    keys = [(a["check_name"], a["asset"]) for a in gap_alerts if a.get("event") == "new"]
+    assert len(keys) == len(set(keys))
+    assert ("dictionary_gap__channel", "staging/stg_crm__complaints") in keys
+    assert ("dictionary_gap__status", "staging/stg_qms__capa") in keys
+
+
+def test_report_links_the_same_suggestions(first_run):
+    _, home, _ = first_run
+    page = (home / "reports" / "index.html").read_text(encoding="utf-8")
+    assert 'href="dictionary_suggestions.yml"' in page
+    patch = yaml.safe_load((home / "reports" / "dictionary_suggestions.yml").read_text(
+        encoding="utf-8"))
+    found = {(x["field"], x["value"]) for x in patch["review"]["unknown_spellings"]}
+    assert ("crm.complaints.channel", "NHTSA") in found and ("qms.capa.status", "厂家受理") in found
+
+
+def test_overlay_from_suggest_reconforms_without_redelivery(first_run):
+    exports, home, _ = first_run
+    patch = home / "suggested.yml"
+    proc = qualitrace("dictionary", "suggest", "--exports", str(exports), "--home", str(home),
+                      "--out", str(patch))
+    assert proc.returncode == 0, proc.stderr
+    suggested = yaml.safe_load(patch.read_text(encoding="utf-8"))
+    review_items = suggested["review"]
+    spelled = {(x["field"].rsplit(".", 1)[1], x["value"]) for x in review_items["unknown_spellings"]}
+    assert UNKNOWN <= spelled, UNKNOWN - spelled
+    assert any(h["header"] == "Vehicle Make" for h in review_items["unknown_headers"])
+    assert "crm.complaints.serial_no" in {b["field"] for b in review_items["always_blank"]}
+    # the patch as written is a valid overlay
+    (home / "dictionary").mkdir(exist_ok=True)
+    (home / "dictionary" / "plant.yml").write_text(patch.read_text(encoding="utf-8"),
+                                                   encoding="utf-8")
+    assert qualitrace("dictionary", "--home", str(home)).returncode == 0
+    # the owner's review: accept the suggestions, naming the two new channels' value
+    reviewed = review(suggested)
+    (home / "dictionary").mkdir(exist_ok=True)
+    (home / "dictionary" / "plant.yml").write_text(
+        yaml.safe_dump(reviewed, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    check = qualitrace("dictionary", "--home", str(home))
+    assert check.returncode == 0, check.stderr
+    again = qualitrace("run", "--home", str(home), "--exports", str(exports))
+    assert again.returncode == 0, again.stdout[-3000:]
+    left = {(g[0], g[1]) for g in query(home, "select field, value_seen from "
+                                              "governance.dictionary_gaps")}
+    assert not (UNKNOWN & left), UNKNOWN & left
+    trace = dict(query(home, "select complaint_id, status from marts.complaint_trace"))
+    assert trace["TS-25031001"] == "in_progress" and trace["NH-7001"] == "in_progress"
+    assert query(home, "select qty from staging.stg_mes__material_consumption "
+                       "where material_lot = 'ML25030202'") == [(12.0,)]
+    channels = dict(query(home, "select channel_raw, channel from "
+                                "intermediate.int_complaints_distinct"))
+    assert channels["NHTSA"] == channels["黑猫投诉"] == "complaint_site"
+
+
+def review(suggested: dict) -> dict:
+    """What a quality owner does with the patch: keep what the tool applied (close header
+    aliases), and decide what it listed for review (a new channel value, status meanings, a
+    unit's kind and factor), using the spellings it found."""
+    out = {k: v for k, v in suggested.items() if k != "review"}
+    found: dict[str, list[str]] = {}
+    for item in suggested["review"]["unknown_spellings"]:
+        found.setdefault(item["field"].rsplit(".", 1)[1], []).append(item["value"])
+    assert "vocabularies" not in out and "units" not in out  # meanings are the owner's call
+    out["vocabularies"] = {
+        "channel": {"complaint_site": {"label_zh": "投诉网站", "label_en": "Complaint website",
+                                       "spellings": sorted(set(found["channel"]))}},
+        "status": {"in_progress": {"spellings": sorted(set(found["status"]))}},
+        "shift": {"day": {"spellings": sorted(set(found["shift"]))}},
+        "inspection_type": {"IPQC": {"spellings": sorted(set(found["inspection_type"]))}},
+    }
+    out["units"] = {"quantity": {"roll": {"factor": 1, "spellings": ["卷"]}},
+                    "temperature": {"°C": {"spellings": ["摄氏"]}}}
+    return out
+
