@@ -144,7 +144,9 @@ def test_discover_reports_unmatched_names(plant):
     (plant.exports / "truth.json").write_text("{}")
     found = {f.rel_path: f for f in discover(plant.exports, DICTIONARY)}
     assert set(found) == {"crm/complaints_20240301.csv", "crm/orders_20240301.csv",
-                          "crm/notes.txt"}
+                          "crm/notes.txt", "truth.json"}
+    # a note beside the exports is listed, not quarantined (tests/test_hostile_paths.py)
+    assert found["truth.json"].entity is None and found["truth.json"].reason is None
     assert found["crm/orders_20240301.csv"].entity is None
     assert "orders" in found["crm/orders_20240301.csv"].problem
     ingest_entity(plant, DICTIONARY, "crm", "complaints")

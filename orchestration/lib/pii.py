@@ -45,3 +45,42 @@ def pii_salt(settings: Settings) -> str:
     finally:
         tmp.unlink(missing_ok=True)
     return value
+
+
+# --------------------------------------------------------------------------- masking text
+# Personal data written where it does not belong (a malformed row kept for the quarantine, a
+# phone number typed into a description) is masked before it is stored: mobile and landline
+# numbers keep their first 3 and last 4 digits, ID-card numbers their first 6, e-mail
+# addresses their domain. The same patterns are used by the dbt macro `mask_pii_text`.
+import re  # noqa: E402
+
+PII_PATTERNS = (
+    # mainland ID card (18 characters, the last may be X)
+    (re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{11}[\dXx](?![0-9A-Za-z])"), r"\1************"),
+    # mainland mobile, optionally +86 / 86-
+    (re.compile(r"(?<!\d)((?:\+?86[\s-]?)?1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)"), r"\1****\2"),
+    # landline with area code, or an international number (+1 555 0100)
+    (re.compile(r"(?<![\d+])(0\d{2,3}-)\d{3,4}(\d{4})(?!\d)"), r"\1****\2"),
+    (re.compile(r"(\+\d{1,3})[\s-]?\d{2,4}[\s-]?\d{2,4}[\s-]?(\d{4})(?!\d)"), r"\1 **** \2"),
+    # e-mail
+    (re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)"), r"***@\1"),
+)
+
+
+def mask_text(text: str | None) -> str | None:
+    """`text` with phone, ID-card and e-mail patterns masked (None stays None)."""
+    if not text:
+        return text
+    for rx, repl in PII_PATTERNS:
+        text = rx.sub(repl, text)
+    return text
+
+
+def mask_value(field: str, value: str | None) -> str | None:
+    """A personal field's value as it may be stored: phones masked, anything else `***`."""
+    if value is None or not str(value).strip():
+        return value
+    if "phone" in field:
+        digits = re.sub(r"\D", "", str(value))
+        return (digits[:3] + "****" + digits[-4:]) if len(digits) >= 7 else "***"
+    return "***"

@@ -23,7 +23,7 @@ from typing import TextIO
 
 from orchestration.lib import freshness
 from orchestration.lib.pii import pii_salt
-from orchestration.lib.settings import Settings, get_settings
+from orchestration.lib.settings import Settings, get_settings, home_write_problem
 from orchestration.lib.warehouse import WarehouseBusy, connect, run_lock
 
 EXIT_OK, EXIT_BLOCKED, EXIT_FAILED, EXIT_BUSY = 0, 1, 2, 3
@@ -154,7 +154,11 @@ def main(args) -> int:
     # Everything that loads later (definitions, assets) reads the same home and exports.
     os.environ["QUALITRACE_HOME"] = str(settings.home)
     os.environ["QUALITRACE_EXPORTS"] = str(settings.exports)
-    settings.home.mkdir(parents=True, exist_ok=True)
+    problem = home_write_problem(settings.home)
+    if problem:  # one line, no traceback (exit 2: the run could not start)
+        print(f"qualitrace run: {problem} (choose another --home or fix its permissions)",
+              file=sys.stderr, flush=True)
+        return EXIT_FAILED
     try:
         with run_lock(settings, timeout=float(getattr(args, "wait", 0) or 0)):
             return run(settings, sys.stdout, rebuild=bool(getattr(args, "rebuild", False)))

@@ -57,6 +57,18 @@ class Settings:
         return self
 
 
+def home_write_problem(home: Path) -> str | None:
+    """None when `home` can be created and written; else one line saying why not."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        probe = home / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return f"cannot write to the Qualitrace home {home}: {exc.strerror or exc}"
+    return None
+
+
 def get_settings(home: str | os.PathLike | None = None,
                  exports: str | os.PathLike | None = None) -> Settings:
     """Explicit arguments win, then QUALITRACE_HOME / QUALITRACE_EXPORTS, then defaults."""

@@ -50,3 +50,16 @@
         ]) }}
     end
 {%- endmacro %}
+
+{#- mask_pii_text(expr): free text (a complaint description) with phone numbers, ID-card
+    numbers and e-mail addresses masked, as orchestration/lib/pii.py `mask_text` does:
+    138****1234, 110101************, ***@example.com. For text that may reach governance
+    tables and reports (dictionary_gaps). -#}
+{% macro mask_pii_text(expr) -%}
+    {%- set t = regex_replace_all(expr, '(^|[^0-9A-Za-z])([0-9]{6})[0-9]{11}[0-9Xx]($|[^0-9A-Za-z])', '\\1\\2************\\3') -%}
+    {%- set t = regex_replace_all(t, '(^|[^0-9])((\\+?86[ -]?)?1[3-9][0-9])[ -]?[0-9]{4}[ -]?([0-9]{4})($|[^0-9])', '\\1\\2****\\4\\5') -%}
+    {%- set t = regex_replace_all(t, '(^|[^0-9+])(0[0-9]{2,3}-)[0-9]{3,4}([0-9]{4})($|[^0-9])', '\\1\\2****\\3\\4') -%}
+    {%- set t = regex_replace_all(t, '(\\+[0-9]{1,3})[ -]?[0-9]{2,4}[ -]?[0-9]{2,4}[ -]?([0-9]{4})', '\\1 **** \\2') -%}
+    {%- set t = regex_replace_all(t, '[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+([.][A-Za-z0-9-]+)+)', '***@\\1') -%}
+    {{ t }}
+{%- endmacro %}

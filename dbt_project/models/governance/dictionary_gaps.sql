@@ -35,7 +35,9 @@ with seen as (
     union all
     select
         'crm', 'complaints', 'description', 'unclassified_description',
-        description, received_at, _source_file, cast(null as {{ dbt.type_bigint() }})
+        -- personal data typed into a description never reaches governance tables in clear
+        {{ mask_pii_text('description') }}, received_at, _source_file,
+        cast(null as {{ dbt.type_bigint() }})
     from {{ ref('int_complaints_deduplicated') }}
     where problem_type_code = 'UNCLASSIFIED'
 ),

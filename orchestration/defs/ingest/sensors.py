@@ -22,13 +22,13 @@ def known_files(settings: Settings) -> set[tuple[str, int, float]] | None:
         return set()
     try:
         with connect(settings, read_only=True, timeout=LOCK_TIMEOUT) as con:
-            rows = con.execute("SELECT path, size_bytes, mtime FROM raw._file_manifest "
+            rows = con.execute("SELECT path, size_bytes, mtime, ctime FROM raw._file_manifest "
                                "WHERE status <> 'superseded'").fetchall()
     except WarehouseBusy:
         return None
-    except duckdb.CatalogException:  # no manifest yet
+    except (duckdb.CatalogException, duckdb.BinderException):  # no manifest (columns) yet
         return set()
-    return {(p, int(s), float(m)) for p, s, m in rows if m is not None}
+    return {(p, int(s), float(m), float(c or 0)) for p, s, m, c in rows if m is not None}
 
 
 def new_files(settings: Settings, dictionary) -> list[DeliveredFile] | None:
@@ -36,7 +36,7 @@ def new_files(settings: Settings, dictionary) -> list[DeliveredFile] | None:
     if known is None:
         return None
     return [f for f in discover(settings.exports, dictionary)
-            if f.entity is not None and (f.rel_path, f.size, f.mtime) not in known]
+            if f.entity is not None and (f.rel_path, f.size, f.mtime, f.ctime) not in known]
 
 
 @dg.sensor(

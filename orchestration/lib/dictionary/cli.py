@@ -42,6 +42,12 @@ def main(args) -> int:
     if getattr(args, "dictionary_command", None) == "suggest":
         return suggest_main(args)
     settings = get_settings(getattr(args, "home", None), getattr(args, "exports", None))
+    from orchestration.lib.settings import home_write_problem
+
+    problem = home_write_problem(settings.home)
+    if problem:
+        print(f"qualitrace dictionary: {problem}", file=sys.stderr)
+        return 2
     path = getattr(args, "dictionary", None)
     from orchestration.lib.dictionary.overlay import overlay_dirs, overlay_files
 

@@ -31,6 +31,9 @@ class DeliveredFile:
     size: int
     mtime: float
     problem: str | None = None  # why it matched no entity
+    reason: str | None = None   # the quarantine reason code when it matched no entity
+    ctime: float = 0.0          # inode change time: any write changes it, even one that
+                                # restores the size and mtime (so together they skip hashing)
 
     @property
     def sort_key(self) -> tuple:
@@ -57,27 +60,97 @@ def classify(rel_path: str, systems: dict[str, set[str]]) -> tuple[str | None, s
 
 
 def discover(exports_root: str | os.PathLike, dictionary: Any) -> list[DeliveredFile]:
-    """Every file under `<root>/<system>/`, sorted by delivery date; unmatched ones included
-    with `entity=None` and a `problem`. Hidden files and Excel lock files (`~$...`) are skipped."""
+    """Every path under the exports root, sorted by delivery date. Files directly in a
+    system folder (`erp/`, `CRM/`: the folder name is matched case-insensitively) that name
+    an entity are deliveries; every other path comes back with `entity=None`, a `problem`
+    and a quarantine `reason`, so nothing under the root is silent: files at the root or in
+    subfolders and folders named like an export (`unexpected_location`), names matching no
+    entity (`unknown_entity`), dangling links (`dangling_link`) and links leaving the root
+    (`outside_root`, never read). Hidden files and Excel lock files (`~$...`) are skipped."""
     root = Path(exports_root)
     systems: dict[str, set[str]] = {}
     for spec in entity_specs(dictionary):
         systems.setdefault(spec.system, set()).add(spec.name)
+    if not root.is_dir():
+        return []
+    real_root = os.path.realpath(root)
     out: list[DeliveredFile] = []
-    for system in sorted(systems):
-        folder = root / system
-        if not folder.is_dir():
-            continue
-        for p in sorted(folder.iterdir()):
-            if p.name.startswith((".", "~$")) or not p.is_file():
+
+    def odd(p: Path, rel: str, system: str, reason: str, problem: str) -> None:
+        try:
+            st = p.lstat()
+            size, mtime = st.st_size, st.st_mtime
+        except OSError:
+            size, mtime = 0, 0.0
+        out.append(DeliveredFile(p, rel, system, None, None, 0, None, size, mtime,
+                                 problem, reason))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        rel_dir = here.relative_to(root).as_posix()
+        depth = 0 if rel_dir == "." else rel_dir.count("/") + 1
+        top = _system_of(rel_dir.split("/")[0], systems) if depth else None
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for d in list(dirnames):
+            p, rel = here / d, (f"{rel_dir}/{d}" if depth else d)
+            if p.is_symlink():  # never followed; a link to a folder is no delivery
+                dirnames.remove(d)
+                _link(p, rel, top or "", real_root, odd)
+            elif depth == 1 and _NAME.match(unicodedata.normalize("NFKC", d).lower()):
+                odd(p, rel + "/", top or "", E_UNEXPECTED,
+                    "a folder named like an export file (its files are listed on their own)")
+        for name in sorted(filenames):
+            if name.startswith((".", "~$")):
                 continue
-            rel = f"{system}/{p.name}"
-            _, entity, date, seq, fmt, problem = classify(rel, systems)
-            st = p.stat()
-            out.append(DeliveredFile(p.resolve(), rel, system, entity, date, seq, fmt,
-                                     st.st_size, st.st_mtime, problem))
+            p, rel = here / name, (f"{rel_dir}/{name}" if depth else name)
+            if p.is_symlink() and _link(p, rel, top or "", real_root, odd):
+                continue
+            if not p.is_file():
+                odd(p, rel, top or "", E_UNEXPECTED, "not a regular file")
+            elif depth == 0 and name.rsplit(".", 1)[-1].lower() not in FORMATS:
+                # a note beside the exports (README, the generator's truth.json): listed only
+                odd(p, rel, "", None, "beside the exports, not an export file")
+            elif depth == 0:
+                odd(p, rel, "", E_UNEXPECTED,
+                    f"at the exports root, not in a system folder ({', '.join(sorted(systems))})")
+            elif top is None:
+                odd(p, rel, "", E_UNEXPECTED, f"folder {rel_dir.split('/')[0]!r} is no system "
+                                              f"folder ({', '.join(sorted(systems))})")
+            elif depth > 1:
+                odd(p, rel, top, E_UNEXPECTED, f"in a subfolder of {top}/ (exports are read "
+                                               f"directly from the system folder)")
+            else:
+                _, entity, date, seq, fmt, problem = classify(f"{top}/{name}", systems)
+                st = p.stat()
+                out.append(DeliveredFile(p.resolve(), rel, top, entity, date, seq, fmt,
+                                         st.st_size, st.st_mtime, problem,
+                                         None if entity else E_UNKNOWN, st.st_ctime))
     out.sort(key=lambda f: f.sort_key)
     return out
+
+
+E_UNEXPECTED, E_UNKNOWN = "unexpected_location", "unknown_entity"
+
+
+def _system_of(folder: str, systems: dict[str, set[str]]) -> str | None:
+    key = unicodedata.normalize("NFKC", folder).strip().lower()
+    return key if key in systems else None
+
+
+def _link(p: Path, rel: str, system: str, real_root: str, odd) -> bool:
+    """Record a symbolic link that is not a delivery (True), without reading its target."""
+    target = os.path.realpath(p)
+    if not os.path.exists(target):
+        odd(p, rel, system, "dangling_link", "a symbolic link whose target does not exist")
+        return True
+    if os.path.commonpath([real_root, target]) != real_root:
+        odd(p, rel, system, "outside_root",
+            "a symbolic link leaving the exports root (refused, not read)")
+        return True
+    if os.path.isdir(target):
+        odd(p, rel, system, E_UNEXPECTED, "a symbolic link to a folder (not followed)")
+        return True
+    return False
 
 
 def files_of(files: list[DeliveredFile], spec: EntitySpec) -> list[DeliveredFile]:

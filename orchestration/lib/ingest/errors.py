@@ -22,9 +22,13 @@ INVALID_ENCODING = ENCODING_ERROR          # a row with bytes not valid in the f
 WRONG_FIELD_COUNT = BROKEN_JSON = LINE_TOO_LONG = MALFORMED_ROW
 DUPLICATE_COLUMN = DUPLICATE_HEADER
 UNKNOWN_FILE = UNKNOWN_ENTITY
+UNEXPECTED_LOCATION = "unexpected_location"  # not directly in a system folder (root, subfolder)
+DANGLING_LINK = "dangling_link"              # a symbolic link whose target does not exist
+OUTSIDE_ROOT = "outside_root"                # a symbolic link leaving the exports root: never read
 
 ALL_REASONS = (EMPTY_FILE, UNREADABLE_FILE, ENCODING_ERROR, MISSING_REQUIRED_COLUMN,
-               DUPLICATE_HEADER, BLANK_HEADER, UNKNOWN_ENTITY, MALFORMED_ROW, FORMULA_CELL)
+               DUPLICATE_HEADER, BLANK_HEADER, UNKNOWN_ENTITY, MALFORMED_ROW, FORMULA_CELL,
+               UNEXPECTED_LOCATION, DANGLING_LINK, OUTSIDE_ROOT)
 
 
 class IngestError(ValueError):

@@ -10,7 +10,10 @@ held only for the write. Big CSV/TSV files are parsed by DuckDB's `read_csv`, ne
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import re
 import json
 import time
 from dataclasses import dataclass, field
@@ -49,7 +52,7 @@ MANIFEST_COLUMNS = (
     ("first_seen", "TIMESTAMP"), ("detail", "VARCHAR"),
     # additions beyond ARCHITECTURE.md
     ("reason_code", "VARCHAR"), ("mtime", "DOUBLE"), ("encoding", "VARCHAR"),
-    ("format", "VARCHAR"), ("unknown_headers", "VARCHAR"),
+    ("format", "VARCHAR"), ("unknown_headers", "VARCHAR"), ("ctime", "DOUBLE"),
 )
 QUARANTINE_COLUMNS = (
     ("system", "VARCHAR"), ("entity", "VARCHAR"), ("source_file", "VARCHAR"),
@@ -310,16 +313,68 @@ def _write_tabular(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     return len(read.rows)
 
 
+_JSON_PAIR = re.compile(r'"([^"\\]{1,200})"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def mask_record(raw: str | None, spec: EntitySpec, cols, fmt: str | None) -> str | None:
+    """A quarantined record with its personal fields masked (pii.mask_value), by position
+    (csv/tsv line, xlsx cells as a JSON list) or by key (jsonl); a record that cannot be
+    parsed is kept as is (phones, ID numbers and e-mails are masked in every record later)."""
+    from orchestration.lib.pii import mask_value
+
+    if not raw or not spec.pii:
+        return raw
+    at = {i: f for f, i in cols.field_at.items() if f in spec.pii}
+    try:
+        if fmt == "jsonl":
+            try:
+                obj = json.loads(raw)
+            except ValueError:  # a broken line: mask the "key": "value" pairs it still has
+                return _JSON_PAIR.sub(
+                    lambda m: m.group(0) if spec.canonical(m.group(1)) not in spec.pii else
+                    m.group(0)[:m.start(2) - m.start(0)]
+                    + (mask_value(spec.canonical(m.group(1)), m.group(2)) or "")
+                    + m.group(0)[m.end(2) - m.start(0):], raw)
+            if not isinstance(obj, dict):
+                return raw
+            for k, v in obj.items():
+                f = spec.canonical(str(k))
+                if f in spec.pii:
+                    obj[k] = mask_value(f, None if v is None else str(v))
+            return json.dumps(obj, ensure_ascii=False)
+        if raw.startswith("["):  # xlsx: the row's cells as a JSON list
+            cells = json.loads(raw)
+            for i, f in at.items():
+                if i < len(cells):
+                    cells[i] = mask_value(f, cells[i])
+            return json.dumps(cells, ensure_ascii=False)
+        delim = "\t" if fmt == "tsv" else ","
+        cells = next(csv.reader(io.StringIO(raw), delimiter=delim), [])
+        for i, f in at.items():
+            if i < len(cells):
+                cells[i] = mask_value(f, cells[i])
+        buf = io.StringIO()
+        csv.writer(buf, delimiter=delim, lineterminator="").writerow(cells)
+        return buf.getvalue()
+    except (ValueError, csv.Error):
+        return raw
+
+
 def _write_quarantine(con, spec_system: str, spec_entity: str | None, rel: str,
                       sha: str | None, rows: list[QuarantineRow], at: dt.datetime) -> None:
     if not rows:
         return
+    from orchestration.lib.pii import mask_text
+
     qtbl = pa.table({  # noqa: F841
         "system": [spec_system] * len(rows), "entity": [spec_entity] * len(rows),
         "source_file": [rel] * len(rows), "source_row": pa.array([r.source_row for r in rows],
                                                                  pa.int64()),
-        "reason_code": [r.reason_code for r in rows], "detail": [r.detail for r in rows],
-        "raw_record": pa.array([r.raw_record for r in rows], pa.string()),
+        # personal data never stored in clear: personal fields were masked by the caller
+        # (mask_record); phones, ID numbers and e-mails anywhere else in the text here
+        "reason_code": [r.reason_code for r in rows],
+        "detail": [mask_text(r.detail) for r in rows],
+        "raw_record": pa.array([mask_text(r.raw_record) for r in rows], pa.string()),
         "file_sha256": pa.array([sha] * len(rows), pa.string()),
         "quarantined_at": pa.array([at] * len(rows), pa.timestamp("us")),
     })
@@ -332,12 +387,12 @@ def _write_manifest(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     con.execute(
         "INSERT INTO raw._file_manifest (path, sha256, size_bytes, system, entity, rows_read, "
         "rows_landed, rows_quarantined, status, duplicate_of, first_seen, detail, reason_code, "
-        "mtime, encoding, format, unknown_headers) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "mtime, encoding, format, unknown_headers, ctime) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [df.rel_path, fp.sha256, fp.size, spec.system, spec.name, res.rows_read,
          res.rows_landed, res.rows_quarantined, res.status, duplicate_of, at, res.detail,
          reason_code, df.mtime, fp.encoding, df.fmt,
-         json.dumps(unknown, ensure_ascii=False) if unknown else None])
+         json.dumps(unknown, ensure_ascii=False) if unknown else None, df.ctime])
 
 
 def _supersede(con, spec: EntitySpec, rel: str, new_sha: str) -> list[str]:
@@ -385,7 +440,10 @@ def ingest_entity(settings: Settings, dictionary: Any, system: str, entity: str,
     if files is None:
         all_files = discover(settings.exports, dictionary)
         files = files_of(all_files, spec)
-        unknown = [f for f in all_files if f.system == system and f.entity is None]
+        # paths of this system that are no delivery, and those of no system at all (each
+        # recorded once, whichever entity's ingest sees it first)
+        unknown = [f for f in all_files if f.entity is None and f.system in (system, "")
+                   and (f.reason or f.system)]
     else:
         unknown = []
     summary = IngestSummary(system, entity)
@@ -394,7 +452,7 @@ def ingest_entity(settings: Settings, dictionary: Any, system: str, entity: str,
         ensure_governance_tables(con, have)
         ensure_raw_table(con, spec, have)
         known = con.execute(
-            "SELECT path, sha256, size_bytes, mtime, status FROM raw._file_manifest "
+            "SELECT path, sha256, size_bytes, mtime, ctime, status FROM raw._file_manifest "
             "WHERE system = ? AND entity = ?", [system, entity]).fetchall()
         live = dict(con.execute(
             "SELECT sha256, min_by(path, first_seen) FROM raw._file_manifest "
@@ -402,7 +460,9 @@ def ingest_entity(settings: Settings, dictionary: Any, system: str, entity: str,
         if unknown:
             _record_unknown(con, unknown)
         summary.table_rows = _table_rows(con, spec)
-    fast = {(p, s, m) for p, _, s, m, st in known if st != "superseded"}
+    # size + mtime + ctime unchanged: the content is (hashing skipped); anything else is
+    # hashed, and the content hash decides whether it changed
+    fast = {(p, s, m, c) for p, _, s, m, c, st in known if st != "superseded" and c}
     versions = {(p, sha) for p, sha, *_ in known}
     workdir = settings.home / "tmp" / "ingest"
     pending: list[_Pending] = []
@@ -410,7 +470,7 @@ def ingest_entity(settings: Settings, dictionary: Any, system: str, entity: str,
     waiting = 0
     try:
         for df in files:
-            if (df.rel_path, df.size, df.mtime) in fast:
+            if (df.rel_path, df.size, df.mtime, df.ctime) in fast:
                 summary.files.append(FileResult(df.rel_path, None, "skipped"))
                 continue
             fp = fingerprint(df.path, text=df.fmt != "xlsx")
@@ -456,8 +516,8 @@ def _flush(settings: Settings, spec: EntitySpec, pending: list[_Pending],
     out = []
     with connect(settings) as con:
         for df, fp in touched:  # same content, new mtime: remember it for fast skips
-            con.execute("UPDATE raw._file_manifest SET mtime = ? WHERE path = ? AND sha256 = ?",
-                        [df.mtime, df.rel_path, fp.sha256])
+            con.execute("UPDATE raw._file_manifest SET mtime = ?, ctime = ? WHERE path = ? "
+                        "AND sha256 = ?", [df.mtime, df.ctime, df.rel_path, fp.sha256])
         for item in pending:
             try:
                 out.append(_commit(con, spec, item))
@@ -469,11 +529,12 @@ def _flush(settings: Settings, spec: EntitySpec, pending: list[_Pending],
 
 def _record_unknown(con, unknown: list[DeliveredFile]) -> None:
     for df in unknown:
+        reason = df.reason or E.UNKNOWN_FILE
         hit = con.execute("SELECT 1 FROM raw._quarantine WHERE source_file = ? AND "
-                          "reason_code = ?", [df.rel_path, E.UNKNOWN_FILE]).fetchone()
+                          "reason_code = ?", [df.rel_path, reason]).fetchone()
         if not hit:
-            _write_quarantine(con, df.system, None, df.rel_path, None, [QuarantineRow(
-                None, E.UNKNOWN_FILE, f"{df.rel_path}: {df.problem}", None)], _utcnow())
+            _write_quarantine(con, df.system or None, None, df.rel_path, None, [QuarantineRow(
+                None, reason, f"{df.rel_path}: {df.problem}", None)], _utcnow())
 
 
 def ingest_file(settings: Settings, spec: EntitySpec, df: DeliveredFile,
@@ -547,6 +608,8 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     else:
         landed = _write_tabular(con, spec, df, fp, plan, at)
         quarantine, cols = plan.quarantine, plan.columns
+    quarantine = [QuarantineRow(q.source_row, q.reason_code, q.detail,
+                                mask_record(q.raw_record, spec, cols, df.fmt)) for q in quarantine]
     _write_quarantine(con, spec.system, spec.name, df.rel_path, fp.sha256, quarantine, at)
     unknown = cols.unknown_headers
     for h in unknown:

@@ -30,6 +30,7 @@ class EntitySpec:
     headers: Mapping[str, str] = field(default_factory=dict)  # normalised spelling -> field
     description: str = ""
     owner: str | None = None
+    pii: frozenset[str] = frozenset()  # personal fields: never stored in clear
 
     def __post_init__(self):
         for ident in (self.system, self.name, *self.fields):
@@ -56,7 +57,8 @@ def spec_from_entity(entity: Any) -> EntitySpec:
             for spelling in [f["name"], *f.get("aliases", [])]:
                 headers.setdefault(normalize_header(spelling), f["name"])
         return EntitySpec(entity["system"], entity["name"], tuple(names), frozenset(required),
-                          headers, entity.get("description_en", ""), entity.get("owner"))
+                          headers, entity.get("description_en", ""), entity.get("owner"),
+                          frozenset(f["name"] for f in fields if f.get("pii")))
     return EntitySpec(
         system=entity.system, name=entity.name,
         fields=tuple(f.name for f in entity.fields),
@@ -64,6 +66,7 @@ def spec_from_entity(entity: Any) -> EntitySpec:
         headers=dict(entity.header_map()),
         description=getattr(entity, "description_en", "") or "",
         owner=getattr(entity, "owner", None),
+        pii=frozenset(f.name for f in entity.fields if getattr(f, "pii", False)),
     )
 
 

@@ -1,0 +1,76 @@
+"""Personal data never in clear after landing (issue 18 item 7, issue 15): a malformed row's
+raw record in the quarantine, phones / ID numbers / e-mails typed into free text."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from orchestration.lib.dictionary import load_dictionary
+from orchestration.lib.dictionary.testing import ConformRunner
+from orchestration.lib.ingest import ingest_entity
+from orchestration.lib.pii import mask_text, mask_value
+from orchestration.lib.settings import get_settings
+
+TEXTS = [
+    ("请回电 13912345678 谢谢", "请回电 139****5678 谢谢"),
+    ("电话:+86 139-1234-5678", "电话:+86 139****5678"),
+    ("身份证 11010519491231002X 已登记", "身份证 110105************ 已登记"),
+    ("mail me at li.lei+qa@example.com.cn", "mail me at ***@example.com.cn"),
+    ("call +1 555 010 4477 after 5pm", "call +1 **** 4477 after 5pm"),
+    ("座机 010-62345678", "座机 010-****5678"),
+    # not personal data: dates, batch codes, serials, amounts stay as they are
+    ("2025-03-10 09:12 批号 20250303-L01-001 SNP000700012345 退款 5999 元",
+     "2025-03-10 09:12 批号 20250303-L01-001 SNP000700012345 退款 5999 元"),
+]
+
+
+@pytest.mark.parametrize("text, masked", TEXTS)
+def test_mask_text(text, masked):
+    assert mask_text(text) == masked
+
+
+def test_mask_value():
+    assert mask_value("customer_phone", "+86 139 1234 5678") == "861****5678"
+    assert mask_value("customer_name", "王小明") == "***"
+    assert mask_value("customer_name", "  ") == "  "
+
+
+def test_sql_macro_masks_like_python():
+    runner = ConformRunner()
+    got = runner.run("conform", [(t,) for t, _ in TEXTS], ["pii_masked"])
+    assert [g["pii_masked"] for g in got] == [m for _, m in TEXTS]
+
+
+def test_quarantined_rows_keep_no_clear_name_or_phone(tmp_path):
+    root = tmp_path / "exports"
+    (root / "crm").mkdir(parents=True)
+    header = "complaint_id,channel,received_at,customer_name,customer_phone,description,status\n"
+    (root / "crm" / "complaints_20250601.csv").write_text(
+        header
+        + "C1,微信,2025-06-01 10:00,张三丰,13800138000,屏幕有划痕,新建\n"
+        + "C2,微信,2025-06-01 11:00,李四光,13911112222,不开机,新建,多出来的一列,再一列\n",
+        encoding="utf-8")
+    (root / "crm" / "complaints_20250602.jsonl").write_text(
+        json.dumps({"complaint_id": "C3", "channel": "APP", "received_at": "2025-06-02 09:00",
+                    "customer_name": "王五", "customer_phone": "13733334444",
+                    "description": "漏水", "status": "open"}, ensure_ascii=False) + "\n"
+        + '{"complaint_id": "C4", "customer_name": "赵六", "customer_phone": "13655556666", \n',
+        encoding="utf-8")
+    settings = get_settings(tmp_path / "home", root)
+    s = ingest_entity(settings, load_dictionary(overlays=[]), "crm", "complaints")
+    assert s.rows_quarantined == 2
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        rows = con.execute("select source_file, source_row, reason_code, detail, raw_record "
+                           "from raw._quarantine order by 1, 2").fetchall()
+    finally:
+        con.close()
+    stored = json.dumps(rows, ensure_ascii=False, default=str)
+    for clear in ("李四光", "13911112222", "赵六", "13655556666"):
+        assert clear not in stored, clear
+    assert "139****2222" in stored and "136****6666" in stored
+    assert [r[:3] for r in rows] == [("crm/complaints_20250601.csv", 3, "malformed_row"),
+                                     ("crm/complaints_20250602.jsonl", 2, "malformed_row")]
