@@ -74,3 +74,14 @@ def test_quarantined_rows_keep_no_clear_name_or_phone(tmp_path):
     assert "139****2222" in stored and "136****6666" in stored
     assert [r[:3] for r in rows] == [("crm/complaints_20250601.csv", 3, "malformed_row"),
                                      ("crm/complaints_20250602.jsonl", 2, "malformed_row")]
+
+
+def test_numbers_that_cannot_poison():
+    """inf / NaN / 1e400 are no numbers (rejected as invalid_number, never a crash or an
+    excursion lost); 1,5 is a decimal comma, 1,500 a thousands separator."""
+    runner = ConformRunner()
+    cases = [("inf", None), ("-Infinity", None), ("NaN", None), ("1e400", None),
+             ("1,5", 1.5), ("12,50", 12.5), ("1,500", 1500.0), ("1,500.25", 1500.25),
+             ("１２０", 120.0), (" 2.5 ", 2.5), ("1e3", 1000.0), ("-3", -3.0), ("abc", None)]
+    got = runner.run("conform", [(v,) for v, _ in cases], ["number"])
+    assert [g["number"] for g in got] == [want for _, want in cases]

@@ -61,11 +61,27 @@
     nullif(upper({{ conform_re_replace(conform_width(expr), '[\\t\\n\\f\\r ]+', '') }}), '')
 {%- endmacro %}
 
+{#- conform_number(expr): a finite number, or NULL (the row is then rejected invalid_number
+    where the value is required or typed). `inf`, `NaN`, `1e400` are no numbers. Spaces and
+    full-width digits are folded; `1,500` / `1,500.25` are thousands separators; `1,5` and
+    `12,50` (a comma followed by other than groups of three digits) are decimal commas. -#}
 {% macro conform_number(expr) -%}
     case when {{ conform_re_full_match(conform_as_text(expr), conform_plain_pattern(',')) }}
-         then {{ conform_try_cast(conform_as_text(expr), "double") }}
+         then {{ conform_finite(conform_try_cast(conform_as_text(expr), "double")) }}
          else {{ conform_number_general(expr) }} end
 {%- endmacro %}
 {% macro conform_number_general(expr) -%}
-    {{ conform_try_cast(conform_re_replace(conform_width(expr), '[\\t\\n\\f\\r ,]+', ''), "double") }}
+    {%- set t = conform_re_replace(conform_width(expr), '[\\t\\n\\f\\r ]+', '') -%}
+    case
+        when {{ conform_re_full_match(t, '[+-]?[0-9]{1,3}(,[0-9]{3})+([.][0-9]+)?') }}
+            then {{ conform_finite(conform_try_cast("replace(" ~ t ~ ", ',', '')", "double")) }}
+        when {{ conform_re_full_match(t, '[+-]?[0-9]+,[0-9]+') }}
+            then {{ conform_finite(conform_try_cast("replace(" ~ t ~ ", ',', '.')", "double")) }}
+        else {{ conform_finite(conform_try_cast(t, "double")) }}
+    end
+{%- endmacro %}
+{#- conform_finite(x): x when it is a finite number, else NULL (inf - inf and NaN - NaN are
+    NaN, never 0). -#}
+{% macro conform_finite(x) -%}
+    case when ({{ x }}) - ({{ x }}) = 0 then ({{ x }}) end
 {%- endmacro %}

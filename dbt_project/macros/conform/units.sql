@@ -35,7 +35,7 @@
 
 {% macro conform_unit_value(value_expr, unit_expr, unit_kind, default_unit=none, value_is_number=false, unit_key=none) -%}
     {%- set rows = conform_unit_rows(unit_kind) -%}
-    {%- set number = ('cast(' ~ value_expr ~ ' as double)') if value_is_number else conform_number(value_expr) -%}
+    {%- set number = conform_finite('cast(' ~ value_expr ~ ' as double)') if value_is_number else conform_number(value_expr) -%}
     {%- set factors, offsets = [], [] -%}
     {%- for r in rows -%}
         {%- do factors.append((r[0], r[1] | string)) -%}
