@@ -133,3 +133,37 @@ def test_an_unwritable_home_is_one_line_and_exit_2(tmp_path):
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and "cannot write to the Qualitrace home" in lines[0], lines
         assert "Traceback" not in proc.stderr
+
+
+NAMES = ["production_batches_20250402.csv", "production_batches_20250402 (2).csv",
+         "production_batches_20250402（３）.csv", "production_batches_２０２５０４０２_2.csv",
+         "production_batches_20250402_副本.csv", "production_batches_20250402 - Copy.csv",
+         "production_batches_20250402_12.tsv", "production_batches_20250403.xlsx",
+         "mes/production_batches_20250401.jsonl"]
+
+
+def test_one_file_name_parser_for_python_and_sql():
+    """The order of deliveries (which version wins) is the same in Python and in dbt: a
+    correction named `… (2).csv`, with full-width digits or `_副本` sorts after the original."""
+    from orchestration.lib.dictionary.testing import ConformRunner
+    from orchestration.lib.ingest.discover import order_key
+
+    py = [order_key(n.rsplit("/", 1)[-1]) for n in NAMES]
+    assert py == ["20250402-000000", "20250402-000002", "20250402-000003", "20250402-000002",
+                  "20250402-000001", "20250402-000001", "20250402-000012", "20250403-000000",
+                  "20250401-000000"]
+    sql = ConformRunner().run("conform", [(n,) for n in NAMES], ["file_order"])
+    assert [r["file_order"] for r in sql] == py
+
+
+def test_impossible_dates_in_file_names_are_a_reason(tmp_path):
+    d = load_dictionary(overlays=[])
+    root = tmp_path / "exports"
+    (root / "crm").mkdir(parents=True)
+    for name in ("complaints_20241399.csv", "complaints_20250230.csv", "complaints_20250228.csv"):
+        (root / "crm" / name).write_text(HEADER + row("D" + name[11:19]), encoding="utf-8")
+    found = {f.rel_path: f for f in discover(root, d)}
+    assert found["crm/complaints_20250228.csv"].entity == "complaints"
+    for bad in ("crm/complaints_20241399.csv", "crm/complaints_20250230.csv"):
+        assert found[bad].entity is None and found[bad].reason == "invalid_file_date"
+        assert "no real date" in found[bad].problem

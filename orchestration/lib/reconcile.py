@@ -27,6 +27,7 @@ class FileCounts:
     raw_rows: int | None = None       # rows of this file version in raw.<system>__<entity>
     staged_rows: int | None = None    # ... in staging.stg_<system>__<entity>
     rejected_rows: int | None = None  # ... in staging.base_* with a _reject_reason
+    records_counted: int | None = None  # the independent count of the file (ingest/ledger.py)
 
 
 def reconcile(files: list[FileCounts]) -> list[str]:
@@ -34,6 +35,11 @@ def reconcile(files: list[FileCounts]) -> list[str]:
     problems: list[str] = []
     for f in files:
         where = f"{f.path} ({f.system}.{f.entity}, {f.status})"
+        if f.records_counted is not None and f.records_counted != f.rows_read:
+            problems.append(
+                f"{where}: an independent count finds {f.records_counted} records, the reader "
+                f"read {f.rows_read} (an unclosed quote or malformed line swallowed records?)"
+            )
         if f.rows_read != f.rows_landed + f.rows_quarantined:
             problems.append(
                 f"{where}: rows_read {f.rows_read} != rows_landed {f.rows_landed} "
@@ -107,14 +113,18 @@ def collect_file_counts(con) -> list[FileCounts]:
     tables = _tables(con)
     if ("raw", "_file_manifest") not in tables:
         raise LookupError("raw._file_manifest does not exist: run the ingest assets first")
+    cols = {c for (c,) in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' "
+        "and table_name = '_file_manifest'").fetchall()}
+    counted = "records_counted" if "records_counted" in cols else "null"
     ledger = con.execute(
-        "select path, sha256, system, entity, status, rows_read, rows_landed, rows_quarantined "
-        "from raw._file_manifest order by path"
+        "select path, sha256, system, entity, status, rows_read, rows_landed, rows_quarantined, "
+        f"{counted} from raw._file_manifest order by path"
     ).fetchall()
     views = None
     cache: dict[tuple[str, str], tuple] = {}
     out = []
-    for path, sha, system, entity, status, read, landed, quarantined in ledger:
+    for path, sha, system, entity, status, read, landed, quarantined, n_counted in ledger:
         name = f"{system}__{entity}"
         if name not in cache:
             raw = (_counts_by_file(con, f"raw.{name}")
@@ -142,5 +152,6 @@ def collect_file_counts(con) -> list[FileCounts]:
             raw_rows=None if raw is None else raw.get(key, 0),
             staged_rows=None if stg is None else stg.get(key, 0),
             rejected_rows=None if rej is None else rej.get(key, 0),
+            records_counted=None if n_counted is None or status != "loaded" else int(n_counted),
         ))
     return out

@@ -45,6 +45,7 @@ CONFORM_COLUMNS: dict[str, str] = {
     "unit_known": "{{ unit_is_known('u', 'any') }}",
     "qty_pcs": "{{ conform_unit_value('v', 'u', 'quantity', default_unit='pcs') }}",
     "pii_masked": "{{ mask_pii_text('v') }}",
+    "file_order": "{{ file_order_key('v') }}",
 }
 
 # name -> inline Jinja SQL; input_values(id, v, u) holds the test inputs.

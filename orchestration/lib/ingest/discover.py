@@ -40,6 +40,39 @@ class DeliveredFile:
         return (self.delivered_on or "", self.seq, self.rel_path)
 
 
+_COPY = re.compile(r"[(](\d+)[)]")
+
+
+def copy_number(rest: str) -> int:
+    """The copy a file name marks after its date: ` (2)` -> 2, `_副本` / ` - copy` -> 1, else 0.
+    Mirrored by the dbt macro `file_order_key`."""
+    m = _COPY.search(rest)
+    if m:
+        return int(m.group(1))
+    return 1 if ("副本" in rest or "copy" in rest) else 0
+
+
+def order_key(name: str) -> str | None:
+    """'YYYYMMDD-nnnnnn' of a delivered file name (full-width folded, lower case): the
+    delivery date, then the sequence `_<n>` or else the copy number; None when the name has
+    no date. One parser for Python and SQL (`file_order_key`, parity-tested)."""
+    m = _NAME.match(unicodedata.normalize("NFKC", name).strip().lower())
+    if not m:
+        return None
+    seq = int(m["n"]) if m["n"] else copy_number(m["rest"])
+    return f"{m['date']}-{seq:06d}"
+
+
+def _real_date(yyyymmdd: str) -> bool:
+    import datetime as dt
+
+    try:
+        dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:]))
+    except ValueError:
+        return False
+    return True
+
+
 def classify(rel_path: str, systems: dict[str, set[str]]) -> tuple[str | None, str | None, str | None, int, str | None, str | None]:
     """(system, entity, date, seq, fmt, problem) for a path relative to the exports root."""
     parts = rel_path.split("/")
@@ -56,7 +89,11 @@ def classify(rel_path: str, systems: dict[str, set[str]]) -> tuple[str | None, s
         return system, None, None, 0, None, f"unsupported extension .{m['ext']}"
     if m["entity"] not in systems[system]:
         return system, None, None, 0, None, f"no entity {m['entity']!r} in {system}"
-    return system, m["entity"], m["date"], int(m["n"] or 0), fmt, None
+    if not _real_date(m["date"]):
+        return system, None, None, 0, None, \
+            f"delivery date {m['date']} in the name is no real date"
+    seq = int(m["n"]) if m["n"] else copy_number(m["rest"])
+    return system, m["entity"], m["date"], seq, fmt, None
 
 
 def discover(exports_root: str | os.PathLike, dictionary: Any) -> list[DeliveredFile]:
@@ -122,14 +159,15 @@ def discover(exports_root: str | os.PathLike, dictionary: Any) -> list[Delivered
             else:
                 _, entity, date, seq, fmt, problem = classify(f"{top}/{name}", systems)
                 st = p.stat()
+                reason = None if entity else (
+                    E_BAD_DATE if problem and "no real date" in problem else E_UNKNOWN)
                 out.append(DeliveredFile(p.resolve(), rel, top, entity, date, seq, fmt,
-                                         st.st_size, st.st_mtime, problem,
-                                         None if entity else E_UNKNOWN, st.st_ctime))
+                                         st.st_size, st.st_mtime, problem, reason, st.st_ctime))
     out.sort(key=lambda f: f.sort_key)
     return out
 
 
-E_UNEXPECTED, E_UNKNOWN = "unexpected_location", "unknown_entity"
+E_UNEXPECTED, E_UNKNOWN, E_BAD_DATE = "unexpected_location", "unknown_entity", "invalid_file_date"
 
 
 def _system_of(folder: str, systems: dict[str, set[str]]) -> str | None:

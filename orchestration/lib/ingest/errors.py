@@ -25,10 +25,13 @@ UNKNOWN_FILE = UNKNOWN_ENTITY
 UNEXPECTED_LOCATION = "unexpected_location"  # not directly in a system folder (root, subfolder)
 DANGLING_LINK = "dangling_link"              # a symbolic link whose target does not exist
 OUTSIDE_ROOT = "outside_root"                # a symbolic link leaving the exports root: never read
+INVALID_FILE_DATE = "invalid_file_date"      # the delivery date in the file name is no real date
+LEDGER_MISMATCH = "ledger_mismatch"          # the independent record count disagrees (ledger.py)
 
 ALL_REASONS = (EMPTY_FILE, UNREADABLE_FILE, ENCODING_ERROR, MISSING_REQUIRED_COLUMN,
                DUPLICATE_HEADER, BLANK_HEADER, UNKNOWN_ENTITY, MALFORMED_ROW, FORMULA_CELL,
-               UNEXPECTED_LOCATION, DANGLING_LINK, OUTSIDE_ROOT)
+               UNEXPECTED_LOCATION, DANGLING_LINK, OUTSIDE_ROOT, INVALID_FILE_DATE,
+               LEDGER_MISMATCH)
 
 
 class IngestError(ValueError):

@@ -27,6 +27,7 @@ from orchestration.lib.ingest import errors as E
 from orchestration.lib.ingest.discover import DeliveredFile, discover, files_of
 from orchestration.lib.ingest.encoding import Fingerprint, check_not_empty, fingerprint, transcode
 from orchestration.lib.ingest.errors import IngestError
+from orchestration.lib.ingest.ledger import count_records
 from orchestration.lib.ingest.readers import (
     DELIMITERS,
     MAX_RAW_RECORD,
@@ -53,6 +54,7 @@ MANIFEST_COLUMNS = (
     # additions beyond ARCHITECTURE.md
     ("reason_code", "VARCHAR"), ("mtime", "DOUBLE"), ("encoding", "VARCHAR"),
     ("format", "VARCHAR"), ("unknown_headers", "VARCHAR"), ("ctime", "DOUBLE"),
+    ("records_counted", "BIGINT"),
 )
 QUARANTINE_COLUMNS = (
     ("system", "VARCHAR"), ("entity", "VARCHAR"), ("source_file", "VARCHAR"),
@@ -82,6 +84,7 @@ class FileResult:
     rows_quarantined: int = 0
     detail: str | None = None
     superseded: list[str] = field(default_factory=list)
+    records_counted: int | None = None  # the independent count (ledger.py); None: not counted
 
 
 @dataclass
@@ -387,12 +390,13 @@ def _write_manifest(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     con.execute(
         "INSERT INTO raw._file_manifest (path, sha256, size_bytes, system, entity, rows_read, "
         "rows_landed, rows_quarantined, status, duplicate_of, first_seen, detail, reason_code, "
-        "mtime, encoding, format, unknown_headers, ctime) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "mtime, encoding, format, unknown_headers, ctime, records_counted) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [df.rel_path, fp.sha256, fp.size, spec.system, spec.name, res.rows_read,
          res.rows_landed, res.rows_quarantined, res.status, duplicate_of, at, res.detail,
          reason_code, df.mtime, fp.encoding, df.fmt,
-         json.dumps(unknown, ensure_ascii=False) if unknown else None, df.ctime])
+         json.dumps(unknown, ensure_ascii=False) if unknown else None, df.ctime,
+         res.records_counted])
 
 
 def _supersede(con, spec: EntitySpec, rel: str, new_sha: str) -> list[str]:
@@ -618,6 +622,18 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
                     [spec.system, spec.name, h, df.rel_path, at, fp.sha256])
     res = FileResult(df.rel_path, fp.sha256, "loaded", rows_read=landed + len(quarantine),
                      rows_landed=landed, rows_quarantined=len(quarantine))
+    # the independent count (ledger.py) on the bytes the reader read (a transcoded copy for
+    # GB18030 / UTF-16 csv); a disagreement is reported here and blocks in rows_reconcile
+    source = plan.source if isinstance(plan, CsvPlan) else df.path
+    res.records_counted = (None if fp.encoding == "utf-16" and not isinstance(plan, CsvPlan)
+                           else count_records(Path(source), df.fmt))
+    if res.records_counted is not None and res.records_counted != res.rows_read:
+        _write_quarantine(con, spec.system, spec.name, df.rel_path, fp.sha256, [QuarantineRow(
+            None, E.LEDGER_MISMATCH,
+            f"{df.rel_path}: an independent count finds {res.records_counted} records, the "
+            f"reader read {res.rows_read} (an unclosed quote or a malformed line may have "
+            f"swallowed records); the file's rows are kept, and the run is blocked until "
+            f"the file is re-delivered or explained", None)], at)
     if res.rows_read == 0:
         res.detail = "no data rows (header only or blank)"
     elif quarantine:
