@@ -85,3 +85,17 @@ def test_numbers_that_cannot_poison():
              ("１２０", 120.0), (" 2.5 ", 2.5), ("1e3", 1000.0), ("-3", -3.0), ("abc", None)]
     got = runner.run("conform", [(v,) for v, _ in cases], ["number"])
     assert [g["number"] for g in got] == [want for _, want in cases]
+
+
+def test_implausible_record_times_are_no_times():
+    """1900, 1970 (epoch 0) and 2999 are no plausible complaint or production times: staging
+    rejects them (invalid_timestamp) instead of keeping a wrong time."""
+    import datetime as dt
+
+    runner = ConformRunner()
+    values = ["1900-01-01 00:00:00", "1970-01-01 00:00:00", "2999-12-31 10:00:00",
+              "2024-03-15 14:02:11", f"{dt.date.today().year + 1}-01-01 08:00:00"]
+    got = [r["ts_plausible"] for r in runner.run("conform", [(v,) for v in values],
+                                                ["ts_plausible"])]
+    assert got[:3] == [None, None, None]
+    assert got[3] is not None and got[4] is not None

@@ -77,13 +77,23 @@
     {{ return(['batch_code']) }}
 {%- endmacro %}
 
+{#- conform_plausible_time(x): x when its year lies in dictionary.time_settings (codes.yml
+    timestamp_year_min .. publication year + timestamp_years_ahead), else NULL: the row is then
+    rejected invalid_timestamp / invalid_date (1900, 1970 = epoch 0, 2999). -#}
+{% macro conform_plausible_time(x) -%}
+    {%- set years = conform_dictionary_rows("select year_min, year_max from " ~ conform_dictionary_table('time_settings')) -%}
+    {%- if years | length == 0 -%}{{ x }}{%- else -%}
+    case when extract(year from {{ x }}) between {{ years[0][0] | int }} and {{ years[0][1] | int }} then {{ x }} end
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro typed_value(field, raw_expr, key_expr=none) -%}
     {%- set t = field.type -%}
     {%- if t == 'code' -%} {{ conform_text_code(raw_expr) }}
     {%- elif t == 'integer' -%} cast(round({{ to_number(raw_expr) }}) as {{ dbt.type_bigint() }})
     {%- elif t == 'decimal' -%} {{ to_number(raw_expr) }}
-    {%- elif t == 'date' -%} {{ conform_date(raw_expr) }}
-    {%- elif t == 'timestamp' -%} {{ conform_timestamp(raw_expr) }}
+    {%- elif t == 'date' -%} {{ conform_plausible_time(conform_date(raw_expr)) }}
+    {%- elif t == 'timestamp' -%} {{ conform_plausible_time(conform_timestamp(raw_expr)) }}
     {%- elif t in ['boolean', 'pass_fail'] -%} {{ conform_pass_fail(raw_expr) }}
     {%- elif t == 'batch_code' -%} {{ conform_batch_code(raw_expr) }}
     {%- elif t == 'serial' -%} {{ conform_serial(raw_expr) }}

@@ -200,6 +200,8 @@ class Dictionary(_Strict):
     serial_label_prefixes: list[str] = []
     batch_year_min: int = 2000
     batch_year_max: int = 2099
+    timestamp_year_min: int = 2000
+    timestamp_years_ahead: int = 1
     batch_patterns: list[BatchPattern] = []
     serial_patterns: list[SerialPattern] = []
     timestamp_formats: list[TimestampFormat] = []

@@ -88,6 +88,11 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
         {"prefix": p, "prefix_normalized": lookup_key(p), "prefix_regex": regex_literal(lookup_key(p))}
         for p in sorted(d.serial_label_prefixes, key=lambda s: -len(lookup_key(s) or ""))
     ], ["prefix", "prefix_normalized", "prefix_regex"])
+    import datetime as _dt
+
+    t["time_settings"] = _df([{"year_min": d.timestamp_year_min,
+                               "year_max": _dt.date.today().year + d.timestamp_years_ahead}],
+                             ["year_min", "year_max"])
     t["batch_code_settings"] = _df([{"year_min": d.batch_year_min, "year_max": d.batch_year_max}],
                                    ["year_min", "year_max"])
     t["batch_code_patterns"] = _df([

@@ -46,6 +46,7 @@ CONFORM_COLUMNS: dict[str, str] = {
     "qty_pcs": "{{ conform_unit_value('v', 'u', 'quantity', default_unit='pcs') }}",
     "pii_masked": "{{ mask_pii_text('v') }}",
     "file_order": "{{ file_order_key('v') }}",
+    "ts_plausible": "{{ conform_plausible_time(conform_timestamp('v')) }}",
 }
 
 # name -> inline Jinja SQL; input_values(id, v, u) holds the test inputs.
