@@ -72,3 +72,40 @@ def test_count_matches_a_well_formed_csv(tmp_path_factory, table):
     p = Path(tmp_path_factory.mktemp("c")) / "x.csv"
     p.write_text(buf.getvalue(), encoding="utf-8")
     assert count_records(p, "csv") == len(table)
+
+
+def test_jsonl_row_defects_quarantine_the_row_not_the_file(tmp_path):
+    """A line with Chinese keys is the same record shape as the English lines; a line with
+    `complaint_id` twice is quarantined (never silently one of the two values)."""
+    import json
+
+    root = tmp_path / "exports"
+    (root / "crm").mkdir(parents=True)
+    en = {"complaint_id": "J1", "channel": "APP", "received_at": "2025-06-02 09:00",
+          "description": "漏水", "status": "open"}
+    zh = {"客诉单号": "J2", "渠道": "微信", "受理时间": "2025-06-02 10:00", "问题描述": "异响",
+          "状态": "新建", "微信号": "wx-9"}
+    lines = [json.dumps(en, ensure_ascii=False), json.dumps(zh, ensure_ascii=False),
+             '{"complaint_id": "J3", "complaint_id": "J4", "channel": "APP", '
+             '"received_at": "2025-06-02 11:00", "description": "x", "status": "open"}',
+             '{"complaint_id": "J5", "客诉单号": "J6", "channel": "APP", '
+             '"received_at": "2025-06-02 11:00", "description": "x", "status": "open"}']
+    (root / "crm" / "complaints_20250602.jsonl").write_text("\n".join(lines) + "\n",
+                                                          encoding="utf-8")
+    settings_ = get_settings(tmp_path / "home", root)
+    s = ingest_entity(settings_, load_dictionary(overlays=[]), "crm", "complaints")
+    assert (s.rows_landed, s.rows_quarantined) == (2, 2)
+    con = duckdb.connect(str(settings_.warehouse), read_only=True)
+    try:
+        landed = con.execute("select complaint_id, channel, _extra from raw.crm__complaints "
+                             "order by 1").fetchall()
+        q = con.execute("select source_row, reason_code, detail from raw._quarantine "
+                        "order by 1").fetchall()
+        counted = con.execute("select records_counted, rows_read from raw._file_manifest"
+                              ).fetchall()
+    finally:
+        con.close()
+    assert landed == [("J1", "APP", '{"微信号": null}'), ("J2", "微信", '{"微信号": "wx-9"}')]
+    assert [r[:2] for r in q] == [(3, "malformed_row"), (4, "malformed_row")]
+    assert "'complaint_id' appears twice" in q[0][2] and "'complaint_id' twice" in q[1][2]
+    assert counted == [(4, 4)]

@@ -234,6 +234,21 @@ def _raw_number(token: str) -> str:
     return token
 
 
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(f"key {key!r} appears twice")
+        self.key = key
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _RepeatedKey(k)
+        out[k] = v
+    return out
+
+
 def read_jsonl(path: Path, encoding: str, spec: EntitySpec, rel_path: str) -> TabularRead:
     """One JSON object per line; keys are headers (union over the file, first-seen order)."""
     enc = "utf-8" if encoding == "utf-8-sig" else encoding
@@ -257,7 +272,13 @@ def read_jsonl(path: Path, encoding: str, spec: EntitySpec, rel_path: str) -> Ta
                 continue
             try:
                 obj = json.loads(line, parse_float=_raw_number, parse_int=_raw_number,
-                                 parse_constant=_raw_number)
+                                 parse_constant=_raw_number, object_pairs_hook=_pairs)
+            except _RepeatedKey as exc:  # {"complaint_id": "A", "complaint_id": "B"}
+                bad.append(QuarantineRow(n, E.BROKEN_JSON,
+                                         f"{rel_path} line {n}: key {exc.key!r} appears twice "
+                                         f"(which value is meant is unknown)",
+                                         clip(line.rstrip("\r\n"))))
+                continue
             except (ValueError, RecursionError) as exc:
                 bad.append(QuarantineRow(n, E.BROKEN_JSON,
                                          f"{rel_path} line {n}: {exc}"[:500], clip(line.rstrip("\r\n"))))
@@ -267,13 +288,28 @@ def read_jsonl(path: Path, encoding: str, spec: EntitySpec, rel_path: str) -> Ta
                                          f"{rel_path} line {n}: a JSON {type(obj).__name__}, "
                                          f"not an object", clip(line.rstrip("\r\n"))))
                 continue
-            for k in obj:
+            # keys are mapped line by line: one line's Chinese header and another's English
+            # one are the same field; two keys of one line naming one field are a bad line
+            by_field: dict[str, Any] = {}
+            clash = None
+            for k, v in obj.items():
+                name = spec.canonical(k) or f"\x00{k}"
+                if name in by_field:
+                    clash = (name, k)
+                    break
+                by_field[name] = v
+            if clash:
+                bad.append(QuarantineRow(n, E.BROKEN_JSON,
+                                         f"{rel_path} line {n}: keys name field {clash[0]!r} "
+                                         f"twice (e.g. {clash[1]!r})", clip(line.rstrip("\r\n"))))
+                continue
+            for k in by_field:
                 keys.setdefault(k, len(keys))
-            parsed.append((n, obj))
+            parsed.append((n, by_field))
     if not keys:  # blank (an empty delivery) or only broken lines: nothing to map
         cols = ColumnMap([], {}, [])
         return TabularRead(cols, [], bad, read)
-    headers = list(keys)
+    headers = [k[1:] if k.startswith("\x00") else k for k in keys]
     cols = map_header(headers, spec, rel_path)
     out = TabularRead(cols, quarantine=bad, rows_read=read)
     for n, obj in parsed:
