@@ -167,3 +167,41 @@ def test_impossible_dates_in_file_names_are_a_reason(tmp_path):
     for bad in ("crm/complaints_20241399.csv", "crm/complaints_20250230.csv"):
         assert found[bad].entity is None and found[bad].reason == "invalid_file_date"
         assert "no real date" in found[bad].problem
+
+
+def test_a_failing_dbt_test_is_explained_with_example_keys(tmp_path):
+    """A blocking dbt test names the model, the check, the failing count and example rows,
+    not dagster-dbt's internal fields (issue 18 item 12)."""
+    import json
+    from types import SimpleNamespace
+
+    import dagster as dg
+
+    from orchestration.lib.runner import _check_reason, dbt_test_examples
+
+    uid = "test.qualitrace.unique_int_batches_enriched_batch_code.abc"
+    ce = SimpleNamespace(
+        check_name="unique_int_batches_enriched_batch_code", description=None,
+        asset_key=dg.AssetKey(["intermediate", "int_batches_enriched"]),
+        metadata={"unique_id": dg.MetadataValue.text(uid), "status": "fail",
+                  "Execution Duration": 0.12, "invocation_id": "x",
+                  "dagster_dbt/failed_row_count": 2})
+    reason = _check_reason(ce)
+    assert reason.startswith("dbt test unique_int_batches_enriched_batch_code on "
+                             "intermediate/int_batches_enriched: 2 failing row(s)")
+    assert "Execution Duration" not in reason and "invocation_id" not in reason
+    settings = get_settings(tmp_path / "home", tmp_path)
+    settings.ensure()
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute("create table t as select * from (values ('20250303-L01-001'), "
+                "('20250303-L01-001'), ('20250304-L01-001')) as v(batch_code)")
+    con.close()
+    target = settings.dbt_target / "dbt_models"
+    target.mkdir(parents=True)
+    (target / "run_results.json").write_text(json.dumps({"results": [{
+        "unique_id": uid, "status": "fail", "compiled_code":
+            "select batch_code, count(*) as n_records from main.t group by batch_code "
+            "having count(*) > 1"}]}), encoding="utf-8")
+    assert dbt_test_examples(settings, uid) == \
+        "e.g. {batch_code='20250303-L01-001', n_records=2}"
+    assert dbt_test_examples(settings, "test.unknown") is None

@@ -46,6 +46,7 @@ class RunProgress:
     step_started: dict[str, float] = field(default_factory=dict)
     checks_passed: list[str] = field(default_factory=list)
     checks_failed: list[tuple[str, str, str, bool, str]] = field(default_factory=list)
+    dbt_tests: dict[str, str] = field(default_factory=dict)  # failed check -> dbt unique_id
     step_failures: list[tuple[str, str]] = field(default_factory=list)
     skipped_steps: list[str] = field(default_factory=list)
     evaluations: list = field(default_factory=list)
@@ -106,6 +107,9 @@ class RunProgress:
                 blocking = bool(getattr(ce, "blocking", False)) and severity == "ERROR"
                 self.checks_failed.append((ce.check_name, ce.asset_key.to_user_string(),
                                            severity, blocking, reason))
+                uid = (getattr(ce, "metadata", {}) or {}).get("unique_id")
+                if uid is not None:
+                    self.dbt_tests[ce.check_name] = str(getattr(uid, "value", uid))
                 mark = "BLOCKING" if blocking else severity
                 self._say(f"         check failed ({mark}): {name}: {reason}")
         elif kind == "STEP_FAILURE":
@@ -143,9 +147,47 @@ def _error_text(err) -> str:
 def _check_reason(ce) -> str:
     if getattr(ce, "description", None):
         return _first_line(ce.description)
-    md = getattr(ce, "metadata", {}) or {}
-    parts = [f"{k}={getattr(v, 'value', v)}" for k, v in list(md.items())[:4]]
+    md = {k: getattr(v, "value", v) for k, v in (getattr(ce, "metadata", {}) or {}).items()}
+    if "unique_id" in md:  # a dbt test: say what failed, not dagster-dbt's internals
+        n = md.get("dagster_dbt/failed_row_count")
+        return (f"dbt test {ce.check_name} on {ce.asset_key.to_user_string()}: "
+                + (f"{n} failing row(s)" if n is not None else f"status {md.get('status')}")
+                + f" [{md['unique_id']}]")
+    parts = [f"{k}={v}" for k, v in list(md.items())[:4]
+             if k not in ("Execution Duration", "invocation_id")]
     return ", ".join(parts) or "no detail"
+
+
+def dbt_test_examples(settings: Settings, unique_id: str, limit: int = 3) -> str | None:
+    """Example failing rows of a dbt test after dbt has finished: its compiled SQL from the
+    latest run_results.json, run read-only on the warehouse. None when unavailable."""
+    import json as _json
+
+    from orchestration.lib.warehouse import connect
+
+    results = sorted(settings.dbt_target.glob("*/run_results.json"),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
+    code = None
+    for path in results:
+        try:
+            doc = _json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        code = next((r.get("compiled_code") for r in doc.get("results", [])
+                     if r.get("unique_id") == unique_id and r.get("compiled_code")), None)
+        if code:
+            break
+    if not code:
+        return None
+    try:
+        with connect(settings, read_only=True) as con:
+            cur = con.execute(f"select * from ({code}) as failing limit {int(limit)}")
+            cols = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+    except Exception:  # noqa: BLE001 - examples are a courtesy; the failure stands
+        return None
+    shown = ["{" + ", ".join(f"{c}={v!r}" for c, v in zip(cols, r)) + "}" for r in rows]
+    return "e.g. " + "; ".join(shown) if shown else None
 
 
 def main(args) -> int:
@@ -199,7 +241,10 @@ def run(settings: Settings, out: TextIO, selection: list | None = None,
     blocking = [c for c in progress.checks_failed if c[3]]
     if blocking:
         name, asset, _sev, _b, reason = blocking[0]
-        print(f"stopped: blocking check {name} on {asset} failed: {reason}", file=out)
+        examples = (dbt_test_examples(settings, progress.dbt_tests[name])
+                    if name in progress.dbt_tests else None)
+        print(f"stopped: blocking check {name} on {asset} failed: {reason}"
+              + (f"; {examples}" if examples else ""), file=out)
         return EXIT_BLOCKED
     if not success:
         step, text = (progress.step_failures or [("run", "failed (see the log)")])[0]
