@@ -205,3 +205,19 @@ def test_a_failing_dbt_test_is_explained_with_example_keys(tmp_path):
     assert dbt_test_examples(settings, uid) == \
         "e.g. {batch_code='20250303-L01-001', n_records=2}"
     assert dbt_test_examples(settings, "test.unknown") is None
+
+
+def test_no_export_files_is_a_clear_distinct_exit(tmp_path):
+    import subprocess
+    import sys
+
+    exports = tmp_path / "exports"
+    (exports / "crm").mkdir(parents=True)
+    (exports / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-m", "orchestration.cli", "run", "--home",
+                           str(tmp_path / "home"), "--exports", str(exports)], cwd=repo,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr
+    assert "no export files under" in proc.stderr and "1 other path(s)" in proc.stderr
+    assert not (tmp_path / "home" / "warehouse.duckdb").exists()

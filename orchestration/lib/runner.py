@@ -26,7 +26,7 @@ from orchestration.lib.pii import pii_salt
 from orchestration.lib.settings import Settings, get_settings, home_write_problem
 from orchestration.lib.warehouse import WarehouseBusy, connect, run_lock
 
-EXIT_OK, EXIT_BLOCKED, EXIT_FAILED, EXIT_BUSY = 0, 1, 2, 3
+EXIT_OK, EXIT_BLOCKED, EXIT_FAILED, EXIT_BUSY, EXIT_NO_INPUT = 0, 1, 2, 3, 4
 
 MULTI_ASSET_STEPS = ("dbt_models", "publish_marts")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -209,6 +209,21 @@ def main(args) -> int:
         return EXIT_BUSY
 
 
+def _no_deliveries(settings: Settings) -> str | None:
+    """A message when the exports folder holds no delivery at all, else None."""
+    from orchestration.lib.dictionary import load_dictionary
+    from orchestration.lib.ingest.discover import discover
+
+    found = discover(settings.exports, load_dictionary())
+    if any(f.entity for f in found):
+        return None
+    other = len([f for f in found if f.reason])
+    return (f"no export files under {settings.exports}: expected "
+            f"<erp|mes|qms|crm>/<entity>_<YYYYMMDD>[_<n>].<csv|tsv|txt|xlsx|jsonl>"
+            + (f" ({other} other path(s) found; see `qualitrace dictionary suggest`)"
+               if other else "") + "; nothing was run or published")
+
+
 def run(settings: Settings, out: TextIO, selection: list | None = None,
         rebuild: bool = False) -> int:
     """Materialise everything (or the `selection` of asset keys, with their checks); print
@@ -223,6 +238,11 @@ def run(settings: Settings, out: TextIO, selection: list | None = None,
               f"(generate one with `qualitrace generate --out {settings.exports}`)",
               file=sys.stderr)
         return EXIT_FAILED
+    if selection is None:
+        problem = _no_deliveries(settings)
+        if problem:  # nothing to run on: say so, publish nothing (the old marts stay)
+            print(f"qualitrace run: {problem}", file=sys.stderr, flush=True)
+            return EXIT_NO_INPUT
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     for private in (logs, settings.home / "dbt"):  # dbt's command line carries the salt
