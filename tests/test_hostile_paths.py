@@ -221,3 +221,38 @@ def test_no_export_files_is_a_clear_distinct_exit(tmp_path):
     assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr
     assert "no export files under" in proc.stderr and "1 other path(s)" in proc.stderr
     assert not (tmp_path / "home" / "warehouse.duckdb").exists()
+
+
+def test_a_deleted_delivery_is_reported(tmp_path):
+    """A file deleted after it was landed is marked in the manifest (missing_since), its rows
+    kept; it is cleared when the file comes back. The WARN check deleted_files reads it."""
+    from orchestration.lib.quality import build_suites
+
+    d = load_dictionary(overlays=[])
+    root = tmp_path / "exports"
+    (root / "crm").mkdir(parents=True)
+    a, b = root / "crm" / "complaints_20250601.csv", root / "crm" / "complaints_20250602.csv"
+    a.write_text(HEADER + row("E1"), encoding="utf-8")
+    b.write_text(HEADER + row("E2"), encoding="utf-8")
+    settings = get_settings(tmp_path / "home", root)
+    ingest_entity(settings, d, "crm", "complaints")
+    kept = b.read_bytes()
+    b.unlink()
+    ingest_entity(settings, d, "crm", "complaints")
+
+    def manifest():
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        try:
+            return dict(con.execute("select path, missing_since is not null from "
+                                    "raw._file_manifest").fetchall()), \
+                con.execute("select count(*) from raw.crm__complaints").fetchone()[0]
+        finally:
+            con.close()
+
+    assert manifest() == ({"crm/complaints_20250601.csv": False,
+                           "crm/complaints_20250602.csv": True}, 2)
+    b.write_bytes(kept)
+    ingest_entity(settings, d, "crm", "complaints")
+    assert manifest()[0]["crm/complaints_20250602.csv"] is False
+    spec = {s.name: s for s in build_suites(d)["governance.file_manifest"]}["deleted_files"]
+    assert spec.severity == "WARN" and spec.params["value"] == "deleted"

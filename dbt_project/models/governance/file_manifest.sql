@@ -21,7 +21,9 @@ select
     m.status,
     m.duplicate_of,
     m.first_seen,
-    m.detail
+    m.detail,
+    m.missing_since,
+    case when m.missing_since is not null then 'deleted' else 'present' end as delivery_state
 from {{ ref('stg_ingest__file_manifest') }} as m
 left join staging_rejects as r
     on r.source_file = m.path and r.file_sha256 = m.sha256

@@ -54,7 +54,7 @@ MANIFEST_COLUMNS = (
     # additions beyond ARCHITECTURE.md
     ("reason_code", "VARCHAR"), ("mtime", "DOUBLE"), ("encoding", "VARCHAR"),
     ("format", "VARCHAR"), ("unknown_headers", "VARCHAR"), ("ctime", "DOUBLE"),
-    ("records_counted", "BIGINT"),
+    ("records_counted", "BIGINT"), ("missing_since", "TIMESTAMP"),
 )
 QUARANTINE_COLUMNS = (
     ("system", "VARCHAR"), ("entity", "VARCHAR"), ("source_file", "VARCHAR"),
@@ -441,6 +441,7 @@ def ingest_entity(settings: Settings, dictionary: Any, system: str, entity: str,
     """
     t0 = time.monotonic()
     spec = find_spec(dictionary, system, entity)
+    discovered = files is None
     if files is None:
         all_files = discover(settings.exports, dictionary)
         files = files_of(all_files, spec)
@@ -463,6 +464,8 @@ def ingest_entity(settings: Settings, dictionary: Any, system: str, entity: str,
             "WHERE status IN ('loaded', 'quarantined') GROUP BY sha256").fetchall())
         if unknown:
             _record_unknown(con, unknown)
+        if discovered:
+            _mark_missing(con, system, entity, {f.rel_path for f in files})
         summary.table_rows = _table_rows(con, spec)
     # size + mtime + ctime unchanged: the content is (hashing skipped); anything else is
     # hashed, and the content hash decides whether it changed
@@ -508,6 +511,24 @@ def ingest_entity(settings: Settings, dictionary: Any, system: str, entity: str,
             item.cleanup()
     summary.seconds = time.monotonic() - t0
     return summary
+
+
+def _mark_missing(con, system: str, entity: str, on_disk: set[str]) -> None:
+    """A delivered file no longer under the exports root is reported, never silent:
+    raw._file_manifest.missing_since is set when it is first found gone (its landed rows stay:
+    a deletion is no retraction) and cleared when it comes back."""
+    rows = con.execute("SELECT DISTINCT path, missing_since IS NOT NULL FROM raw._file_manifest "
+                       "WHERE system = ? AND entity = ? AND status <> 'superseded'",
+                       [system, entity]).fetchall()
+    gone = [p for p, marked in rows if p not in on_disk and not marked]
+    back = [p for p, marked in rows if p in on_disk and marked]
+    now = _utcnow()
+    for p in gone:
+        con.execute("UPDATE raw._file_manifest SET missing_since = ? WHERE path = ? AND "
+                    "system = ? AND entity = ?", [now, p, system, entity])
+    for p in back:
+        con.execute("UPDATE raw._file_manifest SET missing_since = NULL WHERE path = ? AND "
+                    "system = ? AND entity = ?", [p, system, entity])
 
 
 def _table_rows(con, spec: EntitySpec) -> int:
