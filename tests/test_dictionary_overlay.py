@@ -62,7 +62,14 @@ review: {anything: [is, ignored]}
 
 @pytest.mark.parametrize("text, needles", [
     ("vocabularies: {channel: {email: {spellings: [微信]}}}", ["'微信'", "vocabularies.yml", "wechat"]),
-    ("units: {mass: {g: {factor: 0.5}}}", ["factor", "redefines"]),
+    ("units: {mass: {g: {factor: 0.5}}}", ["factor of mass unit 'g'", "units.yml", "0.001"]),
+    ("vocabularies: {channel: {wechat: {label_en: Chat}}}",
+     ["label_en of channel value 'wechat'", "vocabularies.yml", "'WeChat'"]),
+    ("vocabularies: {severity: {'10': {value: 9}}}", ["value of severity value '10'", "10.0"]),
+    ("problem_keywords: {QD05: {zh: [冒烟]}}", ["'冒烟'", "problems.yml", "SF01", "QD05"]),
+    ("problem_keywords: {SF01: {zh: [冒烟], en: [SMOKE]}}", []),  # the same meaning again
+    ("units: {mass: {g: {factor: 0.001, spellings: [克重]}}}", []),
+    ("units: {quantity: {roll: {factor: 1, colour: red}}}", ["unknown keys", "colour"]),
     ("units: {quantity: {roll: {factor: 1, spellings: [kg]}, box: {factor: 10, spellings: [卷]}}}", []),
     ("headers: {crm.complaints.channel: [状态]}", ["'状态'", "crm.yml", "status"]),
     ("provinces: {'110000': [广东]}", ["'广东'", "provinces.yml", "440000"]),
@@ -89,6 +96,32 @@ def test_two_overlay_files_that_disagree(tmp_path):
     with pytest.raises(DictionaryError) as exc:
         load_dictionary(overlays=[a, b])
     assert "a.yml" in str(exc.value) and "b.yml" in str(exc.value)
+
+
+@pytest.mark.parametrize("a_text, b_text, needles", [
+    ("vocabularies: {channel: {site: {label_en: Complaint site}}}",
+     "vocabularies: {channel: {site: {label_en: Forum}}}", ["label_en of channel value 'site'"]),
+    ("units: {quantity: {roll: {factor: 1}}}", "units: {quantity: {roll: {factor: 50}}}",
+     ["factor of quantity unit 'roll'"]),
+    ("missing_thresholds: [{system: crm, entity: complaints, field: province, warn_rate: 0.5, "
+     "error_rate: 0.9}]",
+     "missing_thresholds: [{system: crm, entity: complaints, field: province, warn_rate: 0.2, "
+     "error_rate: 0.9}]", ["threshold of crm.complaints.province"]),
+    ("check_overrides: {stg_crm__complaints: {missing_rate__province: {severity: ERROR}}}",
+     "check_overrides: {stg_crm__complaints: {missing_rate__province: {severity: WARN}}}",
+     ["override of stg_crm__complaints.missing_rate__province"]),
+    ("problem_keywords: {QD05: {en: [rattling]}}", "problem_keywords: {QD01: {en: [Rattling]}}",
+     ["keyword 'Rattling'", "QD05"]),
+])
+def test_two_overlay_files_redefining_an_addition(tmp_path, a_text, b_text, needles):
+    a, b = overlay(tmp_path, "a.yml", a_text), overlay(tmp_path, "b.yml", b_text)
+    load_dictionary(overlays=[a, a])  # one file's meaning, read twice, is no conflict
+    with pytest.raises(DictionaryError) as exc:
+        load_dictionary(overlays=[a, b])
+    msg = str(exc.value)
+    assert f"{a}" in msg and f"{b}" in msg, msg
+    for n in needles:
+        assert n in msg, msg
 
 
 def test_home_overlay_found_through_qualitrace_home(tmp_path, monkeypatch):

@@ -43,12 +43,19 @@ from orchestration.lib.dictionary.model import (
     Unit,
     VocabValue,
 )
-from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
+from orchestration.lib.dictionary.normalize import fold_width, lookup_key, normalize_header
 
 SECTIONS = ("vocabularies", "units", "headers", "provinces", "problem_keywords",
             "batch_patterns", "missing_thresholds", "check_overrides", "review")
 # `review:` holds what `dictionary suggest` could not decide; the merge ignores it
 OVERLAY_ENV = "QUALITRACE_DICTIONARY"
+VALUE_ATTRS = ("label_zh", "label_en", "value", "unit_kind")
+UNIT_ATTRS = ("factor", "offset")
+
+
+def _keyword_key(keyword: str) -> str:
+    """A problem keyword as the classifier compares it (width-folded, lower case)."""
+    return fold_width(str(keyword).rstrip("*")).lower().strip()
 
 
 def is_full_dictionary(path: Path) -> bool:
@@ -78,18 +85,21 @@ def overlay_files(dirs: list[Path]) -> list[Path]:
 
 
 class _Owners:
-    """Who gave a key its meaning first: (meaning, file)."""
+    """Who gave a key its meaning first: (meaning, file). A later file giving the same key
+    another meaning is a conflict naming both files; the same meaning again is no conflict."""
 
     def __init__(self) -> None:
-        self._seen: dict[tuple, tuple[str, str]] = {}
+        self._seen: dict[tuple, tuple[Any, str]] = {}
 
-    def claim(self, key: tuple, meaning: str, where: str, errors: list[str], what: str) -> None:
+    def claim(self, key: tuple, meaning: Any, where: str, errors: list[str], what: str,
+              verb: str = "would mean") -> bool:
         old = self._seen.get(key)
         if old is not None and old[0] != meaning:
-            errors.append(f"{where}: {what} would mean {meaning!r}, but {old[1]} already "
+            errors.append(f"{where}: {what} {verb} {meaning!r}, but {old[1]} already "
                           f"defines it as {old[0]!r}")
-            return
+            return False
         self._seen.setdefault(key, (meaning, where))
+        return True
 
 
 def _shipped_owners(d: Dictionary, shipped: dict[str, Path]) -> _Owners:
@@ -101,10 +111,21 @@ def _shipped_owners(d: Dictionary, shipped: dict[str, Path]) -> _Owners:
             for s in (val.canonical, *val.spellings):
                 o.claim(("voc", v.domain, lookup_key(s)), val.canonical,
                         str(shipped["vocabularies"]), ignore, "")
+            for attr in VALUE_ATTRS:
+                if getattr(val, attr) is not None:
+                    o.claim(("voc_attr", v.domain, val.canonical, attr), getattr(val, attr),
+                            str(shipped["vocabularies"]), ignore, "")
     for k in d.unit_kinds:
         for u in k.units:
             for s in (u.unit, *u.spellings):
                 o.claim(("unit", k.kind, lookup_key(s)), u.unit, str(shipped["units"]), ignore, "")
+            for attr in UNIT_ATTRS:
+                o.claim(("unit_attr", k.kind, u.unit, attr), float(getattr(u, attr)),
+                        str(shipped["units"]), ignore, "")
+    if d.problems is not None:
+        for _, t in d.problem_types():
+            for kw in (*t.keywords_zh, *t.keywords_en):
+                o.claim(("keyword", _keyword_key(kw)), t.code, str(shipped["problems"]), ignore, "")
     for e in d.entities:
         where = d.sources.get(f"entity:{e.table}", e.table)
         for f in e.fields:
@@ -163,11 +184,11 @@ def apply_overlays(d: Dictionary, files: list[Path], shipped: dict[str, Path]) -
         _provinces(d, path, _mapping(doc.get("provinces"), f"{path}: provinces", errors),
                    owners, errors)
         _keywords(d, path, _mapping(doc.get("problem_keywords"), f"{path}: problem_keywords",
-                                    errors), errors)
+                                    errors), owners, errors)
         _batch_patterns(d, path, doc.get("batch_patterns"), owners, errors)
-        _thresholds(d, path, doc.get("missing_thresholds"), errors)
+        _thresholds(d, path, doc.get("missing_thresholds"), owners, errors)
         _check_overrides(d, path, _mapping(doc.get("check_overrides"),
-                                           f"{path}: check_overrides", errors), errors)
+                                           f"{path}: check_overrides", errors), owners, errors)
         d.sources[f"overlay:{path.name}"] = str(path)
     return errors
 
@@ -198,17 +219,19 @@ def _vocabularies(d, path, body, owners, errors) -> None:
             owners.claim(("voc", vocab.domain, lookup_key(s)), canonical, w, errors,
                          f"spelling {s!r}")
         value = next((v for v in vocab.values if v.canonical == canonical), None)
-        if value is None:
-            if vocab.canonical_type != "text" and spec.get("value") is None:
-                errors.append(f"{w}: a new value of {vocab.domain} needs `value`")
-                continue
-            vocab.values.append(VocabValue(canonical=canonical, spellings=spellings,
-                                           **{k: v for k, v in spec.items() if k != "spellings"}))
+        if value is None and vocab.canonical_type != "text" and spec.get("value") is None:
+            errors.append(f"{w}: a new value of {vocab.domain} needs `value`")
             continue
-        for k in ("label_zh", "label_en", "value", "unit_kind"):
-            if k in spec and spec[k] != getattr(value, k):
-                errors.append(f"{w}.{k}: {spec[k]!r} redefines {getattr(value, k)!r} "
-                              f"of the shipped dictionary")
+        attrs = {k: spec[k] for k in VALUE_ATTRS if spec.get(k) is not None}
+        if not all([owners.claim(("voc_attr", vocab.domain, canonical, k), v, f"{w}.{k}", errors,
+                                 f"the {k} of {vocab.domain} value {canonical!r}", verb="redefined as")
+                    for k, v in attrs.items()]):
+            continue
+        if value is None:
+            vocab.values.append(VocabValue(canonical=canonical, spellings=spellings, **attrs))
+            continue
+        for k, v in attrs.items():  # a label the shipped value lacked is an addition
+            setattr(value, k, v)
         value.spellings.extend(s for s in spellings if s not in value.spellings)
 
 
@@ -219,22 +242,28 @@ def _units(d, path, body, owners, errors) -> None:
         for s in (unit_name, *spellings):
             owners.claim(("unit", kind.kind, lookup_key(s)), unit_name, w, errors,
                          f"unit spelling {s!r}")
-        unit = next((u for u in kind.units if u.unit == unit_name), None)
-        if unit is None:
-            if "factor" not in spec:
-                errors.append(f"{w}: a new unit needs `factor` (to {kind.canonical_unit})")
-                continue
-            try:
-                kind.units.append(Unit(unit=unit_name, spellings=spellings,
-                                       factor=float(spec["factor"]),
-                                       offset=float(spec.get("offset", 0.0))))
-            except (TypeError, ValueError) as exc:
-                errors.append(f"{w}: {exc}")
+        extra = set(spec) - {"spellings", *UNIT_ATTRS}
+        if extra:
+            errors.append(f"{w}: unknown keys {sorted(extra)} (spellings, factor, offset)")
             continue
-        for k in ("factor", "offset"):
-            if k in spec and float(spec[k]) != float(getattr(unit, k)):
-                errors.append(f"{w}.{k}: {spec[k]!r} redefines {getattr(unit, k)!r} "
-                              f"of the shipped dictionary")
+        unit = next((u for u in kind.units if u.unit == unit_name), None)
+        if unit is None and "factor" not in spec:
+            errors.append(f"{w}: a new unit needs `factor` (to {kind.canonical_unit})")
+            continue
+        try:
+            attrs = {k: float(spec[k]) for k in UNIT_ATTRS if k in spec}
+            if unit is None:
+                attrs.setdefault("offset", 0.0)
+        except (TypeError, ValueError) as exc:
+            errors.append(f"{w}: factor and offset must be numbers ({exc})")
+            continue
+        if not all([owners.claim(("unit_attr", kind.kind, unit_name, k), v, f"{w}.{k}", errors,
+                                 f"the {k} of {kind.kind} unit {unit_name!r}", verb="redefined as")
+                    for k, v in attrs.items()]):
+            continue
+        if unit is None:
+            kind.units.append(Unit(unit=unit_name, spellings=spellings, **attrs))
+            continue
         unit.spellings.extend(s for s in spellings if s not in unit.spellings)
 
 
@@ -270,7 +299,7 @@ def _provinces(d, path, body, owners, errors) -> None:
                 prov.aliases.append(a)
 
 
-def _keywords(d, path, body, errors) -> None:
+def _keywords(d, path, body, owners, errors) -> None:
     types = {t.code: t for _, t in d.problem_types()}
     for code, spec in body.items():
         w = f"{path}: problem_keywords.{code}"
@@ -282,12 +311,14 @@ def _keywords(d, path, body, errors) -> None:
         for lang in spec:
             if lang not in ("zh", "en"):
                 errors.append(f"{w}.{lang}: expected zh or en")
-        for kw in _as_list(spec.get("zh"), f"{w}.zh", errors):
-            if kw not in t.keywords_zh:
-                t.keywords_zh.append(kw)
-        for kw in _as_list(spec.get("en"), f"{w}.en", errors):
-            if kw not in t.keywords_en:
-                t.keywords_en.append(kw)
+        for lang, have in (("zh", t.keywords_zh), ("en", t.keywords_en)):
+            for kw in _as_list(spec.get(lang), f"{w}.{lang}", errors):
+                if not _keyword_key(kw):
+                    errors.append(f"{w}.{lang}: blank keyword")
+                elif (owners.claim(("keyword", _keyword_key(kw)), t.code, f"{w}.{lang}", errors,
+                                   f"keyword {kw!r}", verb="would classify as")
+                      and kw not in have):
+                    have.append(kw)
 
 
 def _batch_patterns(d, path, body, owners, errors) -> None:
@@ -308,7 +339,7 @@ def _batch_patterns(d, path, body, owners, errors) -> None:
             d.batch_patterns.append(bp)
 
 
-def _thresholds(d, path, body, errors) -> None:
+def _thresholds(d, path, body, owners, errors) -> None:
     if body is None:
         return
     if not isinstance(body, list):
@@ -320,12 +351,18 @@ def _thresholds(d, path, body, errors) -> None:
         except Exception as exc:  # noqa: BLE001
             errors.append(f"{path}: missing_thresholds[{i}]: {str(exc).splitlines()[0]}")
             continue
+        # replacing the shipped threshold is the point; two overlay files disagreeing is not
+        if not owners.claim(("threshold", t.system, t.entity, t.field),
+                            {"warn_rate": t.warn_rate, "error_rate": t.error_rate},
+                            f"{path}: missing_thresholds[{i}]", errors,
+                            f"the threshold of {t.system}.{t.entity}.{t.field}", verb="sets it to"):
+            continue
         d.missing_thresholds[:] = [x for x in d.missing_thresholds
                                    if (x.system, x.entity, x.field) != (t.system, t.entity, t.field)]
         d.missing_thresholds.append(t)
 
 
-def _check_overrides(d, path, body, errors) -> None:
+def _check_overrides(d, path, body, owners, errors) -> None:
     for model, checks in body.items():
         for check, change in _mapping(checks, f"{path}: check_overrides.{model}", errors).items():
             w = f"{path}: check_overrides.{model}.{check}"
@@ -336,6 +373,9 @@ def _check_overrides(d, path, body, errors) -> None:
                 continue
             if change.get("severity") not in (None, "ERROR", "WARN"):
                 errors.append(f"{w}.severity: must be ERROR or WARN")
+                continue
+            if not owners.claim(("check", str(model), str(check)), change, w, errors,
+                                f"the override of {model}.{check}", verb="sets it to"):
                 continue
             d.check_overrides.setdefault(str(model), {})[str(check)] = {
                 **change, "source": str(path)}
