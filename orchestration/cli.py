@@ -46,6 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shipped at or before (YYYY-MM-DD, UTC; equipment: batches produced until)")
     w.add_argument("--json", action="store_true", help="print the result as JSON")
 
+    holds_help = ("the hold list: batches and lots to hold, units in stock, in transit and "
+                  "in the field, and why")
+    for name, text in (("holds", holds_help),
+                       ("escalations", "open escalations (data_dictionary/escalations.yml)")):
+        e = sub.add_parser(name, help=text)
+        _add_home(e)
+        fmt = e.add_mutually_exclusive_group()
+        fmt.add_argument("--json", action="store_true", help="print JSON records")
+        fmt.add_argument("--csv", action="store_true", help="print CSV")
+        if name == "escalations":
+            e.add_argument("--all", action="store_true", help="resolved ones too")
+
     d = sub.add_parser("dev", help="start the Dagster UI on http://127.0.0.1:3000")
     _add_home(d)
     d.add_argument("--port", type=int, default=3000)
@@ -78,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     if cmd in ("trace", "where-used"):
         from orchestration.lib.trace import main as trace_main
         return trace_main(args)
+    if cmd in ("holds", "escalations"):
+        from orchestration.lib.escalation.cli import main as loop_main
+        return loop_main(args)
     if cmd == "dev":
         from orchestration.lib.devserver import main as dev_main
         return dev_main(args)

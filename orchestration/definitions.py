@@ -12,7 +12,7 @@ import pkgutil
 
 import dagster as dg
 
-AREAS = ("dictionary", "ingest", "dbt", "quality")
+AREAS = ("dictionary", "ingest", "dbt", "quality", "loop")
 
 
 def area_defs(area: str) -> dg.Definitions:

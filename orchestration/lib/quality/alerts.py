@@ -56,9 +56,12 @@ class Alert:
     run_id: str | None = None
     observed_value: float | None = None
     threshold: str | None = None
+    extra: dict | None = None  # more payload fields (an escalation's rule, recipients, ...)
 
     def payload(self) -> dict:
-        return dict(self.__dict__, source="qualitrace")
+        out = dict(self.__dict__, source="qualitrace")
+        out.update(out.pop("extra", None) or {})
+        return out
 
 
 def raise_alerts(settings: Settings, outcomes: Iterable[CheckOutcome],
@@ -120,7 +123,8 @@ def raise_alerts(settings: Settings, outcomes: Iterable[CheckOutcome],
                 open_by_check.setdefault((o.check_name, o.asset), set()).add(o.dedup_key)
                 fresh.append(Alert(o.dedup_key, o.check_name, o.asset, o.signature, o.severity,
                                    o.message, str(first), str(now), n, event, run_id,
-                                   o.observed_value, o.threshold))
+                                   o.observed_value, o.threshold,
+                                   o.details.get("alert_payload") if o.details else None))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -66,7 +66,8 @@ select
     sh.region,
     sh.carrier,
     coalesce(sh.units, 0) as units_at_risk,
-    sh.shipped_at
+    sh.shipped_at,
+    sh.delivered_at
 from suspects as s
 join batches as b on b.batch_code = s.batch_code
 left join shipments as sh on sh.batch_code = s.batch_code

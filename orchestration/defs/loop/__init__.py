@@ -1,0 +1,50 @@
+"""Closing the loop after every publish (sensor-triggered runs too): `marts/escalations` (the
+rules of data_dictionary/escalations.yml over the published marts, alerted and resolved
+through the alert path) and `marts/hold_list` (what to hold and where its units are)."""
+
+import dagster as dg
+
+from orchestration.lib.publish import MARTS
+
+DESCRIPTIONS = {
+    "escalations": "Published. One row per escalation rule firing (data_dictionary/"
+                   "escalations.yml evaluated over the published marts): rule, key, window, "
+                   "evidence, first/last seen, status open/resolved. New ones are alerted "
+                   "(alerts.jsonl, webhook); cleared ones resolve.",
+    "hold_list": "Published. One row per (suspect, batch to hold) for the suspects an open "
+                 "escalation or the top of the ranking implicates: units in stock, in transit "
+                 "and in the field (per province and customer), and why. A new hold is posted "
+                 "to the webhook as event_type `hold`.",
+}
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(key=["marts", name], group_name="marts",
+                        deps=[dg.AssetKey(["marts", m]) for m in MARTS],
+                        description=f"{text} Also `<home>/marts/{name}.parquet`.",
+                        kinds={"python", "duckdb", "parquet"},
+                        owners=["team:quality-analytics"], skippable=False)
+           for name, text in DESCRIPTIONS.items()],
+    name="close_the_loop", pool="warehouse")
+def close_the_loop(context: dg.AssetExecutionContext):
+    """Evaluate the escalation rules, refresh the hold list, deliver what is new."""
+    from orchestration.lib.escalation.engine import close_the_loop as run_loop
+    from orchestration.lib.settings import get_settings
+
+    settings = get_settings().ensure()
+    result = run_loop(settings)
+    context.log.info(f"escalations: {result.open_count} open, {len(result.opened)} new, "
+                     f"{len(result.resolved)} resolved; holds: {len(result.holds)} "
+                     f"({len(result.new_holds)} new)")
+    yield dg.MaterializeResult(asset_key=dg.AssetKey(["marts", "escalations"]), metadata={
+        "dagster/row_count": len(result.escalations), "open": result.open_count,
+        "opened_this_run": len(result.opened), "resolved_this_run": len(result.resolved),
+        "table": "marts.escalations",
+        "parquet": dg.MetadataValue.path(str(settings.parquet_dir / "escalations.parquet"))})
+    yield dg.MaterializeResult(asset_key=dg.AssetKey(["marts", "hold_list"]), metadata={
+        "dagster/row_count": len(result.holds), "new_this_run": len(result.new_holds),
+        "table": "marts.hold_list",
+        "parquet": dg.MetadataValue.path(str(settings.parquet_dir / "hold_list.parquet"))})
+
+
+defs = dg.Definitions(assets=[close_the_loop])

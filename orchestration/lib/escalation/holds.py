@@ -1,0 +1,139 @@
+"""`marts.hold_list`: what to hold, where the units are, and why.
+
+The suspects: every open escalation that names one (rule kind cluster_on_suspect), and the
+top of `marts.suspect_ranking` (policy in escalations.yml `holds:`: rank <= top_rank,
+q_value <= max_q_value, lift >= min_lift, suspect kinds a batch list exists for). For each,
+the batches `marts.forward_trace` links to it (a machine: only the batches with an
+excursion on it), one row per (suspect, batch):
+  units_in_stock   = units produced - units shipped (batch_quality), never below 0;
+  units_in_transit = units on shipments not yet signed for (forward_trace.delivered_at NULL);
+  units_in_field   = units on delivered shipments, also per province and customer.
+units_in_transit + units_in_field = batch_quality.units_shipped for every batch shipped.
+Pure: `build_hold_list` takes DataFrames; the engine reads and writes the warehouse.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from orchestration.lib.escalation.rules import HoldPolicy
+
+COLUMNS = {
+    "hold_id": "VARCHAR",            # suspect_kind|suspect_id|batch_code (primary key)
+    "suspect_kind": "VARCHAR",
+    "suspect_id": "VARCHAR",
+    "batch_code": "VARCHAR",
+    "material_lot": "VARCHAR",       # the lot to hold too (supplier_lot suspects)
+    "product_code": "VARCHAR",
+    "line": "VARCHAR",
+    "units_produced": "BIGINT",
+    "units_shipped": "BIGINT",
+    "units_in_stock": "BIGINT",
+    "units_in_transit": "BIGINT",
+    "units_in_field": "BIGINT",
+    "field_by_province": "VARCHAR",  # 'GD 1200; JS 300', largest first
+    "field_by_customer": "VARCHAR",  # customer codes (business ids, not personal data)
+    "problem_type_codes": "VARCHAR",
+    "escalations": "VARCHAR",        # rule|key of the open escalations naming the suspect
+    "reason": "VARCHAR",
+    "first_seen": "TIMESTAMP",       # UTC, the run that first listed the hold
+    "last_seen": "TIMESTAMP",
+}
+
+
+def implicated_suspects(escalations: pd.DataFrame | None, ranking: pd.DataFrame | None,
+                        policy: HoldPolicy) -> pd.DataFrame:
+    """One row per (suspect_kind, suspect_id) with problem types, escalations and reason."""
+    found: dict[tuple[str, str], dict] = {}
+
+    def add(kind, sid, problem, reason, escalation=None):
+        d = found.setdefault((str(kind), str(sid)), {"problems": set(), "reasons": [],
+                                                      "escalations": set()})
+        if problem:
+            d["problems"].add(str(problem))
+        if reason not in d["reasons"]:
+            d["reasons"].append(reason)
+        if escalation:
+            d["escalations"].add(escalation)
+
+    if escalations is not None and not escalations.empty:
+        e = escalations[(escalations["status"] == "open") & escalations["suspect_kind"].notna()
+                        & escalations["suspect_kind"].isin(policy.kinds)]
+        for r in e.itertuples():
+            add(r.suspect_kind, r.suspect_id, r.problem_type_code,
+                f"escalation {r.rule} [{r.severity}]: {r.summary}", r.escalation_id)
+    if ranking is not None and not ranking.empty:
+        rk = pd.to_numeric(ranking["rank"], errors="coerce")
+        q = pd.to_numeric(ranking["q_value"] if "q_value" in ranking else ranking["p_value"],
+                          errors="coerce")
+        lift = pd.to_numeric(ranking["lift"], errors="coerce")
+        top = ranking[ranking["suspect_kind"].isin(policy.kinds) & (rk <= policy.top_rank)
+                      & (q <= policy.max_q_value) & (lift >= policy.min_lift)]
+        for r in top.itertuples():
+            add(r.suspect_kind, r.suspect_id, r.problem_type_code,
+                f"rank {int(r.rank)} suspect for {r.problem_type_code} "
+                f"(lift {float(r.lift):.1f}x, {int(r.complaints_exposed)} complaints)")
+    rows = [{"suspect_kind": k, "suspect_id": s,
+             "problem_type_codes": ", ".join(sorted(d["problems"])) or None,
+             "escalations": ", ".join(sorted(d["escalations"])) or None,
+             "reason": "; ".join(d["reasons"])} for (k, s), d in sorted(found.items())]
+    return pd.DataFrame(rows, columns=["suspect_kind", "suspect_id", "problem_type_codes",
+                                       "escalations", "reason"])
+
+
+def _breakdown(g: pd.DataFrame, col: str) -> str | None:
+    s = g[g[col].notna()].groupby(col)["units_at_risk"].sum()
+    s = s[s > 0].sort_values(ascending=False, kind="stable")
+    return "; ".join(f"{k} {int(v)}" for k, v in s.items()) or None
+
+
+def build_hold_list(suspects: pd.DataFrame, forward: pd.DataFrame, batches: pd.DataFrame,
+                    previous: pd.DataFrame | None, now: datetime) -> pd.DataFrame:
+    """The hold list rows (COLUMNS), first_seen carried over from `previous`."""
+    if suspects.empty or forward is None or forward.empty:
+        return pd.DataFrame(columns=list(COLUMNS))
+    f = forward.merge(suspects[["suspect_kind", "suspect_id"]], on=["suspect_kind", "suspect_id"])
+    if "had_excursion" in f:  # a machine implicates the batches with an excursion on it
+        f = f[(f["suspect_kind"] != "equipment") | f["had_excursion"].fillna(False).astype(bool)]
+    if "delivered_at" not in f:
+        f = f.assign(delivered_at=pd.NaT)
+    f = f.assign(units_at_risk=pd.to_numeric(f["units_at_risk"], errors="coerce").fillna(0))
+    shipped = f[f["shipment_no"].notna()]
+    b = batches.set_index("batch_code")
+    prev_first = {} if previous is None or previous.empty else dict(
+        zip(previous["hold_id"], previous["first_seen"]))
+    info = suspects.set_index(["suspect_kind", "suspect_id"])
+    rows = []
+    for (kind, sid, batch), g in f.groupby(["suspect_kind", "suspect_id", "batch_code"],
+                                           sort=True):
+        s = shipped[(shipped["suspect_kind"] == kind) & (shipped["suspect_id"] == sid)
+                    & (shipped["batch_code"] == batch)]
+        transit = int(s.loc[s["delivered_at"].isna(), "units_at_risk"].sum())
+        delivered = s[s["delivered_at"].notna()]
+        produced = _int(b["units_produced"].get(batch)) if batch in b.index else None
+        n_shipped = _int(b["units_shipped"].get(batch)) if batch in b.index else None
+        stock = None if produced is None else max(produced - (n_shipped or 0), 0)
+        hid = f"{kind}|{sid}|{batch}"
+        why = info.loc[(kind, sid)]
+        rows.append({
+            "hold_id": hid, "suspect_kind": kind, "suspect_id": sid, "batch_code": batch,
+            "material_lot": sid if kind == "supplier_lot" else None,
+            "product_code": b["product_code"].get(batch) if batch in b.index else None,
+            "line": b["line"].get(batch) if batch in b.index and "line" in b else None,
+            "units_produced": produced, "units_shipped": n_shipped,
+            "units_in_stock": stock, "units_in_transit": transit,
+            "units_in_field": int(delivered["units_at_risk"].sum()),
+            "field_by_province": _breakdown(delivered, "province_code"),
+            "field_by_customer": _breakdown(delivered, "customer_code"),
+            "problem_type_codes": why["problem_type_codes"], "escalations": why["escalations"],
+            "reason": why["reason"], "first_seen": prev_first.get(hid, now), "last_seen": now,
+        })
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _int(v):
+    if v is None or pd.isna(v):
+        return None
+    return int(v)
