@@ -10,6 +10,7 @@ marts.forward_trace; a new hold is posted to a real webhook as event_type `hold`
 from __future__ import annotations
 
 import datetime as dt
+import json
 from unittest import mock
 
 import duckdb
@@ -162,8 +163,14 @@ def test_hold_units_reconcile_with_batch_quality_and_forward_trace(looped):
 
 @pytest.mark.integration
 def test_a_new_hold_is_posted_once_as_its_own_event(looped):
-    _settings, first, second, events = looped
+    settings, first, second, events = looped
     holds = [e for e in events if e.get("event_type") == "hold"]
+    # every line of alerts.jsonl is one delivery with its own dedup key, holds included
+    lines = [json.loads(x) for x in settings.alerts_file.read_text(encoding="utf-8").splitlines()
+             if x]
+    keys = [x.get("dedup_key") for x in lines]
+    assert all(keys) and len(keys) == len(set(keys)), keys
+    assert {f"hold|{h}" for h in first.holds["hold_id"]} <= set(keys)
     assert len(holds) == len(first.new_holds) == len(first.holds) > 0
     assert second.new_holds == []  # the same holds next run: nothing posted again
     assert {e["hold_id"] for e in holds} == set(first.holds["hold_id"])

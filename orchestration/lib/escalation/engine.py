@@ -182,12 +182,13 @@ def hold_list(con, cfg: EscalationConfig, escalations: pd.DataFrame, now: dateti
 
 
 def hold_event(row: dict) -> dict:
-    """The webhook payload of a new hold (event_type `hold`)."""
+    """The webhook payload of a new hold (event_type `hold`). Like every line of alerts.jsonl it
+    carries a `dedup_key` (`hold|<hold_id>`): a hold is posted once, when it is new."""
     keep = ("hold_id", "suspect_kind", "suspect_id", "batch_code", "material_lot",
             "product_code", "units_in_stock", "units_in_transit", "units_in_field",
             "field_by_province", "reason", "first_seen")
     return {"source": "qualitrace", "event_type": "hold", "event": "new",
-            **{k: row.get(k) for k in keep}}
+            "dedup_key": f"hold|{row.get('hold_id')}", **{k: row.get(k) for k in keep}}
 
 
 def deliver_events(settings: Settings, events: list[dict], webhook: str | None = None) -> None:
