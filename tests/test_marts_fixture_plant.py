@@ -150,11 +150,12 @@ def plant_tables() -> dict[str, pd.DataFrame]:
 
 
 
-def write_upstream(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the upstream relations the marts read, in their dbt schemas, and the real
-    dictionary tables (supersede reads each entity's business key from them)."""
+def write_upstream(con: duckdb.DuckDBPyConnection,
+                   tables: dict[str, pd.DataFrame] | None = None) -> None:
+    """Create the upstream relations the marts read (this plant's, or `tables`), in their dbt
+    schemas, and the real dictionary tables (supersede reads each entity's business key)."""
     publish_dictionary(load_dictionary(), con)
-    for name, df in plant_tables().items():
+    for name, df in (plant_tables() if tables is None else tables).items():
         schema = SCHEMA_OF[name.split("_", 1)[0]]
         if name.startswith("stg_") and "_source_file" not in df.columns:  # lineage, as staged
             df = df.assign(_source_file=f"fixture/{name}_20240101.csv",

@@ -75,3 +75,34 @@ def test_properties(rows):
         assert np.all(np.diff(ranked.log10_p_value.to_numpy()) >= -1e-9)
     assert df.suspect_ranking_key.is_unique
     assert (df.q_value >= df.p_value - 1e-12).all() and (df.q_value <= 1).all()
+
+
+def pair_rows(rows):
+    return pd.DataFrame(rows, columns=[
+        "problem_type_code", "kind_a", "id_a", "kind_b", "id_b", "complaints_both", "units_both",
+        "complaints_a_only", "units_a_only", "complaints_b_only", "units_b_only",
+        "complaints_total", "units_total"])
+
+
+def test_a_pair_is_kept_only_when_it_explains_more_than_each_part():
+    df = ranking.combined_suspects(pair_rows([
+        # one line's night shift: 30 complaints on its 10k units, 3 on its other 20k units,
+        # 4 on the other lines' 20k night units
+        ("QD05", "line", "L03", "shift", "night", 30, 10000, 3, 20000, 4, 20000, 45, 90000),
+        # the line alone is the cause: night adds nothing within the line
+        ("QD04", "line", "L01", "shift", "night", 10, 10000, 20, 20000, 2, 20000, 35, 90000),
+        # nested parts (B only where A): nothing to compare within B
+        ("QD08", "line", "L01", "equipment", "E1", 12, 10000, 1, 20000, 0, 0, 15, 90000),
+    ]), alpha=0.01)
+    assert list(zip(df.suspect_kind, df.suspect_id)) == [("line+shift", "L03+night")]
+    r = df.iloc[0]
+    assert (r.complaints_exposed, r.units_exposed) == (30, 10000)
+    assert (r.complaints_unexposed, r.units_unexposed) == (15, 80000)
+    within_line = fisher_exact([[30, 10000 - 30], [3, 20000 - 3]], alternative="greater")[1]
+    within_night = fisher_exact([[30, 10000 - 30], [4, 20000 - 4]], alternative="greater")[1]
+    assert r.conditional_p_value == pytest.approx(max(within_line, within_night), rel=1e-6)
+
+
+def test_no_pairs_is_an_empty_frame_with_the_count_columns():
+    df = ranking.combined_suspects(pair_rows([]), alpha=0.01)
+    assert df.empty and "conditional_p_value" in df.columns and "suspect_kind" in df.columns

@@ -6,6 +6,15 @@ unexposed complaint rate (units = units shipped), and a one-sided Fisher exact p
 Rows with complaints_exposed >= var('suspect_min_support', 3) are ranked per problem type
 by p-value ascending (computed in log space, so tiny p-values still order), then lift
 descending; ties share a rank. Other rows keep rank NULL.
+
+Combined suspects (int_suspect_pair_counts): a pair of batch-level suspects of different kinds
+(`line+shift`, `L03+night`) joins the ranking when it explains clearly more than either part
+alone, judged by two stratified one-sided Fisher tests: within the batches of part A, are
+complaints more frequent where B is also present than where it is not; and the same within B.
+Both p-values must be at most `pair_alpha` (config, 0.01); `conditional_p_value` keeps the
+larger one. A redundant pair (B adds nothing within A, or one part always implies the other)
+fails one of the tests and is left out. A kept pair is then ranked with the single suspects on
+the same exposed-vs-rest test.
 """
 
 import numpy as np
@@ -76,6 +85,44 @@ def rank_suspects(counts: pd.DataFrame, min_support: int) -> pd.DataFrame:
                           na_position="last").reset_index(drop=True)
 
 
+def combined_suspects(pairs: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """Pairs that explain more than either part alone, shaped like int_suspect_counts rows
+    (plus conditional_p_value)."""
+    cols = ["problem_type_code", "suspect_kind", "suspect_id", "complaints_exposed",
+            "units_exposed", "complaints_unexposed", "units_unexposed", "conditional_p_value"]
+    if pairs is None or pairs.empty:
+        return pd.DataFrame(columns=cols)
+    df = pairs.copy()
+    num = ["complaints_both", "units_both", "complaints_a_only", "units_a_only",
+           "complaints_b_only", "units_b_only", "complaints_total", "units_total"]
+    for col in num:
+        df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype("int64").clip(lower=0)
+    cb = df["complaints_both"].to_numpy()
+    ub = np.maximum(df["units_both"].to_numpy(), cb)
+
+    def within(c_other, u_other):
+        u_other = np.maximum(u_other, c_other)
+        # P(X >= cb), X ~ Hypergeom(units in the stratum, complaints in it, units with both)
+        p = hypergeom.sf(cb - 1, ub + u_other, cb + c_other, ub)
+        p = np.where(u_other > 0, np.nan_to_num(p, nan=1.0), 1.0)
+        return np.clip(p, 0.0, 1.0)
+
+    p_a = within(df["complaints_a_only"].to_numpy(), df["units_a_only"].to_numpy())
+    p_b = within(df["complaints_b_only"].to_numpy(), df["units_b_only"].to_numpy())
+    df["conditional_p_value"] = np.maximum(p_a, p_b)
+    kept = df[df["conditional_p_value"] <= alpha]
+    return pd.DataFrame({
+        "problem_type_code": kept["problem_type_code"],
+        "suspect_kind": kept["kind_a"].astype(str) + "+" + kept["kind_b"].astype(str),
+        "suspect_id": kept["id_a"].astype(str) + "+" + kept["id_b"].astype(str),
+        "complaints_exposed": kept["complaints_both"],
+        "units_exposed": kept["units_both"],
+        "complaints_unexposed": kept["complaints_total"] - kept["complaints_both"],
+        "units_unexposed": kept["units_total"] - kept["units_both"],
+        "conditional_p_value": kept["conditional_p_value"],
+    }, columns=cols).reset_index(drop=True)
+
+
 def benjamini_hochberg(df: pd.DataFrame) -> pd.Series:
     """False-discovery-rate adjusted p-values among the suspects of each problem type."""
     q = pd.Series(np.nan, index=df.index, dtype="float64")
@@ -94,6 +141,12 @@ def benjamini_hochberg(df: pd.DataFrame) -> pd.Series:
 def model(dbt, session):
     dbt.config(materialized="table")
     min_support = int(dbt.config.get("min_support") or 3)
+    alpha = float(dbt.config.get("pair_alpha") or 0.01)
     counts = dbt.ref("int_suspect_counts").df().drop(columns=["suspect_counts_key"], errors="ignore")
+    counts["conditional_p_value"] = np.nan
+    pairs = combined_suspects(dbt.ref("int_suspect_pair_counts").df(), alpha)
+    if len(pairs):
+        counts = pd.concat([counts, pairs], ignore_index=True)
+    counts["conditional_p_value"] = counts["conditional_p_value"].astype("float64")
     out = rank_suspects(counts, min_support)
     return out

@@ -6,6 +6,8 @@
     supplier     : a supplier -> the batches that consumed any of its lots
     equipment    : a machine -> every batch produced on its line (had_excursion marks the
                    batches with an excursion on that machine)
+    a combined suspect ranked in marts.suspect_ranking (suspect_kind line+shift, suspect_id
+                   L03+night) -> the batches exposed to both parts (int_suspect_batch_exposure)
   A batch that never shipped has one row with shipment_no NULL and units_at_risk 0.
 -#}
 with batches as (
@@ -42,6 +44,35 @@ suspects as (
     join batches as b on b.line = e.line
     left join excursions as x on x.batch_code = b.batch_code and x.equipment_id = e.equipment_id
 ),
+pair_exposure as (
+    select suspect_kind, suspect_id, batch_code
+    from {{ ref('int_suspect_batch_exposure') }}
+),
+ranked_pairs as (
+    select distinct p.kind_a, p.id_a, p.kind_b, p.id_b
+    from {{ ref('int_suspect_pair_counts') }} as p
+    join {{ ref('suspect_ranking') }} as r
+      on r.problem_type_code = p.problem_type_code
+     and r.suspect_kind = {{ dbt.concat(["p.kind_a", "'+'", "p.kind_b"]) }}
+     and r.suspect_id = {{ dbt.concat(["p.id_a", "'+'", "p.id_b"]) }}
+    where r.rank is not null
+),
+pair_suspects as (
+    select distinct
+        {{ dbt.concat(["rp.kind_a", "'+'", "rp.kind_b"]) }} as suspect_kind,
+        {{ dbt.concat(["rp.id_a", "'+'", "rp.id_b"]) }} as suspect_id,
+        ea.batch_code
+    from ranked_pairs as rp
+    join pair_exposure as ea on ea.suspect_kind = rp.kind_a and ea.suspect_id = rp.id_a
+    join pair_exposure as eb
+      on eb.suspect_kind = rp.kind_b and eb.suspect_id = rp.id_b and eb.batch_code = ea.batch_code
+),
+all_suspects as (
+    select suspect_kind, suspect_id, batch_code, supplier_lot, excursion_count from suspects
+    union all
+    select suspect_kind, suspect_id, batch_code, cast(null as {{ dbt.type_string() }}), 0
+    from pair_suspects
+),
 shipments as (
     select * from {{ ref('int_marts_batch_shipments') }}
 )
@@ -68,6 +99,6 @@ select
     coalesce(sh.units, 0) as units_at_risk,
     sh.shipped_at,
     sh.delivered_at
-from suspects as s
+from all_suspects as s
 join batches as b on b.batch_code = s.batch_code
 left join shipments as sh on sh.batch_code = s.batch_code
