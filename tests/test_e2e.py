@@ -45,6 +45,21 @@ def test_run_exits_zero_with_progress_and_summary(pipeline_run):
     for needle in ("rows per layer:", "checks:", "warehouse:", "marts (parquet):", "log:"):
         assert needle in summary, summary
     assert re.search(r"checks: \d+ passed, 0 failed", summary) or "WARN" in out, summary
+    # closing the loop: the open escalations and the holds, as the marts hold them
+    con = duckdb.connect(str(pipeline_run.settings.warehouse), read_only=True)
+    try:
+        n_esc = con.execute("select count(*) from marts.escalations where status = 'open'"
+                            ).fetchone()[0]
+        n_holds, n_suspects = con.execute("select count(*), count(distinct suspect_kind || "
+                                          "suspect_id) from marts.hold_list").fetchone()
+        rule = con.execute("select rule from marts.escalations where status = 'open' limit 1"
+                           ).fetchone()
+    finally:
+        con.close()
+    assert f"escalations open: {n_esc}" in summary, summary
+    assert f"holds: {n_holds} batches of {n_suspects} suspects" in summary, summary
+    assert n_esc and rule[0] in summary and n_holds, "the demo plant should escalate and hold"
+    assert (pipeline_run.settings.reports / "dashboard.html").exists()
 
 
 def test_every_mart_published_with_contract_columns_and_parquet(pipeline_home):

@@ -430,6 +430,30 @@ def _query(settings: Settings, sql: str) -> list[tuple]:
         return []
 
 
+def _summary_loop(settings: Settings, w) -> None:
+    """Open escalations and the hold list, as the summary's closing-the-loop lines."""
+    esc = _query(settings, "select severity, rule, summary from marts.escalations "
+                           "where status = 'open' order by case severity when 'critical' then 0 "
+                           "when 'high' then 1 else 2 end, last_seen desc, rule")
+    if esc is not None:
+        w(f"  escalations open: {len(esc)}" + ("" if esc else " (none)") + "\n")
+        for severity, rule, summary in esc[:8]:
+            w(f"    [{severity}] {rule}: {summary}\n")
+        if len(esc) > 8:
+            w(f"    ... {len(esc) - 8} more: qualitrace escalations\n")
+    holds = _query(settings, "select suspect_kind, suspect_id, count(*), sum(units_in_stock), "
+                             "sum(units_in_transit), sum(units_in_field) from marts.hold_list "
+                             "group by 1, 2 order by 4 desc, 1, 2")
+    if holds is not None:
+        w(f"  holds: {sum(h[2] for h in holds)} batches of {len(holds)} suspects"
+          + ("" if holds else " (none)") + "\n")
+        for kind, sid, n, stock, transit, field in holds[:8]:
+            w(f"    {kind} {sid}: {n} batches, {stock or 0:,} in stock, {transit or 0:,} in "
+              f"transit, {field or 0:,} in the field\n")
+        if len(holds) > 8:
+            w(f"    ... {len(holds) - 8} more: qualitrace holds\n")
+
+
 def _summary(settings: Settings, p: RunProgress, out: TextIO, log_path: Path,
              elapsed: float) -> None:
     w = out.write
@@ -465,6 +489,7 @@ def _summary(settings: Settings, p: RunProgress, out: TextIO, log_path: Path,
             lift_t = f"{lift:.1f}x" if isinstance(lift, (int, float)) else str(lift)
             pv_t = f"{pv:.1e}" if isinstance(pv, (int, float)) else str(pv)
             w(f"    {code:<6} {kind:<13} {sid!s:<24} lift {lift_t:>7}  p {pv_t}\n")
+    _summary_loop(settings, w)
     w(f"  warehouse: {settings.warehouse}\n  marts (parquet): {settings.parquet_dir}\n"
-      f"  reports: {settings.reports}\n  log: {log_path}\n")
+      f"  reports: {settings.reports} (dashboard.html, index.html)\n  log: {log_path}\n")
     out.flush()

@@ -1,6 +1,7 @@
 """Closing the loop after every publish (sensor-triggered runs too): `marts/escalations` (the
 rules of data_dictionary/escalations.yml over the published marts, alerted and resolved
-through the alert path) and `marts/hold_list` (what to hold and where its units are)."""
+through the alert path), `marts/hold_list` (what to hold and where its units are) and
+`reports/dashboard` (the quality dashboard over all of it)."""
 
 import dagster as dg
 
@@ -47,4 +48,20 @@ def close_the_loop(context: dg.AssetExecutionContext):
         "parquet": dg.MetadataValue.path(str(settings.parquet_dir / "hold_list.parquet"))})
 
 
-defs = dg.Definitions(assets=[close_the_loop])
+@dg.asset(key=["reports", "dashboard"], group_name="governance",
+          deps=[dg.AssetKey(["marts", "escalations"]), dg.AssetKey(["marts", "hold_list"])],
+          kinds={"python", "html"}, owners=["team:quality-analytics"], pool="warehouse",
+          description="Quality dashboard <home>/reports/dashboard.html, rebuilt after every "
+                      "publish: Pareto of problem types (current and previous period), weekly "
+                      "trend with spikes, complaint rate by region, top suspects per problem "
+                      "type, SPC charts with violations, open escalations and the hold list; "
+                      "each chart with its table and a link to its mart. Opens offline.")
+def quality_dashboard() -> dg.MaterializeResult:
+    from orchestration.lib.dashboard import render_dashboard
+    from orchestration.lib.settings import get_settings
+
+    path = render_dashboard(get_settings().ensure())
+    return dg.MaterializeResult(metadata={"dashboard": dg.MetadataValue.path(str(path))})
+
+
+defs = dg.Definitions(assets=[close_the_loop, quality_dashboard])

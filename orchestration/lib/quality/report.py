@@ -1,9 +1,10 @@
 """The governance report: one static HTML page, `<home>/reports/index.html`.
 
 Built from the governance tables (check_results, alerts, quarantine, dictionary_gaps,
-file_manifest); shows the latest run and the trend, and links into the GX Data Docs
-(`validation/index.html`, rebuilt here) and the dictionary page. No JavaScript, no network:
-it opens from disk.
+file_manifest); shows the latest run, check results and quarantine over time as charts
+(Plotly, plotly.js inlined), and links into the GX Data Docs (`validation/index.html`, rebuilt
+here), the dictionary page and the quality dashboard (`dashboard.html`). No network: it opens
+from disk.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+from orchestration.lib.dashboard import plotly_script
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import connect
 
@@ -95,6 +97,11 @@ def gather(con) -> dict:
             SELECT system, entity, reason_code, count(*) AS rows_quarantined
             FROM governance.quarantine GROUP BY ALL ORDER BY rows_quarantined DESC, 1, 2, 3
             """).fetchall()
+        if "quarantined_at" in _cols(con, "governance", "quarantine"):
+            d["quarantine_days"] = con.execute("""
+                SELECT cast(quarantined_at AS date) AS day, reason_code, count(*) AS rows
+                FROM governance.quarantine WHERE quarantined_at IS NOT NULL
+                GROUP BY ALL ORDER BY 1, 2""").fetchall()
     if _has(con, "governance", "dictionary_gaps"):
         d["gaps"] = con.execute("""
             SELECT field, value_seen, occurrences, first_seen, example_file
@@ -112,28 +119,40 @@ def gather(con) -> dict:
     return d
 
 
-def _trend_svg(runs: list) -> str:
+def _checks_chart(runs: list) -> str:
     """Stacked bars per run (oldest left): passed / WARN failed / ERROR failed."""
     if not runs:
         return ""
+    import plotly.graph_objects as go
+
+    from orchestration.lib.dashboard import figure_div, style
+
     runs = list(reversed(runs))
-    w, h, gap = 28, 120, 6
-    top = max(r[2] for r in runs) or 1
-    bars = []
-    for i, r in enumerate(runs):
-        x, y = 40 + i * (w + gap), h
-        for val, colour, label in ((r[3], "#2e7d32", "passed"), (r[4], "#f9a825", "WARN"),
-                                   (r[5], "#c62828", "ERROR")):
-            bh = h * val / top
-            y -= bh
-            bars.append(f'<rect x="{x}" y="{y:.1f}" width="{w}" height="{bh:.1f}" '
-                        f'fill="{colour}"><title>{e(r[0])}: {val} {label}</title></rect>')
-        bars.append(f'<text x="{x + w / 2}" y="{h + 14}" font-size="9" text-anchor="middle">'
-                    f'{i + 1}</text>')
-    width = 40 + len(runs) * (w + gap)
-    return (f'<svg class="trend" role="img" aria-label="checks per run" width="{width}" '
-            f'height="{h + 20}" xmlns="http://www.w3.org/2000/svg">'
-            f'<text x="0" y="10" font-size="9">{top}</text>{"".join(bars)}</svg>')
+    x = [str(r[0]) for r in runs]
+    fig = go.Figure()
+    for i, name, colour in ((3, "passed", "#2e7d32"), (4, "WARN failed", "#f9a825"),
+                            (5, "ERROR failed", "#c62828")):
+        fig.add_bar(x=x, y=[r[i] for r in runs], name=name, marker_color=colour)
+    style(fig, "Check results per run", barmode="stack", xaxis_title="run",
+          yaxis_title="checks", height=320)
+    return figure_div(fig, "chart-checks-trend")
+
+
+def _quarantine_chart(days: list | None) -> str:
+    """Rows quarantined per day, stacked by reason."""
+    if not days:
+        return ""
+    import plotly.graph_objects as go
+
+    from orchestration.lib.dashboard import figure_div, style
+
+    fig = go.Figure()
+    for reason in sorted({r[1] for r in days}):
+        pts = [r for r in days if r[1] == reason]
+        fig.add_bar(x=[str(r[0]) for r in pts], y=[r[2] for r in pts], name=str(reason))
+    style(fig, "Rows quarantined over time, by reason", barmode="stack", xaxis_title="day",
+          yaxis_title="rows", height=320)
+    return figure_div(fig, "chart-quarantine-trend")
 
 
 def _docs_link(asset: str, docs: Path | None) -> Markup:
@@ -208,7 +227,7 @@ def render_html(d: dict, docs: Path | None, dictionary_href: str | None,
                      "ok" if r[3] else f"{r[2]} failed"] for r in d["missing"]]
     dup_rows = [[r[0], r[1], r[4], r[5], "ok" if r[3] else f"{r[2]} failed"]
                 for r in d["duplicates"]]
-    links = []
+    links = ['<a id="dashboard-link" href="dashboard.html">Quality dashboard 质量看板</a>']
     if docs is not None:
         links.append('<a id="data-docs-link" href="validation/index.html">'
                      'Great Expectations Data Docs</a>')
@@ -244,7 +263,7 @@ th {{ background: #f4f4f4; }} td {{ max-width: 60em; overflow-wrap: anywhere; }}
 .verdict.error {{ background: #ffebee; }} .verdict.none {{ background: #eee; }}
 .sev.ERROR {{ color: #c62828; font-weight: 600; }} .sev.WARN {{ color: #a66d00; }}
 .empty {{ color: #666; font-style: italic; }} nav a {{ margin-right: 1.5em; }}
-</style></head><body>
+</style>{plotly_script() if (d["runs"] or d.get("quarantine_days")) else ""}</head><body>
 <h1>Qualitrace governance report</h1>
 <p>Generated {e(generated_at.strftime('%Y-%m-%d %H:%M:%S UTC'))}.
 Latest run: <code id="latest-run">{e(run[0] if run else 'none')}</code>
@@ -263,7 +282,7 @@ Latest run: <code id="latest-run">{e(run[0] if run else 'none')}</code>
 {_table(["asset", "passed", "WARN failed", "ERROR failed"], status_rows, "status")}
 
 <h2 id="trend">Trend (last {TREND_RUNS} runs)</h2>
-{_trend_svg(d["runs"])}
+{_checks_chart(d["runs"])}
 {_table(["run", "started (UTC)", "checks", "passed", "WARN failed", "ERROR failed"],
         trend_rows, "trend")}
 
@@ -275,6 +294,7 @@ Latest run: <code id="latest-run">{e(run[0] if run else 'none')}</code>
         "resolved")}</details>
 
 <h2 id="quarantine">Rows quarantined by reason</h2>
+{_quarantine_chart(d.get("quarantine_days"))}
 {quarantine}
 
 <h2 id="dictionary-gaps">Dictionary gaps: values the dictionary does not know yet</h2>
@@ -352,7 +372,7 @@ def _write_suggestions(settings: Settings) -> str | None:
         write_patch(build_patch(prof, d, settings.exports), prof, settings.exports,
                     settings.reports / SUGGESTIONS)
         return SUGGESTIONS
-    except Exception:  # noqa: BLE001 - the report still renders without it
+    except Exception:
         log.exception("could not write %s", SUGGESTIONS)
         return None
 
