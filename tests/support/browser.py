@@ -45,6 +45,7 @@ class PageVisit:
     requests: list[str] = field(default_factory=list)
     blocked_requests: list[str] = field(default_factory=list)
     screenshot: Path | None = None
+    evaluated: object = None
 
     @property
     def external_requests(self) -> list[str]:
@@ -68,7 +69,8 @@ def browser():
 
 
 def visit(b, path: Path, *, screenshot: Path | None = None, width: int = 1400,
-          height: int = 1000, full_page: bool = True, settle_ms: int = 500) -> PageVisit:
+          height: int = 1000, full_page: bool = True, settle_ms: int = 500,
+          evaluate: str | None = None) -> PageVisit:
     """Load a local file in a fresh context of browser `b`; only file:// is allowed out."""
     url = Path(path).resolve().as_uri()
     ctx = b.new_context(viewport={"width": width, "height": height})
@@ -93,6 +95,8 @@ def visit(b, path: Path, *, screenshot: Path | None = None, width: int = 1400,
         page.wait_for_timeout(settle_ms)
         visit_.html = page.content()
         visit_.title = page.title()
+        if evaluate is not None:  # a JavaScript expression, evaluated once the page settled
+            visit_.evaluated = page.evaluate(evaluate)
         if screenshot is not None:
             page.screenshot(path=str(screenshot), full_page=full_page)
             visit_.screenshot = screenshot
