@@ -1,14 +1,31 @@
-"""Blue/green publish of the marts.
+"""Blue/green publish of the marts, as one versioned set readers never see torn.
 
 dbt builds the marts into `marts_build` (green). Only after every blocking check passed,
-`publish_marts` copies all of them into `marts` (blue) in ONE DuckDB transaction, so
-readers see either the previous marts or the new ones, never a mix; then it writes
-`<home>/marts/<name>.parquet` for each, via a temp file renamed into place.
+`publish_marts` publishes them (blue) in this order:
+
+1. a new version directory `<home>/published/<version>/` is written beside the current one:
+   `<mart>.parquet` for every mart (files of marts not republished are hard-linked from the
+   current version; all written as `.<version>.partial`, then renamed), `serving.duckdb`
+   (schema `marts`: one view per Parquet file of this version) and `MANIFEST.json` last,
+   which marks the version complete;
+2. ONE atomic rename switches the pointer `<home>/marts` (a symlink to that version): the
+   Parquet files and the serving database `<home>/serving.duckdb` (a fixed symlink to
+   `marts/serving.duckdb`) change together, so a reader sees the previous set or the new one,
+   never a mix; a reader holding the serving database open keeps the version it opened (its
+   views name that version's files) until it reconnects, and never blocks a run;
+3. the pipeline's own warehouse schema `marts` is swapped in ONE DuckDB transaction.
+
+A kill at any step leaves the previous set published; the next publish removes the partial
+directory. The three newest versions are kept (a reader's version outlives a whole run).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestration.lib.settings import Settings
@@ -62,10 +79,11 @@ def _tables_in(con, schema: str) -> set[str]:
 
 
 def publish_marts(settings: Settings, names: tuple[str, ...] = MARTS) -> dict[str, int]:
-    """Swap `marts_build.*` into `marts.*` atomically, then refresh the Parquet copies.
+    """Publish `marts_build.*` as a new version (Parquet + serving database, one pointer
+    switch), then swap them into the warehouse's `marts.*` in one transaction.
 
     Returns row counts per mart. Raises PublishError naming any mart missing from
-    `marts_build`; in that case the published marts are left as they were.
+    `marts_build`; in that case nothing published changes.
     """
     counts: dict[str, int] = {}
     with connect(settings) as con:
@@ -75,6 +93,9 @@ def publish_marts(settings: Settings, names: tuple[str, ...] = MARTS) -> dict[st
                 f"{settings.warehouse}: cannot publish, not built in schema "
                 f"{BUILD_SCHEMA}: {', '.join(missing)} (published marts left unchanged)"
             )
+        publish_version(settings, con, {n: f"{BUILD_SCHEMA}.{n}" for n in names},
+                        order_schema=BUILD_SCHEMA)
+        _crash_point("warehouse")
         con.execute("begin transaction")
         try:
             con.execute(f"create schema if not exists {PUBLISH_SCHEMA}")
@@ -89,35 +110,148 @@ def publish_marts(settings: Settings, names: tuple[str, ...] = MARTS) -> dict[st
         except BaseException:
             con.execute("rollback")
             raise
-        write_parquet(con, settings.parquet_dir, names)
     return counts
 
 
-def _order_by(con, name: str) -> str:
+# ---- versions -----------------------------------------------------------------------------
+
+VERSIONS_DIR = "published"
+SERVING_FILE = "serving.duckdb"
+MANIFEST = "MANIFEST.json"
+KEEP_VERSIONS = 3
+CRASH_ENV = "QUALITRACE_TEST_CRASH_AT"  # tests only: SIGKILL this process at a named step
+
+
+def _crash_point(step: str) -> None:
+    """Fault injection for the kill -9 tests: dies here when CRASH_ENV names this step."""
+    if os.environ.get(CRASH_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def versions_root(settings: Settings) -> Path:
+    return settings.home / VERSIONS_DIR
+
+
+def serving_path(settings: Settings) -> Path:
+    """The database analysts open: `<home>/serving.duckdb` (schema `marts`)."""
+    return settings.home / SERVING_FILE
+
+
+def current_version(settings: Settings) -> Path | None:
+    """The published version directory `<home>/marts` points at (None before any publish)."""
+    p = settings.parquet_dir
+    if p.is_symlink():
+        target = p.resolve()
+        return target if target.is_dir() else None
+    return p if p.is_dir() else None
+
+
+def publish_version(settings: Settings, con, relations: dict[str, str],
+                    order_schema: str | None = None) -> Path:
+    """Write `relations` ({mart: "schema.table"} readable by `con`) as a new version (the
+    other marts of the current version carried over), then switch `<home>/marts` to it."""
+    root = versions_root(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    current = current_version(settings)
+    _remove_partials(root, current)
+    version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{os.getpid()}"
+    final = root / version
+    partial = root / f".{version}.partial"
+    partial.mkdir()
+    if current is not None:
+        for f in sorted(current.glob("*.parquet")):
+            if f.stem not in relations:
+                _link_or_copy(f, partial / f.name)
+    _crash_point("parquet")
+    rows = {}
+    for name, relation in relations.items():
+        order = _order_by(con, name, order_schema or relation.split(".")[0])
+        con.execute(f"copy (select * from {relation}{order}) to "
+                    f"'{_sql_path(partial / (name + '.parquet'))}' (format parquet)")
+        rows[name] = con.execute(f"select count(*) from {relation}").fetchone()[0]
+    os.rename(partial, final)  # still incomplete: no MANIFEST yet
+    _crash_point("serving")
+    marts = sorted(f.stem for f in final.glob("*.parquet"))
+    _write_serving(final / SERVING_FILE, final, marts)
+    tmp = final / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(
+        {"version": version, "published_at": datetime.now(UTC).isoformat(), "marts": marts,
+         "rows_written": rows}, indent=1), encoding="utf-8")
+    os.replace(tmp, final / MANIFEST)  # the version is complete
+    _crash_point("switch")
+    _switch(settings, final)
+    _crash_point("switched")
+    _keep_newest(root, final)
+    return final
+
+
+def _write_serving(path: Path, final_dir: Path, marts: list[str]) -> None:
+    """A small DuckDB file of views over this version's Parquet files (absolute paths of the
+    final directory, so an open connection keeps reading its own version)."""
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema if not exists marts")
+        for m in marts:
+            con.execute(f"create view marts.{m} as select * from "
+                        f"read_parquet('{_sql_path(final_dir / (m + '.parquet'))}')")
+    finally:
+        con.close()
+
+
+def _switch(settings: Settings, final: Path) -> None:
+    """Point `<home>/marts` at `final` with one rename; make `<home>/serving.duckdb` a
+    symlink through it (once). A plain `marts/` folder of an older home is moved aside."""
+    pointer = settings.parquet_dir
+    if pointer.is_dir() and not pointer.is_symlink():
+        if any(pointer.iterdir()):  # Parquet of a home published before versions existed
+            pointer.rename(versions_root(settings) / f"legacy-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+        else:
+            pointer.rmdir()
+    tmp = settings.home / f".marts.switch{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    os.symlink(Path(VERSIONS_DIR) / final.name, tmp)
+    os.replace(tmp, pointer)
+    serving = serving_path(settings)
+    if not serving.is_symlink():
+        stmp = settings.home / f".serving.switch{os.getpid()}"
+        stmp.unlink(missing_ok=True)
+        os.symlink(Path(pointer.name) / SERVING_FILE, stmp)
+        os.replace(stmp, serving)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _remove_partials(root: Path, current: Path | None) -> None:
+    """Partial versions (no MANIFEST) are left only by a killed publish (runs are
+    serialised); so are legacy folders of nothing."""
+    for p in root.iterdir():
+        if p.is_dir() and p != current and not p.name.startswith("legacy-") \
+                and not (p / MANIFEST).exists():
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _keep_newest(root: Path, current: Path) -> None:
+    done = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+                   and (p / MANIFEST).exists()), key=lambda p: p.name, reverse=True)
+    for old in done[KEEP_VERSIONS:]:
+        if old != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _order_by(con, name: str, schema: str = BUILD_SCHEMA) -> str:
     """` order by ...` for a mart listed in CLUSTER_BY (its columns that exist), else ''."""
     have = {r[0] for r in con.execute(
         "select column_name from information_schema.columns where table_schema = ? "
-        "and table_name = ?", [BUILD_SCHEMA, name]).fetchall()}
+        "and table_name = ?", [schema, name]).fetchall()}
     cols = [c for c in CLUSTER_BY.get(name, ()) if c in have]
     return (" order by " + ", ".join(cols)) if cols else ""
-
-
-def write_parquet(con, out_dir: Path, names: tuple[str, ...] = MARTS) -> dict[str, Path]:
-    """Write `marts.<name>` to `<out_dir>/<name>.parquet` atomically (temp + rename)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob(".*.parquet.tmp*"):
-        stale.unlink(missing_ok=True)
-    paths = {}
-    for n in names:
-        final = out_dir / f"{n}.parquet"
-        tmp = out_dir / f".{n}.parquet.tmp{os.getpid()}"
-        # the table is already in CLUSTER_BY order, and a scan keeps insertion order
-        con.execute(
-            f"copy (select * from {PUBLISH_SCHEMA}.{n}) to '{_sql_path(tmp)}' (format parquet)"
-        )
-        os.replace(tmp, final)
-        paths[n] = final
-    return paths
 
 
 def _sql_path(p: Path) -> str:

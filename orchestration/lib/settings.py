@@ -52,8 +52,12 @@ class Settings:
         return self.home / "dagster"
 
     def ensure(self) -> Settings:
-        for p in (self.home, self.reports, self.parquet_dir, self.dbt_target, self.dbt_log):
+        for p in (self.home, self.reports, self.dbt_target, self.dbt_log):
             p.mkdir(parents=True, exist_ok=True)
+        # <home>/marts is the pointer to the published version (a symlink, see publish.py);
+        # before the first publish it is a plain empty folder
+        if not self.parquet_dir.is_symlink():
+            self.parquet_dir.mkdir(parents=True, exist_ok=True)
         return self
 
 

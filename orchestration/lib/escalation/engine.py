@@ -116,7 +116,7 @@ def close_the_loop(settings: Settings, cfg: EscalationConfig | None = None,
                    now: datetime | None = None, webhook: str | None = None) -> LoopResult:
     """Evaluate, store, deliver. Returns what changed. Raises EscalationRulesError on a bad
     rules file (before anything is written)."""
-    from orchestration.lib.publish import write_parquet
+    from orchestration.lib.publish import publish_version
     from orchestration.lib.quality.alerts import raise_alerts
     from orchestration.lib.quality.results import utcnow
 
@@ -141,7 +141,8 @@ def close_the_loop(settings: Settings, cfg: EscalationConfig | None = None,
         except BaseException:
             con.execute("rollback")
             raise
-        write_parquet(con, settings.parquet_dir, ("escalations", "hold_list"))
+        publish_version(settings, con, {"escalations": "marts.escalations",
+                                        "hold_list": "marts.hold_list"})
     alerts = raise_alerts(settings, _alert_outcomes(table, opened, resolved), webhook=webhook)
     for f in opened:
         log.warning("ESCALATION [%s] %s: %s -> %s", f.severity, f.rule, f.summary,

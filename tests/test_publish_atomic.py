@@ -1,0 +1,146 @@
+"""Publishing is atomic for readers: the Parquet set and the serving database switch together.
+
+kill -9 at every step of a publish (fault injection through QUALITRACE_TEST_CRASH_AT, in a
+child process) leaves readers either the whole previous set or the whole new one, never a
+mix; the next publish completes without manual steps and leaves no partial version behind.
+Then the analysts' view: a read-only connection to `<home>/serving.duckdb` held open through a
+full `qualitrace run` neither blocks the run nor changes under the reader until it reconnects.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import duckdb
+import pytest
+from conftest import REPO_ROOT, run_pipeline
+
+from orchestration.lib.publish import (
+    CRASH_ENV,
+    KEEP_VERSIONS,
+    MANIFEST,
+    MARTS,
+    current_version,
+    publish_marts,
+    serving_path,
+    versions_root,
+)
+from orchestration.lib.settings import get_settings
+
+STEPS_BEFORE_SWITCH = ("parquet", "serving", "switch")
+STEPS_AFTER_SWITCH = ("switched", "warehouse")
+
+
+def build(settings, value: int) -> None:
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute("create schema if not exists marts_build")
+    for n in MARTS:
+        con.execute(f"create or replace table marts_build.{n} as "
+                    f"select {value} as v, '{n}' as m from range(3)")
+    con.close()
+
+
+def published_set(settings) -> dict[str, set]:
+    """What a reader sees now: per mart, the values in the Parquet file and in the serving db."""
+    seen = {}
+    con = duckdb.connect()
+    for n in MARTS:
+        seen[f"parquet:{n}"] = {r[0] for r in con.execute(
+            f"select v from read_parquet('{settings.parquet_dir / (n + '.parquet')}')").fetchall()}
+    con.close()
+    con = duckdb.connect(str(serving_path(settings)), read_only=True)
+    for n in MARTS:
+        seen[f"serving:{n}"] = {r[0] for r in con.execute(f"select v from marts.{n}").fetchall()}
+    con.close()
+    return seen
+
+
+def warehouse_values(settings) -> set:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return {r[0] for n in MARTS for r in con.execute(f"select v from marts.{n}").fetchall()}
+    finally:
+        con.close()
+
+
+def publish_in_child(settings, crash_at: str) -> subprocess.CompletedProcess:
+    code = ("import sys; from pathlib import Path; "
+            "from orchestration.lib.settings import get_settings; "
+            "from orchestration.lib.publish import publish_marts; "
+            "publish_marts(get_settings(Path(sys.argv[1]), Path(sys.argv[2])))")
+    return subprocess.run([sys.executable, "-c", code, str(settings.home), str(settings.exports)],
+                          env={**os.environ, CRASH_ENV: crash_at}, cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize("step", STEPS_BEFORE_SWITCH + STEPS_AFTER_SWITCH)
+def test_kill_9_at_each_step_never_tears_the_published_set(tmp_path, step):
+    s = get_settings(tmp_path / "home", tmp_path / "exports").ensure()
+    build(s, 1)
+    publish_marts(s)
+    assert set().union(*published_set(s).values()) == {1}
+    build(s, 2)
+    proc = publish_in_child(s, step)
+    assert proc.returncode == -9, proc.stderr[-2000:]  # it really died at that step
+    seen = published_set(s)
+    values = set().union(*seen.values())
+    assert len(values) == 1, f"torn after kill -9 at {step}: {seen}"
+    assert values == ({1} if step in STEPS_BEFORE_SWITCH else {2}), step
+    # the next publish completes without manual steps and leaves nothing partial
+    publish_marts(s)
+    assert set().union(*published_set(s).values()) == {2} and warehouse_values(s) == {2}
+    versions = [p for p in versions_root(s).iterdir()]
+    assert all((p / MANIFEST).exists() for p in versions), versions
+    assert current_version(s) in versions and len(versions) <= KEEP_VERSIONS
+
+
+def test_marts_not_republished_are_carried_over_and_old_versions_pruned(tmp_path):
+    s = get_settings(tmp_path / "home", tmp_path / "exports").ensure()
+    build(s, 1)
+    publish_marts(s)
+    first = current_version(s)
+    for value in (2, 3, 4):
+        build(s, value)
+        publish_marts(s, names=("batch_quality",))
+    seen = published_set(s)
+    assert seen["parquet:batch_quality"] == {4} == seen["serving:batch_quality"]
+    assert seen["parquet:forward_trace"] == {1} == seen["serving:forward_trace"]
+    assert not first.exists()  # only the newest versions are kept
+    assert len(list(versions_root(s).iterdir())) == KEEP_VERSIONS
+    assert (s.parquet_dir / "forward_trace.parquet").stat().st_nlink >= 2  # hard-linked
+
+
+@pytest.mark.integration
+def test_a_reader_holding_the_serving_db_never_blocks_a_run(plant, tmp_path):
+    home = tmp_path / "home"
+    first = run_pipeline(home, plant.exports)
+    assert first.returncode == 0, first.output[-3000:]
+    s = first.settings
+    reader = duckdb.connect(str(serving_path(s)), read_only=True)
+    try:
+        before = reader.execute("select count(*), sum(units_shipped) from marts.batch_quality"
+                                ).fetchone()
+        opened = reader.execute("select sql from duckdb_views() where view_name = "
+                                "'batch_quality'").fetchone()[0]
+        second = run_pipeline(home, plant.exports, "--rebuild")
+        assert second.returncode == 0, second.output[-3000:]
+        # the reader still reads the version it opened, whole
+        assert reader.execute("select count(*), sum(units_shipped) from marts.batch_quality"
+                              ).fetchone() == before
+        assert reader.execute("select sql from duckdb_views() where view_name = "
+                              "'batch_quality'").fetchone()[0] == opened
+    finally:
+        reader.close()
+    fresh = duckdb.connect(str(serving_path(s)), read_only=True)
+    try:
+        now = fresh.execute("select sql from duckdb_views() where view_name = 'batch_quality'"
+                            ).fetchone()[0]
+        assert now != opened and current_version(s).name in now  # reconnected: the new one
+        assert fresh.execute("select count(*) from marts.complaint_trace").fetchone()[0] > 0
+        assert {r[0] for r in fresh.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()} >= set(MARTS) | {"escalations", "hold_list"}
+    finally:
+        fresh.close()
