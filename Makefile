@@ -34,7 +34,7 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -q
 
-# The edit loop: no generated plant, no dbt build, no pipeline run (under 2 minutes).
+# The edit loop: no generated plant, no dbt build, no pipeline run (about 3 minutes on 2 cores).
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not integration"
 

@@ -21,6 +21,7 @@ TEXTS = [
     ("mail me at li.lei+qa@example.com.cn", "mail me at ***@example.com.cn"),
     ("call +1 555 010 4477 after 5pm", "call +1 **** 4477 after 5pm"),
     ("座机 010-62345678", "座机 010-****5678"),
+    ("座机 021-6234-5678 或 0755 8888 1234", "座机 021-****5678 或 0755-****1234"),
     # not personal data: dates, batch codes, serials, amounts stay as they are
     ("2025-03-10 09:12 批号 20250303-L01-001 SNP000700012345 退款 5999 元",
      "2025-03-10 09:12 批号 20250303-L01-001 SNP000700012345 退款 5999 元"),

@@ -52,7 +52,8 @@ def pii_salt(settings: Settings) -> str:
 # phone number typed into a description) is masked before it is stored: mobile and landline
 # numbers keep their first 3 and last 4 digits, ID-card numbers their first 6, e-mail
 # addresses their domain. The same patterns are used by the dbt macro `mask_pii_text`.
-import re  # noqa: E402
+import hashlib
+import re
 
 PII_PATTERNS = (
     # mainland ID card (18 characters, the last may be X)
@@ -60,7 +61,7 @@ PII_PATTERNS = (
     # mainland mobile, optionally +86 / 86-
     (re.compile(r"(?<!\d)((?:\+?86[\s-]?)?1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)"), r"\1****\2"),
     # landline with area code, or an international number (+1 555 0100)
-    (re.compile(r"(?<![\d+])(0\d{2,3}-)\d{3,4}(\d{4})(?!\d)"), r"\1****\2"),
+    (re.compile(r"(?<![\dA-Za-z+])(0\d{2,3})[ -]?\d{3,4}[ -]?(\d{4})(?![\dA-Za-z])"), r"\1-****\2"),
     (re.compile(r"(\+\d{1,3})[\s-]?\d{2,4}[\s-]?\d{2,4}[\s-]?(\d{4})(?!\d)"), r"\1 **** \2"),
     # e-mail
     (re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)"), r"***@\1"),
@@ -84,3 +85,58 @@ def mask_value(field: str, value: str | None) -> str | None:
         digits = re.sub(r"\D", "", str(value))
         return (digits[:3] + "****" + digits[-4:]) if len(digits) >= 7 else "***"
     return "***"
+
+
+# --------------------------------------------------------------------------- at landing
+# Fields the dictionary marks `pii` never reach the warehouse in clear: as a file lands, a
+# phone field keeps only its masked form (138****1234) and every other personal field (the
+# name) is replaced by one identity token: a salted SHA-256 of the normalised phone digits
+# and name together, so one customer keeps one token across files, channels and spellings
+# ("138 0013 8000", "+86-13800138000") while the clear values are never stored. dbt's
+# customer_key is computed from these stored forms. Fields marked `free_text` (the complaint
+# description) and unknown columns get mask_text.
+TOKEN_PREFIX = "ID-"
+
+
+def phone_digits(value: str | None) -> str | None:
+    """Digits only, without a leading 86 / 0086 country code of a mainland mobile."""
+    if value is None:
+        return None
+    digits = re.sub(r"\D", "", str(value))
+    m = re.fullmatch(r"(?:00)?86(1\d{10})", digits)
+    return (m.group(1) if m else digits) or None
+
+
+def name_norm(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return re.sub(r"\s+", "", str(value)).upper() or None
+
+
+def is_phone_field(field: str) -> bool:
+    return "phone" in field or "mobile" in field or "tel" == field
+
+
+def mask_phone(value: str | None) -> str | None:
+    """138****1234 (first 3 and last 4 digits); `****` for fewer than 7 digits."""
+    digits = phone_digits(value)
+    if digits is None:
+        return None
+    return digits[:3] + "****" + digits[-4:] if len(digits) >= 7 else "****"
+
+
+def identity_token(values: dict[str, str | None], salt: str) -> str | None:
+    """One token for the personal fields of a row (None when all are blank)."""
+    phones = [phone_digits(v) for f, v in sorted(values.items()) if is_phone_field(f)]
+    names = [name_norm(v) for f, v in sorted(values.items()) if not is_phone_field(f)]
+    parts = [p or "" for p in phones] + [n or "" for n in names]
+    if not any(parts):
+        return None
+    digest = hashlib.sha256("|".join([salt, *parts]).encode("utf-8")).hexdigest()
+    return TOKEN_PREFIX + digest[:32]
+
+
+def pseudonymise(values: dict[str, str | None], salt: str) -> dict[str, str | None]:
+    """The stored form of a row's personal fields (see above)."""
+    token = identity_token(values, salt)  # kept even when the name is blank: the phone's
+    return {f: mask_phone(v) if is_phone_field(f) else token for f, v in values.items()}

@@ -31,6 +31,7 @@ class Field(_Strict):
     type: FieldType = "string"
     required: bool = False
     pii: bool = False
+    free_text: bool = False  # people type phones, ID numbers, e-mails in it: masked at landing
     unit_kind: str | None = None
     unit_field: str | None = None
     vocabulary: str | None = None

@@ -10,11 +10,12 @@ held only for the write. Big CSV/TSV files are parsed by DuckDB's `read_csv`, ne
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
-import re
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from orchestration.lib.ingest.readers import (
     read_xlsx,
 )
 from orchestration.lib.ingest.spec import EntitySpec, entity_specs, find_spec
+from orchestration.lib.pii import pii_salt
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import connect
 
@@ -221,14 +223,50 @@ def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
 # --------------------------------------------------------------------------- writing
 
 def _select_list(spec: EntitySpec, cols: ColumnMap, col) -> tuple[list[str], str]:
-    sel = [f"{col(cols.field_at[f])} AS {_q(f)}" if f in cols.field_at else f"NULL AS {_q(f)}"
-           for f in spec.fields]
+    values = {f: col(cols.field_at[f]) if f in cols.field_at else "CAST(NULL AS VARCHAR)"
+              for f in spec.fields}
     if cols.extras:
         args = ", ".join(f"{sql_literal(k)}, {col(i)}" for i, k in cols.extras)
-        extra = f"CAST(json_object({args}) AS VARCHAR)"
+        extra = f"qt_mask_text(CAST(json_object({args}) AS VARCHAR))"
     else:
         extra = "CAST(NULL AS VARCHAR)"
-    return sel, extra
+    return [f"{e} AS {_q(f)}" for f, e in _stored_forms(spec, values).items()], extra
+
+
+def _stored_forms(spec: EntitySpec, values: dict[str, str]) -> dict[str, str]:
+    """SQL for what is stored of each field: personal fields pseudonymised (pii.pseudonymise,
+    through the qt_* functions of register_pii_functions), free text masked; the clear values
+    never reach a table."""
+    pii = sorted(spec.pii)
+    names = "[" + ", ".join(sql_literal(f) for f in pii) + "]"
+    clear = "list_value(" + ", ".join(f"CAST({values[f]} AS VARCHAR)" for f in pii) + ")"
+    out = {}
+    for f, e in values.items():
+        if f in spec.pii:
+            out[f] = f"qt_pseudonym({names}, {clear}, {sql_literal(f)})"
+        elif f in spec.free_text:
+            out[f] = f"qt_mask_text({e})"
+        else:
+            out[f] = e
+    return out
+
+
+def register_pii_functions(con, salt: str) -> None:
+    """qt_pseudonym(fields, values, field) and qt_mask_text(text) on this connection."""
+    from duckdb.sqltypes import VARCHAR
+
+    from orchestration.lib.pii import mask_text, pseudonymise
+
+    def pseudonym(fields, values, field):
+        return pseudonymise(dict(zip(fields, values, strict=True)), salt)[field]
+
+    for name in ("qt_pseudonym", "qt_mask_text"):
+        with contextlib.suppress(duckdb.Error, ValueError):  # not registered here yet
+            con.remove_function(name)
+    con.create_function("qt_pseudonym", pseudonym,
+                        [duckdb.list_type(VARCHAR), duckdb.list_type(VARCHAR), VARCHAR], VARCHAR,
+                        null_handling="special")
+    con.create_function("qt_mask_text", mask_text, [VARCHAR], VARCHAR)
 
 
 def _write_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: CsvPlan,
@@ -312,7 +350,11 @@ def _write_tabular(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
         ("_extra", pa.string()), ("_source_file", pa.string()), ("_source_row", pa.int64()),
         ("_file_sha256", pa.string()), ("_loaded_at", pa.timestamp("us"))])
     tbl = pa.Table.from_pydict(data, schema=schema)  # noqa: F841 - scanned by DuckDB below
-    con.execute(f"INSERT INTO raw.{_q(spec.table)} BY NAME SELECT * FROM tbl")
+    stored = _stored_forms(spec, {f: _q(f) for f in spec.fields})
+    sel = ", ".join([f"{e} AS {_q(f)}" for f, e in stored.items()]
+                    + ["qt_mask_text(_extra) AS _extra", "_source_file", "_source_row",
+                       "_file_sha256", "_loaded_at"])
+    con.execute(f"INSERT INTO raw.{_q(spec.table)} BY NAME SELECT {sel} FROM tbl")
     return len(read.rows)
 
 
@@ -540,6 +582,7 @@ def _flush(settings: Settings, spec: EntitySpec, pending: list[_Pending],
            summary: IngestSummary) -> list[FileResult]:
     out = []
     with connect(settings) as con:
+        register_pii_functions(con, pii_salt(settings))
         for df, fp in touched:  # same content, new mtime: remember it for fast skips
             con.execute("UPDATE raw._file_manifest SET mtime = ?, ctime = ? WHERE path = ? "
                         "AND sha256 = ?", [df.mtime, df.ctime, df.rel_path, fp.sha256])
@@ -574,6 +617,7 @@ def ingest_file(settings: Settings, spec: EntitySpec, df: DeliveredFile,
     with connect(settings) as con:
         ensure_governance_tables(con)
         ensure_raw_table(con, spec)
+        register_pii_functions(con, pii_salt(settings))
         try:
             return _commit(con, spec, item)
         finally:

@@ -31,6 +31,7 @@ class EntitySpec:
     description: str = ""
     owner: str | None = None
     pii: frozenset[str] = frozenset()  # personal fields: never stored in clear
+    free_text: frozenset[str] = frozenset()  # masked (pii.mask_text) as they land
 
     def __post_init__(self):
         for ident in (self.system, self.name, *self.fields):
@@ -58,7 +59,8 @@ def spec_from_entity(entity: Any) -> EntitySpec:
                 headers.setdefault(normalize_header(spelling), f["name"])
         return EntitySpec(entity["system"], entity["name"], tuple(names), frozenset(required),
                           headers, entity.get("description_en", ""), entity.get("owner"),
-                          frozenset(f["name"] for f in fields if f.get("pii")))
+                          frozenset(f["name"] for f in fields if f.get("pii")),
+                          frozenset(f["name"] for f in fields if f.get("free_text")))
     return EntitySpec(
         system=entity.system, name=entity.name,
         fields=tuple(f.name for f in entity.fields),
@@ -67,6 +69,7 @@ def spec_from_entity(entity: Any) -> EntitySpec:
         description=getattr(entity, "description_en", "") or "",
         owner=getattr(entity, "owner", None),
         pii=frozenset(f.name for f in entity.fields if getattr(f, "pii", False)),
+        free_text=frozenset(f.name for f in entity.fields if getattr(f, "free_text", False)),
     )
 
 
