@@ -64,8 +64,8 @@ def fingerprint(path: Path, text: bool = True) -> Fingerprint:
                 dec.decode(b"", final=True)
             except UnicodeDecodeError:
                 utf8_ok = False
-    if text and encoding is None and not binary:
-        encoding = "utf-8" if utf8_ok else _utf8_or_gb18030(path)
+    if text and encoding is None:  # NUL bytes: the lines around them decide the encoding
+        encoding = "utf-8" if utf8_ok and not binary else _utf8_or_gb18030(path)
     return Fingerprint(sha.hexdigest(), size, encoding, binary)
 
 
@@ -99,9 +99,48 @@ def transcode(src: Path, dst: Path, encoding: str, rel_path: str) -> None:
                           f"{offset + exc.start}") from None
 
 
+@dataclass(frozen=True)
+class BadLine:
+    line: int        # 1-based physical line of the delivered file
+    problem: str     # "NUL byte" / "bytes not valid GB18030 ..."
+    text: str        # the line decoded with replacement characters (for the quarantine)
+
+
+def clean_copy(src: Path, dst: Path, encoding: str, rel_path: str) -> list[BadLine]:
+    """Decode `src` line by line into UTF-8 `dst`, leaving out every physical line that holds a
+    NUL byte or bytes not valid in `encoding`; those lines are returned, so one bad byte
+    quarantines its row, not the file. Line feeds are single bytes in UTF-8 and GB18030 (not
+    in UTF-16: use transcode). The header line must be clean: else IngestError (the file)."""
+    bad: list[BadLine] = []
+    name = "utf-8" if encoding == "utf-8-sig" else encoding
+    with open(src, "rb") as fin, open(dst, "w", encoding="utf-8", newline="") as fout:
+        for n, raw in enumerate(fin, start=1):
+            if n == 1 and encoding == "utf-8-sig" and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
+            problem = None
+            if b"\x00" in raw:
+                problem = "a NUL byte"
+            else:
+                try:
+                    text = raw.decode(name)
+                except UnicodeDecodeError as exc:
+                    problem = (f"bytes not valid {name.upper()} at column {exc.start + 1} "
+                               f"({raw[exc.start:exc.start + 4].hex(' ')})")
+            if problem is None:
+                fout.write(text)
+                continue
+            if n == 1:  # no header: the file as a whole (NUL there: binary content)
+                raise IngestError(UNREADABLE_FILE if "NUL" in problem else ENCODING_ERROR,
+                                  rel_path, f"the header line holds {problem}: not a readable "
+                                            f"text file")
+            bad.append(BadLine(n, problem, raw.replace(b"\x00", b"").decode(
+                name, errors="replace").rstrip("\r\n")))
+    return bad
+
+
 def check_not_empty(fp: Fingerprint, rel_path: str) -> None:
     if fp.size == 0:
         raise IngestError(EMPTY_FILE, rel_path, "the file is empty (0 bytes)")
-    if fp.binary:
+    if fp.binary and fp.encoding == "utf-16":
         raise IngestError(UNREADABLE_FILE, rel_path,
                           "binary content (NUL bytes) in a text file")

@@ -26,7 +26,13 @@ import pyarrow as pa
 
 from orchestration.lib.ingest import errors as E
 from orchestration.lib.ingest.discover import DeliveredFile, discover, files_of
-from orchestration.lib.ingest.encoding import Fingerprint, check_not_empty, fingerprint, transcode
+from orchestration.lib.ingest.encoding import (
+    Fingerprint,
+    check_not_empty,
+    clean_copy,
+    fingerprint,
+    transcode,
+)
 from orchestration.lib.ingest.errors import IngestError
 from orchestration.lib.ingest.ledger import count_records
 from orchestration.lib.ingest.readers import (
@@ -185,6 +191,7 @@ class CsvPlan:
     delimiter: str
     columns: ColumnMap
     temp: bool
+    dropped: list[QuarantineRow] = field(default_factory=list)  # lines with bad bytes
 
 
 def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
@@ -199,11 +206,17 @@ def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
     if df.fmt == "jsonl":
         return read_jsonl(df.path, fp.encoding or "utf-8", spec, rel)
     delim = DELIMITERS[df.fmt or "csv"]
-    source, temp = df.path, False
-    if fp.encoding not in ("utf-8", "utf-8-sig"):
+    source, temp, dropped = df.path, False, []
+    if fp.binary or fp.encoding not in ("utf-8", "utf-8-sig"):
         workdir.mkdir(parents=True, exist_ok=True)
         source, temp = workdir / f"{fp.sha256}.utf8.csv", True
-        transcode(df.path, source, fp.encoding or "gb18030", rel)
+        if fp.encoding == "utf-16":
+            transcode(df.path, source, fp.encoding, rel)
+        else:  # GB18030, or NUL bytes: a bad line is quarantined, the rest goes on
+            dropped = [QuarantineRow(b.line, E.ENCODING_ERROR,
+                                     f"{rel} line {b.line}: {b.problem}; the row is left out",
+                                     clip(b.text))
+                       for b in clean_copy(df.path, source, fp.encoding or "gb18030", rel)]
     header: list[str] = []
     try:
         header = read_csv_header(source, delim, rel)
@@ -217,7 +230,7 @@ def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
                            f"{df.path.suffix} file)")
             exc.args = (f"{rel}: {exc.reason_code}: {exc.detail}",)
         raise
-    return CsvPlan(source, delim, cols, temp)
+    return CsvPlan(source, delim, cols, temp, dropped)
 
 
 # --------------------------------------------------------------------------- writing
@@ -303,15 +316,28 @@ def _write_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: 
         out.append(QuarantineRow(int(line), reason,
                                  f"{df.rel_path} line {line}: {message}"[:1000], clip(raw)))
     if out:  # shift provisional row numbers past the quarantined records
-        thresholds = [ln - 1 - i for i, ln in enumerate(sorted(seen))]
-        con.execute("CREATE OR REPLACE TEMP TABLE _ingest_thr (t BIGINT)")
-        con.executemany("INSERT INTO _ingest_thr VALUES (?)", [[t] for t in thresholds])
-        con.execute(
-            f"UPDATE {target} SET _source_row = _source_row + (SELECT count(*) FROM _ingest_thr "
-            f"WHERE t <= {target}._source_row - 1) WHERE _source_file = ? AND _file_sha256 = ?",
-            [df.rel_path, fp.sha256])
-        con.execute("DROP TABLE _ingest_thr")
+        _shift_rows(con, target, df, fp, sorted(seen))
+    if plan.dropped:  # lines left out of the clean copy: back to the delivered file's lines
+        left_out = sorted(q.source_row for q in plan.dropped)
+        _shift_rows(con, target, df, fp, left_out)
+        thresholds = [ln - i for i, ln in enumerate(left_out)]
+        out = [QuarantineRow(q.source_row + sum(t <= q.source_row for t in thresholds),
+                             q.reason_code, q.detail, q.raw_record) for q in out]
+        out = sorted(out + plan.dropped, key=lambda q: q.source_row)
     return int(landed), out
+
+
+def _shift_rows(con, target: str, df: DeliveredFile, fp: Fingerprint, lines: list[int]) -> None:
+    """Renumber the landed rows of this file past the (sorted) physical `lines` that did not
+    land, so `_source_row` stays the delivered file's line."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _ingest_thr (t BIGINT)")
+    con.executemany("INSERT INTO _ingest_thr VALUES (?)",
+                    [[ln - 1 - i] for i, ln in enumerate(lines)])
+    con.execute(
+        f"UPDATE {target} SET _source_row = _source_row + (SELECT count(*) FROM _ingest_thr "
+        f"WHERE t <= {target}._source_row - 1) WHERE _source_file = ? AND _file_sha256 = ?",
+        [df.rel_path, fp.sha256])
+    con.execute("DROP TABLE _ingest_thr")
 
 
 def _raw_line(path: Path, pos: int) -> str:
@@ -689,7 +715,8 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
                      rows_landed=landed, rows_quarantined=len(quarantine))
     # the independent count (ledger.py) on the bytes the reader read (a transcoded copy for
     # GB18030 / UTF-16 csv); a disagreement is reported here and blocks in rows_reconcile
-    source = plan.source if isinstance(plan, CsvPlan) else df.path
+    # (bytes: the delivered file itself, except UTF-16 whose line feeds are two bytes)
+    source = plan.source if isinstance(plan, CsvPlan) and fp.encoding == "utf-16" else df.path
     res.records_counted = (None if fp.encoding == "utf-16" and not isinstance(plan, CsvPlan)
                            else count_records(Path(source), df.fmt))
     if res.records_counted is not None and res.records_counted != res.rows_read:

@@ -309,7 +309,7 @@ def read_jsonl(path: Path, encoding: str, spec: EntitySpec, rel_path: str) -> Ta
     if not keys:  # blank (an empty delivery) or only broken lines: nothing to map
         cols = ColumnMap([], {}, [])
         return TabularRead(cols, [], bad, read)
-    headers = [k[1:] if k.startswith("\x00") else k for k in keys]
+    headers = [k.removeprefix("\x00") for k in keys]
     cols = map_header(headers, spec, rel_path)
     out = TabularRead(cols, quarantine=bad, rows_read=read)
     for n, obj in parsed:
