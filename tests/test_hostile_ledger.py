@@ -106,6 +106,6 @@ def test_jsonl_row_defects_quarantine_the_row_not_the_file(tmp_path):
     finally:
         con.close()
     assert landed == [("J1", "APP", '{"微信号": null}'), ("J2", "微信", '{"微信号": "wx-9"}')]
-    assert [r[:2] for r in q] == [(3, "malformed_row"), (4, "malformed_row")]
+    assert [r[:2] for r in q] == [(3, "duplicate_key"), (4, "duplicate_key")]
     assert "'complaint_id' appears twice" in q[0][2] and "'complaint_id' twice" in q[1][2]
     assert counted == [(4, 4)]

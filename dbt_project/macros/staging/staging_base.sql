@@ -135,6 +135,10 @@ select src.*, cast(null as {{ dbt.type_string() }}) as _reject_reason from {{ sr
     {%- if f.type == 'timestamp' -%}{%- do checks.append((bad, 'invalid_timestamp:' ~ f.name, shown)) -%}
     {%- elif f.type == 'date' -%}{%- do checks.append((bad, 'invalid_date:' ~ f.name, shown)) -%}
     {%- elif f.type in ['integer', 'decimal'] -%}{%- do checks.append((bad, 'invalid_number:' ~ f.name, shown)) -%}
+        {#- a negative quantity is no quantity: quarantined, never subtracted -#}
+        {%- if f.unit_kind == 'quantity' -%}
+            {%- do checks.append((typed ~ ' < 0', 'negative_quantity:' ~ f.name, shown)) -%}
+        {%- endif -%}
     {#- an unknown unit spelling is a dictionary gap, not a reject: the row is kept, its
         converted value is NULL (never guessed), the spelling stays in `<unit field>` with
         `<unit field>_is_known` false, and governance.dictionary_gaps lists it -#}

@@ -274,7 +274,7 @@ def read_jsonl(path: Path, encoding: str, spec: EntitySpec, rel_path: str) -> Ta
                 obj = json.loads(line, parse_float=_raw_number, parse_int=_raw_number,
                                  parse_constant=_raw_number, object_pairs_hook=_pairs)
             except _RepeatedKey as exc:  # {"complaint_id": "A", "complaint_id": "B"}
-                bad.append(QuarantineRow(n, E.BROKEN_JSON,
+                bad.append(QuarantineRow(n, E.DUPLICATE_KEY,
                                          f"{rel_path} line {n}: key {exc.key!r} appears twice "
                                          f"(which value is meant is unknown)",
                                          clip(line.rstrip("\r\n"))))
@@ -299,7 +299,7 @@ def read_jsonl(path: Path, encoding: str, spec: EntitySpec, rel_path: str) -> Ta
                     break
                 by_field[name] = v
             if clash:
-                bad.append(QuarantineRow(n, E.BROKEN_JSON,
+                bad.append(QuarantineRow(n, E.DUPLICATE_KEY,
                                          f"{rel_path} line {n}: keys name field {clash[0]!r} "
                                          f"twice (e.g. {clash[1]!r})", clip(line.rstrip("\r\n"))))
                 continue
