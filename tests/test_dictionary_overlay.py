@@ -103,10 +103,10 @@ def test_two_overlay_files_that_disagree(tmp_path):
      "vocabularies: {channel: {site: {label_en: Forum}}}", ["label_en of channel value 'site'"]),
     ("units: {quantity: {roll: {factor: 1}}}", "units: {quantity: {roll: {factor: 50}}}",
      ["factor of quantity unit 'roll'"]),
-    ("missing_thresholds: [{system: crm, entity: complaints, field: province, warn_rate: 0.5, "
-     "error_rate: 0.9}]",
-     "missing_thresholds: [{system: crm, entity: complaints, field: province, warn_rate: 0.2, "
-     "error_rate: 0.9}]", ["threshold of crm.complaints.province"]),
+    (("missing_thresholds: [{system: crm, entity: complaints, field: province, warn_rate: 0.5, "
+     "error_rate: 0.9}]"),
+     ("missing_thresholds: [{system: crm, entity: complaints, field: province, warn_rate: 0.2, "
+     "error_rate: 0.9}]"), ["threshold of crm.complaints.province"]),
     ("check_overrides: {stg_crm__complaints: {missing_rate__province: {severity: ERROR}}}",
      "check_overrides: {stg_crm__complaints: {missing_rate__province: {severity: WARN}}}",
      ["override of stg_crm__complaints.missing_rate__province"]),

@@ -87,8 +87,8 @@ def test_unknown_spellings_are_gaps_and_warnings_not_losses(first_run):
     nhtsa = next(g for g in gaps if g[:2] == ("channel", "NHTSA"))
     assert nhtsa[2] == 2 and nhtsa[3] == "crm/complaints_20250311.csv" and nhtsa[4] == 2
     # the record flows on, the canonical column NULL and the spelling kept
-    trace = dict((r[0], r[1:]) for r in query(
-        home, "select complaint_id, status, status_raw from marts.complaint_trace"))
+    trace = {r[0]: r[1:] for r in query(
+        home, "select complaint_id, status, status_raw from marts.complaint_trace")}
     assert trace["TS-25031001"] == (None, "处理反馈") and trace["NH-7002"] == ("open", "open")
     assert query(home, "select count(*) from governance.quarantine") == [(0,)]
     qty = query(home, "select qty, unit, unit_is_known from staging.stg_mes__material_consumption "

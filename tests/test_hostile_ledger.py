@@ -86,10 +86,10 @@ def test_jsonl_row_defects_quarantine_the_row_not_the_file(tmp_path):
     zh = {"客诉单号": "J2", "渠道": "微信", "受理时间": "2025-06-02 10:00", "问题描述": "异响",
           "状态": "新建", "微信号": "wx-9"}
     lines = [json.dumps(en, ensure_ascii=False), json.dumps(zh, ensure_ascii=False),
-             '{"complaint_id": "J3", "complaint_id": "J4", "channel": "APP", '
-             '"received_at": "2025-06-02 11:00", "description": "x", "status": "open"}',
-             '{"complaint_id": "J5", "客诉单号": "J6", "channel": "APP", '
-             '"received_at": "2025-06-02 11:00", "description": "x", "status": "open"}']
+             ('{"complaint_id": "J3", "complaint_id": "J4", "channel": "APP", '
+             '"received_at": "2025-06-02 11:00", "description": "x", "status": "open"}'),
+             ('{"complaint_id": "J5", "客诉单号": "J6", "channel": "APP", '
+             '"received_at": "2025-06-02 11:00", "description": "x", "status": "open"}')]
     (root / "crm" / "complaints_20250602.jsonl").write_text("\n".join(lines) + "\n",
                                                           encoding="utf-8")
     settings_ = get_settings(tmp_path / "home", root)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_foreign_plant import FIXTURE, query, qualitrace
+from tests.test_foreign_plant import FIXTURE, qualitrace, query
 
 pytestmark = pytest.mark.integration
 

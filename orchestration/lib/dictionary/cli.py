@@ -15,7 +15,12 @@ def suggest_main(args) -> int:
     from pathlib import Path
 
     from orchestration.lib.dictionary.overlay import overlay_dirs, overlay_files
-    from orchestration.lib.dictionary.suggest import build_patch, profile_exports, summary, write_patch
+    from orchestration.lib.dictionary.suggest import (
+        build_patch,
+        profile_exports,
+        summary,
+        write_patch,
+    )
 
     settings = get_settings(getattr(args, "home", None), None)
     exports = Path(args.exports).expanduser()

@@ -223,7 +223,7 @@ def _vocabularies(d, path, body, owners, errors) -> None:
             errors.append(f"{w}: a new value of {vocab.domain} needs `value`")
             continue
         attrs = {k: spec[k] for k in VALUE_ATTRS if spec.get(k) is not None}
-        if not all([owners.claim(("voc_attr", vocab.domain, canonical, k), v, f"{w}.{k}", errors,
+        if not all([owners.claim(("voc_attr", vocab.domain, canonical, k), v, f"{w}.{k}", errors,  # noqa: C419 - a list: every claim is checked, errors collected
                                  f"the {k} of {vocab.domain} value {canonical!r}", verb="redefined as")
                     for k, v in attrs.items()]):
             continue
@@ -257,7 +257,7 @@ def _units(d, path, body, owners, errors) -> None:
         except (TypeError, ValueError) as exc:
             errors.append(f"{w}: factor and offset must be numbers ({exc})")
             continue
-        if not all([owners.claim(("unit_attr", kind.kind, unit_name, k), v, f"{w}.{k}", errors,
+        if not all([owners.claim(("unit_attr", kind.kind, unit_name, k), v, f"{w}.{k}", errors,  # noqa: C419 - a list: every claim is checked, errors collected
                                  f"the {k} of {kind.kind} unit {unit_name!r}", verb="redefined as")
                     for k, v in attrs.items()]):
             continue

@@ -26,11 +26,7 @@ from orchestration.lib.dictionary.normalize import fold_width, lookup_key, norma
 MAX_ROWS_PER_FILE = 50_000  # a sample is enough to find spellings; readings files are huge
 HEADER_CUTOFF = 0.85        # similarity above which an unknown header is taken as an alias
 VALUE_CUTOFF = 0.6          # similarity above which a canonical value is offered as closest
-STOP_EN = set("""a an the and or but of to in on at for with from by is are was were be been
-it its this that these those i my me we our you your he she they them his her their not no
-very after before when then than so too also just still again out up down over into about
-as have has had do does did can could would should will one two three day days time times
-product unit item""".split())
+STOP_EN = {"a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "from", "by", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "i", "my", "me", "we", "our", "you", "your", "he", "she", "they", "them", "his", "her", "their", "not", "no", "very", "after", "before", "when", "then", "than", "so", "too", "also", "just", "still", "again", "out", "up", "down", "over", "into", "about", "as", "have", "has", "had", "do", "does", "did", "can", "could", "would", "should", "will", "one", "two", "three", "day", "days", "time", "times", "product", "unit", "item"}
 
 
 @dataclass
