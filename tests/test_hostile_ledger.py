@@ -109,3 +109,44 @@ def test_jsonl_row_defects_quarantine_the_row_not_the_file(tmp_path):
     assert [r[:2] for r in q] == [(3, "duplicate_key"), (4, "duplicate_key")]
     assert "'complaint_id' appears twice" in q[0][2] and "'complaint_id' twice" in q[1][2]
     assert counted == [(4, 4)]
+
+
+def test_xlsx_is_counted_from_its_xml_and_reconciles(tmp_path):
+    """The ledger counts an xlsx file's data rows from the sheet XML (no spreadsheet library):
+    blank rows and empty strings are no records, formulas and values beyond the header are;
+    a second sheet is not read."""
+    from openpyxl import Workbook
+
+    root = tmp_path / "exports"
+    (root / "crm").mkdir(parents=True)
+    wb = Workbook()
+    ws = wb.active
+    ws.append([None])  # a blank row above the header
+    ws.append(["客诉单号", "渠道", "受理时间", "问题描述", "状态"])
+    ws.append(["X1", "微信", "2025-05-01 10:00", "漏水", "新建"])
+    ws.append([None, "", None])  # blank: no record
+    ws.append(["X2", "APP", "2025-05-01 11:00", "=A3", "新建"])  # a formula
+    ws.append(["X3", "APP", "2025-05-01 12:00", "异响", "新建", "extra"])  # beyond the header
+    ws.append(["X4", "APP", "2025-05-01 13:00", "异响", "新建"])
+    wb.create_sheet("notes").append(["not", "read"])
+    path = root / "crm" / "complaints_20250501.xlsx"
+    wb.save(path)
+    assert count_records(path, "xlsx") == 4
+    settings_ = get_settings(tmp_path / "home", root)
+    ingest_entity(settings_, load_dictionary(overlays=[]), "crm", "complaints")
+    con = duckdb.connect(str(settings_.warehouse), read_only=True)
+    try:
+        counted = con.execute("select records_counted, rows_read, rows_landed, "
+                              "rows_quarantined from raw._file_manifest").fetchall()
+        problems = reconcile(collect_file_counts(con))
+    finally:
+        con.close()
+    [(records, read, landed, quarantined)] = counted
+    assert (records, read) == (4, 4) and landed + quarantined == 4 and quarantined >= 1
+    assert problems == []
+
+
+def test_a_broken_xlsx_is_not_counted(tmp_path):
+    p = tmp_path / "x.xlsx"
+    p.write_bytes(b"PK\x03\x04 not really a zip")
+    assert count_records(p, "xlsx") is None

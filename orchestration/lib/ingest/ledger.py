@@ -5,13 +5,17 @@ the quote balance. A record of a csv/tsv file ends at a line break outside quote
 lines are no records. When the file ends inside a quote (an unclosed quote), the quote
 balance cannot be trusted and every non-blank physical line counts as one record: the count
 the parser must then explain (a parser that swallows 14 lines into one rejected record has
-read 1 record where this count says 15). jsonl: one record per non-blank line. xlsx: not
-counted here (None).
+read 1 record where this count says 15). jsonl: one record per non-blank line. xlsx: the
+first sheet's XML is read straight from the zip (no spreadsheet library): a record is a `<row>`
+with at least one non-empty value (shared, inline or plain), the first such row being the
+header.
 """
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 _BLANK = b" \t\r\xef\xbb\xbf"
 
@@ -45,4 +49,60 @@ def count_records(path: Path, fmt: str | None) -> int | None:
         return count_text_records(path, header=True, quoted=True)
     if fmt == "jsonl":
         return count_text_records(path, header=False, quoted=False)
+    if fmt == "xlsx":
+        return count_xlsx_records(path)
     return None
+
+
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+       "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
+
+
+def count_xlsx_records(path: Path) -> int | None:
+    """Data rows of the first sheet (header excluded); None when the workbook cannot be read
+    this way (the reader then reports the file)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            book = ET.fromstring(z.read("xl/workbook.xml"))
+            first = book.find("m:sheets/m:sheet", _NS)
+            rid = first.get(f"{{{_NS['r']}}}id")
+            rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+            target = next(r.get("Target") for r in rels.findall("rel:Relationship", _NS)
+                          if r.get("Id") == rid)
+            sheet = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            shared = _shared_strings(z)
+            rows = 0
+            with z.open(sheet) as fh:
+                for _, el in ET.iterparse(fh):
+                    if el.tag == f"{{{_NS['m']}}}row":
+                        rows += any(_cell_value(c, shared) for c in el.findall("m:c", _NS))
+                        el.clear()
+    except (KeyError, ValueError, StopIteration, AttributeError, OSError,
+            zipfile.BadZipFile, ET.ParseError):
+        return None
+    return max(rows - 1, 0)
+
+
+def _shared_strings(z: zipfile.ZipFile) -> list[str]:
+    try:
+        root = ET.fromstring(z.read("xl/sharedStrings.xml"))
+    except KeyError:
+        return []
+    return ["".join(t.text or "" for t in si.iter(f"{{{_NS['m']}}}t"))
+            for si in root.findall("m:si", _NS)]
+
+
+def _cell_value(c, shared: list[str]) -> bool:
+    """Whether a cell holds a value (an empty string is none; a formula is one)."""
+    if c.find("m:f", _NS) is not None:
+        return True
+    if c.get("t") == "inlineStr":
+        return any((t.text or "") != "" for t in c.iter(f"{{{_NS['m']}}}t"))
+    v = c.find("m:v", _NS)
+    if v is None or v.text is None:
+        return False
+    if c.get("t") == "s":
+        i = int(v.text)
+        return i < len(shared) and shared[i] != ""
+    return v.text != ""
