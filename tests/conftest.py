@@ -4,6 +4,8 @@
 - `pipeline_run` / `pipeline_home`: one full `qualitrace run` over that plant, once per
   session (it is the expensive part: share it, do not run the pipeline again unless the
   test is about running it).
+- `hostile_run`: one full run over the hand-written foreign plant with the hostile changes of
+  tests/support/hostile_plant.py (numbers, corrections, odd rows, personal data).
 """
 
 from __future__ import annotations
@@ -86,6 +88,19 @@ def pipeline_run(plant, tmp_path_factory) -> PipelineRun:
     """One full `qualitrace run` over the plant (whatever its outcome)."""
     home = tmp_path_factory.mktemp("home")
     return run_pipeline(home, plant.exports)
+
+
+@pytest.fixture(scope="session")
+def hostile_run(tmp_path_factory) -> PipelineRun:
+    """One full `qualitrace run` over the hostile plant; fails loudly unless it exits 0."""
+    from tests.support.hostile_plant import build
+
+    tmp = tmp_path_factory.mktemp("hostile")
+    run = run_pipeline(tmp / "home", build(tmp / "exports"))
+    if run.returncode != 0:
+        pytest.fail(f"qualitrace run over the hostile plant exited {run.returncode}:\n"
+                    f"{run.output[-6000:]}", pytrace=False)
+    return run
 
 
 @pytest.fixture(scope="session")

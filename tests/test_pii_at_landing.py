@@ -1,10 +1,10 @@
 """Personal data is pseudonymised as it lands, and no clear name, phone, ID-card number or
 e-mail address of the input is found anywhere the pipeline writes (issue 15, issue 18 item 7).
 
-The exports are the hand-written foreign plant (GBK CRM files with names and phones) plus CRM
-files written here in other formats: a jsonl file with an unknown e-mail column, personal data
-typed into descriptions and a malformed line; an xlsx file with a row missing its complaint id
-(quarantined). After a full run, every table and view of the warehouse and of the serving
+The exports are the hostile plant (tests/support/hostile_plant.py): the hand-written foreign
+plant (GBK CRM files with names and phones) plus CRM files in other formats: a jsonl file with
+an unknown e-mail column, personal data typed into descriptions and a malformed line; an xlsx
+file with a row missing its complaint id (quarantined). After its full run, every table and view of the warehouse and of the serving
 database, every published Parquet file, every report file, the alerts and the run logs are
 scanned for the clear values.
 """
@@ -12,14 +12,11 @@ scanned for the clear values.
 from __future__ import annotations
 
 import csv
-import json
 import re
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_pipeline
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -43,43 +40,6 @@ def fixture_people() -> tuple[list[str], list[str]]:
             names.append(r[3])
             phones.append(r[4])
     return names, phones
-
-
-def write_crm(exports: Path) -> None:
-    lines = [
-        {"complaint_id": "PII-1", "channel": "微信", "received_at": "2025-03-12 09:00",
-         "customer_name": "Jane Doe", "customer_phone": "+86 137-0000-2222",
-         "product_model": "AP-200", "description": "风扇异响，请回电 13600003333 或邮件 "
-                                                   "jane.doe@example.org，身份证 11010519491231002X",
-         "status": "新建", "Email": "jd2@example.net"},
-        {"complaint_id": "PII-2", "channel": "APP", "received_at": "2025-03-12 10:00",
-         "customer_name": "王小明", "customer_phone": "13511112222", "product_model": "AP-200",
-         "description": "外壳有划痕 座机 021-6234-5678 wang.xm@qq.example.com", "status": "新建"},
-    ]
-    body = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines)
-    body += '\n{"complaint_id": "PII-3", "customer_name": "李四海", "customer_phone": "1351111'
-    (exports / "crm" / "complaints_20250312.jsonl").write_text(body + "\n", encoding="utf-8")
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.append(["客诉单号", "渠道", "受理时间", "客户姓名", "联系电话", "产品型号", "问题描述", "状态"])
-    ws.append(["PII-4", "门店", "2025-03-13 11:00", "李四海", "135 5555 6666", "AP-200",
-               "不开机 身份证440301198807075513", "处理中"])
-    ws.append([None, "门店", "2025-03-13 12:00", "赵六顺", "13344445555", "AP-200", "漏水",
-               "新建"])  # no complaint id: quarantined with its personal data masked
-    wb.save(exports / "crm" / "complaints_20250313.xlsx")
-
-
-@pytest.fixture(scope="module")
-def ran(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("pii")
-    exports = tmp / "exports"
-    shutil.copytree(FIXTURE, exports)
-    write_crm(exports)
-    run = run_pipeline(tmp / "home", exports)
-    assert run.returncode == 0, run.output[-4000:]
-    return run
 
 
 def needles() -> list[tuple[str, str]]:
@@ -116,7 +76,8 @@ def scan_database(path: Path) -> list[str]:
 
 
 @pytest.mark.integration  # a full pipeline run
-def test_the_pipeline_ran_over_every_format(ran):
+def test_the_pipeline_ran_over_every_format(hostile_run):
+    ran = hostile_run
     con = duckdb.connect(str(ran.settings.warehouse), read_only=True)
     try:
         ids = {r[0] for r in con.execute("select complaint_id from marts.complaint_trace"
@@ -129,7 +90,8 @@ def test_the_pipeline_ran_over_every_format(ran):
 
 
 @pytest.mark.integration  # a full pipeline run
-def test_no_clear_personal_data_anywhere(ran):
+def test_no_clear_personal_data_anywhere(hostile_run):
+    ran = hostile_run
     s = ran.settings
     found = scan_database(s.warehouse) + scan_database(s.home / "serving.duckdb")
     for p in sorted(s.home.glob("published/*/*.parquet")):
@@ -145,7 +107,8 @@ def test_no_clear_personal_data_anywhere(ran):
 
 
 @pytest.mark.integration  # a full pipeline run
-def test_one_customer_one_key_whatever_the_spelling(ran):
+def test_one_customer_one_key_whatever_the_spelling(hostile_run):
+    ran = hostile_run
     con = duckdb.connect(str(ran.settings.warehouse), read_only=True)
     try:
         stored = con.execute("select customer_name, customer_phone from raw.crm__complaints "

@@ -1,0 +1,95 @@
+"""The hostile plant: the hand-written foreign plant with one hostile change per concern, so a
+single pipeline run (the session fixture `hostile_run` in conftest.py) serves every test of
+those concerns. Each change touches its own file or its own rows:
+
+- numbers (test_hostile_numbers): `inf`, `-20` shipped, `NaN`, `1e400`, `265,5`, `Infinity`;
+- corrections (test_hostile_corrections): `production_batches_20250304 (2).csv` and
+  `production_batches_２０２５０３０５.csv` correcting two batches' output;
+- odd rows (test_hostile_rows): a complaint with status 重新打开 and serial SN-TYPO-0001;
+- personal data (test_pii_at_landing): a jsonl and an xlsx CRM file full of it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+FOREIGN_PLANT = Path(__file__).resolve().parents[1] / "fixtures" / "foreign_plant" / "exports"
+
+NUMBER_ROWS = {
+    "erp/shipments_20250305.csv": [
+        "DN-0505,1,SO-92,K-1004,Jiangsu,P0101,B25030401001,inf,2025-03-06 10:00,顺丰",
+        "DN-0506,1,SO-93,K-1004,Jiangsu,P0101,B25030401001,-20,2025-03-06 11:00,顺丰"],
+    "mes/process_readings_20250304.csv": [
+        "SMT-A1,2025-03-04 11:00,温度,NaN,℃", "SMT-A1,2025-03-04 12:00,温度,1e400,℃",
+        "SMT-A1,2025-03-04 13:00,温度,\"265,5\",℃"],
+    "erp/purchase_receipts_20250302.csv": [
+        "GR250302-02,1,M-PCB1,V-301,HD2502-19,ML25030203,Infinity,PCS,2025/3/2 10:30"],
+}
+
+
+def append(path: Path, *lines: str, encoding: str = "utf-8") -> None:
+    with path.open("a", encoding=encoding) as f:
+        for line in lines:
+            f.write(line + "\n")
+
+
+def write_numbers(exports: Path) -> None:
+    for rel, lines in NUMBER_ROWS.items():
+        append(exports / rel, *lines)
+
+
+def write_corrections(exports: Path) -> None:
+    mes = exports / "mes"
+    original = (mes / "production_batches_20250304.csv").read_text(encoding="utf-8")
+    assert ",118,115\n" in original and ",80,78\n" in original
+    # the same day's file again, output corrected 118 -> 128 (a copy suffix)
+    (mes / "production_batches_20250304 (2).csv").write_text(
+        original.replace(",118,115\n", ",128,125\n"), encoding="utf-8")
+    # a later correction of another batch, its date in full-width digits
+    (mes / "production_batches_２０２５０３０５.csv").write_text(
+        original.replace(",80,78\n", ",90,88\n").replace(",118,115\n", ",128,125\n"),
+        encoding="utf-8")
+
+
+def write_odd_rows(exports: Path) -> None:
+    (exports / "crm" / "complaints_20250312.csv").write_text(
+        "complaint_id,channel,received_at,product_model,serial_no,description,status\n"
+        "RO-1,微信,2025-03-12 09:00,AP-200,SN-TYPO-0001,又坏了 不开机,重新打开\n"
+        "RO-2,APP,2025-03-12 10:00,AP-200,,外壳划痕,新建\n", encoding="utf-8")
+
+
+def write_personal_data(exports: Path) -> None:
+    lines = [
+        {"complaint_id": "PII-1", "channel": "微信", "received_at": "2025-03-12 09:00",
+         "customer_name": "Jane Doe", "customer_phone": "+86 137-0000-2222",
+         "product_model": "AP-200", "description": "风扇异响，请回电 13600003333 或邮件 "
+                                                   "jane.doe@example.org，身份证 11010519491231002X",
+         "status": "新建", "Email": "jd2@example.net"},
+        {"complaint_id": "PII-2", "channel": "APP", "received_at": "2025-03-12 10:00",
+         "customer_name": "王小明", "customer_phone": "13511112222", "product_model": "AP-200",
+         "description": "外壳有划痕 座机 021-6234-5678 wang.xm@qq.example.com", "status": "新建"},
+    ]
+    body = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines)
+    body += '\n{"complaint_id": "PII-3", "customer_name": "李四海", "customer_phone": "1351111'
+    (exports / "crm" / "complaints_20250313.jsonl").write_text(body + "\n", encoding="utf-8")
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["客诉单号", "渠道", "受理时间", "客户姓名", "联系电话", "产品型号", "问题描述", "状态"])
+    ws.append(["PII-4", "门店", "2025-03-13 11:00", "李四海", "135 5555 6666", "AP-200",
+               "不开机 身份证440301198807075513", "处理中"])
+    ws.append([None, "门店", "2025-03-13 12:00", "赵六顺", "13344445555", "AP-200", "漏水",
+               "新建"])  # no complaint id: quarantined with its personal data masked
+    wb.save(exports / "crm" / "complaints_20250314.xlsx")
+
+
+def build(exports: Path) -> Path:
+    shutil.copytree(FOREIGN_PLANT, exports)
+    write_numbers(exports)
+    write_corrections(exports)
+    write_odd_rows(exports)
+    write_personal_data(exports)
+    return exports
