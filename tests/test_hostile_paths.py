@@ -11,6 +11,7 @@ import duckdb
 
 from orchestration.lib.dictionary import load_dictionary
 from orchestration.lib.ingest import discover, ingest_entity
+from orchestration.lib.reconcile import collect_file_counts, reconcile
 from orchestration.lib.settings import get_settings
 
 HEADER = "complaint_id,channel,received_at,description,status\n"
@@ -75,6 +76,7 @@ def test_every_path_is_landed_quarantined_or_listed(tmp_path):
                                        ).fetchall())
         everything = " ".join(str(v) for t in ("_quarantine", "_file_manifest")
                               for r in con.execute(f"select * from raw.{t}").fetchall() for v in r)
+        assert reconcile(collect_file_counts(con)) == []  # the ledger agrees on every file
     finally:
         con.close()
     assert landed == [("A1", "crm/complaints_20250501.csv"), ("A2", "CRM/complaints_20250502.csv")]
@@ -111,6 +113,7 @@ def test_an_edit_that_keeps_size_and_mtime_is_still_a_new_version(tmp_path):
         assert con.execute("select complaint_id from raw.crm__complaints").fetchall() == [("B2",)]
         assert sorted(r[0] for r in con.execute(
             "select status from raw._file_manifest").fetchall()) == ["loaded", "superseded"]
+        assert reconcile(collect_file_counts(con)) == []
     finally:
         con.close()
     # nothing changed: skipped without hashing

@@ -12,6 +12,7 @@ from orchestration.lib.dictionary import load_dictionary
 from orchestration.lib.dictionary.testing import ConformRunner
 from orchestration.lib.ingest import ingest_entity
 from orchestration.lib.pii import mask_text, mask_value
+from orchestration.lib.reconcile import collect_file_counts, reconcile
 from orchestration.lib.settings import get_settings
 
 TEXTS = [
@@ -67,10 +68,14 @@ def test_quarantined_rows_keep_no_clear_name_or_phone(tmp_path):
     try:
         rows = con.execute("select source_file, source_row, reason_code, detail, raw_record "
                            "from raw._quarantine order by 1, 2").fetchall()
+        assert reconcile(collect_file_counts(con)) == []  # the ledger agrees on both files
+        landed = con.execute("select customer_name, customer_phone from raw.crm__complaints "
+                             "order by complaint_id").fetchall()
     finally:
         con.close()
-    stored = json.dumps(rows, ensure_ascii=False, default=str)
-    for clear in ("李四光", "13911112222", "赵六", "13655556666"):
+    stored = json.dumps([rows, landed], ensure_ascii=False, default=str)
+    for clear in ("李四光", "13911112222", "赵六", "13655556666", "张三丰", "13800138000", "王五",
+                  "13733334444"):
         assert clear not in stored, clear
     assert "139****2222" in stored and "136****6666" in stored
     assert [r[:3] for r in rows] == [("crm/complaints_20250601.csv", 3, "malformed_row"),
