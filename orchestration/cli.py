@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     holds_help = ("the hold list: batches and lots to hold, units in stock, in transit and "
                   "in the field, and why")
     for name, text in (("holds", holds_help),
-                       ("escalations", "open escalations (data_dictionary/escalations.yml)")):
+                       ("escalations", "open escalations (data_dictionary/escalations.yml)"),
+                       ("suspects", "ranked suspects per problem type with lift, p and q "
+                                    "(only those passing the false discovery rate)")):
         e = sub.add_parser(name, help=text)
         _add_home(e)
         fmt = e.add_mutually_exclusive_group()
@@ -57,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         fmt.add_argument("--csv", action="store_true", help="print CSV")
         if name == "escalations":
             e.add_argument("--all", action="store_true", help="resolved ones too")
+        if name == "suspects":
+            e.add_argument("--problem", help="one problem type (QD04)")
+            e.add_argument("--fdr", type=float, default=None,
+                           help="false discovery rate: show suspects with q <= FDR (0.05)")
+            e.add_argument("--all", action="store_true",
+                           help="every suspect, ranked or not, whatever its q-value")
 
     d = sub.add_parser("dev", help="start the Dagster UI on http://127.0.0.1:3000")
     _add_home(d)
@@ -90,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if cmd in ("trace", "where-used"):
         from orchestration.lib.trace import main as trace_main
         return trace_main(args)
-    if cmd in ("holds", "escalations"):
+    if cmd in ("holds", "escalations", "suspects"):
         from orchestration.lib.escalation.cli import main as loop_main
         return loop_main(args)
     if cmd == "dev":

@@ -45,6 +45,9 @@ def test_run_exits_zero_with_progress_and_summary(pipeline_run):
     for needle in ("rows per layer:", "checks:", "warehouse:", "marts (parquet):", "log:"):
         assert needle in summary, summary
     assert re.search(r"checks: \d+ passed, 0 failed", summary) or "WARN" in out, summary
+    # top suspects carry their q-value and pass the false discovery rate
+    tops = re.findall(r"lift\s+\S+\s+p \S+\s+q (\S+)", summary)
+    assert tops and all(float(q) <= 0.05 for q in tops), summary
     # closing the loop: the open escalations and the holds, as the marts hold them
     con = duckdb.connect(str(pipeline_run.settings.warehouse), read_only=True)
     try:

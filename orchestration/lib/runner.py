@@ -480,15 +480,19 @@ def _summary(settings: Settings, p: RunProgress, out: TextIO, log_path: Path,
     if q:
         w(f"  rows quarantined: {sum(n for _, n in q):,} ("
           + ", ".join(f"{r} {n:,}" for r, n in q) + ")\n")
-    top = _query(settings, "select problem_type_code, suspect_kind, suspect_id, lift, p_value "
-                           "from marts.suspect_ranking where rank = 1 "
-                           "order by p_value, lift desc limit 8")
+    from orchestration.lib.escalation.cli import FDR
+
+    top = _query(settings, "select problem_type_code, suspect_kind, suspect_id, lift, p_value, "
+                           "q_value from marts.suspect_ranking where rank = 1 "
+                           f"and q_value <= {FDR} order by p_value, lift desc limit 8")
     if top:
-        w("  top suspects (rank 1 per problem type):\n")
-        for code, kind, sid, lift, pv in top:
+        w(f"  top suspects (rank 1 per problem type, false discovery rate q <= {FDR}; "
+          f"all: qualitrace suspects):\n")
+        for code, kind, sid, lift, pv, qv in top:
             lift_t = f"{lift:.1f}x" if isinstance(lift, (int, float)) else str(lift)
             pv_t = f"{pv:.1e}" if isinstance(pv, (int, float)) else str(pv)
-            w(f"    {code:<6} {kind:<13} {sid!s:<24} lift {lift_t:>7}  p {pv_t}\n")
+            qv_t = f"{qv:.1e}" if isinstance(qv, (int, float)) else str(qv)
+            w(f"    {code:<6} {kind:<13} {sid!s:<24} lift {lift_t:>7}  p {pv_t}  q {qv_t}\n")
     _summary_loop(settings, w)
     w(f"  warehouse: {settings.warehouse}\n  marts (parquet): {settings.parquet_dir}\n"
       f"  reports: {settings.reports} (dashboard.html, index.html)\n  log: {log_path}\n")

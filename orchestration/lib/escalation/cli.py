@@ -1,5 +1,6 @@
-"""`qualitrace holds [--json|--csv]` and `qualitrace escalations [--all] [--json|--csv]`: read
-the published Parquet copies (they answer while a run is going)."""
+"""`qualitrace holds`, `qualitrace escalations [--all]` and `qualitrace suspects [--problem CODE]
+[--fdr Q] [--all]`, each with [--json|--csv]: read the published Parquet copies (they answer
+while a run is going)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from orchestration.lib.settings import get_settings
 
 HOLD_SHOW = ["suspect_kind", "suspect_id", "batch_code", "material_lot", "units_in_stock",
              "units_in_transit", "units_in_field", "field_by_province", "reason", "first_seen"]
+SUSPECT_SHOW = ["problem_type_code", "rank", "suspect_kind", "suspect_id", "complaints_exposed",
+                "units_exposed", "lift", "p_value", "q_value"]
+# Suspects shown unless --all: those whose Benjamini-Hochberg q-value (false discovery rate
+# among the suspects of their problem type) is at most this.
+FDR = 0.05
 ESC_SHOW = ["status", "severity", "rule", "escalation_key", "complaints", "window_start",
             "window_end", "first_seen", "last_seen", "recipients", "summary"]
 
@@ -27,7 +33,8 @@ def _read(settings, name: str) -> pd.DataFrame | None:
 
 def _emit(df: pd.DataFrame, args, empty: str, out=sys.stdout) -> None:
     if getattr(args, "json", False):
-        out.write(json.dumps(json.loads(df.to_json(orient="records", date_format="iso")),
+        out.write(json.dumps(json.loads(df.to_json(orient="records", date_format="iso",
+                                                   double_precision=15)),
                              ensure_ascii=False, indent=2) + "\n")
     elif getattr(args, "csv", False):
         df.to_csv(out, index=False)
@@ -38,8 +45,28 @@ def _emit(df: pd.DataFrame, args, empty: str, out=sys.stdout) -> None:
             out.write(df.to_string(index=False) + "\n")
 
 
+def significant(df: pd.DataFrame, fdr: float = FDR) -> pd.DataFrame:
+    """Ranked suspects whose q-value passes the false-discovery-rate threshold."""
+    keep = df["rank"].notna() & (df["q_value"] <= fdr)
+    return df[keep].sort_values(["problem_type_code", "rank", "suspect_kind", "suspect_id"])
+
+
 def main(args) -> int:
     settings = get_settings(getattr(args, "home", None), getattr(args, "exports", None))
+    if args.command == "suspects":
+        df = _read(settings, "suspect_ranking")
+        if df is None:
+            return 2
+        if args.problem:
+            df = df[df["problem_type_code"] == args.problem]
+        fdr = FDR if args.fdr is None else args.fdr
+        if not args.all:
+            df = significant(df, fdr)
+        if not (args.json or args.csv):
+            df = df[[c for c in SUSPECT_SHOW if c in df]]
+        _emit(df, args, f"no suspect passes the false discovery rate {fdr:g}"
+                        + ("" if args.all else " (--all lists every one)"))
+        return 0
     if args.command == "holds":
         df = _read(settings, "hold_list")
         if df is None:
