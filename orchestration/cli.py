@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "in the field, and why")
     for name, text in (("holds", holds_help),
                        ("escalations", "open escalations (data_dictionary/escalations.yml)"),
-                       ("suspects", "ranked suspects per problem type with lift, p and q "
-                                    "(only those passing the false discovery rate)")):
+                       ("suspects", ("ranked suspects per problem type with lift, p and q "
+                                    "(only those passing the false discovery rate)"))):
         e = sub.add_parser(name, help=text)
         _add_home(e)
         fmt = e.add_mutually_exclusive_group()
