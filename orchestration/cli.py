@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--to", dest="date_to",
                    help="shipped at or before (YYYY-MM-DD, UTC; equipment: batches produced until)")
     w.add_argument("--json", action="store_true", help="print the result as JSON")
+    w.add_argument("--all-batches", action="store_true",
+                   help="equipment: every batch of its line, not only those with an excursion")
+    w.add_argument("--limit", type=int, default=None,
+                   help="rows per list in text output (default 50, 0 = all)")
 
     holds_help = ("the hold list: batches and lots to hold, units in stock, in transit and "
                   "in the field, and why")

@@ -396,3 +396,27 @@ def test_cli_unknown_ids_exit_2(built):
     assert p.returncode == 2 and "not in marts.complaint_trace" in p.stderr
     p = run_cli("where-used", "supplier", "S9", "--home", str(home))
     assert p.returncode == 2 and "did you mean" in p.stderr and "S1" in p.stderr
+
+
+def test_cli_where_used_equipment_is_its_excursion_batches_unless_all(built):
+    _, home = built
+    p = run_cli("where-used", "equipment", "E3", "--json", "--home", str(home))
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert len(data["batches"]) == 4 and all(b["excursion_count"] > 0 for b in data["batches"])
+    assert "excursion" in data["scope"]
+    every = json.loads(run_cli("where-used", "equipment", "E3", "--all-batches", "--json",
+                               "--home", str(home)).stdout)
+    assert len(every["batches"]) == 20  # every batch of line L02
+
+
+def test_cli_where_used_pages_text_output(built):
+    _, home = built
+    p = run_cli("where-used", "equipment", "E3", "--all-batches", "--limit", "3",
+                "--home", str(home))
+    assert p.returncode == 0, p.stderr
+    assert "Batches (20)" in p.stdout and "... 17 more batches (--limit 0 shows all" in p.stdout
+    assert "Traced: every batch made on its line" in p.stdout
+    full = run_cli("where-used", "equipment", "E3", "--all-batches", "--limit", "0",
+                   "--home", str(home))
+    assert "more batches" not in full.stdout

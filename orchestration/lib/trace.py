@@ -183,14 +183,18 @@ class ForwardTrace:
     shipments: list[dict[str, Any]]
     customers: list[dict[str, Any]]
     provinces: list[dict[str, Any]]
+    scope: str = ""  # equipment: which batches of its line are traced
 
 
 def where_used(con: duckdb.DuckDBPyConnection, kind: str, ident: str,
-               date_from: dt.date | None = None, date_to: dt.date | None = None) -> ForwardTrace:
+               date_from: dt.date | None = None, date_to: dt.date | None = None,
+               all_batches: bool = False) -> ForwardTrace:
     """Forward trace of a lot, supplier, batch or machine, optionally within a date window.
 
     The window applies to shipped_at, except for equipment, where it selects the batches
     produced on the machine's line during the window (shipments of those batches at any time).
+    A machine is traced to the batches that had a process excursion on it (its suspect
+    exposure); `all_batches` traces every batch made on its line.
     """
     if kind not in WHERE_USED_KINDS:
         raise ValueError(f"kind must be one of {', '.join(WHERE_USED_KINDS)}, got {kind!r}")
@@ -228,6 +232,14 @@ def where_used(con: duckdb.DuckDBPyConnection, kind: str, ident: str,
         if date_to:
             window.append("shipped_at < ?")
             wparams.append(dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time()))
+    scope = ""
+    if suspect_kind == "equipment":
+        if all_batches:
+            scope = "every batch made on its line"
+        else:
+            window.append("excursion_count > 0")
+            scope = ("the batches with a process excursion on it (--all-batches: every batch "
+                     "of its line)")
     where = " and ".join(window) or "true"
     p = params + wparams
     con.execute(f"create or replace temp table hits as select * from {rel} as f where {where}", p)
@@ -266,7 +278,7 @@ def where_used(con: duckdb.DuckDBPyConnection, kind: str, ident: str,
         group by province_code order by units_at_risk desc, province_code""")
     resolved = con.execute(f"select min(suspect_id) from {rel}", params).fetchone()[0]
     return ForwardTrace(kind, suspect_kind, resolved, date_from, date_to, window_on, totals,
-                        batches, shipments, customers, provinces)
+                        batches, shipments, customers, provinces, scope)
 
 
 # --- entry point ----------------------------------------------------------------------
@@ -307,8 +319,9 @@ def main(args) -> int:
         elif args.command == "where-used":
             d_from = parse_day(getattr(args, "date_from", None), "--from")
             d_to = parse_day(getattr(args, "date_to", None), "--to")
-            result = where_used(con, args.kind, args.id, d_from, d_to)
-            text = render_forward(result)
+            result = where_used(con, args.kind, args.id, d_from, d_to,
+                                all_batches=bool(getattr(args, "all_batches", False)))
+            text = render_forward(result, limit=getattr(args, "limit", None))
         else:
             raise ValueError(f"unknown command {args.command!r}")
     except UnknownId as exc:

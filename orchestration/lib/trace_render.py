@@ -128,14 +128,21 @@ def render_trace(t) -> str:
     return "".join(out)
 
 
-def render_forward(f) -> str:
-    """Where a lot, supplier, batch or machine went: totals, batches, shipments, customers."""
+PAGE = 50  # rows per section in text output (--limit; 0 = all; --json is never cut)
+
+
+def render_forward(f, limit: int | None = None) -> str:
+    """Where a lot, supplier, batch or machine went: totals, batches, shipments, customers.
+    Each list shows its first `limit` rows (PAGE by default; 0 shows all)."""
+    limit = PAGE if limit is None else limit
     window = ""
     if f.date_from or f.date_to:
         window = f" ({f.window_on} {fmt(f.date_from) if f.date_from else '...'} .. " \
                  f"{fmt(f.date_to) if f.date_to else '...'})"
     tot = f.totals
     out = [f"Where used: {f.kind} {f.suspect_id}{window}  [times UTC]\n"]
+    if getattr(f, "scope", ""):
+        out.append(f"Traced: {f.scope}\n")
     out.append(_section("Units at risk"))
     out.append(_pairs([
         ("batches", tot.get("batches")), ("shipments", tot.get("shipments")),
@@ -144,17 +151,23 @@ def render_forward(f) -> str:
         ("first / last shipped", (f"{fmt(tot.get('first_shipped'))} / "
                                  f"{fmt(tot.get('last_shipped'))}")),
     ]))
-    out.append(_section(f"Batches ({len(f.batches)})"))
     cols = ["batch_code", "product_code", "line", "batch_start", "units_produced",
             "shipments", "units_at_risk"]
     if f.suspect_kind == "equipment":
         cols.insert(5, "excursion_count")
-    out.append(_table(f.batches, cols))
-    out.append(_section(f"Shipments ({len(f.shipments)})"))
-    out.append(_table(f.shipments, ["shipment_no", "shipped_at", "customer_code",
-                                    "province_code", "carrier", "units_at_risk", "batch_codes"]))
-    out.append(_section(f"Customers ({len(f.customers)})"))
-    out.append(_table(f.customers, ["customer_code", "shipments", "units_at_risk", "provinces"]))
-    out.append(_section(f"Provinces ({len(f.provinces)})"))
-    out.append(_table(f.provinces, ["province_code", "region", "customers", "units_at_risk"]))
+    for title, rows, columns in (
+            ("Batches", f.batches, cols),
+            ("Shipments", f.shipments, ["shipment_no", "shipped_at", "customer_code",
+                                        "province_code", "carrier", "units_at_risk",
+                                        "batch_codes"]),
+            ("Customers", f.customers, ["customer_code", "shipments", "units_at_risk",
+                                        "provinces"]),
+            ("Provinces", f.provinces, ["province_code", "region", "customers",
+                                        "units_at_risk"])):
+        out.append(_section(f"{title} ({len(rows)})"))
+        shown = rows if limit <= 0 else rows[:limit]
+        out.append(_table(shown, columns))
+        if len(shown) < len(rows):
+            out.append(f"  ... {len(rows) - len(shown)} more {title.lower()} "
+                       f"(--limit 0 shows all, --json prints everything)\n")
     return "".join(out)
