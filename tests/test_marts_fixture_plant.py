@@ -420,3 +420,24 @@ def test_cli_where_used_pages_text_output(built):
     full = run_cli("where-used", "equipment", "E3", "--all-batches", "--limit", "0",
                    "--home", str(home))
     assert "more batches" not in full.stdout
+
+
+COUNT_COLUMN = ("units_", "complaints", "_count", "inspection", "iqc_rejects", "field_units",
+                "batches_", "lots_", "shipments", "customers", "provinces", "occurrences")
+
+
+def test_counts_are_integers_in_the_marts_and_parquet(built):
+    con, home = built
+    cols = q(con, "select table_name, column_name, data_type from information_schema.columns "
+                  "where table_schema = 'marts_build'")
+    counts = cols[cols.column_name.str.contains("|".join(COUNT_COLUMN))
+                  & ~cols.column_name.str.contains("ppm|rate|share|lift|_ids|_raw|expected")]
+    assert len(counts) > 15
+    wrong = counts[~counts.data_type.isin(["BIGINT", "INTEGER"])]
+    assert wrong.empty, wrong.to_string()
+    import pyarrow.parquet as pq
+
+    for mart in ("batch_quality", "complaint_trend", "supplier_scorecard", "forward_trace"):
+        schema = pq.read_schema(home / "marts" / f"{mart}.parquet")
+        for name in counts[counts.table_name == mart].column_name:
+            assert str(schema.field(name).type) in ("int64", "int32"), (mart, name)

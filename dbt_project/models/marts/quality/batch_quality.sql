@@ -53,8 +53,10 @@ scored as (
 )
 select
     batch_code, product_code, product_model, work_order_no, line, shift, operator_id,
-    batch_start, batch_end, units_produced, units_good, units_shipped, complaints,
-    complaint_ppm, inspections, inspection_failures, fqc_passed, excursion_count,
+    batch_start, batch_end, units_produced, units_good,
+    {{ as_integer('units_shipped') }} as units_shipped, complaints,
+    complaint_ppm, inspections, {{ as_integer('inspection_failures') }} as inspection_failures,
+    fqc_passed, {{ as_integer('excursion_count') }} as excursion_count,
     excursion_equipment_ids, excursion_summary, material_lots, supplier_codes,
     round(
         50.0 * case

@@ -137,10 +137,10 @@ select
     dimension,
     value,
     complaints,
-    units_shipped,
+    {{ as_integer('units_shipped') }} as units_shipped,
     case when units_shipped > 0 then 1.0 * complaints / units_shipped end as rate,
     case when units_shipped > 0 then 1000000.0 * complaints / units_shipped end as rate_ppm,
-    field_units,
+    {{ as_integer('field_units') }} as field_units,
     baseline_rate,
     expected_complaints,
     coalesce(

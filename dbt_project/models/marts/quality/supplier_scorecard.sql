@@ -60,12 +60,12 @@ select
     s.supplier_code,
     coalesce(r.lots_received, 0) as lots_received,
     coalesce(q.iqc_inspections, 0) as iqc_inspections,
-    coalesce(q.iqc_rejects, 0) as iqc_rejects,
+    {{ as_integer('coalesce(q.iqc_rejects, 0)') }} as iqc_rejects,
     case when coalesce(q.iqc_inspections, 0) > 0
          then 1.0 * q.iqc_rejects / q.iqc_inspections end as iqc_reject_rate,
     coalesce(p.batches_supplied, 0) as batches_supplied,
-    coalesce(o.units_shipped, 0) as units_shipped,
-    coalesce(o.complaints, 0) as complaints,
+    {{ as_integer('coalesce(o.units_shipped, 0)') }} as units_shipped,
+    {{ as_integer('coalesce(o.complaints, 0)') }} as complaints,
     case when coalesce(o.units_shipped, 0) > 0
          then 1000000.0 * o.complaints / o.units_shipped end as complaint_ppm
 from suppliers as s

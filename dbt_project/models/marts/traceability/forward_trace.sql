@@ -89,7 +89,7 @@ select
     b.batch_start,
     b.batch_end,
     b.units_produced,
-    s.excursion_count,
+    {{ as_integer('s.excursion_count') }} as excursion_count,
     s.excursion_count > 0 as had_excursion,
     sh.shipment_no,
     sh.customer_code,
