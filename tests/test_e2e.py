@@ -100,3 +100,29 @@ def test_every_layer_populated(pipeline_home):
     rows = layer_rows(pipeline_home)
     for layer in ("raw", "staging", "intermediate", "governance", "marts_build", "marts"):
         assert rows.get(layer, 0) > 0, (layer, rows)
+
+
+def test_every_published_column_is_explained_where_it_is_read(pipeline_home):
+    """The serving database carries a COMMENT for every mart and column; every Parquet file
+    carries the same descriptions as key-value metadata."""
+    import json as _json
+
+    from orchestration.lib.publish import serving_path
+
+    con = duckdb.connect(str(serving_path(pipeline_home)), read_only=True)
+    try:
+        views = dict(con.execute("select view_name, comment from duckdb_views() "
+                                 "where schema_name = 'marts'").fetchall())
+        cols = con.execute("select table_name, column_name, comment from duckdb_columns() "
+                           "where schema_name = 'marts'").fetchall()
+    finally:
+        con.close()
+    assert set(MARTS) | {"escalations", "hold_list"} <= set(views)
+    assert all(views[m] for m in views), views
+    missing = [(t, c) for t, c, comment in cols if not comment]
+    assert not missing, missing
+    kv = {k.decode(): v.decode() for k, v in duckdb.execute(
+        "select key, value from parquet_kv_metadata(?)",
+        [str(pipeline_home.parquet_dir / "suspect_ranking.parquet")]).fetchall()}
+    assert kv["qualitrace.table"] == "suspect_ranking"
+    assert "q_value" in _json.loads(kv["qualitrace.columns"])

@@ -28,6 +28,7 @@ import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
+from orchestration.lib.column_docs import comment_statements, parquet_kv
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import connect
 
@@ -167,7 +168,8 @@ def publish_version(settings: Settings, con, relations: dict[str, str],
     for name, relation in relations.items():
         order = _order_by(con, name, order_schema or relation.split(".")[0])
         con.execute(f"copy (select * from {relation}{order}) to "
-                    f"'{_sql_path(partial / (name + '.parquet'))}' (format parquet)")
+                    f"'{_sql_path(partial / (name + '.parquet'))}' "
+                    f"(format parquet, {parquet_kv(name)})")
         rows[name] = con.execute(f"select count(*) from {relation}").fetchone()[0]
     os.rename(partial, final)  # still incomplete: no MANIFEST yet
     _crash_point("serving")
@@ -196,6 +198,11 @@ def _write_serving(path: Path, final_dir: Path, marts: list[str]) -> None:
         for m in marts:
             con.execute(f"create view marts.{m} as select * from "
                         f"read_parquet('{_sql_path(final_dir / (m + '.parquet'))}')")
+            cols = [r[0] for r in con.execute(
+                "select column_name from duckdb_columns() where schema_name = 'marts' "
+                "and table_name = ?", [m]).fetchall()]
+            for stmt in comment_statements(m, cols):  # every column explained where read
+                con.execute(stmt)
     finally:
         con.close()
 
