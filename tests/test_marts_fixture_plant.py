@@ -174,7 +174,8 @@ def dbt_build_marts(warehouse: Path, work: Path) -> subprocess.CompletedProcess:
         [dbt, "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
          str(DBT_PROJECT_DIR), "--target-path", str(work / "target"), "--log-path",
          str(work / "logs"), "--no-use-colors",
-         "--select", "path:models/intermediate/marts_support", "path:models/marts"],
+         "--select", "path:models/staging/dictionary", "path:models/intermediate/marts_support",
+         "path:models/marts"],
         env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR, timeout=600, check=False)
 
 
@@ -441,3 +442,19 @@ def test_counts_are_integers_in_the_marts_and_parquet(built):
         schema = pq.read_schema(home / "marts" / f"{mart}.parquet")
         for name in counts[counts.table_name == mart].column_name:
             assert str(schema.field(name).type) in ("int64", "int32"), (mart, name)
+
+
+def test_names_beside_codes(built):
+    con, _ = built
+    c = q(con, "select province_code, province_name, problem_type_code, problem_type_name_zh, "
+               "problem_type_name_en from marts_build.complaint_trace "
+               "where complaint_id = 'CP0001'").iloc[0]
+    assert (c.province_code, c.province_name) == ("440000", "广东省")
+    assert (c.problem_type_code, c.problem_type_name_zh, c.problem_type_name_en) == (
+        "QD08", "接触不良/连接器失效", "connector or contact failure")
+    p = q(con, "select distinct problem_type_code, problem_type_name_en from "
+               "marts_build.problem_pareto where problem_type_code = 'DL02'").iloc[0]
+    assert p.problem_type_name_en == "damaged package"
+    s = q(con, "select supplier_code, supplier_name from marts_build.supplier_scorecard "
+               "where supplier_code = 'S3'").iloc[0]
+    assert s.supplier_name == "S3"

@@ -40,8 +40,11 @@ select
     problem_type_code,
     case when problem_type_code = 'UNCLASSIFIED' then null
          else substr(problem_type_code, 1, 2) end as problem_category,
+    pt.problem_type_name_zh,
+    pt.problem_type_name_en,
     complaints,
     share,
     cumulative_share,
     pareto_rank
 from shares
+left join {{ ref('stg_dictionary__problem_types') }} as pt using (problem_type_code)

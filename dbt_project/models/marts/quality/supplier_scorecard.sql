@@ -58,6 +58,7 @@ outcome as (
 )
 select
     s.supplier_code,
+    sn.supplier_name,
     coalesce(r.lots_received, 0) as lots_received,
     coalesce(q.iqc_inspections, 0) as iqc_inspections,
     {{ as_integer('coalesce(q.iqc_rejects, 0)') }} as iqc_rejects,
@@ -69,6 +70,9 @@ select
     case when coalesce(o.units_shipped, 0) > 0
          then 1000000.0 * o.complaints / o.units_shipped end as complaint_ppm
 from suppliers as s
+left join (select supplier_code, min(supplier_name) as supplier_name
+           from {{ latest_version(ref('stg_erp__suppliers')) }} as sp
+           group by supplier_code) as sn on sn.supplier_code = s.supplier_code
 left join received as r on r.supplier_code = s.supplier_code
 left join iqc as q on q.supplier_code = s.supplier_code
 left join supplied as p on p.supplier_code = s.supplier_code

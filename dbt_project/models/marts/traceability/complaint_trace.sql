@@ -26,10 +26,13 @@ select
     c.status,
     c.status_raw,
     c.province_code,
+    pv.province_name,
     c.region,
     coalesce(b.product_code, mp.product_code)       as product_code,
     coalesce(c.product_model, b.product_model)      as product_model,
     c.problem_type_code,
+    pt.problem_type_name_zh,
+    pt.problem_type_name_en,
     c.problem_category,
     c.secondary_problem_codes,
     c.severity,
@@ -62,3 +65,6 @@ left join batches as b on b.batch_code = c.batch_code
 left join facts as f on f.batch_code = c.batch_code
 left join shipment as s on s.complaint_id = c.complaint_id
 left join model_products as mp on mp.model = c.product_model
+left join {{ ref('stg_dictionary__provinces') }} as pv on pv.province_code = c.province_code
+left join {{ ref('stg_dictionary__problem_types') }} as pt
+  on pt.problem_type_code = c.problem_type_code
