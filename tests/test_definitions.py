@@ -191,3 +191,21 @@ def test_marts_wait_for_every_gated_asset(defs):
         key = dg.AssetKey(["marts", name])
         missing = gate - set(graph.get(key).parent_keys) - {key}
         assert not missing, f"{key.to_user_string()} does not wait for {sorted(map(str, missing))}"
+
+
+def test_published_marts_show_typed_documented_columns_in_dagster(tmp_path):
+    import dagster as dg
+
+    from orchestration.defs.publish.assets import column_schemas
+
+    s = get_settings(tmp_path / "home", tmp_path / "exports").ensure()
+    con = duckdb.connect(str(s.warehouse))
+    con.execute("create schema marts")
+    con.execute("create table marts.suspect_ranking as select 'QD04' as problem_type_code, "
+                "1::bigint as rank, 0.5::double as q_value")
+    con.close()
+    schema = column_schemas(s, ("suspect_ranking",))["suspect_ranking"]
+    assert isinstance(schema, dg.TableSchema)
+    cols = {c.name: c for c in schema.columns}
+    assert (cols["rank"].type, cols["q_value"].type) == ("BIGINT", "DOUBLE")
+    assert "Benjamini-Hochberg" in cols["q_value"].description

@@ -29,11 +29,13 @@ def build_publish(gate=()) -> dg.AssetsDefinition:
         """Swap every mart into `marts` atomically once the gate passed; write Parquet."""
         settings = get_settings().ensure()
         counts = publish_marts(settings)
+        schemas = column_schemas(settings, MARTS)
         for name in MARTS:
             yield dg.MaterializeResult(
                 asset_key=dg.AssetKey(["marts", name]),
                 metadata={
                     "dagster/row_count": counts[name],
+                    "dagster/column_schema": schemas[name],
                     "table": f"marts.{name}",
                     "parquet": dg.MetadataValue.path(
                         str(settings.parquet_dir / f"{name}.parquet")),
@@ -41,6 +43,24 @@ def build_publish(gate=()) -> dg.AssetsDefinition:
             )
 
     return publish
+
+
+def column_schemas(settings, names) -> dict[str, dg.TableSchema]:
+    """Each published mart's columns with their DuckDB types and descriptions (the dbt YAML,
+    orchestration/lib/column_docs.py), shown in the Dagster UI."""
+    from orchestration.lib.column_docs import mart_docs
+    from orchestration.lib.warehouse import connect
+
+    out = {}
+    with connect(settings, read_only=True) as con:
+        for name in names:
+            docs = mart_docs().get(name, ("", {}))[1]
+            rows = con.execute("select column_name, data_type from information_schema.columns "
+                               "where table_schema = 'marts' and table_name = ? "
+                               "order by ordinal_position", [name]).fetchall()
+            out[name] = dg.TableSchema(columns=[
+                dg.TableColumn(c, t, description=docs.get(c)) for c, t in rows])
+    return out
 
 
 def build_defs(gate=()) -> dg.Definitions:
