@@ -17,7 +17,7 @@ FILE_MANIFEST = dg.AssetKey(["governance", "file_manifest"])
     name="rows_reconcile",
     blocking=True,
     description="Per file: rows_read = rows_landed + rows_quarantined, and every landed row "
-                "is in staging either valid or rejected. Blocks the marts on failure.",
+                "is in staging either valid or rejected. Blocks publishing on failure.",
     pool="warehouse",
 )
 def rows_reconcile() -> dg.AssetCheckResult:

@@ -72,7 +72,7 @@ def _check_specs(model: str, specs: list[ExpectationSpec]) -> list[dg.AssetCheck
     if any(s.severity == ERROR for s in specs):
         out.append(dg.AssetCheckSpec(
             BLOCKING, asset=key, blocking=True,
-            description=f"GX ERROR expectations (block the marts): {names}"))
+            description=f"GX ERROR expectations (block publishing): {names}"))
     out.append(dg.AssetCheckSpec(WARNINGS, asset=key,
                                  description=f"GX WARN expectations: {names}"))
     return out

@@ -202,8 +202,8 @@ def render_html(d: dict, docs: Path | None, dictionary_href: str | None,
     if run is None:
         verdict, vcls = "No quality run recorded yet", "none"
     elif n_err:
-        verdict, vcls = (f"BLOCKED: {n_err} ERROR check(s) failed; the marts were not rebuilt "
-                         f"and the previously published ones stay"), "error"
+        verdict, vcls = (f"BLOCKED: {n_err} ERROR check(s) failed; the new marts were built "
+                         f"but not published: the previously published ones stay"), "error"
     elif n_warn:
         verdict, vcls = f"PASSED with {n_warn} warning(s)", "warn"
     else:
