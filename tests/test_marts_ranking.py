@@ -100,7 +100,19 @@ def test_a_pair_is_kept_only_when_it_explains_more_than_each_part():
     assert (r.complaints_unexposed, r.units_unexposed) == (15, 80000)
     within_line = fisher_exact([[30, 10000 - 30], [3, 20000 - 3]], alternative="greater")[1]
     within_night = fisher_exact([[30, 10000 - 30], [4, 20000 - 4]], alternative="greater")[1]
+    # one pair tested for QD05: no adjustment
     assert r.conditional_p_value == pytest.approx(max(within_line, within_night), rel=1e-6)
+
+
+def test_pairs_tested_by_the_hundred_need_more_than_chance():
+    """A pair that passes at p = 0.003 alone is chance among 200 pairs tested for its type."""
+    chance = ("QD08", "operator", "OP1", "supplier", "S9", 7, 1100, 4, 4000, 20, 60000, 40,
+              200000)
+    rows = [chance] + [("QD08", "line", f"L{i}", "shift", "night", 3, 5000, 3, 5000, 3, 5000,
+                        40, 200000) for i in range(199)]
+    alone = ranking.combined_suspects(pair_rows([chance]), alpha=0.01)
+    among = ranking.combined_suspects(pair_rows(rows), alpha=0.01)
+    assert len(alone) == 1 and among.empty
 
 
 def test_no_pairs_is_an_empty_frame_with_the_count_columns():

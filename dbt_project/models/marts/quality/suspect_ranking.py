@@ -11,8 +11,9 @@ Combined suspects (int_suspect_pair_counts): a pair of batch-level suspects of d
 (`line+shift`, `L03+night`) joins the ranking when it explains clearly more than either part
 alone, judged by two stratified one-sided Fisher tests: within the batches of part A, are
 complaints more frequent where B is also present than where it is not; and the same within B.
-Both p-values must be at most `pair_alpha` (config, 0.01); `conditional_p_value` keeps the
-larger one. A redundant pair (B adds nothing within A, or one part always implies the other)
+The larger of the two p-values, Bonferroni-adjusted by the number of pairs tested for the
+problem type (many pairs are tested: some would pass by chance alone), must be at most
+`pair_alpha` (config, 0.01); `conditional_p_value` keeps it. A redundant pair (B adds nothing within A, or one part always implies the other)
 fails one of the tests and is left out. A kept pair is then ranked with the single suspects on
 the same exposed-vs-rest test.
 """
@@ -109,7 +110,10 @@ def combined_suspects(pairs: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
     p_a = within(df["complaints_a_only"].to_numpy(), df["units_a_only"].to_numpy())
     p_b = within(df["complaints_b_only"].to_numpy(), df["units_b_only"].to_numpy())
-    df["conditional_p_value"] = np.maximum(p_a, p_b)
+    # many pairs are tested per problem type: some pass at 1% by chance alone, so the larger
+    # of the two p-values is Bonferroni-adjusted by the number of pairs tested for the type
+    tested = df.groupby("problem_type_code")["problem_type_code"].transform("size").to_numpy()
+    df["conditional_p_value"] = np.minimum(np.maximum(p_a, p_b) * tested, 1.0)
     kept = df[df["conditional_p_value"] <= alpha]
     return pd.DataFrame({
         "problem_type_code": kept["problem_type_code"],
