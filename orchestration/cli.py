@@ -103,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         from orchestration.lib.trace import main as trace_main
         return trace_main(args)
     if cmd in ("holds", "escalations", "suspects"):
-        from orchestration.lib.escalation.cli import main as loop_main
-        return loop_main(args)
+        from orchestration.lib.marts_cli import main as marts_main
+        return marts_main(args)
     if cmd == "dev":
         from orchestration.lib.devserver import main as dev_main
         return dev_main(args)

@@ -81,7 +81,7 @@ def mask_value(field: str, value: str | None) -> str | None:
     """A personal field's value as it may be stored: phones masked, anything else `***`."""
     if value is None or not str(value).strip():
         return value
-    if "phone" in field:
+    if is_phone_field(field):
         digits = re.sub(r"\D", "", str(value))
         return (digits[:3] + "****" + digits[-4:]) if len(digits) >= 7 else "***"
     return "***"

@@ -435,23 +435,21 @@ def _summary_loop(settings: Settings, w) -> None:
     esc = _query(settings, "select severity, rule, summary from marts.escalations "
                            "where status = 'open' order by case severity when 'critical' then 0 "
                            "when 'high' then 1 else 2 end, last_seen desc, rule")
-    if esc is not None:
-        w(f"  escalations open: {len(esc)}" + ("" if esc else " (none)") + "\n")
-        for severity, rule, summary in esc[:8]:
-            w(f"    [{severity}] {rule}: {summary}\n")
-        if len(esc) > 8:
-            w(f"    ... {len(esc) - 8} more: qualitrace escalations\n")
+    w(f"  escalations open: {len(esc)}" + ("" if esc else " (none)") + "\n")
+    for severity, rule, summary in esc[:8]:
+        w(f"    [{severity}] {rule}: {summary}\n")
+    if len(esc) > 8:
+        w(f"    ... {len(esc) - 8} more: qualitrace escalations\n")
     holds = _query(settings, "select suspect_kind, suspect_id, count(*), sum(units_in_stock), "
                              "sum(units_in_transit), sum(units_in_field) from marts.hold_list "
                              "group by 1, 2 order by 4 desc, 1, 2")
-    if holds is not None:
-        w(f"  holds: {sum(h[2] for h in holds)} batches of {len(holds)} suspects"
-          + ("" if holds else " (none)") + "\n")
-        for kind, sid, n, stock, transit, field in holds[:8]:
-            w(f"    {kind} {sid}: {n} batches, {stock or 0:,} in stock, {transit or 0:,} in "
-              f"transit, {field or 0:,} in the field\n")
-        if len(holds) > 8:
-            w(f"    ... {len(holds) - 8} more: qualitrace holds\n")
+    w(f"  holds: {sum(h[2] for h in holds)} batches of {len(holds)} suspects"
+      + ("" if holds else " (none)") + "\n")
+    for kind, sid, n, stock, transit, in_field in holds[:8]:
+        w(f"    {kind} {sid}: {n} batches, {stock or 0:,} in stock, {transit or 0:,} in "
+          f"transit, {in_field or 0:,} in the field\n")
+    if len(holds) > 8:
+        w(f"    ... {len(holds) - 8} more: qualitrace holds\n")
 
 
 def _summary(settings: Settings, p: RunProgress, out: TextIO, log_path: Path,
@@ -480,7 +478,7 @@ def _summary(settings: Settings, p: RunProgress, out: TextIO, log_path: Path,
     if q:
         w(f"  rows quarantined: {sum(n for _, n in q):,} ("
           + ", ".join(f"{r} {n:,}" for r, n in q) + ")\n")
-    from orchestration.lib.escalation.cli import FDR
+    from orchestration.lib.marts_cli import FDR
 
     top = _query(settings, "select problem_type_code, suspect_kind, suspect_id, lift, p_value, "
                            "q_value from marts.suspect_ranking where rank = 1 "
