@@ -122,3 +122,11 @@ def test_generator_complaints_at_least_95_percent(runner, plant):
     accuracy = 1 - len(misses) / len(ids)
     report = "\n".join(f"  {c}: {want} != {have}: {text}" for c, text, want, have in misses[:40])
     assert accuracy >= 0.95, f"accuracy {accuracy:.3f} on {len(ids)}; misses:\n{report}"
+
+
+def test_evidence_names_the_keywords_that_decided(runner):
+    got = classify(runner, ["屏幕有划痕，没有异响，而且充电时冒烟了", "产品有问题，请尽快联系我",
+                            "XP的驱动没有，风扇声音比较大"])
+    assert got[0]["problem_evidence"] == "划痕→QD01; 冒烟→SF01"  # the negated 异响 is not evidence
+    assert got[1]["problem_evidence"] is None and got[1]["problem_type_code"] == "UNCLASSIFIED"
+    assert got[2]["problem_evidence"] == "xp的驱动→FN03; 声音比较大→QD05"

@@ -462,17 +462,19 @@ left join serials as s on s.serial_no = c.serial_no
 left join known_batches as kb on kb.batch_code = c.batch_code_typed""",
     "int_complaints_deduplicated": """
 with matched as (
-    select d.complaint_id, {{ problem_matches('d.description') }} as problem_matches
+    select d.complaint_id, {{ problem_matches('d.description') }} as problem_matches,
+        {{ problem_evidence('d.description') }} as problem_evidence
     from {{ ref('int_complaints_distinct') }} as d
 ),
 classified as (
     select m.complaint_id,
         {{ problem_primary('m.problem_matches') }} as problem_type_code,
-        {{ problem_secondary('m.problem_matches') }} as secondary_problem_codes
+        {{ problem_secondary('m.problem_matches') }} as secondary_problem_codes,
+        m.problem_evidence
     from matched as m
 )
 select d.*, c.problem_type_code, {{ problem_category('c.problem_type_code') }} as problem_category,
-    c.secondary_problem_codes
+    c.secondary_problem_codes, c.problem_evidence
 from {{ ref('int_complaints_distinct') }} as d
 inner join classified as c on c.complaint_id = d.complaint_id""",
 }

@@ -101,3 +101,38 @@ def test_superseding_delivery_keeps_pipeline_green_and_counts_latest(superseded_
             assert n == distinct, model
     finally:
         con.close()
+
+
+@pytest.fixture(scope="module")
+def truncated_rerun(superseded_run):
+    """The same home, run again after the biggest ERP/CRM file was re-exported truncated to one
+    record under its own name (a new version of a known path replaces the old one's rows)."""
+    exports = superseded_run.settings.exports
+    files = [p for system in ("erp", "crm") for p in (exports / system).glob("*")
+             if p.suffix in (".csv", ".tsv") and NEW_DAY not in p.name]
+    sized = sorted(((len(_read(p)[0]) - 1, p) for p in files), key=lambda t: (-t[0], t[1].name))
+    n, target = sized[0]
+    assert n >= 40, sized[:3]
+    rows, delim = _read(target)
+    out = io.StringIO()
+    csv.writer(out, delimiter=delim, lineterminator="\n").writerows(rows[:2])
+    target.write_text(out.getvalue(), encoding="utf-8")
+    rel = target.relative_to(exports).as_posix()
+    return rel, n, run_pipeline(superseded_run.settings.home, exports, timeout=300)
+
+
+def test_a_truncated_re_export_blocks_publishing_and_names_the_file(truncated_rerun):
+    rel, n, run = truncated_rerun
+    assert run.returncode == 1, run.output[-6000:]
+    assert "delivery_shrank" in run.output and rel in run.output
+    con = duckdb.connect(str(run.settings.warehouse), read_only=True)
+    try:
+        got = con.execute("select rows_landed, previous_rows_landed from governance.file_manifest "
+                          "where path = ? and status = 'loaded'", [rel]).fetchall()
+        assert got == [(1, n)], got
+        (passed,), = con.execute(
+            "select passed from governance.check_results where check_name = 'delivery_shrank' "
+            "order by checked_at desc limit 1").fetchall()
+        assert passed is False
+    finally:
+        con.close()

@@ -86,7 +86,8 @@ def plant_tables() -> dict[str, pd.DataFrame]:
             "status_raw": "新建",
             "province_code": province, "region": "华南" if province == "440000" else "华北",
             "product_model": model, "problem_type_code": ptype, "problem_category": ptype[:2],
-            "secondary_problem_codes": None, "severity": 5, "batch_code": batch,
+            "secondary_problem_codes": None, "problem_evidence": None, "severity": 5,
+            "batch_code": batch,
             "trace_method": method if batch else "none", "batch_code_typed": batch,
             "batch_code_flag": None, "customer_key": f"k{c}", "serial_no": None})
 

@@ -59,7 +59,8 @@ def two_factor_plant() -> dict[str, pd.DataFrame]:
             "received_at": batch["batch_start"] + dt.timedelta(days=9), "status": "open",
             "status_raw": "新建", "province_code": "440000", "region": "华南",
             "product_model": "M1", "problem_type_code": ptype, "problem_category": ptype[:2],
-            "secondary_problem_codes": None, "severity": 5, "batch_code": batch["batch_code"],
+            "secondary_problem_codes": None, "problem_evidence": None, "severity": 5,
+            "batch_code": batch["batch_code"],
             "trace_method": "batch_code", "batch_code_typed": batch["batch_code"],
             "batch_code_flag": None, "customer_key": f"k{k}", "serial_no": None})
 

@@ -299,3 +299,50 @@ def test_rates_need_enough_rows():
     # 5 of 20 blank (25%): the lower bound stays under a 25% threshold, 50 of 200 does not
     assert rate_judged(5, 20, 20) < 0.25 and rate_judged(500, 1000, 20) > 0.46
     assert rate_judged(3, 10, 1) == 0.3  # min_rows 1: the plain rate, as before
+
+
+def _manifest(con, rows):
+    con.execute("CREATE OR REPLACE TABLE governance.file_manifest (path VARCHAR, status VARCHAR, "
+                "rows_landed BIGINT, previous_rows_landed BIGINT)")
+    con.executemany("INSERT INTO governance.file_manifest VALUES (?, ?, ?, ?)", rows)
+
+
+def test_a_re_delivery_that_shrank_or_emptied_blocks_and_a_small_one_does_not(home):
+    spec = S("delivery_shrank", "delivery_shrank", [], ERROR, max_drop=0.5, min_rows=20)
+    with connect(home) as con:
+        _manifest(con, [
+            ("crm/complaints_20250301.csv", "loaded", 12, 480),       # truncated re-export
+            ("crm/complaints_20250302.csv", "loaded", 0, 300),        # emptied: vanished rows
+            ("crm/complaints_20250301.csv", "superseded", 480, None),
+            ("crm/complaints_20250303.csv", "loaded", 250, 300),      # a correction, not a loss
+            ("crm/complaints_20250304.csv", "loaded", 1, 10),         # too small to judge
+            ("erp/shipments_20250301.csv", "loaded", 900, None),      # first delivery
+        ])
+    out = validate_model(home, "governance.file_manifest", [spec])[0]
+    assert not out.passed and out.severity == ERROR and out.observed_value == 2
+    assert [f["path"] for f in out.details["files"]] == ["crm/complaints_20250301.csv",
+                                                         "crm/complaints_20250302.csv"]
+    assert "480 -> 12 rows" in out.message and "300 -> 0 rows" in out.message
+    with connect(home) as con:
+        _manifest(con, [("crm/complaints_20250303.csv", "loaded", 250, 300)])
+    assert validate_model(home, "governance.file_manifest", [spec])[0].passed
+
+
+def test_dangling_references_warn_then_block_and_are_judged_on_enough_rows(home):
+    spec = S("shipped_batch_known", "referential", ["batch"], ERROR, ref="intermediate.batches",
+             ref_column="batch_code", warn=0.05, error=0.5, min_rows=50)
+    with connect(home) as con:
+        con.execute("CREATE TABLE intermediate.batches AS SELECT '20240315-L02-003' AS batch_code")
+    # stg_mes__readings.batch: 1 in 5 rows name an unknown batch ('20240315-L2-3'): WARN only
+    out = validate_model(home, "stg_mes__readings", [spec])[0]
+    assert not out.passed and out.severity == WARN
+    assert out.details["dangling"] == 1001 and out.details["sample"] == ["20240315-L2-3"]
+    assert 0.18 < out.observed_value < 1001 / 5001  # the Wilson lower bound of 1001 / 5001
+    with connect(home) as con:
+        con.execute("DELETE FROM intermediate.batches")
+    out = validate_model(home, "stg_mes__readings", [spec])[0]
+    assert not out.passed and out.severity == ERROR and "name no intermediate.batches" in out.message
+    with connect(home) as con:  # a handful of rows is never judged
+        con.execute("DELETE FROM staging.stg_mes__readings WHERE ts > TIMESTAMP "
+                    "'2024-01-01 00:00:30'")
+    assert validate_model(home, "stg_mes__readings", [spec])[0].passed

@@ -5,6 +5,8 @@
     problem_text(expr)                -> width-folded, lower-case description
     problem_matches(description_expr) -> list of problem codes in order of first mention
                                          (DuckDB list; compute once per row in a CTE)
+    problem_evidence(description_expr) -> the keywords that decided, in order of mention:
+                                         '噪音→QD05; driver→FN03' (NULL when none matched)
     problem_primary(matches_expr)     -> primary code, 'UNCLASSIFIED' when the list is empty
     problem_secondary(matches_expr)   -> the other codes, comma-separated by precedence then
                                          mention, NULL when none
@@ -40,6 +42,15 @@
     {{ return({'scan': scan, 'per_code': per_code, 'codes': per_code.keys() | sort}) }}
 {%- endmacro %}
 
+{#- the code a scanned token stands for (NULL for a negated mention), or 'token→code' -#}
+{% macro problem_token_case(tok, r, with_token=false) -%}
+    case
+        {%- for c in r['codes'] %}
+        when {{ conform_re_full_match(tok, r['per_code'][c] | join('|')) }} then {% if with_token %}{{ tok }} || '→{{ c }}'{% else %}'{{ c }}'{% endif %}
+        {%- endfor %}
+    end
+{%- endmacro %}
+
 {% macro problem_matches(description_expr) -%}
     {{ return(adapter.dispatch('problem_matches', 'qualitrace')(description_expr)) }}
 {%- endmacro %}
@@ -50,16 +61,27 @@
         cast([] as varchar[])
     {%- else -%}
     list_filter(
-        list_transform(
-            {{ conform_re_extract_all(problem_text(description_expr), r['scan']) }},
-            lambda _tok: case
-                {%- for c in r['codes'] %}
-                when {{ conform_re_full_match('_tok', r['per_code'][c] | join('|')) }} then '{{ c }}'
-                {%- endfor %}
-            end
-        ),
+        list_transform({{ conform_re_extract_all(problem_text(description_expr), r['scan']) }},
+                       lambda _tok: {{ problem_token_case('_tok', r) }}),
         lambda _code: _code is not null
     )
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro problem_evidence(description_expr) -%}
+    {{ return(adapter.dispatch('problem_evidence', 'qualitrace')(description_expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__problem_evidence(description_expr) -%}
+    {%- set r = problem_regexes() -%}
+    {%- if r['codes'] | length == 0 -%}
+        cast(null as varchar)
+    {%- else -%}
+    nullif(array_to_string(list_filter(
+        list_transform({{ conform_re_extract_all(problem_text(description_expr), r['scan']) }},
+                       lambda _tok: {{ problem_token_case('_tok', r, with_token=true) }}),
+        lambda _e: _e is not null
+    ), '; '), '')
     {%- endif -%}
 {%- endmacro %}
 

@@ -11,7 +11,8 @@ with descriptions as (
 matched as (
     select
         t.description,
-        {{ problem_matches('t.description') }} as problem_matches
+        {{ problem_matches('t.description') }} as problem_matches,
+        {{ problem_evidence('t.description') }} as problem_evidence
     from descriptions as t
 ),
 
@@ -19,7 +20,8 @@ classified as (
     select
         m.description,
         {{ problem_primary('m.problem_matches') }} as problem_type_code,
-        {{ problem_secondary('m.problem_matches') }} as secondary_problem_codes
+        {{ problem_secondary('m.problem_matches') }} as secondary_problem_codes,
+        m.problem_evidence
     from matched as m
 )
 
@@ -27,6 +29,7 @@ select
     d.*,
     c.problem_type_code,
     {{ problem_category('c.problem_type_code') }} as problem_category,
-    c.secondary_problem_codes
+    c.secondary_problem_codes,
+    c.problem_evidence
 from {{ ref('int_complaints_distinct') }} as d
 inner join classified as c on c.description is not distinct from d.description

@@ -169,11 +169,12 @@ def keyword_regex(keyword: str, language: str) -> str:
     stem = keyword.endswith("*")
     text = problem_text(keyword.rstrip("*"))
     rx = regex_literal(text)
-    if language == "en" or text[:1].isascii():
-        if text[:1].isalnum():
-            rx = r"\b" + rx
-        if not stem and text[-1:].isalnum():
-            rx += ENGLISH_SUFFIX + r"\b"
+    # Word boundaries and inflections only at ASCII letters/digits: RE2's \b is ASCII-only, so a
+    # mixed keyword (xp驱动) must not demand a boundary next to a Chinese character.
+    if text[:1].isascii() and text[:1].isalnum():
+        rx = r"\b" + rx
+    if not stem and text[-1:].isascii() and text[-1:].isalnum():
+        rx += ENGLISH_SUFFIX + r"\b"
     return rx
 
 

@@ -55,7 +55,8 @@ QUERIES: dict[str, str] = {
 with m as (select id, v, {{ problem_matches('v') }} as pm from input_values)
 select id, v, {{ problem_primary('pm') }} as problem_type_code,
        {{ problem_secondary('pm') }} as secondary_problem_codes,
-       {{ problem_category(problem_primary('pm')) }} as problem_category
+       {{ problem_category(problem_primary('pm')) }} as problem_category,
+       {{ problem_evidence('v') }} as problem_evidence
 from m
 """,
 }

@@ -14,7 +14,7 @@ ROW_KINDS = ("not_null", "in_set", "match_regex", "between")
 # and then validated by GX on a one-row aggregate frame.
 SET_KINDS = ("unique", "missing_rate", "row_count_vs_previous", "duplicate_entries",
              "redelivered_files", "file_status", "row_count_min", "dictionary_gap",
-             "conformance")
+             "conformance", "delivery_shrank", "referential")
 KINDS = ROW_KINDS + SET_KINDS
 
 
@@ -24,7 +24,8 @@ class ExpectationSpec:
 
     `name` is the check name recorded in governance.check_results (unique per model);
     `params` depend on `kind`: value_set, regex, min_value/max_value, warn/error (rates),
-    max_drop (row counts), max_allowed (duplicates), mostly.
+    max_drop (row counts), max_allowed (duplicates), mostly; for `referential`: ref
+    (schema.model), ref_column, warn/error (shares of dangling references), min_rows.
     """
 
     name: str

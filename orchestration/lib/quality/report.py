@@ -181,6 +181,12 @@ RATIONALE = {  # data_dictionary/README.md, "Gate semantics"
                                "allows (judged on enough rows)",
     ("missing_rate", "WARN"): "blank share over the warn threshold (an optional field never "
                               "blocks; judged on at least min_rows rows)",
+    ("referential", "ERROR"): "so many references name nothing upstream that traces and "
+                              "supplier attribution would be wrong (judged on enough rows)",
+    ("referential", "WARN"): "some references name nothing upstream (an export window or a "
+                             "missing master record): those rows drop out of traces",
+    ("delivery_shrank", "ERROR"): "a re-delivered file would take most of its earlier rows "
+                                  "out of the marts: re-deliver it whole, or accept it",
 }
 
 

@@ -274,7 +274,7 @@ def _parse_check(dictionary, raw: Any, where: str, source: str) -> ExpectationSp
     if "regex" in raw:
         params["regex"] = raw["regex"]
     for k in ("min_value", "max_value", "mostly", "max_allowed", "max_drop", "min_rows",
-              "key", "value", "warn", "error", "source", "path_column"):
+              "key", "value", "warn", "error", "source", "path_column", "ref", "ref_column"):
         if k in raw:
             params[k] = raw[k]
     name = raw.get("name") or f"{kind}__{'__'.join(cols)}".rstrip("_")

@@ -252,6 +252,13 @@ def _threshold(spec: ExpectationSpec) -> str:
         return "every delivered spelling known to the dictionary (WARN: a gap to fill)"
     if spec.kind == "conformance":
         return "no spelling the dictionary knows comes out NULL"
+    if spec.kind == "referential":
+        return (f"references to {p['ref']}.{p.get('ref_column') or spec.column} found: dangling "
+                f"share warn > {p.get('warn')}, error > {p.get('error')} "
+                f"(judged on >= {p.get('min_rows', 50)} rows)")
+    if spec.kind == "delivery_shrank":
+        return (f"no re-delivered file lands less than {1 - float(p.get('max_drop', 0.5)):.0%} of "
+                f"the rows of the version it replaces (versions of >= {p.get('min_rows', 20)} rows)")
     return f"<= {p.get('max_allowed', 0)}"
 
 
@@ -581,6 +588,11 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
                     message=f"{schema}.{name}: {len(rows)} {key or 'rows'} were entered more "
                             f"than once ({extra} duplicate entries), e.g. "
                             f"{[list(r) for r in rows[:3]]}")
+    elif spec.kind == "referential":
+        info.update(_dangling_references(con, t, spec, f"{schema}.{name}", catalog))
+    elif spec.kind == "delivery_shrank":
+        info.update(_shrunk_deliveries(con, t, float(p.get("max_drop", 0.5)),
+                                       int(p.get("min_rows", 20)), f"{schema}.{name}"))
     elif spec.kind in ("redelivered_files", "file_status"):
         col = spec.column or "status"
         value = p.get("value", "duplicate_delivery")
@@ -615,6 +627,63 @@ def rate_judged(k: int, n: int, min_rows: int) -> float:
     if n < max(min_rows, 1):
         return 0.0
     return wilson_lower(k, n) if min_rows > 1 else k / n
+
+
+def _dangling_references(con, t: str, spec: ExpectationSpec, label: str, catalog) -> dict:
+    """Share of non-blank `column` values naming no row of `ref` (a batch shipped that MES never
+    made, a lot consumed that ERP never received): such rows drop out of traces and supplier
+    attribution. Judged like a missing rate: Wilson lower bound, only on >= min_rows rows."""
+    p, col = spec.params, spec.column
+    ref_schema, ref_name = p["ref"].split(".", 1)
+    ref_col = p.get("ref_column") or col
+    min_rows = int(p.get("min_rows", 50))
+    warn, error = p.get("warn"), p.get("error")
+    if _table_columns(con, ref_schema, ref_name, catalog) is None:
+        total = dangling = 0
+        sample: list = []
+    else:
+        ref = f"{q(ref_schema)}.{q(ref_name)}"
+        total, dangling = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM {ref} AS r "
+            f"WHERE r.{q(ref_col)} = t.{q(col)})) FROM {t} AS t WHERE t.{q(col)} IS NOT NULL"
+        ).fetchone()
+        sample = [r[0] for r in con.execute(
+            f"SELECT DISTINCT CAST(t.{q(col)} AS VARCHAR) FROM {t} AS t WHERE t.{q(col)} IS NOT "
+            f"NULL AND NOT EXISTS (SELECT 1 FROM {ref} AS r WHERE r.{q(ref_col)} = t.{q(col)}) "
+            "ORDER BY 1 LIMIT 5").fetchall()]
+    total, dangling = int(total or 0), int(dangling or 0)
+    judged = rate_judged(dangling, total, min_rows)
+    rate = dangling / total if total else 0.0
+    basis = (f"not judged: {total} rows < {min_rows}" if total < min_rows else
+             f"95% lower bound {judged:.2%}")
+    return {"observed": judged, "max": float(warn if warn is not None else error),
+            "signature": _sig(sample) if dangling else "",
+            "details": {"rows": total, "dangling": dangling, "rate": rate, "judged_rate": judged,
+                        "min_rows": min_rows, "ref": f"{p['ref']}.{ref_col}", "sample": sample},
+            "message": (f"{label}.{col}: {dangling} of {total} rows name no {p['ref']}.{ref_col} "
+                        f"({rate:.2%}, {basis}; warn > {warn}, error > {error}); e.g. {sample}")}
+
+
+def _shrunk_deliveries(con, t: str, max_drop: float, min_rows: int, label: str) -> dict:
+    """Files whose current version lands far fewer rows than the version it replaced.
+
+    A new version of a known path replaces the old one's rows (landing.py), so a truncated or
+    empty re-export would silently take records out of the marts: a fact on the manifest's
+    `previous_rows_landed` (the replaced version's landed rows)."""
+    rows = con.execute(
+        f"SELECT path, previous_rows_landed, coalesce(rows_landed, 0) FROM {t} "
+        "WHERE status <> 'superseded' AND status <> 'duplicate_delivery' "
+        "AND previous_rows_landed >= ? AND coalesce(rows_landed, 0) < previous_rows_landed * ? "
+        "ORDER BY path", [min_rows, 1 - max_drop]).fetchall()
+    shown = [f"{path} {int(prev)} -> {int(now)} rows" for path, prev, now in rows]
+    return {"observed": float(len(rows)), "max": 0.0,
+            "signature": _sig([list(map(str, r)) for r in rows]) if rows else "",
+            "details": {"files": [{"path": path, "previous_rows_landed": int(prev),
+                                   "rows_landed": int(now)} for path, prev, now in rows[:50]]},
+            "message": (f"{label}: {len(rows)} re-delivered files land less than "
+                        f"{1 - max_drop:.0%} of the rows of the version they replace "
+                        f"(their other rows would leave the marts): {shown[:5]}. Re-deliver the "
+                        "complete file, or accept the smaller one with a check override.")}
 
 
 def _coded_fact(con, schema: str, name: str, spec: ExpectationSpec, t: str) -> dict:
@@ -656,7 +725,7 @@ def _coded_fact(con, schema: str, name: str, spec: ExpectationSpec, t: str) -> d
 def _fact_outcome(info: dict, gx_passed: bool, asset: str) -> CheckOutcome:
     spec: ExpectationSpec = info["spec"]
     severity, signature = spec.severity, info.get("signature") or ("" if gx_passed else "failed")
-    if spec.kind == "missing_rate":
+    if spec.kind in ("missing_rate", "referential"):
         err = spec.params.get("error")
         over_error = err is not None and info["observed"] > float(err)
         severity = (ERROR if over_error else WARN) if not gx_passed else spec.severity

@@ -35,6 +35,7 @@ select
     pt.problem_type_name_en,
     c.problem_category,
     c.secondary_problem_codes,
+    c.problem_evidence,
     c.severity,
     b.batch_code,
     c.trace_method,

