@@ -44,7 +44,22 @@ def test_run_exits_zero_with_progress_and_summary(pipeline_run):
     summary = out[out.index("\nsummary"):]
     for needle in ("rows per layer:", "checks:", "warehouse:", "marts (parquet):", "log:"):
         assert needle in summary, summary
-    assert re.search(r"checks: \d+ passed, 0 failed", summary) or "WARN" in out, summary
+    # one check count: the summary's figures are governance.check_results' and the report's
+    m = re.search(r"checks: (\d+) \((\d+) passed, (\d+) WARN failed, (\d+) ERROR failed", summary)
+    assert m, summary
+    n, ok, warn, err = map(int, m.groups())
+    assert n == ok + warn + err and err == 0
+    con = duckdb.connect(str(pipeline_run.settings.warehouse), read_only=True)
+    try:
+        (run_id,), = con.execute("select run_id from governance.check_results "
+                                 "order by checked_at desc limit 1").fetchall()
+        assert con.execute("select count(*), count(*) filter (where passed) from "
+                           "governance.check_results where run_id = ?", [run_id]
+                           ).fetchone() == (n, ok)
+    finally:
+        con.close()
+    report = (pipeline_run.settings.reports / "index.html").read_text(encoding="utf-8")
+    assert f"<b>{ok}</b> passed, <b>{warn}</b> WARN failed" in report
     # top suspects carry their q-value and pass the false discovery rate
     tops = re.findall(r"lift\s+\S+\s+p \S+\s+q (\S+)", summary)
     assert tops and all(float(q) <= 0.05 for q in tops), summary

@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestration.lib.dashboard import plotly_script
+from orchestration.lib.quality.advice import action_for, group_gaps, owner_of, owners_by_system
+from orchestration.lib.quality.docs_offline import make_offline
+from orchestration.lib.quality.model import ROW_KINDS
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import connect
 
@@ -107,6 +110,13 @@ def gather(con) -> dict:
             SELECT field, value_seen, occurrences, first_seen, example_file
             FROM governance.dictionary_gaps ORDER BY occurrences DESC, field, value_seen
             LIMIT 200""").fetchall()
+        gcols = _cols(con, "governance", "dictionary_gaps")
+        system = "system" if "system" in gcols else "split_part(example_file, '/', 1)"
+        entity = "entity" if "entity" in gcols else "NULL"
+        kind = "gap_kind" if "gap_kind" in gcols else "'unknown_' || field"
+        d["gap_rows"] = con.execute(f"""
+            SELECT {system}, {entity}, field, {kind}, value_seen, occurrences, example_file
+            FROM governance.dictionary_gaps""").fetchall()
     if _has(con, "governance", "file_manifest"):
         cols = _cols(con, "governance", "file_manifest")
         sys_col = "system" if "system" in cols else "split_part(path, '/', 1)"
@@ -155,15 +165,18 @@ def _quarantine_chart(days: list | None) -> str:
     return figure_div(fig, "chart-quarantine-trend")
 
 
-def _docs_link(asset: str, docs: Path | None) -> Markup:
-    """Link an asset to its latest validation page in the Data Docs (or the docs index)."""
+def _docs_link(asset: str, docs: Path | None, kind: str | None = None) -> Markup:
+    """Link an asset to its validation page in the Data Docs (or the docs index): the `facts`
+    page for set-level checks (counts, rates, gaps), the `rows` page for row-level ones."""
     model = asset.split("/", 1)[-1]
     if docs is None:
         return Markup(e(asset))
     root = docs.parent
-    # GX turns the suite name "<model>.rows" into the folder path "<model>/rows/"
-    pages = sorted((root / "validations" / model / "rows").glob("**/*.html")) or sorted(
-        (root / "validations" / model / "facts").glob("**/*.html"))
+    # GX turns the suite name "<model>.rows" into the folder path "<model>/rows/"; a build
+    # keeps one page per suite (the model's latest results)
+    order = ("rows", "facts") if kind in ROW_KINDS else ("facts", "rows")
+    pages = sorted((root / "validations" / model / order[0]).glob("**/*.html")) or sorted(
+        (root / "validations" / model / order[1]).glob("**/*.html"))
     href = ("validation/" + pages[-1].relative_to(root).as_posix()) if pages \
         else "validation/index.html"
     return Markup(f'<a href="{e(href)}">{e(asset)}</a>')
@@ -198,9 +211,21 @@ def rationale(kind: str | None, severity: str) -> str:
             if severity == "ERROR" else "reported only: the run publishes")
 
 
+def _gap_groups_html(d: dict) -> str:
+    groups = group_gaps(d.get("gap_rows") or [], d.get("owners") or {})
+    rows = [[g.system, g.entity, g.field, g.gap_kind, g.values, g.rows,
+             ", ".join(f"{v} ×{n}" for v, n in g.examples) + (" …" if g.values > len(g.examples)
+                                                              else ""),
+             g.example_file, g.owner, g.fix] for g in groups]
+    return _table(["system", "entity", "field", "kind", "values", "rows", "most frequent",
+                   "example file", "owner", "suggested fix"], rows, "gap-groups",
+                  "the dictionary knows every value seen")
+
+
 def render_html(d: dict, docs: Path | None, dictionary_href: str | None,
                 generated_at: datetime) -> str:
     latest = d["latest"]
+    owners = d.get("owners") or {}
     run = d["runs"][0] if d["runs"] else None
     n_err = sum(1 for r in latest if not r[3] and r[2] == "ERROR")
     n_warn = sum(1 for r in latest if not r[3] and r[2] == "WARN")
@@ -214,8 +239,9 @@ def render_html(d: dict, docs: Path | None, dictionary_href: str | None,
         verdict, vcls = f"PASSED with {n_warn} warning(s)", "warn"
     else:
         verdict, vcls = "PASSED: every check passed", "ok"
-    failing = [[Markup(f'<span class="sev {e(r[2])}">{e(r[2])}</span>'), _docs_link(r[0], docs),
-                r[1], r[4], r[5], r[6], rationale(r[7], r[2])] for r in latest if not r[3]]
+    failing = [[Markup(f'<span class="sev {e(r[2])}">{e(r[2])}</span>'), _docs_link(r[0], docs, r[7]),
+                r[1], r[4], r[5], r[6], rationale(r[7], r[2]), owner_of(r[0], r[7], r[6], owners),
+                action_for(r[7], r[2], r[1], r[6])] for r in latest if not r[3]]
     by_status = {}
     for r in latest:
         key = (r[0], "passed" if r[3] else f"{r[2]} failed")
@@ -245,8 +271,11 @@ def render_html(d: dict, docs: Path | None, dictionary_href: str | None,
                          "no rows quarantined"))
     total_q = sum(r[3] for r in q) if q else 0
     gaps = ('<p class="empty">governance.dictionary_gaps not built yet</p>' if d["gaps"] is None
-            else _table(["field", "value seen", "occurrences", "first seen", "example file"],
-                        d["gaps"], "gaps", "the dictionary knows every value seen"))
+            else _gap_groups_html(d) + f'<details><summary>Every value ({len(d["gaps"])} most '
+            'frequent)</summary>' + _table(["field", "value seen", "occurrences", "first seen",
+                                            "example file"], d["gaps"], "gaps",
+                                           "the dictionary knows every value seen")
+            + '</details>')
     if d.get("suggestions"):
         gaps += (f'<p>Suggested additions, in the plant overlay format: <a href="'
                  f'{e(d["suggestions"])}">{e(d["suggestions"])}</a> (review, then copy to '
@@ -281,8 +310,8 @@ Latest run: <code id="latest-run">{e(run[0] if run else 'none')}</code>
 <b>{total_q}</b> rows quarantined.</p>
 
 <h2 id="failing">Failing checks (latest run)</h2>
-{_table(["severity", "asset", "check", "observed", "threshold", "message", "why it blocks / warns"], failing,
-        "failing", "no failing checks")}
+{_table(["severity", "asset", "check", "observed", "threshold", "message", "why it blocks / warns",
+         "owner", "what to do"], failing, "failing", "no failing checks")}
 
 <h2 id="checks-by-status">Checks by status (latest run)</h2>
 {_table(["asset", "passed", "WARN failed", "ERROR failed"], status_rows, "status")}
@@ -331,20 +360,23 @@ def render_report(settings: Settings, build_docs: bool = True) -> Path:
 
     reports = settings.reports
     reports.mkdir(parents=True, exist_ok=True)
-    docs_index = None
-    if build_docs:
-        try:
-            docs_index = gx_engine.build_data_docs(settings.home, reports / "validation")
-        except Exception:
-            log.exception("could not build GX Data Docs into %s", reports / "validation")
-    if docs_index is None and (reports / "validation" / "index.html").exists():
-        docs_index = reports / "validation" / "index.html"
     if settings.warehouse.exists():
         with connect(settings, read_only=True) as con:
             data = gather(con)
     else:
         data = gather_empty()
+    docs_index = None
+    if build_docs:
+        try:
+            docs_index = gx_engine.build_data_docs(settings.home, reports / "validation")
+            if docs_index is not None:
+                make_offline(docs_index.parent, _checks_by_model(data["latest"]))
+        except Exception:
+            log.exception("could not build GX Data Docs into %s", reports / "validation")
+    if docs_index is None and (reports / "validation" / "index.html").exists():
+        docs_index = reports / "validation" / "index.html"
     data["suggestions"] = _write_suggestions(settings) if settings.warehouse.exists() else None
+    data["owners"] = _owners()
     page = render_html(data, docs_index, _dictionary_href(reports),
                        datetime.now(UTC))
     out = reports / "index.html"
@@ -352,6 +384,25 @@ def render_report(settings: Settings, build_docs: bool = True) -> Path:
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
     return out
+
+
+def _checks_by_model(latest: list) -> dict[str, list[tuple]]:
+    """model -> (severity, check, passed, observed, threshold, message) of the latest run."""
+    out: dict[str, list[tuple]] = {}
+    for asset, check, severity, passed, observed, threshold, message, _kind in latest:
+        out.setdefault(asset.split("/", 1)[-1], []).append(
+            (severity, check, passed, _fmt(observed), threshold, message))
+    return out
+
+
+def _owners() -> dict[str, str]:
+    from orchestration.lib.dictionary import load_dictionary
+
+    try:
+        return owners_by_system(load_dictionary())
+    except Exception:
+        log.exception("could not load the dictionary for owners")
+        return {}
 
 
 SUGGESTIONS = "dictionary_suggestions.yml"

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from orchestration.lib.quality import gx_engine
+from orchestration.lib.quality.advice import limits
 from orchestration.lib.quality.model import ERROR, WARN, CheckOutcome, ExpectationSpec
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import connect
@@ -243,7 +244,7 @@ def _threshold(spec: ExpectationSpec) -> str:
     if spec.kind == "unique":
         return f"duplicate keys <= {p.get('max_allowed', 0)}"
     if spec.kind == "missing_rate":
-        return f"warn > {p.get('warn')}, error > {p.get('error')}"
+        return limits(p.get("warn"), p.get("error"))
     if spec.kind == "row_count_vs_previous":
         return f"drop <= {float(p.get('max_drop', 0.5)):.0%} of previous run"
     if spec.kind == "row_count_min":
@@ -254,7 +255,7 @@ def _threshold(spec: ExpectationSpec) -> str:
         return "no spelling the dictionary knows comes out NULL"
     if spec.kind == "referential":
         return (f"references to {p['ref']}.{p.get('ref_column') or spec.column} found: dangling "
-                f"share warn > {p.get('warn')}, error > {p.get('error')} "
+                f"share {limits(p.get('warn'), p.get('error'))} "
                 f"(judged on >= {p.get('min_rows', 50)} rows)")
     if spec.kind == "delivery_shrank":
         return (f"no re-delivered file lands less than {1 - float(p.get('max_drop', 0.5)):.0%} of "
@@ -553,7 +554,7 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
                     details={"rows": int(total), "missing": int(missing), "source": label,
                              "rate": rate, "min_rows": min_rows, "judged_rate": judged},
                     message=f"{label}.{col}: {missing} of {total} rows missing "
-                            f"({rate:.2%}, {basis}; warn > {warn}, error > {error})")
+                            f"({rate:.2%}, {basis}; {limits(warn, error)})")
     elif spec.kind in ("dictionary_gap", "conformance"):
         info.update(_coded_fact(con, schema, name, spec, t))
     elif spec.kind == "row_count_vs_previous":
@@ -597,15 +598,20 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
         col = spec.column or "status"
         value = p.get("value", "duplicate_delivery")
         path_col = p.get("path_column", "path")
-        rows = con.execute(f"SELECT CAST({q(path_col)} AS VARCHAR) FROM {t} "
+        why = "detail" if "detail" in (_table_columns(con, schema, name, catalog) or []) \
+            else "NULL"
+        rows = con.execute(f"SELECT CAST({q(path_col)} AS VARCHAR), {why} FROM {t} "
                            f"WHERE {q(col)} = ? ORDER BY 1", [value]).fetchall()
         paths = [r[0] for r in rows]
+        reasons = {r[0]: r[1] for r in rows if r[1]}
         info.update(observed=float(len(paths)), max=float(p.get("max_allowed", 0)),
                     signature=_sig(paths) if paths else "", details={"files": paths[:50]},
                     message=(f"{schema}.{name}: {len(paths)} files were delivered again "
                              f"({value}): {paths[:5]}" if value == "duplicate_delivery" else
                              f"{schema}.{name}: {len(paths)} files have status {value}: "
-                             f"{paths[:5]}"))
+                             + "; ".join(f"'{p_}'" + (f" ({reasons[p_]})" if p_ in reasons
+                                                     and value == "quarantined" else "")
+                                         for p_ in paths[:5])))
     else:  # pragma: no cover - ExpectationSpec validates kinds
         raise ValueError(spec.kind)
     return info
@@ -661,7 +667,7 @@ def _dangling_references(con, t: str, spec: ExpectationSpec, label: str, catalog
             "details": {"rows": total, "dangling": dangling, "rate": rate, "judged_rate": judged,
                         "min_rows": min_rows, "ref": f"{p['ref']}.{ref_col}", "sample": sample},
             "message": (f"{label}.{col}: {dangling} of {total} rows name no {p['ref']}.{ref_col} "
-                        f"({rate:.2%}, {basis}; warn > {warn}, error > {error}); e.g. {sample}")}
+                        f"({rate:.2%}, {basis}; {limits(warn, error)}); e.g. {sample}")}
 
 
 def _shrunk_deliveries(con, t: str, max_drop: float, min_rows: int, label: str) -> dict:
