@@ -143,7 +143,8 @@ def test_report_shows_what_a_reader_needs(reported_home, chromium, tmp_path):
     assert 'id="dictionary-link" href="dictionary.html"' in dom
 
 
-REMOTE_RESOURCE = re.compile(r"<(?:link|script|img)\b[^>]*(?:src|href)=[\"']https?://", re.I)
+REMOTE_RESOURCE = re.compile(r"<(?:link|script|img)\b[^>]*(?:src|href)=[\"']https?://",
+                             re.IGNORECASE)
 
 
 def test_data_docs_work_offline_and_explain_the_failure(reported_home, chromium, tmp_path):
