@@ -141,3 +141,18 @@ def test_every_published_column_is_explained_where_it_is_read(pipeline_home):
         [str(pipeline_home.parquet_dir / "suspect_ranking.parquet")]).fetchall()}
     assert kv["qualitrace.table"] == "suspect_ranking"
     assert "q_value" in _json.loads(kv["qualitrace.columns"])
+
+
+def test_dbt_docs_site_opens_offline_and_documents_every_mart(pipeline_home):
+    """`<home>/reports/docs/index.html`: dbt's static docs page (manifest and catalog inlined),
+    written after publish, linked from the governance report, loading nothing remote."""
+    page = pipeline_home.reports / "docs" / "index.html"
+    assert page.exists(), sorted(p.name for p in pipeline_home.reports.iterdir())
+    text = page.read_text(encoding="utf-8")
+    assert not re.search(r"<(?:link|script|img)\b[^>]*(?:src|href)=[\"']https?://", text)
+    for mart in MARTS:
+        assert f'"model.qualitrace.{mart}"' in text, mart
+    assert "Why the problem type was chosen" in text  # a column description, from model YAML
+    assert '"catalog"' in text or "catalog" in text  # column types from the warehouse
+    report = (pipeline_home.reports / "index.html").read_text(encoding="utf-8")
+    assert 'href="docs/index.html"' in report

@@ -1,7 +1,8 @@
 """Closing the loop after every publish (sensor-triggered runs too): `marts/escalations` (the
 rules of data_dictionary/escalations.yml over the published marts, alerted and resolved
 through the alert path), `marts/hold_list` (what to hold and where its units are) and
-`reports/dashboard` (the quality dashboard over all of it)."""
+`reports/dashboard` (the quality dashboard over all of it); `reports/dbt_docs` (the dbt docs
+site, when the project changed)."""
 
 import dagster as dg
 
@@ -64,4 +65,23 @@ def quality_dashboard() -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dashboard": dg.MetadataValue.path(str(path))})
 
 
-defs = dg.Definitions(assets=[close_the_loop, quality_dashboard])
+@dg.asset(key=["reports", "dbt_docs"], group_name="governance",
+          deps=[dg.AssetKey(["marts", m]) for m in MARTS], kinds={"dbt", "html"},
+          owners=["team:data-engineering"], pool="warehouse",
+          description="dbt docs site <home>/reports/docs/index.html: every model and column of "
+                      "the project with its description and type, lineage included, as one "
+                      "static page that opens offline. Rebuilt when the dbt project changed.")
+def dbt_docs(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    from orchestration.lib.dbt_docs import DocsError, build_docs_site
+    from orchestration.lib.settings import get_settings
+
+    try:
+        path, rebuilt = build_docs_site(get_settings().ensure())
+    except DocsError as exc:  # the docs never turn a published run red
+        context.log.warning(f"dbt docs not rebuilt: {exc}")
+        return dg.MaterializeResult(metadata={"error": str(exc)[:2000]})
+    return dg.MaterializeResult(metadata={"docs": dg.MetadataValue.path(str(path)),
+                                          "rebuilt": rebuilt})
+
+
+defs = dg.Definitions(assets=[close_the_loop, quality_dashboard, dbt_docs])

@@ -259,7 +259,8 @@ def render_html(d: dict, docs: Path | None, dictionary_href: str | None,
                      "ok" if r[3] else f"{r[2]} failed"] for r in d["missing"]]
     dup_rows = [[r[0], r[1], r[4], r[5], "ok" if r[3] else f"{r[2]} failed"]
                 for r in d["duplicates"]]
-    links = ['<a id="dashboard-link" href="dashboard.html">Quality dashboard 质量看板</a>']
+    links = ['<a id="dashboard-link" href="dashboard.html">Quality dashboard 质量看板</a>',
+             '<a id="dbt-docs-link" href="docs/index.html">Models and columns (dbt docs)</a>']
     if docs is not None:
         links.append('<a id="data-docs-link" href="validation/index.html">'
                      'Great Expectations Data Docs</a>')
