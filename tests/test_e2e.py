@@ -153,6 +153,6 @@ def test_dbt_docs_site_opens_offline_and_documents_every_mart(pipeline_home):
     for mart in MARTS:
         assert f'"model.qualitrace.{mart}"' in text, mart
     assert "Why the problem type was chosen" in text  # a column description, from model YAML
-    assert '"catalog"' in text or "catalog" in text  # column types from the warehouse
+    assert '"problem_evidence": {"type": "VARCHAR"' in text  # types: the warehouse catalog
     report = (pipeline_home.reports / "index.html").read_text(encoding="utf-8")
     assert 'href="docs/index.html"' in report
