@@ -362,6 +362,13 @@ def test_supplier_scorecard(built):
     assert df.loc["S3", "batches_supplied"] == 5 and df.loc["S3", "lots_received"] == 1
     assert df.loc["S3", "complaint_ppm"] > 3 * df.loc["S2", "complaint_ppm"]
     assert df.loc["S4", "batches_supplied"] == 0  # known supplier that supplied nothing
+    # attributed by exposure: the bad connector supplier stands out against the other supplier
+    # of the same material; the sole PCB supplier has no alternative to be compared with
+    assert df.complaint_ppm.idxmax() == "S3"
+    assert df.loc["S3", "lift_vs_alternatives"] > 3 > 1 > df.loc["S2", "lift_vs_alternatives"]
+    assert pd.isna(df.loc["S1", "lift_vs_alternatives"])
+    assert df.loc["S3", "worst_lot"] == "ML-BAD"
+    assert df.loc["S1", "units_shipped_weighted"] == df.loc["S1", "units_shipped"]  # w = 1
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -433,7 +440,8 @@ def test_counts_are_integers_in_the_marts_and_parquet(built):
     cols = q(con, "select table_name, column_name, data_type from information_schema.columns "
                   "where table_schema = 'marts_build'")
     counts = cols[cols.column_name.str.contains("|".join(COUNT_COLUMN))
-                  & ~cols.column_name.str.contains("ppm|rate|share|lift|_ids|_raw|expected")]
+                  & ~cols.column_name.str.contains("ppm|rate|share|lift|_ids|_raw|expected|"
+                                                   "weighted")]
     assert len(counts) > 15
     wrong = counts[~counts.data_type.isin(["BIGINT", "INTEGER"])]
     assert wrong.empty, wrong.to_string()
