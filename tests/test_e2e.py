@@ -143,6 +143,18 @@ def test_every_published_column_is_explained_where_it_is_read(pipeline_home):
     assert "q_value" in _json.loads(kv["qualitrace.columns"])
 
 
+def test_duplicate_ids_have_a_list_twin(pipeline_home):
+    from orchestration.lib.publish import serving_path
+
+    con = duckdb.connect(str(serving_path(pipeline_home)), read_only=True)
+    try:
+        rows = con.execute("select duplicate_ids, duplicate_ids_list from marts.complaint_trace "
+                           "where duplicate_ids is not null").fetchall()
+    finally:
+        con.close()
+    assert rows and all(ids.split(",") == lst for ids, lst in rows)
+
+
 def test_dbt_docs_site_opens_offline_and_documents_every_mart(pipeline_home):
     """`<home>/reports/docs/index.html`: dbt's static docs page (manifest and catalog inlined),
     written after publish, linked from the governance report, loading nothing remote."""

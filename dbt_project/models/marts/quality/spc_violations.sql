@@ -10,5 +10,6 @@ select
     v.window_end,
     v.points_flagged,
     v.max_abs_z,
-    v.batch_codes
+    v.batch_codes,
+    {{ id_list('v.batch_codes') }} as batch_codes_list
 from {{ ref('int_spc_violations') }} as v
