@@ -70,9 +70,11 @@ def generate_plant(out: Path, scale: float = PLANT_SCALE, seed: int = PLANT_SEED
     return Plant(exports=out, truth=truth, scale=scale, seed=seed)
 
 
-def run_pipeline(home: Path, exports: Path, *extra: str, timeout: float = 900) -> PipelineRun:
+def run_pipeline(home: Path, exports: Path, *extra: str, timeout: float = 900,
+                 docs: bool = False) -> PipelineRun:
+    """`qualitrace run`; the dbt docs site (about 5 s) only where a test reads it."""
     proc = qualitrace("run", "--home", str(home), "--exports", str(exports), *extra,
-                      timeout=timeout)
+                      timeout=timeout, env=cli_env(QUALITRACE_DOCS_SITE="1" if docs else "0"))
     return PipelineRun(settings=get_settings(home, exports), returncode=proc.returncode,
                        output=proc.stdout + proc.stderr)
 
@@ -87,7 +89,7 @@ def plant(tmp_path_factory) -> Plant:
 def pipeline_run(plant, tmp_path_factory) -> PipelineRun:
     """One full `qualitrace run` over the plant (whatever its outcome)."""
     home = tmp_path_factory.mktemp("home")
-    return run_pipeline(home, plant.exports)
+    return run_pipeline(home, plant.exports, docs=True)
 
 
 @pytest.fixture(scope="session")

@@ -79,7 +79,7 @@ def _run(home: Path, exports: Path, dictionary: Path) -> str:
             f"sys.exit(run(get_settings().ensure(), sys.stdout, {json.dumps(SELECTION)}))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, check=False,
                           capture_output=True, text=True, timeout=900)
-    assert proc.returncode in (0, 3), proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return proc.stdout
 
 

@@ -133,3 +133,36 @@ def test_a_selected_subset_runs_only_its_models_checks(settings):
     with connect(settings, read_only=True) as con:
         assert con.execute("SELECT DISTINCT asset FROM governance.check_results"
                            ).fetchall() == [("staging/stg_test__lines",)]
+
+
+def test_a_run_started_anywhere_records_its_dagster_checks_once_and_reports_them(settings):
+    """The report asset records the run's dbt-style asset checks (a UI or sensor run has no CLI
+    to do it), and the CLI's own recording afterwards adds nothing twice."""
+    from orchestration.defs.quality.report import governance_report
+    from orchestration.lib.quality.results import record_check_evaluations
+
+    key = dg.AssetKey(["marts", "complaint_trace"])
+    test_name = "not_null_complaint_trace_complaint_id"
+
+    # like dbt: the test's evaluation comes out of the same step as the model
+    @dg.asset(key=key, check_specs=[dg.AssetCheckSpec(test_name, asset=key)])
+    def published():
+        with connect(settings) as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+            con.execute("CREATE OR REPLACE TABLE marts.complaint_trace AS SELECT 1 AS n")
+        return dg.MaterializeResult(check_results=[dg.AssetCheckResult(
+            check_name=test_name, passed=False, severity=dg.AssetCheckSeverity.WARN,
+            description="2 rows with a NULL complaint_id")])
+
+    result = dg.materialize([published, governance_report], raise_on_error=False,
+                            instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    with connect(settings, read_only=True) as con:
+        rows = con.execute("SELECT run_id, check_name, asset, severity, passed, message FROM "
+                           "governance.check_results WHERE kind = 'dagster_check'").fetchall()
+    assert rows == [(result.run_id, "not_null_complaint_trace_complaint_id",
+                     "marts/complaint_trace", WARN, False, "2 rows with a NULL complaint_id")]
+    page = (settings.reports / "index.html").read_text(encoding="utf-8")
+    assert "not_null_complaint_trace_complaint_id" in page and "<b>1</b> WARN failed" in page
+    again = record_check_evaluations(settings, result.run_id, result.get_asset_check_evaluations())
+    assert again == 0

@@ -290,9 +290,8 @@ def _record_governance(settings: Settings, progress: RunProgress, log: TextIO) -
         record_check_evaluations(settings, progress.run_id, progress.evaluations)
         if progress.unchanged_since:  # nothing rebuilt: the report still describes the marts
             return
-        # again after the dbt tests joined check_results, so the report counts what the run
-        # summary counts (the report asset ran before them)
-        render_report(settings)
+        if "governance/report" not in progress.materialized:  # skipped: the run was stopped
+            render_report(settings)  # (the report asset recorded the dbt tests itself)
     except Exception as e:  # noqa: BLE001 - the report must not turn a good run red
         import traceback
         traceback.print_exc(file=log)

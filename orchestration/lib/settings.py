@@ -61,6 +61,12 @@ class Settings:
         return self
 
 
+def docs_site_enabled() -> bool:
+    """QUALITRACE_DOCS_SITE=0 (or off/false/no) skips the dbt docs site after publish."""
+    return os.environ.get("QUALITRACE_DOCS_SITE", "1").strip().lower() not in (
+        "0", "off", "false", "no")
+
+
 def home_write_problem(home: Path) -> str | None:
     """None when `home` can be created and written; else one line saying why not."""
     try:

@@ -73,8 +73,10 @@ def quality_dashboard() -> dg.MaterializeResult:
                       "static page that opens offline. Rebuilt when the dbt project changed.")
 def dbt_docs(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     from orchestration.lib.dbt_docs import DocsError, build_docs_site
-    from orchestration.lib.settings import get_settings
+    from orchestration.lib.settings import docs_site_enabled, get_settings
 
+    if not docs_site_enabled():
+        return dg.MaterializeResult(metadata={"skipped": "QUALITRACE_DOCS_SITE=0"})
     try:
         path, rebuilt = build_docs_site(get_settings().ensure())
     except DocsError as exc:  # the docs never turn a published run red

@@ -73,10 +73,12 @@ def record_check_evaluations(settings: Settings, run_id: str, evaluations: Itera
     governance.check_results so its history covers every check. Each evaluation needs
     `asset_key`, `check_name`, `passed`, `severity` and optionally `description` (Dagster's
     AssetCheckEvaluation has them). GX checks (gx_*) are skipped: recorded per expectation."""
-    outcomes = []
+    outcomes, seen = [], _recorded(settings, run_id)
     for ev in evaluations:
-        if ev.check_name.startswith("gx_"):
+        key = (ev.check_name, "/".join(ev.asset_key.path))
+        if ev.check_name.startswith("gx_") or key in seen:  # recorded per expectation / already
             continue
+        seen.add(key)
         sev = getattr(ev.severity, "value", str(ev.severity or "ERROR")).upper()
         outcomes.append(CheckOutcome(
             check_name=ev.check_name, asset="/".join(ev.asset_key.path),
@@ -84,3 +86,18 @@ def record_check_evaluations(settings: Settings, run_id: str, evaluations: Itera
             observed_value=None, threshold="", kind="dagster_check",
             message=(getattr(ev, "description", None) or "")[:4000]))
     return record_results(settings, run_id, outcomes)
+
+
+def _recorded(settings: Settings, run_id: str) -> set[tuple[str, str]]:
+    """(check_name, asset) of the dagster_check rows this run already wrote: the report asset
+    records them inside the run, the CLI once more after it (for blocked runs)."""
+    if not settings.warehouse.exists():
+        return set()
+    with connect(settings, read_only=True) as con:
+        has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                          "'governance' AND table_name = 'check_results'").fetchone()[0]
+        if not has:
+            return set()
+        return {tuple(r) for r in con.execute(
+            "SELECT check_name, asset FROM governance.check_results WHERE run_id = ? AND "
+            "kind = 'dagster_check'", [run_id]).fetchall()}
