@@ -175,3 +175,23 @@ def test_real_dictionary_entities_map_their_aliases():
     assert c.canonical(" 客诉单号 ") == "complaint_id"
     assert c.canonical("Ｃｏｍｐｌａｉｎｔ\u3000ＩＤ") == "complaint_id"
     assert c.canonical("no such column") is None
+
+
+def test_every_documented_reason_code_is_emitted_somewhere_and_only_those():
+    """A reason code lives in data_dictionary/governance.yml once; ingest (errors.py) and the
+    staging macro (`checks.append(..., '<code>:<field>', ...)`) emit exactly those codes."""
+    import re
+
+    from orchestration.lib.dictionary import load_dictionary
+    from orchestration.lib.ingest.errors import ALL_REASONS
+    from orchestration.lib.settings import DBT_PROJECT_DIR
+
+    documented = {r.code for r in load_dictionary().reason_codes}
+    staging = set()
+    for sql in sorted((DBT_PROJECT_DIR / "macros").rglob("*.sql")) + sorted(
+            (DBT_PROJECT_DIR / "models").rglob("*.sql")):
+        staging |= set(re.findall(r"'([a-z_]+):' ~ ", sql.read_text(encoding="utf-8")))
+    assert staging, "no staging reject rule found: the pattern above is out of date"
+    emitted = set(ALL_REASONS) | staging
+    assert documented - emitted == set(), "documented but never emitted"
+    assert emitted - documented == set(), "emitted but not documented"

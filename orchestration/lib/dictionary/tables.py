@@ -138,16 +138,10 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
     ], ["prefix", "prefix_normalized", "prefix_regex"])
     t["reason_codes"] = _df([r.model_dump() for r in d.reason_codes],
                             ["code", "description_en", "description_zh", "scope"])
-    thr = []
-    listed = {(m.system, m.entity, m.field) for m in d.missing_thresholds}
-    for m in d.missing_thresholds:
-        thr.append({"system": m.system, "entity": m.entity, "field": m.field, "warn_rate": m.warn_rate,
-                        "error_rate": m.error_rate, "source": "dictionary"})
-    for e in d.entities:
-        for f in e.fields:
-            if f.required and (e.system, e.name, f.name) not in listed:
-                thr.append({"system": e.system, "entity": e.name, "field": f.name, "warn_rate": 0.0,
-                                "error_rate": 0.001, "source": "default_required"})
+    # only the thresholds governance.yml lists: a required field's blanks are quarantined (and
+    # reported by the WARN check missing_required__<field>), so no default threshold exists
+    thr = [{"system": m.system, "entity": m.entity, "field": m.field, "warn_rate": m.warn_rate,
+            "error_rate": m.error_rate, "source": "dictionary"} for m in d.missing_thresholds]
     t["missing_thresholds"] = _df(thr, ["system", "entity", "field", "warn_rate", "error_rate",
                                         "source"])
     t["meta"] = _df([{"key": "sections", "value": json.dumps(sorted(t))}], ["key", "value"])
