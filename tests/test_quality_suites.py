@@ -163,3 +163,14 @@ def test_bad_hand_written_suite_names_file_and_key(dictionary, tmp_path, body, n
     with pytest.raises(SuiteError) as exc:
         build_suites(dictionary, tmp_path)
     assert "bad.yml" in str(exc.value) and needle in str(exc.value)
+
+
+def test_canonical_patterns_come_from_the_dictionary_only(dictionary):
+    """The gate's batch and line patterns are codes.yml's, not a copy in Python."""
+    from orchestration.lib.quality.suites import _patterns
+
+    pats = _patterns(dictionary)
+    assert pats["canonical_batch"] == dictionary.canonical_batch_regex
+    assert pats["line"] == dictionary.canonical_line_regex
+    changed = dictionary.model_copy(update={"canonical_line_regex": "^LINE[0-9]{2}$"})
+    assert _patterns(changed)["line"] == "^LINE[0-9]{2}$"

@@ -37,11 +37,13 @@
 {%- endmacro %}
 
 {% macro conform_batch_from_candidate(c) -%}
-    {%- set years = conform_dictionary_rows("select year_min, year_max from " ~ conform_dictionary_table('batch_code_settings')) -%}
+    {%- set years = conform_dictionary_rows("select year_min, year_max, canonical_regex from " ~ conform_dictionary_table('batch_code_settings')) -%}
     {%- set ymin = years[0][0] if years | length > 0 else 2000 -%}
     {%- set ymax = years[0][1] if years | length > 0 else 2099 -%}
+    {#- the canonical form is codes.yml's canonical_batch_regex (anchors dropped: full match) -#}
+    {%- set canonical = (years[0][2] if years | length > 0 else '^[0-9]{8}-L[0-9]{2}-[0-9]{3}$') | replace('^', '') | replace('$', '') -%}
     case
-        when {{ conform_re_full_match(c, '[0-9]{8}-L[0-9]{2}-[0-9]{3}') }}
+        when {{ conform_re_full_match(c, canonical) }}
          and {{ conform_try_strptime('substr(' ~ c ~ ', 1, 8)', '%Y%m%d') }} is not null
          and cast(substr({{ c }}, 1, 4) as integer) between {{ ymin }} and {{ ymax }}
          and substr({{ c }}, 11, 2) <> '00' and substr({{ c }}, 14, 3) <> '000'

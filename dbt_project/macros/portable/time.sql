@@ -1,13 +1,13 @@
 {#-
   Time helpers.
-    plant_local(ts_expr)      -> the UTC timestamp shifted to plant local time (var plant_utc_offset_hours,
-                                 Asia/Shanghai = +8, no daylight saving)
+    plant_local(ts_expr)      -> the UTC timestamp in plant local time (var plant_timezone, the one
+                                 place the plant's time zone is set; daylight saving included)
     plant_local_date(ts_expr) -> the plant-local calendar day
     file_order_key(path_expr) -> sortable text 'YYYYMMDD-nnnnnn' from `<entity>_<YYYYMMDD>[_<n>].<ext>`,
                                  so later deliveries sort after earlier ones
 -#}
 {% macro plant_local(ts_expr) -%}
-    {{ dbt.dateadd('hour', var('plant_utc_offset_hours', 8), ts_expr) }}
+    {{ conform_utc_to_local(ts_expr) }}
 {%- endmacro %}
 
 {% macro plant_local_date(ts_expr) -%}

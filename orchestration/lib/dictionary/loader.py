@@ -169,6 +169,8 @@ def load_dictionary(path: str | Path | None = DICTIONARY_DIR,
         unit_kinds=_validate_list(UnitKind, units.get("unit_kinds"), p_unit, "unit_kinds", errors),
         batch_label_prefixes=[str(x) for x in codes.get("batch_label_prefixes") or []],
         serial_label_prefixes=[str(x) for x in codes.get("serial_label_prefixes") or []],
+        canonical_batch_regex=str(codes.get("canonical_batch_regex") or ""),
+        canonical_line_regex=str(codes.get("canonical_line_regex") or ""),
         batch_year_min=int(codes.get("batch_year_min", 2000)),
         batch_year_max=int(codes.get("batch_year_max", 2099)),
         timestamp_year_min=int(codes.get("timestamp_year_min", 2000)),
@@ -268,6 +270,16 @@ def check_consistency(d: Dictionary, paths: dict[str, Path]) -> list[str]:
                 seen[key] = u.unit
 
     p = paths["codes"]
+    for name, example in (("canonical_batch_regex", "20240315-L02-003"),
+                          ("canonical_line_regex", "L02")):
+        value = getattr(d, name)
+        try:
+            if not value:
+                errs.append(f"{p}: {name}: needed (the canonical form, e.g. for {example!r})")
+            elif not re.fullmatch(value, example):
+                errs.append(f"{p}: {name}: {value!r} does not match {example!r}")
+        except re.error as exc:
+            errs.append(f"{p}: {name}: {exc}")
     for i, bp in enumerate(d.batch_patterns):
         try:
             rx = re.compile(bp.regex)

@@ -199,6 +199,8 @@ class Dictionary(_Strict):
     unit_kinds: list[UnitKind] = []
     batch_label_prefixes: list[str] = []
     serial_label_prefixes: list[str] = []
+    canonical_batch_regex: str = ''  # codes.yml; the loader requires it
+    canonical_line_regex: str = ''
     batch_year_min: int = 2000
     batch_year_max: int = 2099
     timestamp_year_min: int = 2000

@@ -93,8 +93,11 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
     t["time_settings"] = _df([{"year_min": d.timestamp_year_min,
                                "year_max": _dt.date.today().year + d.timestamp_years_ahead}],
                              ["year_min", "year_max"])
-    t["batch_code_settings"] = _df([{"year_min": d.batch_year_min, "year_max": d.batch_year_max}],
-                                   ["year_min", "year_max"])
+    t["batch_code_settings"] = _df([{"year_min": d.batch_year_min, "year_max": d.batch_year_max,
+                                     "canonical_regex": d.canonical_batch_regex,
+                                     "canonical_line_regex": d.canonical_line_regex}],
+                                   ["year_min", "year_max", "canonical_regex",
+                                    "canonical_line_regex"])
     t["batch_code_patterns"] = _df([
         {"ordinal": i + 1, "system": b.system, "name": b.name, "regex": b.regex, "example": b.example,
              "year_group": b.year_group, "year_digits": b.year_digits, "month_group": b.month_group,

@@ -41,8 +41,6 @@ import yaml
 from orchestration.lib.quality.model import ERROR, KINDS, WARN, ExpectationSpec
 from orchestration.lib.settings import EXPECTATIONS_DIR
 
-CANONICAL_BATCH_REGEX = r"^\d{8}-L\d{2}-\d{3}$"
-CANONICAL_LINE_REGEX = r"^L\d{2}$"
 ROW_COUNT_MAX_DROP = 0.5
 RATE_MIN_ROWS = 20  # a rate is judged only on at least this many rows
 # field types conformed to a dictionary domain (staging keeps `<field>_as_typed`)
@@ -65,8 +63,8 @@ def _sev(required: bool) -> str:
 
 
 def _patterns(dictionary) -> dict[str, str]:
-    pats = {"canonical_batch": getattr(dictionary, "canonical_batch_regex", None)
-            or CANONICAL_BATCH_REGEX, "line": CANONICAL_LINE_REGEX}
+    pats = {"canonical_batch": dictionary.canonical_batch_regex,
+            "line": dictionary.canonical_line_regex}  # codes.yml: defined there only
     serials = getattr(dictionary, "serial_patterns", None) or []
     if serials:
         pats["serial"] = serials[0].regex
