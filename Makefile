@@ -31,12 +31,17 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	else echo "need chromium and fonts-noto-cjk: sudo apt-get install chromium fonts-noto-cjk" >&2; exit 1; fi
 
-test: install browser
-	$(BIN)/python -m pytest -q
+# Two workers (CI has 2 cores); tests sharing a generated plant run stay on one worker
+# (groups: tests/conftest.py). TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
-# The edit loop: no generated plant, no dbt build, no pipeline run (about 3 minutes on 2 cores).
+test: install browser
+	$(PYTEST)
+
+# The edit loop: no generated plant, no pipeline run.
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not integration"
+	$(PYTEST) -m "not integration"
 
 dev: install
 	$(BIN)/qualitrace dev --home "$(QUALITRACE_HOME)" --exports "$(QUALITRACE_EXPORTS)"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import generate_plant, run_pipeline  # type: ignore[import-not-found]
+
+from tests.support.runs import generate_plant, run_pipeline
 
 pytestmark = pytest.mark.integration  # builds dbt over a plant
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import generate_plant  # type: ignore[import-not-found]
 
 from orchestration.lib.settings import DBT_PROJECT_DIR, get_settings
+from tests.support.runs import generate_plant
 
 SECOND_SEED = 23
 SECOND_SCALE = 0.01

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_reliability import copy_home
 
 from orchestration.lib.settings import DBT_PROJECT_DIR
+from tests.support.homes import copy_home
 
 pytestmark = pytest.mark.integration
 

@@ -168,3 +168,24 @@ def test_dbt_docs_site_opens_offline_and_documents_every_mart(pipeline_home):
     assert '"problem_evidence": {"type": "VARCHAR"' in text  # types: the warehouse catalog
     report = (pipeline_home.reports / "index.html").read_text(encoding="utf-8")
     assert 'href="docs/index.html"' in report
+
+
+def test_the_cli_run_is_in_the_dagster_ui_with_its_checks(pipeline_home):
+    """`qualitrace run` runs on the home's persistent instance: the UI that `qualitrace dev`
+    serves lists the run, and its check evaluations are the ones in governance.check_results."""
+    from tests.support.dagster_ui import ui_checks, ui_runs
+
+    runs = [r for r in ui_runs(pipeline_home.dagster_home)
+            if r.tags.get("qualitrace/launched_by") == "cli"]
+    assert runs and runs[0].status == "SUCCESS", runs
+    checks = ui_checks(pipeline_home.dagster_home, runs[0].run_id)
+    with duckdb.connect(str(pipeline_home.warehouse), read_only=True) as con:
+        recorded = {(a, c): p for a, c, p in con.execute(
+            "select asset, check_name, passed from governance.check_results where run_id = ?",
+            [runs[0].run_id]).fetchall()}
+    assert len(checks) > 100, len(checks)
+    # a GX suite is one Dagster check; governance.check_results has a row per expectation
+    gx = {c for c in checks if c.check_name.startswith("gx_")}
+    assert gx and {c.asset for c in gx} <= {a for a, _ in recorded}
+    assert {(c.asset, c.check_name): c.passed for c in checks if c not in gx}.items() \
+        <= recorded.items()

@@ -7,12 +7,12 @@ import shutil
 
 import duckdb
 import pytest
-from conftest import run_pipeline
-from test_reliability import copy_home, marts_digest
 
 from orchestration.lib import freshness
 from orchestration.lib.pii import pii_salt
 from orchestration.lib.settings import DICTIONARY_DIR
+from tests.support.homes import copy_home, marts_digest
+from tests.support.runs import run_pipeline
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import generate_plant, qualitrace  # type: ignore[import-not-found]
 
 from orchestration.lib.settings import DBT_PROJECT_DIR, get_settings
+from tests.support.runs import generate_plant, qualitrace
 
 MARTS = ("complaint_trace", "batch_quality", "forward_trace", "suspect_ranking",
          "problem_pareto", "complaint_trend", "spc_violations", "supplier_scorecard")

@@ -15,7 +15,6 @@ import sys
 
 import duckdb
 import pytest
-from conftest import REPO_ROOT, run_pipeline
 
 from orchestration.lib.publish import (
     CRASH_ENV,
@@ -28,6 +27,8 @@ from orchestration.lib.publish import (
     versions_root,
 )
 from orchestration.lib.settings import get_settings
+from tests.support.homes import copy_home
+from tests.support.runs import REPO_ROOT, run_pipeline
 
 STEPS_BEFORE_SWITCH = ("parquet", "serving", "switch")
 STEPS_AFTER_SWITCH = ("switched", "warehouse")
@@ -113,18 +114,16 @@ def test_marts_not_republished_are_carried_over_and_old_versions_pruned(tmp_path
 
 
 @pytest.mark.integration
-def test_a_reader_holding_the_serving_db_never_blocks_a_run(plant, tmp_path):
-    home = tmp_path / "home"
-    first = run_pipeline(home, plant.exports)
-    assert first.returncode == 0, first.output[-3000:]
-    s = first.settings
+def test_a_reader_holding_the_serving_db_never_blocks_a_run(pipeline_home, tmp_path):
+    s = copy_home(pipeline_home, tmp_path / "home")  # a published home (the shared run's)
+    home = s.home
     reader = duckdb.connect(str(serving_path(s)), read_only=True)
     try:
         before = reader.execute("select count(*), sum(units_shipped) from marts.batch_quality"
                                 ).fetchone()
         opened = reader.execute("select sql from duckdb_views() where view_name = "
                                 "'batch_quality'").fetchone()[0]
-        second = run_pipeline(home, plant.exports, "--rebuild")
+        second = run_pipeline(home, s.exports, "--rebuild")
         assert second.returncode == 0, second.output[-3000:]
         # the reader still reads the version it opened, whole
         assert reader.execute("select count(*), sum(units_shipped) from marts.batch_quality"

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_report_render import dump_dom, ensure_chromium, text_of
+
+from tests.support.browser import dump_dom, ensure_chromium, text_of
 
 pytestmark = pytest.mark.integration  # builds dbt over a plant
 

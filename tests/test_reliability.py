@@ -14,10 +14,8 @@ before the marts (exit 1, check named), leaving the published marts as they were
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,30 +25,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import REPO_ROOT, cli_env, qualitrace, run_pipeline
 
 from orchestration.lib.publish import MARTS
 from orchestration.lib.settings import Settings, get_settings
+from tests.support.homes import copy_home, marts_digest
+from tests.support.runs import REPO_ROOT, cli_env, qualitrace, run_pipeline
 
 pytestmark = pytest.mark.integration
-
-
-def marts_digest(settings: Settings, source: str = "table") -> dict[str, str]:
-    """Hash of the sorted rows of every published mart (floats to 9 significant digits)."""
-    out = {}
-    con = duckdb.connect(str(settings.warehouse), read_only=True) if source == "table" \
-        else duckdb.connect()
-    try:
-        for mart in MARTS:
-            rel = f"marts.{mart}" if source == "table" else \
-                f"read_parquet('{settings.parquet_dir / (mart + '.parquet')}')"
-            rows = con.execute(f"select * from {rel}").fetchall()
-            norm = sorted(tuple(f"{v:.9g}" if isinstance(v, float) else repr(v) for v in r)
-                          for r in rows)
-            out[mart] = hashlib.sha256(repr(norm).encode()).hexdigest()
-    finally:
-        con.close()
-    return out
 
 
 def raw_row_count(settings: Settings) -> int:
@@ -62,13 +43,6 @@ def raw_row_count(settings: Settings) -> int:
         return sum(con.execute(f'select count(*) from raw."{t}"').fetchone()[0] for (t,) in tables)
     finally:
         con.close()
-
-
-def copy_home(src: Settings, dst: Path) -> Settings:
-    """A copy of a home (warehouse, salt, Parquet, dbt's partial-parse state), no locks."""
-    shutil.copytree(src.home, dst, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("logs", ".*.lock", "dagster", "bin"))
-    return get_settings(dst, src.exports)
 
 
 def dbt_processes_of(settings: Settings) -> list[int]:

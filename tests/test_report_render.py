@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import time
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -21,50 +17,7 @@ from orchestration.lib.quality import (
     validate_model,
 )
 from orchestration.lib.settings import get_settings
-
-CHROMIUM = "/usr/bin/chromium"
-
-
-def ensure_chromium() -> str:
-    """Install Debian's `chromium` if missing (we run as root). Fails, never skips."""
-    found = shutil.which("chromium") or (CHROMIUM if Path(CHROMIUM).exists() else None)
-    if found:
-        return found
-    started = time.monotonic()
-    log = []
-    for cmd in (["apt-get", "update"],
-                ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
-        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=1200,
-                              env={"DEBIAN_FRONTEND": "noninteractive",
-                                   "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
-        log.append(f"$ {' '.join(cmd)} -> {proc.returncode}\n{proc.stdout[-1500:]}"
-                   f"{proc.stderr[-1500:]}")
-        if proc.returncode != 0:
-            pytest.fail("could not install chromium for the report test:\n" + "\n".join(log),
-                        pytrace=False)
-    found = shutil.which("chromium")
-    if not found:
-        pytest.fail("apt-get installed chromium but no `chromium` is on PATH:\n" + "\n".join(log),
-                    pytrace=False)
-    print(f"installed chromium in {time.monotonic() - started:.0f}s")
-    return found
-
-
-def dump_dom(chromium: str, page: Path, profile: Path, offline: bool = False) -> str:
-    """The page's DOM after scripts ran; `offline` makes every host name unresolvable."""
-    proc = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-         *(["--host-resolver-rules=MAP * ~NOTFOUND"] if offline else []),
-         "--dump-dom", page.as_uri()],
-        check=False, capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, f"chromium failed on {page}: {proc.stderr[-2000:]}"
-    return proc.stdout
-
-
-def text_of(dom: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom))
+from tests.support.browser import dump_dom, ensure_chromium, text_of
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from conftest import qualitrace
 
 from orchestration.lib.settings import get_settings
+from tests.support.runs import qualitrace
 
 RANKING = pd.DataFrame([
     # problem, rank, kind, id, complaints, units, lift, p, q

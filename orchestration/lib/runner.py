@@ -29,6 +29,7 @@ from orchestration.lib.warehouse import WarehouseBusy, connect, run_lock
 EXIT_OK, EXIT_BLOCKED, EXIT_FAILED, EXIT_BUSY, EXIT_NO_INPUT = 0, 1, 2, 3, 4
 
 MULTI_ASSET_STEPS = ("dbt_models", "publish_marts")
+LAUNCHED_BY_TAG = "qualitrace/launched_by"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 UPSTREAM_LAYERS = ("dictionary", "raw")  # ingest: always runs, decides what else must
@@ -319,7 +320,6 @@ def _execute(settings: Settings, out: TextIO, log: TextIO,
 def _execute_quietly(settings: Settings, out: TextIO, log: TextIO,
                      selection: list | None, rebuild: bool = False) -> tuple[RunProgress, bool]:
     import dagster as dg
-    from dagster._core.utils import make_new_run_id
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -341,33 +341,74 @@ def _execute_quietly(settings: Settings, out: TextIO, log: TextIO,
             return progress, False
         progress = RunProgress(total_assets=total, out=out, log=log)
         _parse_dbt_meanwhile(settings)
-        instance = dg.DagsterInstance.ephemeral()
-        upstream = [k for k in keys if k.path[0] in UPSTREAM_LAYERS]
-        published = (freshness.load_published(settings) if selection is None and not rebuild
-                     and freshness.skip_allowed() else None)
-        phases = [selection]
-        if published and upstream and len(upstream) < len(keys):
-            # Ingest first; the rest only if something it is computed from changed.
-            phases = [upstream, [k for k in keys if k not in set(upstream)]]
-        success = True
-        for i, phase in enumerate(phases):
-            if i == 1:
-                fp = freshness.inputs_fingerprint(settings, pii_salt(settings))
-                if fp is not None and fp == published["fingerprint"]:
-                    progress.unchanged_since = published
-                    break
-            if i == len(phases) - 1:
-                freshness.forget_published(settings)  # rebuilding: the record no longer holds
-            run_id = make_new_run_id()
-            progress.run_id = run_id
-            instance.add_event_listener(run_id, progress)
-            n = total if phase is None else len(phase)
-            out.write(f"materialising {n} assets (run {run_id[:8]}, log {log.name})\n")
-            out.flush()
-            success = _execute_phase(job, instance, run_id, phase, progress, log)
-            if not success:
-                break
+        instance = home_instance(settings)
+        try:
+            _release_abandoned_runs(instance, log)
+            success = _run_phases(settings, out, log, job, instance, keys, total, selection,
+                                  rebuild, progress)
+        finally:
+            instance.dispose()
     return progress, success
+
+
+def home_instance(settings: Settings):
+    """The home's persistent Dagster instance (`<home>/dagster`, the one `qualitrace dev`
+    serves): CLI runs, their materialisations and check results show in the UI."""
+    import dagster as dg
+
+    from orchestration.lib.devserver import write_instance_config
+
+    write_instance_config(settings)
+    return dg.DagsterInstance.from_config(str(settings.dagster_home))
+
+
+def _release_abandoned_runs(instance, log: TextIO) -> None:
+    """Runs of this CLI left unfinished (the process was killed) are marked failed and their
+    `warehouse` pool slot is freed; otherwise the next run would wait for it forever. Safe:
+    the caller holds the home's run lock, so no other CLI run is alive."""
+    import dagster as dg
+    from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
+
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=NOT_FINISHED_STATUSES,
+                                                   tags={LAUNCHED_BY_TAG: "cli"}))
+    for stale in runs:
+        instance.report_run_failed(stale, message="the qualitrace run process ended "
+                                                  "before this run finished (killed?)")
+        instance.event_log_storage.free_concurrency_slots_for_run(stale.run_id)
+        log.write(f"released abandoned run {stale.run_id}\n")
+
+
+def _run_phases(settings: Settings, out: TextIO, log: TextIO, job, instance, keys, total: int,
+                selection, rebuild: bool, progress: RunProgress) -> bool:
+    """Ingest first; then the rest, unless nothing it is computed from changed."""
+    from dagster._core.utils import make_new_run_id
+
+    upstream = [k for k in keys if k.path[0] in UPSTREAM_LAYERS]
+    published = (freshness.load_published(settings) if selection is None and not rebuild
+                 and freshness.skip_allowed() else None)
+    phases = [selection]
+    if published and upstream and len(upstream) < len(keys):
+        # Ingest first; the rest only if something it is computed from changed.
+        phases = [upstream, [k for k in keys if k not in set(upstream)]]
+    success = True
+    for i, phase in enumerate(phases):
+        if i == 1:
+            fp = freshness.inputs_fingerprint(settings, pii_salt(settings))
+            if fp is not None and fp == published["fingerprint"]:
+                progress.unchanged_since = published
+                break
+        if i == len(phases) - 1:
+            freshness.forget_published(settings)  # rebuilding: the record no longer holds
+        run_id = make_new_run_id()
+        progress.run_id = run_id
+        instance.add_event_listener(run_id, progress)
+        n = total if phase is None else len(phase)
+        out.write(f"materialising {n} assets (run {run_id[:8]}, log {log.name})\n")
+        out.flush()
+        success = _execute_phase(job, instance, run_id, phase, progress, log)
+        if not success:
+            break
+    return success
 
 
 def _parse_dbt_meanwhile(settings: Settings) -> None:
@@ -390,6 +431,7 @@ def _execute_phase(job, instance, run_id: str, selection, progress: RunProgress,
                 raise_on_error=False,
                 asset_selection=selection,
                 run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                tags={LAUNCHED_BY_TAG: "cli"},
             )
         return result.success
     except Exception as e:  # noqa: BLE001
