@@ -117,23 +117,19 @@ def test_report_and_data_docs_render(pipeline_home, tmp_path):
     assert "stg_crm__complaints" in dump_dom(chromium, docs, tmp_path / "p2")
 
 
-def test_error_failure_blocks_marts_and_names_the_check(pipeline_home, plant, tmp_path,
-                                                        monkeypatch):
-    """A real ERROR: a new delivery whose product_model is mostly blank pushes the share of
-    blanks over the dictionary's error threshold. The run stops before marts_build, exits
-    EXIT_BLOCKED naming the check, and the published marts stay as they were."""
-    from orchestration.lib.publish import MARTS
-    from orchestration.lib.runner import EXIT_BLOCKED, run
+# the whole chain raw -> base -> stg, so a new complaints file reaches staging before the gate
+GATED_SELECTION = [["raw", "crm__complaints"], ["staging", "base_crm__complaints"],
+                   ["staging", "stg_crm__complaints"]]
+
+
+def home_with_blank_models(pipeline_home, plant, home: Path, exports: Path):
+    """A copy of the shared run's home and exports plus a complaints delivery whose
+    product_model is all blank: more than the dictionary's error threshold."""
     from orchestration.lib.settings import get_settings
 
-    home, exports = tmp_path / "home", tmp_path / "exports"
     shutil.copytree(pipeline_home.home, home,
                     ignore=shutil.ignore_patterns("logs", "dbt", ".*.lock", "dagster"))
     shutil.copytree(plant.exports, exports)
-    settings = get_settings(home, exports)
-    before = marts_fingerprint(settings)
-    assert before, "no published marts after the first run"
-    alerts_before = len(read_alert_lines(home))
     n = len(plant.truth.get("complaints", {})) + 50
     with (exports / "crm" / "complaints_20991231.csv").open("w", newline="",
                                                             encoding="utf-8") as fh:
@@ -143,14 +139,28 @@ def test_error_failure_blocks_marts_and_names_the_check(pipeline_home, plant, tm
         for i in range(n):
             w.writerow([f"ZZ{i:07d}", "hotline", f"2024-02-{1 + i % 27:02d} 10:{i % 60:02d}:00",
                         f"客户{i}", "广东", "", f"第{i}号投诉：屏幕划痕", "open"])
+    return get_settings(home, exports)
+
+
+def test_error_failure_blocks_marts_and_names_the_check(pipeline_home, plant, tmp_path,
+                                                        monkeypatch):
+    """A real ERROR: a new delivery whose product_model is mostly blank pushes the share of
+    blanks over the dictionary's error threshold. The run stops before marts_build, exits
+    EXIT_BLOCKED naming the check, and the published marts stay as they were."""
+    from orchestration.lib.publish import MARTS
+    from orchestration.lib.runner import EXIT_BLOCKED, run
+
+    home, exports = tmp_path / "home", tmp_path / "exports"
+    settings = home_with_blank_models(pipeline_home, plant, home, exports)
+    before = marts_fingerprint(settings)
+    assert before, "no published marts after the first run"
+    alerts_before = len(read_alert_lines(home))
 
     monkeypatch.setenv("QUALITRACE_HOME", str(home))
     monkeypatch.setenv("QUALITRACE_EXPORTS", str(exports))
     out = io.StringIO()
-    # the whole chain raw -> base -> stg, so the new file reaches staging before the gate
-    selection = [["raw", "crm__complaints"], ["staging", "base_crm__complaints"],
-                 ["staging", "stg_crm__complaints"]] + \
-        [[layer, m] for m in MARTS for layer in ("marts_build", "marts")]
+    selection = GATED_SELECTION + [[layer, m] for m in MARTS
+                                   for layer in ("marts_build", "marts")]
     code = run(settings, out, selection=selection)
     text = out.getvalue()
     assert code == EXIT_BLOCKED, text[-4000:]
@@ -163,3 +173,51 @@ def test_error_failure_blocks_marts_and_names_the_check(pipeline_home, plant, tm
     new = read_alert_lines(home)[alerts_before:]
     assert [a["dedup_key"] for a in new if a["dedup_key"].startswith(DUP_KEY)] == []
     assert any(a["dedup_key"].startswith("missing_rate__product_model|") for a in new)
+
+
+def test_a_run_started_from_the_ui_fills_check_results_and_the_report(
+        pipeline_home, plant, tmp_path, monkeypatch):
+    """The same gate-stopped run, launched as the UI launches it (GraphQL, Dagster's run
+    launcher): Dagster stops it at the failing check, and the governance_after_stopped_run
+    sensor (the Dagster daemon runs it under `qualitrace dev`) records its check evaluations
+    in governance.check_results and renders the report, as `qualitrace run` does."""
+    import dagster as dg
+
+    from orchestration.defs.quality.sensors import governance_after_stopped_run
+    from orchestration.lib.runner import home_instance
+    from tests.support.dagster_ui import launch_run, ui_checks, ui_runs
+
+    settings = home_with_blank_models(pipeline_home, plant, tmp_path / "home",
+                                      tmp_path / "exports")
+    monkeypatch.setenv("QUALITRACE_HOME", str(settings.home))
+    monkeypatch.setenv("QUALITRACE_EXPORTS", str(settings.exports))
+    home_instance(settings).dispose()  # <home>/dagster as `qualitrace dev` makes it
+    from orchestration.lib.publish import MARTS
+
+    run_id = launch_run(settings.dagster_home, GATED_SELECTION + [
+        [layer, m] for m in MARTS for layer in ("marts_build", "marts")])
+    assert [(r.run_id, r.status) for r in ui_runs(settings.dagster_home)] == \
+        [(run_id, "FAILURE")]
+    checks = ui_checks(settings.dagster_home, run_id)
+    assert any(c.check_name == "gx_blocking" and not c.passed for c in checks), checks
+
+    instance = home_instance(settings)
+    try:
+        failure = instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records[-1]
+        context = dg.build_run_status_sensor_context(
+            sensor_name="governance_after_stopped_run",
+            dagster_event=failure.event_log_entry.dagster_event, dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(run_id)).for_run_failure()
+        governance_after_stopped_run(context)
+    finally:
+        instance.dispose()
+    recorded = query(settings, "SELECT asset, check_name, passed, kind FROM "
+                               "governance.check_results WHERE run_id = ?", [run_id])
+    assert ("staging/stg_crm__complaints", "missing_rate__product_model", False,
+            "missing_rate") in recorded
+    dagster_checks = {(a, c): p for a, c, p, k in recorded if k == "dagster_check"}
+    assert dagster_checks and dagster_checks == {
+        (c.asset, c.check_name): c.passed for c in checks if not c.check_name.startswith("gx_")}
+    report = (settings.reports / "index.html").read_text(encoding="utf-8")
+    assert f'<code id="latest-run">{run_id}</code>' in report

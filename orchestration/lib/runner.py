@@ -23,13 +23,13 @@ from typing import TextIO
 
 from orchestration.lib import freshness
 from orchestration.lib.pii import pii_salt
+from orchestration.lib.quality.after_run import LAUNCHED_BY_TAG
 from orchestration.lib.settings import Settings, get_settings, home_write_problem
 from orchestration.lib.warehouse import WarehouseBusy, connect, run_lock
 
 EXIT_OK, EXIT_BLOCKED, EXIT_FAILED, EXIT_BUSY, EXIT_NO_INPUT = 0, 1, 2, 3, 4
 
 MULTI_ASSET_STEPS = ("dbt_models", "publish_marts")
-LAUNCHED_BY_TAG = "qualitrace/launched_by"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 UPSTREAM_LAYERS = ("dictionary", "raw")  # ingest: always runs, decides what else must
@@ -280,19 +280,19 @@ def run(settings: Settings, out: TextIO, selection: list | None = None,
 
 
 def _record_governance(settings: Settings, progress: RunProgress, log: TextIO) -> None:
-    """After every run, blocked ones included: dbt-test and reconciliation outcomes join
-    governance.check_results, and the governance report shows this run."""
+    """After every run, blocked ones included: `close_run` (check results, report), as the
+    `governance_after_stopped_run` sensor does for runs started elsewhere."""
     if not progress.run_id:
         return
     try:
-        from orchestration.lib.quality.report import render_report
-        from orchestration.lib.quality.results import record_check_evaluations
+        from orchestration.lib.quality.after_run import close_run
 
-        record_check_evaluations(settings, progress.run_id, progress.evaluations)
-        if progress.unchanged_since:  # nothing rebuilt: the report still describes the marts
-            return
-        if "governance/report" not in progress.materialized:  # skipped: the run was stopped
-            render_report(settings)  # (the report asset recorded the dbt tests itself)
+        instance = home_instance(settings)
+        try:
+            # nothing rebuilt: the report still describes the published marts
+            close_run(settings, instance, progress.run_id, render=not progress.unchanged_since)
+        finally:
+            instance.dispose()
     except Exception as e:  # noqa: BLE001 - the report must not turn a good run red
         import traceback
         traceback.print_exc(file=log)

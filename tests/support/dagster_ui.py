@@ -71,3 +71,56 @@ def ui_checks(dagster_home: Path, run_id: str) -> list[UiCheck]:
     return [UiCheck("/".join(e["evaluation"]["assetKey"]["path"]), e["evaluation"]["checkName"],
                     e["evaluation"]["success"], e["evaluation"]["severity"])
             for e in data["events"] if e["__typename"] == "AssetCheckEvaluationEvent"]
+
+
+LAUNCH = """mutation($executionParams: ExecutionParams!) {
+  launchPipelineExecution(executionParams: $executionParams) { __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message stack }
+    ... on InvalidSubsetError { message }
+    ... on RunConfigValidationInvalid { errors { message } } } }"""
+
+
+def launch_run(dagster_home: Path, asset_selection: list[list[str]],
+               timeout: float = 600) -> str:
+    """Launch the asset job on `asset_selection` as the UI's "Materialize" button does (GraphQL
+    `launchPipelineExecution` through the code location `qualitrace`, run by Dagster's run
+    launcher in its own process); dequeue it as the daemon does; wait for the run to end;
+    return its run id. The code
+    location and the run read QUALITRACE_HOME / QUALITRACE_EXPORTS from the environment."""
+    import time
+
+    from dagster._core.workspace.load_target import ModuleTarget
+    from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
+        QueuedRunCoordinatorDaemon,
+    )
+    from dagster_graphql.test.utils import infer_job_selector
+
+    from tests.support.runs import REPO_ROOT
+
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    target = ModuleTarget(module_name="orchestration.definitions", attribute=None,
+                          working_directory=str(REPO_ROOT), location_name="qualitrace")
+    try:
+        with WorkspaceProcessContext(instance, target) as process:
+            request = process.create_request_context()
+            selector = infer_job_selector(request, "__ASSET_JOB",
+                                          asset_selection=[{"path": p} for p in asset_selection])
+            data = _query(process, LAUNCH, {"executionParams": {
+                "selector": selector, "runConfigData": {}, "mode": "default"}})
+            launched = data["launchPipelineExecution"]
+            assert launched["__typename"] == "LaunchRunSuccess", launched
+            run_id = launched["run"]["runId"]
+            # the home's instance queues runs (one at a time); under `qualitrace dev` the
+            # Dagster daemon dequeues them: here one pass of the same daemon code does
+            with QueuedRunCoordinatorDaemon(interval_seconds=1) as daemon:
+                deadline = time.monotonic() + timeout
+                while not (run := instance.get_run_by_id(run_id)).is_finished:
+                    assert time.monotonic() < deadline, \
+                        f"run {run_id} still {run.status.value} after {timeout}s"
+                    if run.status == dg.DagsterRunStatus.QUEUED:
+                        list(daemon.run_iteration(process))
+                    time.sleep(1)
+            return run_id
+    finally:
+        instance.dispose()

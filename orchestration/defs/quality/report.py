@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from orchestration.lib.quality.after_run import run_check_evaluations
 from orchestration.lib.quality.report import render_report
 from orchestration.lib.quality.results import record_check_evaluations
 from orchestration.lib.settings import get_settings
@@ -16,25 +17,18 @@ def _marts_keys() -> list[dg.AssetKey]:
     return [dg.AssetKey(["marts", m]) for m in MARTS]
 
 
-def _run_check_evaluations(context: dg.AssetExecutionContext) -> list:
-    """This run's asset-check evaluations so far (dbt tests, reconciliation, GX summaries)."""
-    conn = context.instance.get_records_for_run(
-        run_id=context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-    return [r.event_log_entry.dagster_event.event_specific_data for r in conn.records
-            if r.event_log_entry.dagster_event is not None]
-
-
 @dg.asset(key=["governance", "report"], group_name="governance", deps=_marts_keys(),
           kinds={"python", "html"}, pool="warehouse",
           description="Governance report <home>/reports/index.html (latest run, trend, "
                       "quarantine, dictionary gaps, duplicates, missing rates) and GX Data Docs "
-                      "<home>/reports/validation/. `qualitrace run` also renders it after a "
-                      "blocked run.")
+                      "<home>/reports/validation/. After a run the gate stopped, `qualitrace "
+                      "run` or the governance_after_stopped_run sensor renders it.")
 def governance_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = get_settings().ensure()
     # every way a run starts (CLI, UI, sensor) records its dbt tests and other Dagster checks
     # before the report counts them: one check count per run, wherever it is read
-    recorded = record_check_evaluations(settings, context.run.run_id, _run_check_evaluations(context))
+    recorded = record_check_evaluations(settings, context.run.run_id,
+                                        run_check_evaluations(context.instance, context.run.run_id))
     path = render_report(settings)
     return dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.path(str(path)), "dagster_checks_recorded": recorded,
