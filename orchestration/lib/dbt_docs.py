@@ -14,7 +14,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from orchestration.lib.dbt_project import DBT_STEPS, guarded_dbt_executable, project_fingerprint
+from orchestration.lib.dbt_project import (
+    DBT_STEPS,
+    dbt_env,
+    guarded_dbt_executable,
+    project_fingerprint,
+)
 from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 
 STAMP = ".fingerprint"
@@ -45,8 +50,7 @@ def build_docs_site(settings: Settings, force: bool = False) -> tuple[Path, bool
             if (run_target / name).exists():
                 shutil.copy2(run_target / name, work / name)
         args.append("--no-compile")
-    env = {**os.environ, "QUALITRACE_WAREHOUSE": str(settings.warehouse),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {**os.environ, **dbt_env(settings)}
     proc = subprocess.run(
         [str(guarded_dbt_executable(settings)), "docs", "generate", *args, "--project-dir",
          str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path",

@@ -180,5 +180,19 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "QUALITRACE_WAREHOUSE": str(settings.warehouse),
         "QUALITRACE_HOME": str(settings.home),
         "QUALITRACE_EXPORTS": str(settings.exports),
+        "QUALITRACE_DICTIONARY_TABLES": str(settings.dictionary_tables),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+
+
+def ensure_dictionary_files(settings: Settings) -> Path:
+    """The Parquet dictionary tables dbt reads at compile time: written by the dictionary
+    asset on every run; rendered here from the dictionary when a home has none yet (a run
+    that did not select the dictionary asset)."""
+    directory = settings.dictionary_tables
+    if not (directory / "fields.parquet").exists():
+        from orchestration.lib.dictionary import load_dictionary
+        from orchestration.lib.dictionary.tables import render_files
+
+        render_files(load_dictionary(), directory)
+    return directory

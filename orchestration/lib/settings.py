@@ -48,6 +48,12 @@ class Settings:
         return self.home / "dbt" / "logs"
 
     @property
+    def dictionary_tables(self) -> Path:
+        """The dictionary tables as Parquet, read by dbt at compile time (macro
+        dictionary_table, $QUALITRACE_DICTIONARY_TABLES)."""
+        return self.home / "dbt" / "dictionary"
+
+    @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 

@@ -1,6 +1,6 @@
 {#-
   Helpers for the conformance macros (dbt_project/macros/conform/). Signatures:
-    conform_dictionary_rows(sql)                 -> rows of a query on dictionary.* at compile time
+    conform_dictionary_rows(sql)                 -> rows of a query on dictionary tables at compile time
                                                     ([] while parsing, when `execute` is false)
     conform_sql_string(text)                     -> a quoted SQL string literal
     conform_re_matches(expr, pattern)            -> boolean, pattern (Python str) found anywhere
@@ -134,8 +134,24 @@
     cast((MAP { {{ entries | join(', ') }} })[{{ key_expr }}] as {{ value_type }})
 {%- endmacro %}
 
-{#- conform_dictionary_table(name) -> the relation of a published dictionary.* table (a dbt
-    source, so models using the conformance macros depend on the dictionary asset) -#}
-{% macro conform_dictionary_table(name) -%}
-    {{ return(source('dictionary', name) | string) }}
+{#- dictionary_table(name, lineage=true) -> what a compile-time lookup reads for the dictionary
+    table `name`, the one helper for it. `lineage` calls source('dictionary', name), so the model
+    depends on the dictionary asset in dbt's and Dagster's lineage (off where source() is not
+    allowed: dbt unit tests would demand the table as a given input). The rows come from
+    $QUALITRACE_DICTIONARY_TABLES/<name>.parquet when that is set (the orchestration writes the
+    files with the dictionary tables: lib/dictionary/tables.write_files), so `dbt compile` needs
+    no warehouse contents; else from the published table dictionary.<name>. -#}
+{% macro dictionary_table(name, lineage=true) -%}
+    {%- if lineage -%}{%- set _ = source('dictionary', name) -%}{%- endif -%}
+    {%- set directory = env_var('QUALITRACE_DICTIONARY_TABLES', '') -%}
+    {%- if directory -%}
+        {{ return(adapter.dispatch('dictionary_file', 'qualitrace')(directory ~ '/' ~ name ~ '.parquet')) }}
+    {%- endif -%}
+    {{ return(api.Relation.create(database=target.database, schema='dictionary', identifier=name) | string) }}
+{%- endmacro %}
+{% macro default__dictionary_file(path) -%}
+    {{ return('parquet.`' ~ path ~ '`') }}
+{%- endmacro %}
+{% macro duckdb__dictionary_file(path) -%}
+    {{ return("read_parquet(" ~ conform_sql_string(path) ~ ")") }}
 {%- endmacro %}

@@ -13,7 +13,7 @@
     serial_flag(expr)         -> NULL when blank, 'ok' or 'unmatched'
 -#}
 {% macro conform_batch_key(expr) -%}
-    {%- set prefixes = conform_dictionary_rows("select prefix_regex from " ~ conform_dictionary_table('batch_label_prefixes') ~ " order by length(prefix_normalized) desc") -%}
+    {%- set prefixes = conform_dictionary_rows("select prefix_regex from " ~ dictionary_table('batch_label_prefixes') ~ " order by length(prefix_normalized) desc") -%}
     {%- if prefixes | length > 0 -%}
         {%- set alts = [] -%}
         {%- for p in prefixes -%}{%- do alts.append(p[0]) -%}{%- endfor -%}
@@ -27,7 +27,7 @@
     applied in turn as a regexp_replace; '|' is removed from the key first, so only a pattern
     can produce the 'YYYYMMDD|00L|000S' intermediate. -#}
 {% macro conform_batch_candidate(key_expr) -%}
-    {%- set patterns = conform_dictionary_rows("select regex, year_group, year_digits, month_group, day_group, line_group, seq_group from " ~ conform_dictionary_table('batch_code_patterns') ~ " order by ordinal") -%}
+    {%- set patterns = conform_dictionary_rows("select regex, year_group, year_digits, month_group, day_group, line_group, seq_group from " ~ dictionary_table('batch_code_patterns') ~ " order by ordinal") -%}
     {%- set ns = namespace(sql=conform_re_replace(key_expr, '[|]', '/')) -%}
     {%- for p in patterns -%}
         {%- set year = ('20' if p[2] == 2 else '') ~ '\\' ~ p[1] -%}
@@ -37,7 +37,7 @@
 {%- endmacro %}
 
 {% macro conform_batch_from_candidate(c) -%}
-    {%- set years = conform_dictionary_rows("select year_min, year_max, canonical_regex from " ~ conform_dictionary_table('batch_code_settings')) -%}
+    {%- set years = conform_dictionary_rows("select year_min, year_max, canonical_regex from " ~ dictionary_table('batch_code_settings')) -%}
     {%- set ymin = years[0][0] if years | length > 0 else 2000 -%}
     {%- set ymax = years[0][1] if years | length > 0 else 2099 -%}
     {#- the canonical form is codes.yml's canonical_batch_regex (anchors dropped: full match) -#}
@@ -72,7 +72,7 @@
 {%- endmacro %}
 
 {% macro batch_code_system(expr) -%}
-    {%- set patterns = conform_dictionary_rows("select regex, name from " ~ conform_dictionary_table('batch_code_patterns') ~ " order by ordinal") -%}
+    {%- set patterns = conform_dictionary_rows("select regex, name from " ~ dictionary_table('batch_code_patterns') ~ " order by ordinal") -%}
     case
         {%- for p in patterns %}
         when {{ conform_re_matches(conform_batch_key(expr), p[0]) }} then '{{ p[1] }}'
@@ -82,7 +82,7 @@
 {%- endmacro %}
 
 {% macro conform_serial_key(expr) -%}
-    {%- set prefixes = conform_dictionary_rows("select prefix_regex from " ~ conform_dictionary_table('serial_label_prefixes') ~ " order by length(prefix_normalized) desc") -%}
+    {%- set prefixes = conform_dictionary_rows("select prefix_regex from " ~ dictionary_table('serial_label_prefixes') ~ " order by length(prefix_normalized) desc") -%}
     {%- set key = conform_lookup_key(expr) -%}
     {%- if prefixes | length > 0 -%}
         {%- set alts = [] -%}
@@ -102,7 +102,7 @@
     value of upper-case ASCII letters and digits only that starts with no label prefix is its
     own serial key (the width fold, upper(), the prefix and separator removals change nothing). -#}
 {% macro duckdb__conform_serial(expr) -%}
-    {%- set prefixes = conform_dictionary_rows("select prefix_regex from " ~ conform_dictionary_table('serial_label_prefixes') ~ " order by length(prefix_normalized) desc") -%}
+    {%- set prefixes = conform_dictionary_rows("select prefix_regex from " ~ dictionary_table('serial_label_prefixes') ~ " order by length(prefix_normalized) desc") -%}
     {%- set alts = [] -%}
     {%- for p in prefixes -%}{%- do alts.append(p[0]) -%}{%- endfor -%}
     case when {{ conform_re_full_match(conform_as_text(expr), '[A-Z0-9]+') }}
@@ -114,7 +114,7 @@
     end
 {%- endmacro %}
 {% macro conform_serial_cases(key) -%}
-    {%- set patterns = conform_dictionary_rows("select regex from " ~ conform_dictionary_table('serial_patterns') ~ " order by ordinal") -%}
+    {%- set patterns = conform_dictionary_rows("select regex from " ~ dictionary_table('serial_patterns') ~ " order by ordinal") -%}
     case
         {%- for p in patterns %}
         when {{ conform_re_full_match(key, p[0]) }} then {{ key }}

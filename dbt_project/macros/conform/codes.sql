@@ -17,7 +17,7 @@
     province_name(code_expr)      -> short Chinese name (广东)
 -#}
 {% macro conform_vocab_case(key_expr, domain, column='canonical') -%}
-    {%- set rows = conform_dictionary_rows("select spelling_normalized, " ~ column ~ " from " ~ conform_dictionary_table('vocabularies') ~ " where domain = " ~ conform_sql_string(domain) ~ " order by spelling_normalized") -%}
+    {%- set rows = conform_dictionary_rows("select spelling_normalized, " ~ column ~ " from " ~ dictionary_table('vocabularies') ~ " where domain = " ~ conform_sql_string(domain) ~ " order by spelling_normalized") -%}
     {%- set pairs = [] -%}
     {%- for r in rows -%}{%- do pairs.append((r[0], conform_sql_string(r[1]))) -%}{%- endfor -%}
     {{ conform_lookup(key_expr, pairs) }}
@@ -65,14 +65,14 @@
 {%- endmacro %}
 
 {% macro conform_province(expr) -%}
-    {%- set rows = conform_dictionary_rows("select alias_normalized, code from " ~ conform_dictionary_table('province_aliases') ~ " order by code, alias_normalized") -%}
+    {%- set rows = conform_dictionary_rows("select alias_normalized, code from " ~ dictionary_table('province_aliases') ~ " order by code, alias_normalized") -%}
     {%- set pairs = [] -%}
     {%- for r in rows -%}{%- do pairs.append((r[0], conform_sql_string(r[1]))) -%}{%- endfor -%}
     {{ conform_lookup(conform_lookup_key(expr), pairs) }}
 {%- endmacro %}
 
 {% macro conform_province_column(code_expr, column) -%}
-    {%- set rows = conform_dictionary_rows("select code, " ~ column ~ " from " ~ conform_dictionary_table('provinces') ~ " order by code") -%}
+    {%- set rows = conform_dictionary_rows("select code, " ~ column ~ " from " ~ dictionary_table('provinces') ~ " order by code") -%}
     {%- set pairs = [] -%}
     {%- for r in rows -%}{%- do pairs.append((r[0], conform_sql_string(r[1]))) -%}{%- endfor -%}
     {{ conform_lookup(code_expr, pairs) }}

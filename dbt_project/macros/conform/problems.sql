@@ -25,8 +25,8 @@
 {%- endmacro %}
 
 {% macro problem_regexes() -%}
-    {%- set kws = conform_dictionary_rows("select code, keyword_regex from " ~ conform_dictionary_table('problem_keywords') ~ " order by length(keyword_normalized) desc, code, keyword_regex") -%}
-    {%- set negs = conform_dictionary_rows("select prefix_regex from " ~ conform_dictionary_table('problem_negations') ~ " order by length(prefix_normalized) desc") -%}
+    {%- set kws = conform_dictionary_rows("select code, keyword_regex from " ~ dictionary_table('problem_keywords') ~ " order by length(keyword_normalized) desc, code, keyword_regex") -%}
+    {%- set negs = conform_dictionary_rows("select prefix_regex from " ~ dictionary_table('problem_negations') ~ " order by length(prefix_normalized) desc") -%}
     {%- set per_code = {} -%}
     {%- set all_alts = [] -%}
     {%- for k in kws -%}
@@ -86,7 +86,7 @@
 {%- endmacro %}
 
 {% macro problem_precedence_case(code_expr) -%}
-    {%- set rows = conform_dictionary_rows("select distinct category, precedence from " ~ conform_dictionary_table('problem_types') ~ " order by category") -%}
+    {%- set rows = conform_dictionary_rows("select distinct category, precedence from " ~ dictionary_table('problem_types') ~ " order by category") -%}
     case left({{ code_expr }}, 2)
         {%- for r in rows %}
         when '{{ r[0] }}' then '{{ r[1] }}'
@@ -132,7 +132,7 @@
 {%- endmacro %}
 
 {% macro problem_category_name(code_expr, lang='en') -%}
-    {%- set rows = conform_dictionary_rows("select distinct category, category_" ~ lang ~ " from " ~ conform_dictionary_table('problem_types') ~ " order by category") -%}
+    {%- set rows = conform_dictionary_rows("select distinct category, category_" ~ lang ~ " from " ~ dictionary_table('problem_types') ~ " order by category") -%}
     case left({{ code_expr }}, 2)
         {%- for r in rows %}
         when '{{ r[0] }}' then {{ conform_sql_string(r[1]) }}

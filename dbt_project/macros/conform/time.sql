@@ -23,7 +23,7 @@
 
 {#- kind: 'local' -> naive local timestamp, 'utc' -> naive UTC timestamp -#}
 {% macro conform_timestamp_formats() -%}
-    {{ return(conform_dictionary_rows("select kind, format, regex, local_time from " ~ conform_dictionary_table('timestamp_formats') ~ " order by ordinal")) }}
+    {{ return(conform_dictionary_rows("select kind, format, regex, local_time from " ~ dictionary_table('timestamp_formats') ~ " order by ordinal")) }}
 {%- endmacro %}
 
 {#- [(strict ASCII regex, strptime format)] of the fast forms this dictionary allows: a form is

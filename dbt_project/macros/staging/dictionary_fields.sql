@@ -5,7 +5,7 @@
   The only place that knows the layout of dictionary.fields. Empty list while parsing.
 -#}
 {% macro dictionary_fields(system, entity) -%}
-    {%- set rel = dictionary_relation('fields') -%}  {#- registers the dependency at parse time -#}
+    {%- set rel = dictionary_table('fields') -%}  {#- registers the dependency at parse time -#}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set sql -%}
         select field, type, required, pii, unit_kind, unit_field, vocabulary
@@ -27,9 +27,4 @@
             ": publish the dictionary (qualitrace dictionary / the dictionary/tables asset) first") }}
     {%- endif -%}
     {{ return(out) }}
-{%- endmacro %}
-
-{#- dictionary_relation(name): the relation of a published dictionary table. -#}
-{% macro dictionary_relation(name) -%}
-    {{ return(source('dictionary', name)) }}
 {%- endmacro %}

@@ -66,15 +66,9 @@
     )
 {%- endmacro %}
 
-{#- The published dictionary tables, addressed directly at execution: source() would make
-    dbt unit tests of the calling model demand `dictionary.*` as given inputs. -#}
-{% macro dictionary_table_direct(name) -%}
-    {{ return(api.Relation.create(database=target.database, schema='dictionary', identifier=name)) }}
-{%- endmacro %}
-
 {% macro business_key_columns(system, entity) -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
-    {%- set rows = run_query("select business_key from " ~ dictionary_table_direct('entities') ~ " where system = '" ~ system
+    {%- set rows = run_query("select business_key from " ~ dictionary_table('entities', lineage=false) ~ " where system = '" ~ system
                              ~ "' and entity = '" ~ entity ~ "'") -%}
     {%- if rows.rows | length == 0 or not rows.rows[0][0] -%}
         {{ exceptions.raise_compiler_error("dictionary.entities has no business_key for " ~ system ~ "." ~ entity) }}
@@ -86,7 +80,7 @@
 
 {% macro entity_has_field(system, entity, field) -%}
     {%- if not execute -%}{{ return(false) }}{%- endif -%}
-    {%- set rows = run_query("select count(*) from " ~ dictionary_table_direct('fields') ~ " where system = '" ~ system
+    {%- set rows = run_query("select count(*) from " ~ dictionary_table('fields', lineage=false) ~ " where system = '" ~ system
                              ~ "' and entity = '" ~ entity ~ "' and field = '" ~ field ~ "'") -%}
     {{ return(rows.rows[0][0] | int > 0) }}
 {%- endmacro %}

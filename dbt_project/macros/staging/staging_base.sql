@@ -59,7 +59,7 @@
     {%- if unit_field | length == 0 or unit_field[0].required or field.unit_kind in [none, 'any', 'by_parameter'] -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set rows = run_query("select canonical_unit from " ~ dictionary_relation('unit_kinds') ~ " where unit_kind = '" ~ field.unit_kind ~ "'") -%}
+    {%- set rows = run_query("select canonical_unit from " ~ dictionary_table('unit_kinds') ~ " where unit_kind = '" ~ field.unit_kind ~ "'") -%}
     {{ return(rows.rows[0][0] if rows.rows | length > 0 else none) }}
 {%- endmacro %}
 
@@ -81,7 +81,7 @@
     timestamp_year_min .. publication year + timestamp_years_ahead), else NULL: the row is then
     rejected invalid_timestamp / invalid_date (1900, 1970 = epoch 0, 2999). -#}
 {% macro conform_plausible_time(x) -%}
-    {%- set years = conform_dictionary_rows("select year_min, year_max from " ~ conform_dictionary_table('time_settings')) -%}
+    {%- set years = conform_dictionary_rows("select year_min, year_max from " ~ dictionary_table('time_settings')) -%}
     {%- if years | length == 0 -%}{{ x }}{%- else -%}
     case when extract(year from {{ x }}) between {{ years[0][0] | int }} and {{ years[0][1] | int }} then {{ x }} end
     {%- endif -%}
@@ -111,7 +111,7 @@
 {% macro staging_base(system, entity, extra_columns={}, extra_rejects=[]) -%}
 {%- set fields = dictionary_fields(system, entity) -%}
 {%- set src_rel = source('raw', system ~ '__' ~ entity) -%}
-{%- set _unit_kinds = dictionary_relation('unit_kinds') -%}
+{%- set _unit_kinds = dictionary_table('unit_kinds') -%}
 {%- if not execute -%}
 select src.*, cast(null as {{ dbt.type_string() }}) as _reject_reason from {{ src_rel }} as src
 {%- else -%}

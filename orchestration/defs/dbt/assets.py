@@ -19,6 +19,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from orchestration.lib.dbt_project import (
     adopt_background_parse,
     dbt_env,
+    ensure_dictionary_files,
     get_dbt_project,
     guarded_dbt_executable,
 )
@@ -110,6 +111,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, step: str) -> Iterator:
     dbt = QualitraceDbtCli(project_dir=PROJECT,
                          dbt_executable=str(guarded_dbt_executable(settings)))
     os.environ.update(dbt_env(settings))
+    ensure_dictionary_files(settings)
     args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"]
     adopt_background_parse(settings, step)
     with warehouse_lock(settings):

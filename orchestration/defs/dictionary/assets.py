@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.lib.dictionary import load_dictionary, publish
 from orchestration.lib.dictionary.docs import render
+from orchestration.lib.dictionary.tables import write_files
 from orchestration.lib.settings import get_settings
 from orchestration.lib.warehouse import connect
 
@@ -17,7 +18,8 @@ from orchestration.lib.warehouse import connect
     description="Validates data_dictionary/*.yml and publishes it as lookup tables in schema "
                 "`dictionary` (entities, fields, aliases, vocabularies, units, provinces, code "
                 "patterns, problem taxonomy, reason codes, missing thresholds); also renders "
-                "<home>/reports/dictionary.html and dictionary.md.",
+                "<home>/reports/dictionary.html and dictionary.md, and writes the tables as "
+                "Parquet to <home>/dbt/dictionary/ for dbt's compile-time lookups.",
     code_version="1",
 )
 def dictionary_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -26,6 +28,7 @@ def dictionary_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult
     dictionary = load_dictionary()  # data_dictionary/ or $QUALITRACE_DICTIONARY
     with connect(settings) as con:
         counts = publish(dictionary, con)
+        write_files(con, settings.dictionary_tables)  # what dbt reads at compile time
     html, md = render(dictionary, settings.reports)
     context.log.info(f"published {len(counts)} dictionary tables: {counts}")
     return dg.MaterializeResult(metadata={

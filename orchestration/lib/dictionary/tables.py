@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pandas as pd
 
@@ -179,6 +181,42 @@ def problem_text(text: str) -> str:
     """Mirror of the `problem_text` macro: width-folded, lower case (inner spaces kept)."""
     from orchestration.lib.dictionary.normalize import fold_width
     return fold_width(text).lower()
+
+
+def write_files(con, directory: Path) -> list[Path]:
+    """Every table of schema `dictionary` on `con` as `<directory>/<name>.parquet`: what dbt's
+    compile-time lookups read (macro dictionary_table, $QUALITRACE_DICTIONARY_TABLES), so
+    `dbt compile` needs no warehouse contents. Written by DuckDB itself (the same types and
+    NULLs as the tables); the directory is replaced whole, never left half-written."""
+    directory = Path(directory)
+    staging = directory.with_name(directory.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    names = [n for (n,) in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'dictionary' "
+        "order by 1").fetchall()]
+    for name in names:
+        target = str(staging / f"{name}.parquet").replace("'", "''")
+        con.execute(f"copy dictionary.\"{name}\" to '{target}' (format parquet)")
+    old = directory.with_name(directory.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if directory.exists():
+        directory.rename(old)
+    staging.rename(directory)
+    shutil.rmtree(old, ignore_errors=True)
+    return [directory / f"{n}.parquet" for n in names]
+
+
+def render_files(d: Dictionary, directory: Path) -> list[Path]:
+    """The dictionary's tables as Parquet files in `directory`, without a warehouse."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        publish(d, con)
+        return write_files(con, directory)
+    finally:
+        con.close()
 
 
 def publish(d: Dictionary, con) -> dict[str, int]:

@@ -65,6 +65,7 @@ from m
 def compile_inline(sql: str, warehouse: Path, target_dir: Path) -> str:
     """Run `dbt compile --inline` in a subprocess against `warehouse`; return the compiled SQL."""
     env = dict(os.environ, QUALITRACE_WAREHOUSE=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    env.pop("QUALITRACE_DICTIONARY_TABLES", None)  # lookups read the warehouse's dictionary.*
     dbt = Path(sys.executable).with_name("dbt")
     cmd = [str(dbt), "compile", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
            str(DBT_PROJECT_DIR), "--target-path", str(target_dir / "target"), "--log-path",
