@@ -81,9 +81,11 @@ LAUNCH = """mutation($executionParams: ExecutionParams!) {
     ... on RunConfigValidationInvalid { errors { message } } } }"""
 
 
-def launch_run(dagster_home: Path, asset_selection: list[list[str]],
+def launch_run(dagster_home: Path, asset_selection: list[list[str]] | None = None,
+               job: str = "__ASSET_JOB", tags: dict[str, str] | None = None,
                timeout: float = 600) -> str:
-    """Launch the asset job on `asset_selection` as the UI's "Materialize" button does (GraphQL
+    """Launch `job` (the asset job on `asset_selection`, or a job with `tags` such as
+    `dagster/partition`) as the UI's "Materialize" button does (GraphQL
     `launchPipelineExecution` through the code location `qualitrace`, run by Dagster's run
     launcher in its own process); dequeue it as the daemon does; wait for the run to end;
     return its run id. The code
@@ -104,10 +106,13 @@ def launch_run(dagster_home: Path, asset_selection: list[list[str]],
     try:
         with WorkspaceProcessContext(instance, target) as process:
             request = process.create_request_context()
-            selector = infer_job_selector(request, "__ASSET_JOB",
-                                          asset_selection=[{"path": p} for p in asset_selection])
+            selector = infer_job_selector(
+                request, job, asset_selection=None if asset_selection is None
+                else [{"path": p} for p in asset_selection])
             data = _query(process, LAUNCH, {"executionParams": {
-                "selector": selector, "runConfigData": {}, "mode": "default"}})
+                "selector": selector, "runConfigData": {}, "mode": "default",
+                "executionMetadata": {"tags": [{"key": k, "value": v}
+                                               for k, v in (tags or {}).items()]}}})
             launched = data["launchPipelineExecution"]
             assert launched["__typename"] == "LaunchRunSuccess", launched
             run_id = launched["run"]["runId"]

@@ -4,6 +4,7 @@
 
 import dagster as dg
 
+from orchestration.defs.ingest.partitions import register_delivery_days
 from orchestration.lib.dictionary import load_dictionary
 from orchestration.lib.ingest import EntitySpec, entity_specs, ingest_entity
 from orchestration.lib.settings import DICTIONARY_DIR, get_settings
@@ -52,6 +53,8 @@ def build_ingest_asset(spec: EntitySpec) -> dg.AssetsDefinition:
         settings = get_settings().ensure()
         dictionary = current_dictionary()
         summary = ingest_entity(settings, dictionary, system, entity)
+        # every delivery day becomes a partition of reland_delivery_day (backfill one day)
+        register_delivery_days(context.instance, [f.path for f in summary.files])
         for f in summary.files:
             if f.status in ("quarantined", "duplicate_delivery") or f.rows_quarantined:
                 context.log.warning(f"{f.path}: {f.status}: {f.detail}")
