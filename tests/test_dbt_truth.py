@@ -9,16 +9,12 @@ and returns the list of problems (empty = pass). It runs on:
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.lib.settings import DBT_PROJECT_DIR, get_settings
+from tests.support.builds import dbt_run, land_plant
 from tests.support.runs import generate_plant
 
 SECOND_SEED = 23
@@ -155,33 +151,13 @@ def check_privacy(warehouse: Path) -> list[str]:
 
 
 def build_core_layers(exports: Path, home: Path, salt: str = "test-salt") -> Path:
-    """Land a plant with the dictionary + ingest libraries, then `dbt build` staging,
-    intermediate and governance models (real dbt, real DuckDB; `dbt run`: the data and unit
-    tests run in the full pipeline's `dbt build`). Returns the warehouse path."""
-    from orchestration.lib.dictionary import load_dictionary, publish
-    from orchestration.lib.ingest import ensure_raw_tables, ingest_entity
-    from orchestration.lib.warehouse import connect
-
-    settings = get_settings(home, exports).ensure()
-    dictionary = load_dictionary()
-    with connect(settings) as con:
-        publish(dictionary, con)
-    ensure_raw_tables(settings, dictionary)
-    for e in dictionary.entities:
-        ingest_entity(settings, dictionary, e.system, e.name)
-    dbt = Path(sys.executable).parent / "dbt"
-    env = {**os.environ, "QUALITRACE_WAREHOUSE": str(settings.warehouse)}
-    proc = subprocess.run(
-        [str(dbt), "run", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(home / "dbt" / "target"), "--log-path", str(home / "dbt" / "logs"),
-         "--select", "path:models/staging", "path:models/intermediate", "path:models/governance",
-         "--exclude", "path:models/intermediate/marts_support",
-         "--vars", f'{{"pii_salt": "{salt}"}}'],
-        env=env, capture_output=True, text=True, timeout=900, check=False)
-    if proc.returncode != 0:
-        tail = "\n".join(line for line in proc.stdout.splitlines()
-                         if re.search(r"ERROR|FAIL|Error|error", line))[-4000:]
-        raise AssertionError(f"dbt run failed ({proc.returncode}):\n{tail}")
+    """Land a plant, then `dbt run` staging, intermediate and governance models (real dbt,
+    real DuckDB; the data and unit tests run in the full pipeline's `dbt build`). Returns
+    the warehouse path."""
+    settings = land_plant(exports, home)
+    dbt_run(settings, "--select", "path:models/staging", "path:models/intermediate",
+            "path:models/governance", "--exclude", "path:models/intermediate/marts_support",
+            "--vars", f'{{"pii_salt": "{salt}"}}')
     return settings.warehouse
 
 

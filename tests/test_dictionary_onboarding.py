@@ -15,10 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from orchestration.lib.settings import DICTIONARY_DIR
+from tests.support.homes import query
 
 pytestmark = pytest.mark.integration
 
@@ -83,14 +83,6 @@ def _run(home: Path, exports: Path, dictionary: Path) -> str:
     return proc.stdout
 
 
-def _query(home: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_new_export_loads_after_a_yaml_only_change(tmp_path):
     exports = tmp_path / "exports"
     (exports / "mes").mkdir(parents=True)
@@ -101,23 +93,23 @@ def test_new_export_loads_after_a_yaml_only_change(tmp_path):
 
     before = tmp_path / "before"
     _run(before, exports, dd)
-    quarantined = _query(before, "select source_file, source_row, reason_code, detail from raw._quarantine")
+    quarantined = query(before, "select source_file, source_row, reason_code, detail from raw._quarantine")
     assert [q[:3] for q in quarantined] == [
         ("mes/material_consumption_20240316.csv", None, "missing_required_column")]
     assert "生产批次编号" in quarantined[0][3] and "用料批号" in quarantined[0][3]  # reported
-    rejects = dict(_query(before, "select _source_row, _reject_reason from staging.base_mes__material_consumption "
+    rejects = dict(query(before, "select _source_row, _reject_reason from staging.base_mes__material_consumption "
                                   "where _reject_reason is not null"))
     # the unmatched required batch code is rejected; the unknown unit is a gap: the row is kept,
     # its quantity NULL (never guessed) until the dictionary knows the unit
     assert "invalid_batch_code" in rejects[2] and 3 not in rejects
-    assert _query(before, "select _source_row, qty, unit, unit_is_known from "
+    assert query(before, "select _source_row, qty, unit, unit_is_known from "
                           "staging.stg_mes__material_consumption") == [(3, None, "公两", False)]
 
     _onboard_yaml(dd)
     after = tmp_path / "after"
     _run(after, exports, dd)
-    assert _query(after, "select count(*) from raw._quarantine") == [(0,)]
-    rows = _query(after, "select _source_file, _source_row, batch, qty from staging.stg_mes__material_consumption "
+    assert query(after, "select count(*) from raw._quarantine") == [(0,)]
+    rows = query(after, "select _source_file, _source_row, batch, qty from staging.stg_mes__material_consumption "
                          "order by 1, 2")
     assert [(r[2], round(r[3], 6)) for r in rows] == [
         ("20240315-L02-003", 120.0), ("20240315-L02-003", 2.5),

@@ -9,27 +9,10 @@ import duckdb
 import pytest
 
 from orchestration.lib.publish import MARTS
+from tests.support.contract import mart_columns
 
 pytestmark = pytest.mark.integration
 
-# DESIGN.md "Published contracts": required columns per mart.
-CONTRACT = {
-    "complaint_trace": "complaint_id duplicate_ids received_at status province_code region "
-                       "product_code product_model problem_type_code problem_category severity "
-                       "batch_code trace_method line shift batch_start batch_end equipment_ids "
-                       "excursion_count material_lots supplier_codes fqc_passed customer_key",
-    "batch_quality": "batch_code product_code line shift units_produced units_shipped complaints "
-                     "complaint_ppm inspection_failures excursion_count risk_score",
-    "forward_trace": "suspect_kind suspect_id batch_code shipment_no customer_code province_code "
-                     "units_at_risk shipped_at",
-    "suspect_ranking": "problem_type_code suspect_kind suspect_id complaints_exposed "
-                       "units_exposed complaints_unexposed units_unexposed lift p_value rank",
-    "problem_pareto": "period problem_type_code complaints share cumulative_share",
-    "complaint_trend": "week dimension value complaints units_shipped rate is_spike",
-    "spc_violations": "equipment_id parameter rule window_start window_end batch_codes",
-    "supplier_scorecard": "supplier_code lots_received iqc_reject_rate batches_supplied "
-                          "complaint_ppm",
-}
 
 
 def test_run_exits_zero_with_progress_and_summary(pipeline_run):
@@ -87,7 +70,7 @@ def test_every_mart_published_with_contract_columns_and_parquet(pipeline_home):
             cols = {r[0] for r in con.execute(
                 "select column_name from information_schema.columns "
                 "where table_schema = 'marts' and table_name = ?", [mart]).fetchall()}
-            missing = set(CONTRACT[mart].split()) - cols
+            missing = set(mart_columns(mart)) - cols
             assert not missing, f"marts.{mart} lacks {sorted(missing)}"
             n = con.execute(f"select count(*) from marts.{mart}").fetchone()[0]
             parquet = pipeline_home.parquet_dir / f"{mart}.parquet"

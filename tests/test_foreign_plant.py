@@ -10,15 +10,14 @@ GBK file with Chinese headers. The real CLI runs the real pipeline (dbt, GX, pub
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
+
+from tests.support.homes import query
+from tests.support.runs import qualitrace
 
 pytestmark = pytest.mark.integration
 # the tests share one home and run in file order: the overlay test (which re-runs) comes last
@@ -29,21 +28,6 @@ COMPLAINT_IDS = {"TS-25031001", "TS-25031002", "TS-25031003", "NH-7001", "NH-700
 UNKNOWN = {("channel", "NHTSA"), ("channel", "黑猫投诉"), ("status", "处理反馈"),
            ("status", "厂家受理"), ("status", "信息审核"), ("shift", "常日班"),
            ("unit", "卷"), ("base_unit", "卷"), ("unit", "摄氏"), ("inspection_type", "首检")}
-
-
-def qualitrace(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUALITRACE_")}
-    env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "orchestration.cli", *args], cwd=REPO_ROOT,
-                          env=env, capture_output=True, text=True, timeout=900, check=False)
-
-
-def query(home: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

@@ -23,12 +23,12 @@ from scipy.stats import fisher_exact
 
 from orchestration.lib.dictionary import load_dictionary
 from orchestration.lib.dictionary import publish as publish_dictionary
+from orchestration.lib.publish import MARTS
 from orchestration.lib.settings import DBT_PROJECT_DIR, REPO_ROOT
+from tests.support.contract import mart_columns
 
 pytestmark = pytest.mark.integration  # builds dbt over a plant
 
-MARTS = ("complaint_trace", "batch_quality", "forward_trace", "suspect_ranking",
-         "problem_pareto", "complaint_trend", "spc_violations", "supplier_scorecard")
 SCHEMA_OF = {"int": "intermediate", "stg": "staging"}
 
 T0 = dt.datetime(2024, 3, 4, 0, 0)  # a Monday
@@ -206,26 +206,9 @@ def q(con, sql, params=None) -> pd.DataFrame:
 
 def test_every_mart_has_the_contract_columns(built):
     con, _ = built
-    contract = {
-        "complaint_trace": "complaint_id duplicate_ids received_at status province_code region "
-                           "product_code product_model problem_type_code problem_category severity "
-                           "batch_code trace_method line shift batch_start batch_end equipment_ids "
-                           "excursion_count material_lots supplier_codes fqc_passed customer_key",
-        "batch_quality": "batch_code product_code line shift units_produced units_shipped "
-                         "complaints complaint_ppm inspection_failures excursion_count risk_score",
-        "forward_trace": "suspect_kind suspect_id batch_code shipment_no customer_code "
-                         "province_code units_at_risk shipped_at",
-        "suspect_ranking": "problem_type_code suspect_kind suspect_id complaints_exposed "
-                           "units_exposed complaints_unexposed units_unexposed lift p_value rank",
-        "problem_pareto": "period problem_type_code complaints share cumulative_share",
-        "complaint_trend": "week dimension value complaints units_shipped rate is_spike",
-        "spc_violations": "equipment_id parameter rule window_start window_end batch_codes",
-        "supplier_scorecard": "supplier_code lots_received iqc_reject_rate batches_supplied "
-                              "complaint_ppm",
-    }
-    for mart, cols in contract.items():
+    for mart in MARTS:
         have = set(q(con, f"select * from marts_build.{mart} limit 0").columns)
-        missing = set(cols.split()) - have
+        missing = set(mart_columns(mart)) - have
         assert not missing, f"marts_build.{mart} lacks {sorted(missing)}"
 
 

@@ -7,16 +7,13 @@ published marts, so it runs on the session pipeline (seed 11) and on a second pl
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.lib.settings import DBT_PROJECT_DIR, get_settings
+from tests.support.builds import dbt_run, land_plant
 from tests.support.runs import generate_plant, qualitrace
 
 MARTS = ("complaint_trace", "batch_quality", "forward_trace", "suspect_ranking",
@@ -132,28 +129,10 @@ def test_cli_on_pipeline_marts(pipeline_home, plant):
 
 
 def build_warehouse_with_marts(exports: Path, home: Path) -> Path:
-    """Land a plant with the dictionary + ingest libraries, `dbt run` every model the marts
-    need (real dbt, real DuckDB), and copy marts_build to marts. Returns the warehouse."""
-    from orchestration.lib.dictionary import load_dictionary, publish
-    from orchestration.lib.ingest import ensure_raw_tables, ingest_entity
-    from orchestration.lib.warehouse import connect
-
-    settings = get_settings(home, exports).ensure()
-    dictionary = load_dictionary()
-    with connect(settings) as con:
-        publish(dictionary, con)
-    ensure_raw_tables(settings, dictionary)
-    for e in dictionary.entities:
-        ingest_entity(settings, dictionary, e.system, e.name)
-    env = {**os.environ, "QUALITRACE_WAREHOUSE": str(settings.warehouse),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "run", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(home / "dbt" / "target"),
-         "--log-path", str(home / "dbt" / "logs"), "--no-use-colors",
-         "--select", "+path:models/marts"],
-        env=env, capture_output=True, text=True, timeout=900, check=False)
-    assert proc.returncode == 0, proc.stdout[-5000:]
+    """Land a plant, `dbt run` every model the marts need (real dbt, real DuckDB), and copy
+    marts_build to marts. Returns the warehouse."""
+    settings = land_plant(exports, home)
+    dbt_run(settings, "--select", "+path:models/marts")
     con = duckdb.connect(str(settings.warehouse))
     try:
         con.execute("create schema if not exists marts")

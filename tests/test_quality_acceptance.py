@@ -23,6 +23,7 @@ import duckdb
 import pytest
 
 from tests.support.browser import dump_dom, ensure_chromium, text_of
+from tests.support.homes import query
 
 pytestmark = pytest.mark.integration  # builds dbt over a plant
 
@@ -35,14 +36,6 @@ def read_alert_lines(home: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
-def query(settings, sql: str, params=None):
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def marts_fingerprint(settings) -> dict:

@@ -35,3 +35,13 @@ def copy_home(src: Settings, dst: Path) -> Settings:
     shutil.copytree(src.home, dst, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("logs", ".*.lock", "dagster", "bin"))
     return get_settings(dst, src.exports)
+
+
+def query(home: Path | Settings, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of `sql` on a home's warehouse (a home folder or its Settings), read-only."""
+    warehouse = home.warehouse if isinstance(home, Settings) else Path(home) / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()

@@ -89,16 +89,19 @@ def _row_counts(settings, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, int]:
 
 
 @contextlib.contextmanager
-def _salt_in_env(salt: str):
-    saved = os.environ.get(SALT_ENV)
-    os.environ[SALT_ENV] = salt
+def _env_while_dbt_starts(values: dict[str, str]):
+    """`values` in this process's environment only while dbt starts (dagster-dbt hands dbt a
+    copy of os.environ), then the previous values again: nothing leaks into later steps."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if saved is None:
-            os.environ.pop(SALT_ENV, None)
-        else:
-            os.environ[SALT_ENV] = saved
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def run_dbt_build(context: dg.AssetExecutionContext, step: str) -> Iterator:
@@ -110,14 +113,13 @@ def run_dbt_build(context: dg.AssetExecutionContext, step: str) -> Iterator:
     settings = get_settings().ensure()
     dbt = QualitraceDbtCli(project_dir=PROJECT,
                          dbt_executable=str(guarded_dbt_executable(settings)))
-    os.environ.update(dbt_env(settings))
     ensure_dictionary_files(settings)
     args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"]
     adopt_background_parse(settings, step)
     with warehouse_lock(settings):
-        # The salt reaches dbt through its environment only (not the command line, which any
-        # user can list); it is removed again as soon as dbt has started.
-        with _salt_in_env(pii_salt(settings)):
+        # The home and the salt reach dbt through its environment only (the salt is not on
+        # the command line, which any user can list); removed again once dbt has started.
+        with _env_while_dbt_starts({**dbt_env(settings), SALT_ENV: pii_salt(settings)}):
             invocation = dbt.cli(args, context=context, raise_on_error=False,
                                  target_path=settings.dbt_target / step)
         events = []
