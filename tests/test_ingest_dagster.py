@@ -149,3 +149,33 @@ def test_concurrent_processes_never_fail_on_the_duckdb_lock(home):
         p.join(30)
     assert all(err is None for _, err in results.values()), results
     assert results["complaints"][0] == 202 and results["equipment"][0] == 1
+
+
+def test_a_system_that_stopped_delivering_warns_on_its_raw_assets(home):
+    """delivery_silence: fresh after landing; once crm's newest file is older than the limit
+    (governance.yml delivery_silence_hours), every crm raw asset warns; never blocking."""
+    from orchestration.defs.ingest.checks import CHECK, delivery_silence
+
+    def evaluate():
+        result = dg.materialize([*ingest_assets, delivery_silence],
+                                instance=dg.DagsterInstance.ephemeral())
+        assert result.success
+        return {e.asset_key.to_user_string(): e for e in
+                result.get_asset_check_evaluations()
+                if e.check_name == CHECK}
+
+    first = evaluate()
+    assert len(first) == 16 and all(e.passed for e in first.values())
+    assert first["raw/erp__products"].description == "erp: no file delivered yet"
+    limit = load_dictionary().delivery_silence_hours
+    with connect(home) as con:
+        con.execute(f"UPDATE raw._file_manifest SET first_seen = first_seen - INTERVAL "
+                    f"{int(limit) + 5} HOUR WHERE system = 'crm'")
+    later = evaluate()
+    silent = {k for k, e in later.items() if not e.passed}
+    assert silent == {"raw/crm__complaints"}
+    e = later["raw/crm__complaints"]
+    assert e.severity == dg.AssetCheckSeverity.WARN and not e.blocking
+    assert e.description.startswith("crm: silent: newest file landed ") and \
+        f"limit {limit:g} h" in e.description
+    assert later["raw/mes__equipment"].passed

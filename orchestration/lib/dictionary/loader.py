@@ -182,6 +182,7 @@ def load_dictionary(path: str | Path | None = DICTIONARY_DIR,
         problems=problems,
         reason_codes=_validate_list(ReasonCode, gov.get("reason_codes"), p_gov, "reason_codes", errors),
         missing_thresholds=_validate_list(MissingThreshold, gov.get("missing_thresholds"), p_gov, "missing_thresholds", errors),
+        delivery_silence_hours=float(gov.get("delivery_silence_hours", 72)),
         sources=sources,
     )
     paths = {"vocabularies": p_voc, "units": p_unit, "codes": p_code, "provinces": p_prov,
@@ -337,6 +338,8 @@ def check_consistency(d: Dictionary, paths: dict[str, Path]) -> list[str]:
             errs.append(f"{p}: missing_thresholds[{i}]: {exc.args[0]}")
         if t.warn_rate > t.error_rate:
             errs.append(f"{p}: missing_thresholds[{i}]: warn_rate above error_rate")
+    if not d.delivery_silence_hours > 0:
+        errs.append(f"{p}: delivery_silence_hours: must be above 0")
     for c in _dupes(r.code for r in d.reason_codes):
         errs.append(f"{p}: reason_codes: {c} defined twice")
     return errs

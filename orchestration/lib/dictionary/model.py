@@ -205,6 +205,7 @@ class Dictionary(_Strict):
     batch_year_max: int = 2099
     timestamp_year_min: int = 2000
     timestamp_years_ahead: int = 1
+    delivery_silence_hours: float = 72.0  # governance.yml: a system silent longer -> WARN
     batch_patterns: list[BatchPattern] = []
     serial_patterns: list[SerialPattern] = []
     timestamp_formats: list[TimestampFormat] = []

@@ -1,6 +1,7 @@
 {#- One row per Western Electric rule violation (rules 1-4) per machine and parameter. -#}
 select
-    v.violation_key as spc_violation_key,
+    {{ dbt.concat(["v.equipment_id", "'|'", "v.parameter", "'|'", "v.rule", "'|'",
+                   "cast(v.window_start as " ~ dbt.type_string() ~ ")"]) }} as spc_violation_key,
     v.equipment_id,
     v.line,
     v.parameter,
