@@ -152,3 +152,16 @@ def test_a_new_spelling_is_known_after_the_overlay_and_only_there(tmp_path_facto
     d = load_dictionary(overlays=[f])
     closed = next(v for v in d.vocabulary("status").values if v.canonical == "closed")
     assert spelling in closed.spellings
+
+
+def test_delivery_silence_hours_is_a_threshold_a_plant_may_set(tmp_path):
+    shipped = load_dictionary(overlays=[]).delivery_silence_hours
+    weekly = overlay(tmp_path, "weekly.yml", "delivery_silence_hours: 200\n")
+    assert shipped != 200 and load_dictionary(overlays=[weekly]).delivery_silence_hours == 200
+    daily = overlay(tmp_path, "daily.yml", "delivery_silence_hours: 30\n")
+    with pytest.raises(DictionaryError) as exc:
+        load_dictionary(overlays=[weekly, daily])
+    assert "weekly.yml" in str(exc.value) and "daily.yml" in str(exc.value)
+    bad = overlay(tmp_path, "bad.yml", "delivery_silence_hours: soon\n")
+    with pytest.raises(DictionaryError, match="bad.yml: delivery_silence_hours: expected"):
+        load_dictionary(overlays=[bad])

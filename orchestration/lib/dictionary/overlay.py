@@ -26,6 +26,7 @@ an earlier overlay file) is an error naming both files. Format (every section op
     check_overrides:       # model -> check -> {severity, params}
       stg_crm__complaints:
         missing_rate__province: {severity: ERROR}
+    delivery_silence_hours: 168  # replaces governance.yml's (a plant delivering weekly)
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ from orchestration.lib.dictionary.model import (
 from orchestration.lib.dictionary.normalize import fold_width, lookup_key, normalize_header
 
 SECTIONS = ("vocabularies", "units", "headers", "provinces", "problem_keywords",
-            "batch_patterns", "missing_thresholds", "check_overrides", "review")
+            "batch_patterns", "missing_thresholds", "check_overrides", "delivery_silence_hours",
+            "review")
 # `review:` holds what `dictionary suggest` could not decide; the merge ignores it
 OVERLAY_ENV = "QUALITRACE_DICTIONARY"
 VALUE_ATTRS = ("label_zh", "label_en", "value", "unit_kind")
@@ -189,6 +191,7 @@ def apply_overlays(d: Dictionary, files: list[Path], shipped: dict[str, Path]) -
         _thresholds(d, path, doc.get("missing_thresholds"), owners, errors)
         _check_overrides(d, path, _mapping(doc.get("check_overrides"),
                                            f"{path}: check_overrides", errors), owners, errors)
+        _silence(d, path, doc.get("delivery_silence_hours"), owners, errors)
         d.sources[f"overlay:{path.name}"] = str(path)
     return errors
 
@@ -360,6 +363,25 @@ def _thresholds(d, path, body, owners, errors) -> None:
         d.missing_thresholds[:] = [x for x in d.missing_thresholds
                                    if (x.system, x.entity, x.field) != (t.system, t.entity, t.field)]
         d.missing_thresholds.append(t)
+
+
+def _silence(d, path, value, owners, errors) -> None:
+    """delivery_silence_hours: a threshold, so an overlay may replace the shipped value; two
+    overlays setting different values conflict."""
+    if value is None:
+        return
+    w = f"{path}: delivery_silence_hours"
+    try:
+        hours = float(value)
+    except (TypeError, ValueError):
+        errors.append(f"{w}: expected a number of hours, got {value!r}")
+        return
+    if not hours > 0:
+        errors.append(f"{w}: must be above 0")
+        return
+    if owners.claim(("delivery_silence_hours",), hours, w, errors, "delivery_silence_hours",
+                    verb="sets it to"):
+        d.delivery_silence_hours = hours
 
 
 def _check_overrides(d, path, body, owners, errors) -> None:
