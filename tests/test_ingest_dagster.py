@@ -179,3 +179,15 @@ def test_a_system_that_stopped_delivering_warns_on_its_raw_assets(home):
     assert e.description.startswith("crm: silent: newest file landed ") and \
         f"limit {limit:g} h" in e.description
     assert later["raw/mes__equipment"].passed
+
+
+def test_the_code_location_sees_an_overlay_added_while_it_runs(home):
+    """current_dictionary() is cached per file stamp; the home's overlay files are part of it."""
+    from orchestration.defs.ingest.assets import current_dictionary
+
+    shipped = current_dictionary().delivery_silence_hours
+    assert current_dictionary() is current_dictionary()  # cached while nothing changed
+    (home.home / "dictionary").mkdir(parents=True, exist_ok=True)
+    (home.home / "dictionary" / "plant.yml").write_text(
+        f"delivery_silence_hours: {shipped + 100:g}\n", encoding="utf-8")
+    assert current_dictionary().delivery_silence_hours == shipped + 100
