@@ -132,11 +132,12 @@ def check_privacy(warehouse: Path) -> list[str]:
               and c.data_type = 'VARCHAR'
               and (t.table_type = 'BASE TABLE' or t.table_name like '%crm\\_\\_complaints%' escape '\\')""")
         for schema, table, column in cols:
-            # a salted SHA-256 digest is no clear text, though a 7-digit phone can occur in
-            # its 64 hex digits by chance (about once in five runs over this plant)
+            # a salted SHA-256 digest (alone, or inside a key such as distinct_key) is no
+            # clear text, though a 7-digit phone can occur in its 64 hex digits by chance
+            # (about once in five runs over this plant): digests are cut out first
+            text = f"""regexp_replace(t."{column}", '[0-9a-f]{{64}}', '#', 'g')"""
             hit = _rows(con, f'select count(*) from "{schema}"."{table}" t join _secret s '
-                             f'on strpos(t."{column}", s.s) > 0 '
-                             f"where not regexp_full_match(t.\"{column}\", '[0-9a-f]{{64}}')")[0][0]
+                             f'on strpos({text}, s.s) > 0')[0][0]
             if hit:
                 problems.append(f"{schema}.{table}.{column} holds personal data in clear ({hit} rows)")
         bad = _rows(con, r"""select customer_phone_masked from intermediate.int_complaints_deduplicated
