@@ -128,10 +128,12 @@ def plant_tables() -> dict[str, pd.DataFrame]:
         {"inspection_id": f"IQC{i}", "inspection_type": "IQC", "batch_code": None, "material_lot": lot,
              "passed": lot != "ML-BAD", "inspected_at": T0}
         for i, lot in enumerate(receipts["material_lot"])])
-    spc = pd.DataFrame([{"equipment_id": "E3", "line": "L02", "parameter": "temperature",
+    spc_start = T0 + dt.timedelta(days=10)
+    spc = pd.DataFrame([{"violation_key": f"E3|temperature|WE1|{spc_start}",
+                         "equipment_id": "E3", "line": "L02", "parameter": "temperature",
                          "rule": "WE1", "points_flagged": 1, "max_abs_z": 3.4,
-                             "window_start": T0 + dt.timedelta(days=10),
-                             "window_end": T0 + dt.timedelta(days=10, hours=1),
+                             "window_start": spc_start,
+                             "window_end": spc_start + dt.timedelta(hours=1),
                              "batch_codes": batches[21]["batch_code"]}])
     return {
         "int_batches_enriched": pd.DataFrame(batches),

@@ -89,7 +89,7 @@ def two_factor_plant() -> dict[str, pd.DataFrame]:
         "int_readings_excursions": pd.DataFrame(columns=[
             "equipment_id", "line", "parameter", "ts", "value", "lsl", "usl", "batch_code"]),
         "int_spc_violations": pd.DataFrame(columns=[
-            "equipment_id", "line", "parameter", "rule", "points_flagged", "max_abs_z",
+            "violation_key", "equipment_id", "line", "parameter", "rule", "points_flagged", "max_abs_z",
             "window_start", "window_end", "batch_codes"]),
         "int_complaints_batch_resolved": pd.DataFrame(complaints),
         "stg_erp__shipments": pd.DataFrame(shipments),

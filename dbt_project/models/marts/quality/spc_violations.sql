@@ -1,7 +1,6 @@
 {#- One row per Western Electric rule violation (rules 1-4) per machine and parameter. -#}
 select
-    {{ dbt.concat(["v.equipment_id", "'|'", "v.parameter", "'|'", "v.rule", "'|'",
-                   "cast(v.window_start as " ~ dbt.type_string() ~ ")"]) }} as spc_violation_key,
+    v.violation_key as spc_violation_key,  -- equipment|parameter|rule|window start (int_spc_violations)
     v.equipment_id,
     v.line,
     v.parameter,
