@@ -130,3 +130,13 @@ def test_evidence_names_the_keywords_that_decided(runner):
     assert got[0]["problem_evidence"] == "划痕→QD01; 冒烟→SF01"  # the negated 异响 is not evidence
     assert got[1]["problem_evidence"] is None and got[1]["problem_type_code"] == "UNCLASSIFIED"
     assert got[2]["problem_evidence"] == "xp的驱动→FN03; 声音比较大→QD05"
+
+
+def test_a_keyword_with_a_gap_holds_within_one_clause(runner):
+    """`摄像头…不能用` (FN02: one part failing) outranks the bare `不能用` (QD02: the unit) only
+    when both stand in the same clause; typographic and tokenised apostrophes match `'`."""
+    got = classify(runner, ["摄像头 不知道为什么不能用，点击也没有", "摄像头很清楚，但是开机以后整个不能用",
+                            "the second one didn’t work either", 'that one didn " t work either',
+                            "there is no composite video output"])
+    assert [g["problem_type_code"] for g in got] == ["FN02", "QD02", "QD02", "QD02", "FN02"]
+    assert got[0]["problem_evidence"] == "摄像头 不知道为什么不能用→FN02"

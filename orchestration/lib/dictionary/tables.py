@@ -128,7 +128,7 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
                 for lang, kws in (("zh", t_.keywords_zh), ("en", t_.keywords_en)):
                     for kw in kws:
                         kw_rows.append({"code": t_.code, "keyword": kw,
-                                            "keyword_normalized": problem_text(kw.rstrip("*")),
+                                            "keyword_normalized": keyword_normalized(kw),
                                             "keyword_regex": keyword_regex(kw, lang), "language": lang,
                                             "precedence": c.precedence})
     t["problem_types"] = _df(pt_rows, ["code", "category", "category_zh", "category_en", "name_zh",
@@ -161,19 +161,50 @@ def regex_literal(text: str) -> str:
 ENGLISH_SUFFIX = "(?:s|es|ed|d|ing|age)?"
 
 
+# an apostrophe in a keyword (don't) also matches the typographic one (don’t) and the
+# tokenised form some review exports carry (don " t)
+APOSTROPHE = "(?:'|’|‘|`| ?\" ?)"
+KEYWORD_GAP = "…"
+# what may stand between the parts of `A…B`: a few characters of the same clause (Chinese
+# packs a clause into fewer characters than English)
+GAP_CHARS = {"zh": 12, "en": 30}
+
+
+def gap_regex(language: str) -> str:
+    return r"[^,.;:!?，。；：！？、\n]{0," + str(GAP_CHARS.get(language, 12)) + "}?"
+
+
+def keyword_parts(keyword: str) -> list[str]:
+    """`摄像头…不能用` -> ['摄像头', '不能用']; a plain keyword is one part. A part may end in `*`
+    (a stem: `problem*…recogni*`)."""
+    return [p.strip() for p in problem_text(keyword).split(KEYWORD_GAP)]
+
+
+def keyword_normalized(keyword: str) -> str:
+    """The keyword as matched, without stem marks: `problem*…recogni*` -> `problem…recogni`."""
+    return KEYWORD_GAP.join(p.rstrip("*") for p in keyword_parts(keyword))
+
+
 def keyword_regex(keyword: str, language: str) -> str:
     """A problem keyword as a regex over `problem_text`: literal; English keywords start at a
     word boundary and end at one after an optional inflection (`leak` ~ leaks, leaking),
-    unless written as a stem with a trailing `*` (`injur*` ~ injury, injured)."""
-    stem = keyword.endswith("*")
-    text = problem_text(keyword.rstrip("*"))
-    rx = regex_literal(text)
-    # Word boundaries and inflections only at ASCII letters/digits: RE2's \b is ASCII-only, so a
-    # mixed keyword (xp驱动) must not demand a boundary next to a Chinese character.
-    if text[:1].isascii() and text[:1].isalnum():
-        rx = r"\b" + rx
-    if not stem and text[-1:].isascii() and text[-1:].isalnum():
-        rx += ENGLISH_SUFFIX + r"\b"
+    unless written as a stem with a trailing `*` (`injur*` ~ injury, injured). `A…B` (an
+    ellipsis between parts) matches A followed by B later in the same clause (at most 12
+    characters in Chinese, 30 in English, and no punctuation between them): 驱动…不全 matches 驱动版本不全, 摄像头…不能用
+    matches 摄像头不知道为什么不能用."""
+    rx = ""
+    for i, part in enumerate(keyword_parts(keyword)):
+        if i:
+            rx += gap_regex(language)
+        stem = part.endswith("*")
+        part = part.rstrip("*")
+        # Word boundaries and inflections only at ASCII letters/digits: RE2's \b is ASCII-only,
+        # so a mixed keyword (xp驱动) must not demand a boundary next to a Chinese character.
+        if part[:1].isascii() and part[:1].isalnum():
+            rx += r"\b"
+        rx += regex_literal(part).replace("'", APOSTROPHE)
+        if not stem and part[-1:].isascii() and part[-1:].isalnum():
+            rx += ENGLISH_SUFFIX + r"\b"
     return rx
 
 
