@@ -34,8 +34,8 @@ def test_no_change_run_skips_dbt_gate_and_publish(home):
     parquet_mtimes = {p.name: p.stat().st_mtime_ns for p in home.parquet_dir.glob("*.parquet")}
     run = run_pipeline(home.home, home.exports)
     assert run.returncode == 0, run.output[-3000:]
-    assert "nothing changed since run" in run.output
-    assert "dbt_models" not in run.output and "publish_marts" not in run.output
+    assert "dbt_models: nothing changed since run" in run.output
+    assert "dbt built" not in run.output and "publish_marts" not in run.output
     assert "assets materialised: 17/" in run.output  # the dictionary and the 16 ingests
     assert marts_digest(home) == before
     assert {p.name: p.stat().st_mtime_ns
@@ -75,3 +75,36 @@ def test_forced_or_drill_runs_never_skip(home, monkeypatch):
     assert freshness.skip_allowed()
     record = json.loads(freshness.state_path(home).read_text())
     assert record["run_id"]
+
+
+def test_a_run_started_from_the_ui_skips_the_same_way(home, monkeypatch):
+    """The decision is the pipeline's, not the CLI's: the whole asset job launched as the UI
+    launches it ingests, builds nothing in dbt, and Dagster skips the gate and publish."""
+    import dagster as dg
+
+    from orchestration.lib.runner import home_instance
+    from tests.support.dagster_ui import launch_run
+
+    monkeypatch.setenv("QUALITRACE_HOME", str(home.home))
+    monkeypatch.setenv("QUALITRACE_EXPORTS", str(home.exports))
+    before, published = marts_digest(home), freshness.load_published(home)
+    instance = home_instance(home)
+    instance.dispose()
+    run_id = launch_run(home.dagster_home)
+    instance = home_instance(home)
+    try:
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
+        records = instance.get_records_for_run(run_id).records
+        logs = [r.event_log_entry.user_message for r in records]
+        assert any(m.startswith(freshness.UNCHANGED_PREFIX) for m in logs)
+        kinds = {(r.event_log_entry.step_key, r.event_log_entry.dagster_event_type)
+                 for r in records if r.event_log_entry.is_dagster_event}
+        assert ("publish_marts", dg.DagsterEventType.STEP_SKIPPED) in kinds
+        materialized = {r.event_log_entry.dagster_event.asset_key.path[0] for r in records
+                        if r.event_log_entry.dagster_event_type
+                        == dg.DagsterEventType.ASSET_MATERIALIZATION}
+        assert materialized == {"dictionary", "raw"}
+    finally:
+        instance.dispose()
+    assert marts_digest(home) == before
+    assert freshness.load_published(home) == published

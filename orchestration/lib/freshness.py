@@ -2,13 +2,16 @@
 
 After ingest, everything downstream (dbt, the quality gate, publish) is a function of:
 the landed files (`raw._file_manifest`, `raw._quarantine`, `raw._header_gaps`), the data
-dictionary, the dbt project, the expectations, the pipeline code and the PII salt. A
-successful `qualitrace run` records their fingerprint in `<home>/state/published.json`;
-the next run, after ingesting, compares and skips dbt, the gate and publish when nothing
-changed (the published marts are then current by construction).
+dictionary, the dbt project, the expectations, the pipeline code and the PII salt. The
+pipeline itself decides, however the run started (CLI, UI, sensor, schedule): the dbt step of
+a full build fingerprints them (`before_build`) and, when they equal those of the last
+publish, builds nothing, so Dagster skips the gate, publish and the report; otherwise it notes
+the fingerprint as pending for its run, and the publish step records it in
+`<home>/state/published.json` once the marts are swapped in (`after_publish`).
 
 A run that starts rebuilding forgets the record first, so a failed or stopped run is
-never mistaken for a good one.
+never mistaken for a good one. A run tagged `qualitrace/rebuild=true` (`qualitrace run
+--rebuild`) never skips.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from orchestration.lib.settings import (
 from orchestration.lib.warehouse import connect
 
 STATE_NAME = "published.json"
+PENDING_NAME = "building.json"
+REBUILD_TAG = "qualitrace/rebuild"  # a run tag: rebuild even when nothing changed
+UNCHANGED_PREFIX = "unchanged since run "  # the dbt step's log line when it builds nothing
 # Knobs that change what a run computes or checks: a run with any of them set never skips.
 VOLATILE_ENV = ("QUALITRACE_INJECT_FAILURE",)
 _LEDGERS = (
@@ -105,14 +111,53 @@ def forget_published(settings: Settings) -> None:
 
 
 def save_published(settings: Settings, fingerprint: str, run_id: str) -> None:
-    path = state_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{STATE_NAME}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"fingerprint": fingerprint, "run_id": run_id,
-                               "published_at": datetime.now(UTC).isoformat()}),
-                   encoding="utf-8")
-    os.replace(tmp, path)
+    _write_json(state_path(settings), {"fingerprint": fingerprint, "run_id": run_id,
+                                       "published_at": datetime.now(UTC).isoformat()})
 
 
 def skip_allowed() -> bool:
     return not any(os.environ.get(v, "").strip() for v in VOLATILE_ENV)
+
+
+def rebuild_requested(tags: dict) -> bool:
+    return str(tags.get(REBUILD_TAG, "")).strip().lower() in ("1", "true", "yes")
+
+
+def before_build(settings: Settings, salt: str, run_id: str, full_build: bool,
+                 rebuild: bool) -> dict | None:
+    """Called by the dbt step before it builds. Returns the last publish's record when a full
+    build would compute exactly what it published (the step then builds nothing); otherwise
+    forgets that record and, for a full build, notes this run's input fingerprint as pending
+    for `after_publish`. A partial build is never skipped and never recorded."""
+    pending = settings.home / "state" / PENDING_NAME
+    fp = inputs_fingerprint(settings, salt) if full_build and skip_allowed() else None
+    published = load_published(settings)
+    if fp is not None and not rebuild and published and published["fingerprint"] == fp:
+        return published
+    forget_published(settings)
+    pending.unlink(missing_ok=True)
+    if fp is not None:
+        _write_json(pending, {"fingerprint": fp, "run_id": run_id})
+    return None
+
+
+def after_publish(settings: Settings, run_id: str) -> bool:
+    """Called by the publish step once the marts are swapped in: the pending fingerprint of
+    this run becomes the published record. False when this run's build was partial."""
+    pending = settings.home / "state" / PENDING_NAME
+    try:
+        record = json.loads(pending.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if record.get("run_id") != run_id or not record.get("fingerprint"):
+        return False
+    save_published(settings, record["fingerprint"], run_id)
+    pending.unlink(missing_ok=True)
+    return True
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(doc), encoding="utf-8")
+    os.replace(tmp, path)

@@ -32,7 +32,6 @@ EXIT_OK, EXIT_BLOCKED, EXIT_FAILED, EXIT_BUSY, EXIT_NO_INPUT = 0, 1, 2, 3, 4
 MULTI_ASSET_STEPS = ("dbt_models", "publish_marts")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
-UPSTREAM_LAYERS = ("dictionary", "raw")  # ingest: always runs, decides what else must
 LAYERS = ("raw", "staging", "intermediate", "governance", "marts_build", "marts")
 
 
@@ -71,7 +70,12 @@ class RunProgress:
         self.log.flush()
         if ev is None:
             text = entry.user_message or ""
-            if text.startswith("dbt built: ") and self.out.isatty():
+            if text.startswith(freshness.UNCHANGED_PREFIX):
+                self.unchanged_since = _unchanged_record(text)
+                self._say(f"         dbt_models: nothing changed since run "
+                          f"{self.unchanged_since.get('run_id', '?')[:8]}: nothing to build, "
+                          f"check or publish")
+            elif text.startswith("dbt built: ") and self.out.isatty():
                 self.live += 1
                 self.out.write(f"\r         {text.split()[2]}: {self.live} models built ...")
                 self.out.flush()
@@ -93,7 +97,8 @@ class RunProgress:
                 took = f" {time.monotonic() - self.step_started.get(step, time.monotonic()):7.1f}s"
             self._say(f"[{self.done:>{width}}/{self.total_assets}] "
                       f"{mat.asset_key.to_user_string():<48}{rows_txt}{took}")
-        elif kind == "STEP_SUCCESS" and step in MULTI_ASSET_STEPS:
+        elif kind == "STEP_SUCCESS" and step in MULTI_ASSET_STEPS and not (
+                step == "dbt_models" and self.unchanged_since is not None):
             took = time.monotonic() - self.step_started.get(step, time.monotonic())
             self._say(f"         {step}: done in {took:.1f}s")
         elif kind == "ASSET_CHECK_EVALUATION":
@@ -126,6 +131,16 @@ class RunProgress:
             self.live = 0
         self.out.write(line + "\n")
         self.out.flush()
+
+
+def _unchanged_record(text: str) -> dict:
+    import json
+
+    try:
+        record = json.loads(text[len(freshness.UNCHANGED_PREFIX):])
+    except ValueError:
+        record = None
+    return record if isinstance(record, dict) else {}
 
 
 def _first_line(text: str) -> str:
@@ -230,9 +245,9 @@ def run(settings: Settings, out: TextIO, selection: list | None = None,
     """Materialise everything (or the `selection` of asset keys, with their checks); print
     progress and a summary; return the exit code.
 
-    A full run (no selection) ingests first; when nothing it is computed from changed since
-    the last successful run (`freshness`), dbt, the gate and publish are skipped, unless
-    `rebuild`."""
+    When nothing the marts are computed from changed since the last publish, the pipeline's
+    dbt step builds nothing and Dagster skips the gate and publish (lib/freshness.py), unless
+    `rebuild` (the run tag `qualitrace/rebuild`)."""
     settings.ensure()
     if not settings.exports.is_dir():
         print(f"qualitrace run: no exports folder at {settings.exports} "
@@ -271,11 +286,6 @@ def run(settings: Settings, out: TextIO, selection: list | None = None,
         step, text = (progress.step_failures or [("run", "failed (see the log)")])[0]
         print(f"failed: {step}: {text} (log: {log_path})", file=out)
         return EXIT_FAILED
-    if selection is None and progress.unchanged_since is None and freshness.skip_allowed() \
-            and "marts/suspect_ranking" in progress.materialized:
-        fp = freshness.inputs_fingerprint(settings, pii_salt(settings))
-        if fp is not None:
-            freshness.save_published(settings, fp, progress.run_id)
     return EXIT_OK
 
 
@@ -344,7 +354,7 @@ def _execute_quietly(settings: Settings, out: TextIO, log: TextIO,
         instance = home_instance(settings)
         try:
             _release_abandoned_runs(instance, log)
-            success = _run_phases(settings, out, log, job, instance, keys, total, selection,
+            success = _run_once(settings, out, log, job, instance, keys, total, selection,
                                   rebuild, progress)
         finally:
             instance.dispose()
@@ -378,37 +388,20 @@ def _release_abandoned_runs(instance, log: TextIO) -> None:
         log.write(f"released abandoned run {stale.run_id}\n")
 
 
-def _run_phases(settings: Settings, out: TextIO, log: TextIO, job, instance, keys, total: int,
+def _run_once(settings: Settings, out: TextIO, log: TextIO, job, instance, keys, total: int,
                 selection, rebuild: bool, progress: RunProgress) -> bool:
-    """Ingest first; then the rest, unless nothing it is computed from changed."""
+    """One run of the selection. Whether dbt, the gate and publish have anything to do is
+    the pipeline's decision (the dbt step, lib/freshness.py), as for runs started elsewhere."""
     from dagster._core.utils import make_new_run_id
 
-    upstream = [k for k in keys if k.path[0] in UPSTREAM_LAYERS]
-    published = (freshness.load_published(settings) if selection is None and not rebuild
-                 and freshness.skip_allowed() else None)
-    phases = [selection]
-    if published and upstream and len(upstream) < len(keys):
-        # Ingest first; the rest only if something it is computed from changed.
-        phases = [upstream, [k for k in keys if k not in set(upstream)]]
-    success = True
-    for i, phase in enumerate(phases):
-        if i == 1:
-            fp = freshness.inputs_fingerprint(settings, pii_salt(settings))
-            if fp is not None and fp == published["fingerprint"]:
-                progress.unchanged_since = published
-                break
-        if i == len(phases) - 1:
-            freshness.forget_published(settings)  # rebuilding: the record no longer holds
-        run_id = make_new_run_id()
-        progress.run_id = run_id
-        instance.add_event_listener(run_id, progress)
-        n = total if phase is None else len(phase)
-        out.write(f"materialising {n} assets (run {run_id[:8]}, log {log.name})\n")
-        out.flush()
-        success = _execute_phase(job, instance, run_id, phase, progress, log)
-        if not success:
-            break
-    return success
+    run_id = make_new_run_id()
+    progress.run_id = run_id
+    instance.add_event_listener(run_id, progress)
+    n = total if selection is None else len(selection)
+    out.write(f"materialising {n} assets (run {run_id[:8]}, log {log.name})\n")
+    out.flush()
+    tags = {LAUNCHED_BY_TAG: "cli", **({freshness.REBUILD_TAG: "true"} if rebuild else {})}
+    return _execute_phase(job, instance, run_id, selection, progress, log, tags)
 
 
 def _parse_dbt_meanwhile(settings: Settings) -> None:
@@ -422,7 +415,7 @@ def _parse_dbt_meanwhile(settings: Settings) -> None:
 
 
 def _execute_phase(job, instance, run_id: str, selection, progress: RunProgress,
-                   log: TextIO) -> bool:
+                   log: TextIO, tags: dict[str, str]) -> bool:
     try:
         with contextlib.redirect_stdout(log):  # dagster-dbt echoes dbt's log to stdout
             result = job.execute_in_process(
@@ -431,7 +424,7 @@ def _execute_phase(job, instance, run_id: str, selection, progress: RunProgress,
                 raise_on_error=False,
                 asset_selection=selection,
                 run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-                tags={LAUNCHED_BY_TAG: "cli"},
+                tags=tags,
             )
         return result.success
     except Exception as e:  # noqa: BLE001

@@ -169,9 +169,21 @@ def build_dbt_models():
     )
     def dbt_models(context: dg.AssetExecutionContext):
         """dbt build of every model (staging, intermediate, governance, marts_build) and
-        its data tests."""
+        its data tests; nothing when a full build would compute what was last published
+        (lib/freshness.py): Dagster then skips the gate, publish and the report."""
+        import json
+
+        from orchestration.lib import freshness
         from orchestration.lib.quality.gx_engine import prewarm
 
+        settings = get_settings().ensure()
+        unchanged = freshness.before_build(
+            settings, pii_salt(settings), context.run.run_id,
+            full_build=set(context.selected_asset_keys) == set(context.assets_def.keys),
+            rebuild=freshness.rebuild_requested(context.run.tags))
+        if unchanged:
+            context.log.info(freshness.UNCHANGED_PREFIX + json.dumps(unchanged))
+            return
         prewarm()  # GX's import (3-6 s) overlaps dbt, which runs in its own process
         yield from run_dbt_build(context, "dbt_models")
 
