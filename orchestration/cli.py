@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
             e.add_argument("--all", action="store_true",
                            help="every suspect, ranked or not, whatever its q-value")
 
+    sub.add_parser("prepare", help="parse the dbt project for Dagster (only when it changed)")
+
     d = sub.add_parser("dev", help="start the Dagster UI on http://127.0.0.1:3000")
     _add_home(d)
     d.add_argument("--port", type=int, default=3000)
@@ -105,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     if cmd in ("holds", "escalations", "suspects"):
         from orchestration.lib.marts_cli import main as marts_main
         return marts_main(args)
+    if cmd == "prepare":
+        from orchestration.lib.dbt_project import main as prepare_main
+        return prepare_main()
     if cmd == "dev":
         from orchestration.lib.devserver import main as dev_main
         return dev_main(args)

@@ -25,6 +25,15 @@ SHARED_RUNS = {"pipeline_run": "pipeline_run", "pipeline_home": "pipeline_run",
 _GROUP = pytest.StashKey[str]()
 
 
+def pytest_sessionstart(session):
+    """The dbt manifest, prepared before any test module imports the code location (which
+    parses only under `dagster dev`): the session-start `dbt parse` of dagster-dbt's
+    project_dbt example, skipped when the project did not change since the last parse."""
+    from orchestration.lib.dbt_project import ensure_manifest
+
+    ensure_manifest()
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into groups
 def pytest_collection_modifyitems(config, items):
     """Mark every test with its xdist group (see SHARED_RUNS); order groups longest first."""

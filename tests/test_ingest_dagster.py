@@ -10,8 +10,9 @@ import dagster as dg
 import pytest
 from bad_inputs.corpus import csv_text
 
-from orchestration.defs.ingest import defs as ingest_defs
-from orchestration.defs.ingest import exports_sensor, ingest_assets
+from orchestration.defs.ingest.assets import ingest_assets
+from orchestration.defs.ingest.definitions import defs as ingest_defs
+from orchestration.defs.ingest.sensors import exports_sensor
 from orchestration.lib.dictionary import load_dictionary
 from orchestration.lib.ingest import ingest_entity
 from orchestration.lib.settings import get_settings

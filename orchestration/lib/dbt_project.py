@@ -1,9 +1,13 @@
-"""The dbt project as Dagster sees it: a cached `DbtProject` whose manifest is always fresh.
+"""The dbt project as Dagster sees it: a cached `DbtProject` and how its manifest is prepared.
 
-The manifest (`dbt_project/target/manifest.json`) is what `@dbt_assets` reads when the
-code location loads. It is (re)built with `dbt parse` whenever it is missing or the
-project's files changed since it was built, so a fresh clone and a model edited under
-`dagster dev` both just work. Runs write their own artifacts under `<home>/dbt/target`.
+The manifest (`dbt_project/target/manifest.json`) is what `@dbt_assets` reads when the code
+location loads. Loading the code location never parses outside development: under `dagster
+dev` / `qualitrace dev` dagster-dbt's `prepare_if_dev()` runs `dbt parse` on every load, so
+an edited model shows at the next reload; everywhere else the manifest is prepared before
+the code location loads: `ensure_manifest()` (`qualitrace prepare`, called by `qualitrace
+run` and `qualitrace dev` and at the start of a test session) parses when the manifest is
+missing or the project's files changed since it was built. Runs write their own artifacts
+under `<home>/dbt/target`.
 """
 
 from __future__ import annotations
@@ -91,12 +95,28 @@ def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
 
 @lru_cache(maxsize=1)
 def get_dbt_project():
-    """The `DbtProject` for dbt_project/, with a fresh manifest."""
+    """The `DbtProject` for dbt_project/: parsed on load under `dagster dev`, otherwise
+    prepared beforehand (`ensure_manifest`); a missing manifest is a clear error."""
     from dagster_dbt import DbtProject
 
-    ensure_manifest(DBT_PROJECT_DIR)
-    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR,
-                      target_path="target")
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR,
+                         target_path="target")
+    project.prepare_if_dev()
+    if not project.manifest_path.exists():
+        raise DbtParseError(f"no dbt manifest at {project.manifest_path}: prepare it with "
+                            f"`qualitrace prepare` (`qualitrace run` and `qualitrace dev` do)")
+    return project
+
+
+def main() -> int:
+    """`qualitrace prepare`: parse the dbt project if its manifest is missing or stale."""
+    try:
+        manifest = ensure_manifest(DBT_PROJECT_DIR)
+    except (DbtParseError, FileNotFoundError) as e:
+        print(f"qualitrace prepare: {e}", file=sys.stderr)
+        return 2
+    print(f"dbt manifest ready: {manifest}")
+    return 0
 
 
 _GUARD = '''#!{python}

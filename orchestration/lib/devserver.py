@@ -59,6 +59,8 @@ def dev_environment(settings: Settings) -> dict[str, str]:
         "QUALITRACE_HOME": str(settings.home),
         "QUALITRACE_EXPORTS": str(settings.exports),
         "DAGSTER_HOME": str(settings.dagster_home),
+        # dagster-dbt's prepare_if_dev runs `dbt` from PATH: this environment's dbt first
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
 
 
@@ -70,7 +72,10 @@ def dev_command(port: int, workspace: Path | None = None) -> list[str]:
 
 
 def main(args) -> int:
+    from orchestration.lib.dbt_project import ensure_manifest
+
     settings = get_settings(getattr(args, "home", None), getattr(args, "exports", None)).ensure()
+    ensure_manifest()  # the first load finds a manifest; each reload parses (prepare_if_dev)
     write_instance_config(settings)
     workspace = write_workspace(settings)
     env = dev_environment(settings)

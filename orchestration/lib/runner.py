@@ -336,6 +336,9 @@ def _execute_quietly(settings: Settings, out: TextIO, log: TextIO,
         out.write("loading the code location (dbt manifest, dictionary, checks) ...\n")
         out.flush()
         try:
+            from orchestration.lib.dbt_project import ensure_manifest
+
+            ensure_manifest()  # `qualitrace prepare`: parse only when the dbt project changed
             from orchestration.definitions import defs
             job = defs.resolve_implicit_global_asset_job_def()
             keys = defs.resolve_asset_graph().executable_asset_keys

@@ -39,5 +39,3 @@ def dictionary_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult
         "report_md": dg.MetadataValue.path(str(md)),
     })
 
-
-defs = dg.Definitions(assets=[dictionary_tables])

@@ -67,5 +67,21 @@ def column_schemas(settings, names) -> dict[str, dg.TableSchema]:
     return out
 
 
+def gate_keys(*areas: dg.Definitions) -> set[dg.AssetKey]:
+    """Assets carrying a blocking stand-alone check (GX suites, reconciliation): the gate.
+
+    dbt tests are left out: a failing dbt test already fails its `dbt build` step. Dagster
+    holds back only the *direct* dependents of an asset whose blocking check failed, so
+    publish depends directly on every gated asset.
+    """
+    keys = set()
+    for defs in areas:
+        for checks_def in defs.asset_checks or []:
+            for spec in getattr(checks_def, "check_specs", []):
+                if spec.blocking:
+                    keys.add(spec.asset_key)
+    return keys
+
+
 def build_defs(gate=()) -> dg.Definitions:
     return dg.Definitions(assets=[build_publish(gate)])

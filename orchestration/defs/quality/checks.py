@@ -32,15 +32,9 @@ def model_key(model: str) -> dg.AssetKey:
 def _known_keys() -> set[dg.AssetKey] | None:
     """Asset keys the dbt area defines (None if it cannot be loaded yet)."""
     try:
-        from orchestration.defs.dbt import DBT_MODELS
+        from orchestration.defs.dbt.definitions import DBT_MODELS
 
         return set(DBT_MODELS.keys)
-    except ImportError:
-        pass
-    try:
-        from orchestration.defs.dbt.assets import DBT_ASSETS
-
-        return {k for a in DBT_ASSETS for k in a.keys}
     except Exception as exc:  # noqa: BLE001 - dbt project not parsed yet
         warnings.warn(f"quality checks: dbt assets unavailable ({exc}); guarding every suite")
         return None
