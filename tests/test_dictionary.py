@@ -256,8 +256,10 @@ def test_dagster_asset_publishes_tables_and_docs(tmp_path, monkeypatch):
     import dagster as dg
 
     from orchestration.defs.dictionary.assets import dictionary_tables
-    monkeypatch.setenv("QUALITRACE_HOME", str(tmp_path))
-    result = dg.materialize([dictionary_tables])
+    from orchestration.lib.home_resource import QualitraceHome
+
+    result = dg.materialize([dictionary_tables],
+                            resources={"qualitrace": QualitraceHome(home=str(tmp_path))})
     assert result.success
     mats = [e.materialization for e in result.get_asset_materialization_events()]
     assert mats[0].asset_key == dg.AssetKey(["dictionary", "tables"])

@@ -17,6 +17,7 @@ from orchestration.lib.dictionary import load_dictionary
 from orchestration.lib.ingest import ingest_entity
 from orchestration.lib.settings import get_settings
 from orchestration.lib.warehouse import connect, warehouse_lock
+from tests.support.homes import home_resources
 
 CRM_HEADER = ["complaint_id", "channel", "received_at", "description", "status"]
 CRM_ROWS = [["CS1", "APP", "2024-03-15 10:00:00", "不开机", "open"],
@@ -55,7 +56,8 @@ def test_sixteen_assets_with_keys_groups_kinds_and_pool():
 
 
 def test_materialize_lands_files_and_reports_counts(home):
-    result = dg.materialize(ingest_assets, instance=dg.DagsterInstance.ephemeral())
+    result = dg.materialize(ingest_assets, instance=dg.DagsterInstance.ephemeral(),
+                            resources=home_resources(home))
     assert result.success
     mats = {m.asset_key.to_user_string(): m.metadata
             for m in result.get_asset_materialization_events()
@@ -71,13 +73,14 @@ def test_materialize_lands_files_and_reports_counts(home):
 
 
 def _evaluate(defs):
-    with dg.build_sensor_context(definitions=defs, instance=dg.DagsterInstance.ephemeral()) \
-            as ctx:
+    with dg.build_sensor_context(definitions=defs, instance=dg.DagsterInstance.ephemeral(),
+                                 resources=defs.resources) as ctx:
         return exports_sensor(ctx)
 
 
 def test_sensor_requests_new_entities_plus_downstream_then_skips(home):
-    defs = dg.Definitions(assets=[*ingest_assets, downstream_probe], sensors=[exports_sensor])
+    defs = dg.Definitions(assets=[*ingest_assets, downstream_probe], sensors=[exports_sensor],
+                          resources=home_resources(home))
     first = _evaluate(defs)
     assert isinstance(first, dg.RunRequest)
     keys = {k.to_user_string() for k in first.asset_selection}
@@ -103,7 +106,8 @@ def _hold_lock(home_dir: str, exports: str, seconds: float, ready) -> None:
 
 
 def test_sensor_skips_while_the_warehouse_is_busy(home):
-    defs = dg.Definitions(assets=ingest_assets, sensors=[exports_sensor])
+    defs = dg.Definitions(assets=ingest_assets, sensors=[exports_sensor],
+                          resources=home_resources(home))
     ingest_entity(home, load_dictionary(), "crm", "complaints")
     ctx = mp.get_context("fork")
     ready = ctx.Event()
@@ -159,7 +163,8 @@ def test_a_system_that_stopped_delivering_warns_on_its_raw_assets(home):
 
     def evaluate():
         result = dg.materialize([*ingest_assets, delivery_silence],
-                                instance=dg.DagsterInstance.ephemeral())
+                                instance=dg.DagsterInstance.ephemeral(),
+                                resources=home_resources(home))
         assert result.success
         return {e.asset_key.to_user_string(): e for e in
                 result.get_asset_check_evaluations()

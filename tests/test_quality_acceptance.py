@@ -23,7 +23,7 @@ import duckdb
 import pytest
 
 from tests.support.browser import dump_dom, ensure_chromium, text_of
-from tests.support.homes import query
+from tests.support.homes import home_resources, query
 
 pytestmark = pytest.mark.integration  # builds dbt over a plant
 
@@ -201,7 +201,8 @@ def test_a_run_started_from_the_ui_fills_check_results_and_the_report(
         context = dg.build_run_status_sensor_context(
             sensor_name="governance_after_stopped_run",
             dagster_event=failure.event_log_entry.dagster_event, dagster_instance=instance,
-            dagster_run=instance.get_run_by_id(run_id)).for_run_failure()
+            dagster_run=instance.get_run_by_id(run_id),
+            resources=home_resources(settings)).for_run_failure()
         governance_after_stopped_run(context)
     finally:
         instance.dispose()

@@ -9,6 +9,7 @@ from orchestration.defs.quality.checks import BLOCKING, WARNINGS, build_model_ch
 from orchestration.lib.quality import ERROR, WARN, ExpectationSpec
 from orchestration.lib.settings import get_settings
 from orchestration.lib.warehouse import connect
+from tests.support.homes import home_resources
 
 SPECS = [
     ExpectationSpec("not_null__batch", "not_null", ("batch",), ERROR),
@@ -45,7 +46,8 @@ def settings(tmp_path, monkeypatch):
 
 def run(settings, rows):
     result = dg.materialize(build(settings, rows), raise_on_error=False,
-                            instance=dg.DagsterInstance.ephemeral())
+                            instance=dg.DagsterInstance.ephemeral(),
+                            resources=home_resources(settings))
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     mats = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     return result, checks, mats
@@ -104,7 +106,8 @@ def build_two(settings, rows: list[str | None]):
 
 def test_one_step_for_every_model_blocks_on_any_error(settings):
     result = dg.materialize(build_two(settings, ["20240315-L02-003", None]),
-                            raise_on_error=False, instance=dg.DagsterInstance.ephemeral())
+                            raise_on_error=False, instance=dg.DagsterInstance.ephemeral(),
+                            resources=home_resources(settings))
     steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
     assert {s for s in steps if s.startswith("gx_")} == {"gx_checks"}
     checks = {(e.asset_key.path[-1], e.check_name): e
@@ -122,11 +125,13 @@ def test_one_step_for_every_model_blocks_on_any_error(settings):
 
 def test_a_selected_subset_runs_only_its_models_checks(settings):
     assets = build_two(settings, ["20240315-L02-003", None])
-    dg.materialize(assets, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    dg.materialize(assets, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                   resources=home_resources(settings))
     with connect(settings) as con:
         con.execute("DELETE FROM governance.check_results")
     result = dg.materialize(assets, selection=[dg.AssetKey(["staging", "stg_test__lines"])],
-                            instance=dg.DagsterInstance.ephemeral())
+                            instance=dg.DagsterInstance.ephemeral(),
+                            resources=home_resources(settings))
     assert {(e.asset_key.path[-1], e.check_name)
             for e in result.get_asset_check_evaluations()} == {
         ("stg_test__lines", BLOCKING), ("stg_test__lines", WARNINGS)}
@@ -155,7 +160,8 @@ def test_a_run_started_anywhere_records_its_dagster_checks_once_and_reports_them
             description="2 rows with a NULL complaint_id")])
 
     result = dg.materialize([published, governance_report], raise_on_error=False,
-                            instance=dg.DagsterInstance.ephemeral())
+                            instance=dg.DagsterInstance.ephemeral(),
+                            resources=home_resources(settings))
     assert result.success
     with connect(settings, read_only=True) as con:
         rows = con.execute("SELECT run_id, check_name, asset, severity, passed, message FROM "

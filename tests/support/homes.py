@@ -45,3 +45,10 @@ def query(home: Path | Settings, sql: str, params: list | None = None) -> list[t
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+def home_resources(settings: Settings) -> dict:
+    """The code location's resources pointed at `settings`' home, for in-process runs."""
+    from orchestration.lib.home_resource import RESOURCE_KEY, QualitraceHome
+
+    return {RESOURCE_KEY: QualitraceHome(home=str(settings.home), exports=str(settings.exports))}

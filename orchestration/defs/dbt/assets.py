@@ -24,9 +24,10 @@ from orchestration.lib.dbt_project import (
     guarded_dbt_executable,
 )
 from orchestration.lib.dbt_translator import QualitraceDbtTranslator
+from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.pii import ENV_VAR as SALT_ENV
 from orchestration.lib.pii import pii_salt
-from orchestration.lib.settings import get_settings
+from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import connect, warehouse_lock
 
 PROJECT = get_dbt_project()
@@ -104,13 +105,13 @@ def _env_while_dbt_starts(values: dict[str, str]):
                 os.environ[k] = v
 
 
-def run_dbt_build(context: dg.AssetExecutionContext, step: str) -> Iterator:
+def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
+                  step: str) -> Iterator:
     """`dbt build` of the selected models under the warehouse lock; events with row counts.
 
     Events are buffered until dbt exits so row counts can be read from the warehouse
     (DuckDB allows one writer process: counting while dbt runs would fail).
     """
-    settings = get_settings().ensure()
     dbt = QualitraceDbtCli(project_dir=PROJECT,
                          dbt_executable=str(guarded_dbt_executable(settings)))
     ensure_dictionary_files(settings)
@@ -167,7 +168,7 @@ def build_dbt_models():
         name="dbt_models",
         pool="warehouse",
     )
-    def dbt_models(context: dg.AssetExecutionContext):
+    def dbt_models(context: dg.AssetExecutionContext, qualitrace: QualitraceHome):
         """dbt build of every model (staging, intermediate, governance, marts_build) and
         its data tests; nothing when a full build would compute what was last published
         (lib/freshness.py): Dagster then skips the gate, publish and the report."""
@@ -176,7 +177,7 @@ def build_dbt_models():
         from orchestration.lib import freshness
         from orchestration.lib.quality.gx_engine import prewarm
 
-        settings = get_settings().ensure()
+        settings = qualitrace.settings()
         unchanged = freshness.before_build(
             settings, pii_salt(settings), context.run.run_id,
             full_build=set(context.selected_asset_keys) == set(context.assets_def.keys),
@@ -185,6 +186,6 @@ def build_dbt_models():
             context.log.info(freshness.UNCHANGED_PREFIX + json.dumps(unchanged))
             return
         prewarm()  # GX's import (3-6 s) overlaps dbt, which runs in its own process
-        yield from run_dbt_build(context, "dbt_models")
+        yield from run_dbt_build(context, settings, "dbt_models")
 
     return dbt_models

@@ -1,12 +1,12 @@
 """Reconciliation as a blocking check (issue 8.2): per file, rows read = rows landed +
-rows quarantined, and landed rows all reach staging (valid or rejected). A failure stops
-the marts from being built and published."""
+rows quarantined, and landed rows all reach staging (valid or rejected). A failure holds
+back publish: `marts_build` is already rebuilt, the published marts stay as they were."""
 
 
 import dagster as dg
 
+from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.reconcile import collect_file_counts, reconcile
-from orchestration.lib.settings import get_settings
 from orchestration.lib.warehouse import connect
 
 FILE_MANIFEST = dg.AssetKey(["governance", "file_manifest"])
@@ -20,8 +20,8 @@ FILE_MANIFEST = dg.AssetKey(["governance", "file_manifest"])
                 "is in staging either valid or rejected. Blocks publishing on failure.",
     pool="warehouse",
 )
-def rows_reconcile() -> dg.AssetCheckResult:
-    with connect(get_settings(), read_only=True) as con:
+def rows_reconcile(qualitrace: QualitraceHome) -> dg.AssetCheckResult:
+    with connect(qualitrace.paths(), read_only=True) as con:
         files = collect_file_counts(con)
     problems = reconcile(files)
     return dg.AssetCheckResult(

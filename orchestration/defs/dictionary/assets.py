@@ -5,7 +5,7 @@ import dagster as dg
 from orchestration.lib.dictionary import load_dictionary, publish
 from orchestration.lib.dictionary.docs import render
 from orchestration.lib.dictionary.tables import write_files
-from orchestration.lib.settings import get_settings
+from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.warehouse import connect
 
 
@@ -22,9 +22,10 @@ from orchestration.lib.warehouse import connect
                 "Parquet to <home>/dbt/dictionary/ for dbt's compile-time lookups.",
     code_version="1",
 )
-def dictionary_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def dictionary_tables(context: dg.AssetExecutionContext,
+                      qualitrace: QualitraceHome) -> dg.MaterializeResult:
     """Load + validate (DictionaryError names file and key), publish, render docs."""
-    settings = get_settings().ensure()
+    settings = qualitrace.settings()
     dictionary = load_dictionary()  # data_dictionary/ or $QUALITRACE_DICTIONARY
     with connect(settings) as con:
         counts = publish(dictionary, con)

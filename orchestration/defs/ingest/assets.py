@@ -7,8 +7,9 @@ import dagster as dg
 from orchestration.defs.ingest.partitions import register_delivery_days
 from orchestration.lib.dictionary import load_dictionary
 from orchestration.lib.dictionary.overlay import overlay_dirs, overlay_files
+from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.ingest import EntitySpec, entity_specs, ingest_entity
-from orchestration.lib.settings import DICTIONARY_DIR, get_settings
+from orchestration.lib.settings import DICTIONARY_DIR
 
 DEFAULT_OWNER = "team:data-engineering"
 _cache: dict[tuple, object] = {}
@@ -53,8 +54,9 @@ def build_ingest_asset(spec: EntitySpec) -> dg.AssetsDefinition:
         metadata={"dictionary_owner": spec.owner or "", "fields": ", ".join(spec.fields),
                   "required_fields": ", ".join(sorted(spec.required))},
     )
-    def _ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        settings = get_settings().ensure()
+    def _ingest(context: dg.AssetExecutionContext,
+                qualitrace: QualitraceHome) -> dg.MaterializeResult:
+        settings = qualitrace.settings()
         dictionary = current_dictionary()
         summary = ingest_entity(settings, dictionary, system, entity)
         # every delivery day becomes a partition of reland_delivery_day (backfill one day)

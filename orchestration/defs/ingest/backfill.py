@@ -9,14 +9,14 @@ import dagster as dg
 
 from orchestration.defs.ingest.assets import asset_key, current_dictionary
 from orchestration.defs.ingest.partitions import DELIVERY_DAYS
+from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.ingest.reland import reland_day
-from orchestration.lib.settings import get_settings
 
 
 @dg.op(pool="warehouse", description="Land the files of the partition's delivery day again.")
-def reland_day_files(context: dg.OpExecutionContext):
+def reland_day_files(context: dg.OpExecutionContext, qualitrace: QualitraceHome):
     day = context.partition_key
-    summaries = reland_day(get_settings().ensure(), current_dictionary(), day)
+    summaries = reland_day(qualitrace.settings(), current_dictionary(), day)
     for s in summaries:
         context.log.info(f"{s.system}/{s.entity}: {len(s.files)} file(s) of {day} landed "
                          f"again, {s.rows_landed} rows, {s.rows_quarantined} quarantined")

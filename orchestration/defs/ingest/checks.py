@@ -8,9 +8,9 @@ import datetime as dt
 import dagster as dg
 
 from orchestration.defs.ingest.assets import asset_key, current_dictionary
+from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.ingest import entity_specs
 from orchestration.lib.ingest.silence import judge, last_new_files
-from orchestration.lib.settings import get_settings
 from orchestration.lib.warehouse import connect
 
 CHECK = "delivery_silence"
@@ -27,8 +27,8 @@ def build_silence_check(dictionary=None) -> dg.AssetChecksDefinition:
                for key, system in entities.items()],
         name=CHECK, can_subset=True, pool="warehouse",
         description="Whether each source system still delivers (newest landed file's age).")
-    def _delivery_silence(context: dg.AssetCheckExecutionContext):
-        settings = get_settings().ensure()
+    def _delivery_silence(context: dg.AssetCheckExecutionContext, qualitrace: QualitraceHome):
+        settings = qualitrace.settings()
         limit = current_dictionary().delivery_silence_hours
         with connect(settings, read_only=True) as con:
             last = last_new_files(con, sorted(set(entities.values())))

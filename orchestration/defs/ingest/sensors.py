@@ -7,8 +7,9 @@ import dagster as dg
 import duckdb
 
 from orchestration.defs.ingest.assets import asset_key, current_dictionary
+from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.ingest import DeliveredFile, discover
-from orchestration.lib.settings import Settings, get_settings
+from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import WarehouseBusy, connect
 
 LOCK_TIMEOUT = 2.0
@@ -47,8 +48,8 @@ def new_files(settings: Settings, dictionary) -> list[DeliveredFile] | None:
     default_status=dg.DefaultSensorStatus.RUNNING,
     target=dg.AssetSelection.all(),
 )
-def exports_sensor(context: dg.SensorEvaluationContext):
-    settings = get_settings()
+def exports_sensor(context: dg.SensorEvaluationContext, qualitrace: QualitraceHome):
+    settings = qualitrace.paths()
     dictionary = current_dictionary()
     files = new_files(settings, dictionary)
     if files is None:

@@ -6,6 +6,7 @@ site, when the project changed)."""
 
 import dagster as dg
 
+from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.publish import MARTS
 
 DESCRIPTIONS = {
@@ -28,12 +29,11 @@ DESCRIPTIONS = {
                         owners=["team:quality-analytics"], skippable=False)
            for name, text in DESCRIPTIONS.items()],
     name="close_the_loop", pool="warehouse")
-def close_the_loop(context: dg.AssetExecutionContext):
+def close_the_loop(context: dg.AssetExecutionContext, qualitrace: QualitraceHome):
     """Evaluate the escalation rules, refresh the hold list, deliver what is new."""
     from orchestration.lib.escalation.engine import close_the_loop as run_loop
-    from orchestration.lib.settings import get_settings
 
-    settings = get_settings().ensure()
+    settings = qualitrace.settings()
     result = run_loop(settings)
     context.log.info(f"escalations: {result.open_count} open, {len(result.opened)} new, "
                      f"{len(result.resolved)} resolved; holds: {len(result.holds)} "
@@ -57,11 +57,10 @@ def close_the_loop(context: dg.AssetExecutionContext):
                       "trend with spikes, complaint rate by region, top suspects per problem "
                       "type, SPC charts with violations, open escalations and the hold list; "
                       "each chart with its table and a link to its mart. Opens offline.")
-def quality_dashboard() -> dg.MaterializeResult:
+def quality_dashboard(qualitrace: QualitraceHome) -> dg.MaterializeResult:
     from orchestration.lib.dashboard import render_dashboard
-    from orchestration.lib.settings import get_settings
 
-    path = render_dashboard(get_settings().ensure())
+    path = render_dashboard(qualitrace.settings())
     return dg.MaterializeResult(metadata={"dashboard": dg.MetadataValue.path(str(path))})
 
 
@@ -71,14 +70,14 @@ def quality_dashboard() -> dg.MaterializeResult:
           description="dbt docs site <home>/reports/docs/index.html: every model and column of "
                       "the project with its description and type, lineage included, as one "
                       "static page that opens offline. Rebuilt when the dbt project changed.")
-def dbt_docs(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def dbt_docs(context: dg.AssetExecutionContext, qualitrace: QualitraceHome) -> dg.MaterializeResult:
     from orchestration.lib.dbt_docs import DocsError, build_docs_site
-    from orchestration.lib.settings import docs_site_enabled, get_settings
+    from orchestration.lib.settings import docs_site_enabled
 
     if not docs_site_enabled():
         return dg.MaterializeResult(metadata={"skipped": "QUALITRACE_DOCS_SITE=0"})
     try:
-        path, rebuilt = build_docs_site(get_settings().ensure())
+        path, rebuilt = build_docs_site(qualitrace.settings())
     except DocsError as exc:  # the docs never turn a published run red
         context.log.warning(f"dbt docs not rebuilt: {exc}")
         return dg.MaterializeResult(metadata={"error": str(exc)[:2000]})

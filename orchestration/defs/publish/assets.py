@@ -4,8 +4,8 @@
 import dagster as dg
 
 from orchestration.lib import freshness
+from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.publish import DESCRIPTIONS, MARTS, publish_marts
-from orchestration.lib.settings import get_settings
 
 
 def build_publish(gate=()) -> dg.AssetsDefinition:
@@ -26,9 +26,9 @@ def build_publish(gate=()) -> dg.AssetsDefinition:
     ]
 
     @dg.multi_asset(specs=specs, name="publish_marts", pool="warehouse")
-    def publish(context: dg.AssetExecutionContext):
+    def publish(context: dg.AssetExecutionContext, qualitrace: QualitraceHome):
         """Swap every mart into `marts` atomically once the gate passed; write Parquet."""
-        settings = get_settings().ensure()
+        settings = qualitrace.settings()
         counts = publish_marts(settings)
         if freshness.after_publish(settings, context.run.run_id):
             context.log.info("recorded the published inputs: the next run skips dbt, the "

@@ -15,10 +15,10 @@ import warnings
 
 import dagster as dg
 
+from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.quality.gate import load_suites, run_checks
 from orchestration.lib.quality.model import ERROR, CheckOutcome, ExpectationSpec
 from orchestration.lib.quality.validate import model_schema
-from orchestration.lib.settings import get_settings
 
 BLOCKING, WARNINGS = "gx_blocking", "gx_warnings"
 STEP_NAME = "gx_checks"
@@ -96,12 +96,12 @@ def build_gate_check(suites: dict[str, list[ExpectationSpec]],
     @dg.multi_asset_check(specs=check_specs, name=name, can_subset=True, pool="warehouse",
                           description="Great Expectations suites of every guarded model "
                                       "(one step: one GX context, one warehouse connection).")
-    def _gx_checks(context: dg.AssetCheckExecutionContext):
+    def _gx_checks(context: dg.AssetCheckExecutionContext, qualitrace: QualitraceHome):
         selected = set(context.selected_asset_check_keys)
         chosen = {m: specs for m, specs in suites.items()
                   if {dg.AssetCheckKey(model_key(m), BLOCKING),
                       dg.AssetCheckKey(model_key(m), WARNINGS)} & selected}
-        settings = get_settings().ensure()
+        settings = qualitrace.settings()
         outcomes = run_checks(settings, chosen, context.run.run_id)
         for m, specs in chosen.items():
             yield from _results(m, outcomes.get(m, []),

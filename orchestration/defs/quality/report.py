@@ -3,10 +3,10 @@
 
 import dagster as dg
 
+from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.quality.after_run import run_check_evaluations
 from orchestration.lib.quality.report import render_report
 from orchestration.lib.quality.results import record_check_evaluations
-from orchestration.lib.settings import get_settings
 
 
 def _marts_keys() -> list[dg.AssetKey]:
@@ -23,8 +23,9 @@ def _marts_keys() -> list[dg.AssetKey]:
                       "quarantine, dictionary gaps, duplicates, missing rates) and GX Data Docs "
                       "<home>/reports/validation/. After a run the gate stopped, `qualitrace "
                       "run` or the governance_after_stopped_run sensor renders it.")
-def governance_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = get_settings().ensure()
+def governance_report(context: dg.AssetExecutionContext,
+                      qualitrace: QualitraceHome) -> dg.MaterializeResult:
+    settings = qualitrace.settings()
     # every way a run starts (CLI, UI, sensor) records its dbt tests and other Dagster checks
     # before the report counts them: one check count per run, wherever it is read
     recorded = record_check_evaluations(settings, context.run.run_id,

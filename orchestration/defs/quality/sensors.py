@@ -4,8 +4,8 @@ schedule) still has its check results recorded and the governance report rendere
 
 import dagster as dg
 
+from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.quality.after_run import LAUNCHED_BY_TAG, close_run
-from orchestration.lib.settings import get_settings
 
 
 @dg.run_failure_sensor(
@@ -13,9 +13,10 @@ from orchestration.lib.settings import get_settings
     description="After a failed or gate-stopped run: its Dagster check evaluations join "
                 "governance.check_results and the governance report shows it. Runs of "
                 "`qualitrace run` are left to the CLI, which does the same before it returns.")
-def governance_after_stopped_run(context: dg.RunFailureSensorContext) -> None:
+def governance_after_stopped_run(context: dg.RunFailureSensorContext,
+                                 qualitrace: QualitraceHome) -> None:
     run = context.dagster_run
     if run.tags.get(LAUNCHED_BY_TAG) == "cli":
         return
-    added = close_run(get_settings().ensure(), context.instance, run.run_id)
+    added = close_run(qualitrace.settings(), context.instance, run.run_id)
     context.log.info(f"run {run.run_id}: {added} check results recorded, report rendered")

@@ -1,0 +1,1 @@
+"""Resources shared by every area (`qualitrace`: the plant's home and exports folder)."""
