@@ -140,3 +140,12 @@ def test_a_keyword_with_a_gap_holds_within_one_clause(runner):
                             "there is no composite video output"])
     assert [g["problem_type_code"] for g in got] == ["FN02", "QD02", "QD02", "QD02", "FN02"]
     assert got[0]["problem_evidence"] == "摄像头 不知道为什么不能用→FN02"
+
+
+def test_an_ignore_phrase_hides_the_keyword_inside_it(runner):
+    """problems.yml ignore_phrases: 没有驱动问题 says there is no driver problem (没有…驱动 is
+    FN03), "busy signal" is the phone line of a hotline (signal is QD03)."""
+    got = classify(runner, ["买回来直接上Vista系统非常完美，没有驱动问题。", "没有XP的驱动，很麻烦",
+                            "always got a busy signal", "the signal keeps dropping"])
+    assert [g["problem_type_code"] for g in got] == ["UNCLASSIFIED", "FN03", "UNCLASSIFIED", "QD03"]
+    assert got[0]["problem_evidence"] is None

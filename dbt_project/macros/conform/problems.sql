@@ -1,7 +1,8 @@
 {#-
   Problem classification from the complaint description (dictionary.problem_keywords,
   .problem_negations, .problem_types; compile time). Precedence: safety (category precedence 1)
-  first, then the problem mentioned first; a negated keyword (没有异响, no leak) does not count.
+  first, then the problem mentioned first; a negated keyword (没有异响, no leak) does not count,
+  nor one inside an ignore phrase (problem_keywords rows without a code: 没有驱动问题).
     problem_text(expr)                -> width-folded, lower-case description
     problem_matches(description_expr) -> list of problem codes in order of first mention
                                          (DuckDB list; compute once per row in a CTE)
@@ -31,6 +32,7 @@
     {%- set all_alts = [] -%}
     {%- for k in kws -%}
         {%- do all_alts.append(k[1]) -%}
+        {%- if k[0] is none -%}{%- continue -%}{%- endif -%}  {#- an ignore phrase: no code -#}
         {%- if k[0] not in per_code -%}{%- do per_code.update({k[0]: []}) -%}{%- endif -%}
         {%- do per_code[k[0]].append(k[1]) -%}
     {%- endfor -%}

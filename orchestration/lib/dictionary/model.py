@@ -175,6 +175,8 @@ class ProblemTaxonomy(_Strict):
     precedence_rules_en: list[str]
     precedence_rules_zh: list[str]
     negation_prefixes: list[str] = []
+    # phrases that contain a keyword but report no problem (没有驱动问题, "busy signal")
+    ignore_phrases: list[str] = []
     categories: list[ProblemCategory]
 
 

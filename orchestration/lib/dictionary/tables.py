@@ -131,6 +131,12 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
                                             "keyword_normalized": keyword_normalized(kw),
                                             "keyword_regex": keyword_regex(kw, lang), "language": lang,
                                             "precedence": c.precedence})
+        for phrase in d.problems.ignore_phrases:  # matched like keywords, standing for no code
+            lang = "en" if phrase.isascii() else "zh"
+            kw_rows.append({"code": None, "keyword": phrase,
+                            "keyword_normalized": keyword_normalized(phrase),
+                            "keyword_regex": keyword_regex(phrase, lang), "language": lang,
+                            "precedence": None})
     t["problem_types"] = _df(pt_rows, ["code", "category", "category_zh", "category_en", "name_zh",
                                        "name_en", "precedence"])
     t["problem_keywords"] = _df(kw_rows, ["code", "keyword", "keyword_normalized", "keyword_regex",
