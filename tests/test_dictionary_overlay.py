@@ -37,6 +37,7 @@ provinces:
   "330000": [浙江杭州]
 problem_keywords:
   QD05: {zh: [咔咔响], en: [rattling]}
+problem_ignore_phrases: [散热…还行, "no noise at all"]
 missing_thresholds:
   - {system: crm, entity: complaints, field: province, warn_rate: 0.5, error_rate: 0.9}
 check_overrides:
@@ -53,6 +54,7 @@ review: {anything: [is, ignored]}
     assert "浙江杭州" in next(p for p in d.provinces if p.code == "330000").aliases
     qd05 = next(t for _, t in d.problem_types() if t.code == "QD05")
     assert "咔咔响" in qd05.keywords_zh and "rattling" in qd05.keywords_en
+    assert {"散热…还行", "no noise at all"} <= set(d.problems.ignore_phrases)
     assert d.threshold("crm", "complaints", "province").warn_rate == 0.5
     spec = {s.name: s for s in build_suites(d)["stg_crm__complaints"]}["missing_rate__province"]
     assert spec.severity == "ERROR" and spec.params["warn"] == 0.5 and spec.source == "plant.yml"
@@ -75,6 +77,9 @@ review: {anything: [is, ignored]}
     ("provinces: {'110000': [广东]}", ["'广东'", "provinces.yml", "440000"]),
     ("vocabularies: {nope: {a: {spellings: [b]}}}", ["unknown vocabulary"]),
     ("problem_keywords: {XX99: {zh: [坏]}}", ["unknown problem code"]),
+    ("problem_ignore_phrases: [冒烟]", ["'冒烟'", "problems.yml", "SF01", "ignore phrase"]),
+    ("problem_keywords: {QD04: {zh: [没有驱动问题]}}", ["'没有驱动问题'", "problems.yml", "QD04"]),
+    ("problem_ignore_phrases: [没有驱动问题]", []),  # the same meaning again
     ("colours: {}", ["unknown section"]),
 ])
 def test_conflicting_redefinition_names_both_files(tmp_path, text, needles):

@@ -21,6 +21,7 @@ an earlier overlay file) is an error naming both files. Format (every section op
       "330000": [浙]
     problem_keywords:      # problem code -> {zh: [...], en: [...]}
       QD05: {zh: [咔咔响], en: [rattling]}
+    problem_ignore_phrases: [散热…还行]  # hold a keyword but report no problem
     batch_patterns: []     # extra patterns, as in codes.yml
     missing_thresholds: [] # as in governance.yml; replaces the entry for the same field
     check_overrides:       # model -> check -> {severity, params}
@@ -47,12 +48,13 @@ from orchestration.lib.dictionary.model import (
 from orchestration.lib.dictionary.normalize import fold_width, lookup_key, normalize_header
 
 SECTIONS = ("vocabularies", "units", "headers", "provinces", "problem_keywords",
-            "batch_patterns", "missing_thresholds", "check_overrides", "delivery_silence_hours",
+            "problem_ignore_phrases", "batch_patterns", "missing_thresholds", "check_overrides", "delivery_silence_hours",
             "review")
 # `review:` holds what `dictionary suggest` could not decide; the merge ignores it
 OVERLAY_ENV = "QUALITRACE_DICTIONARY"
 VALUE_ATTRS = ("label_zh", "label_en", "value", "unit_kind")
 UNIT_ATTRS = ("factor", "offset")
+IGNORED = "no problem (an ignore phrase)"  # what an ignore phrase "classifies" as
 
 
 def _keyword_key(keyword: str) -> str:
@@ -128,6 +130,8 @@ def _shipped_owners(d: Dictionary, shipped: dict[str, Path]) -> _Owners:
         for _, t in d.problem_types():
             for kw in (*t.keywords_zh, *t.keywords_en):
                 o.claim(("keyword", _keyword_key(kw)), t.code, str(shipped["problems"]), ignore, "")
+        for phrase in d.problems.ignore_phrases:
+            o.claim(("keyword", _keyword_key(phrase)), IGNORED, str(shipped["problems"]), ignore, "")
     for e in d.entities:
         where = d.sources.get(f"entity:{e.table}", e.table)
         for f in e.fields:
@@ -187,6 +191,7 @@ def apply_overlays(d: Dictionary, files: list[Path], shipped: dict[str, Path]) -
                    owners, errors)
         _keywords(d, path, _mapping(doc.get("problem_keywords"), f"{path}: problem_keywords",
                                     errors), owners, errors)
+        _ignore_phrases(d, path, doc.get("problem_ignore_phrases"), owners, errors)
         _batch_patterns(d, path, doc.get("batch_patterns"), owners, errors)
         _thresholds(d, path, doc.get("missing_thresholds"), owners, errors)
         _check_overrides(d, path, _mapping(doc.get("check_overrides"),
@@ -322,6 +327,20 @@ def _keywords(d, path, body, owners, errors) -> None:
                                    f"keyword {kw!r}", verb="would classify as")
                       and kw not in have):
                     have.append(kw)
+
+
+def _ignore_phrases(d, path, body, owners, errors) -> None:
+    w = f"{path}: problem_ignore_phrases"
+    for phrase in _as_list(body, w, errors):
+        if d.problems is None:
+            errors.append(f"{w}: no problem taxonomy to extend")
+            return
+        if not _keyword_key(phrase):
+            errors.append(f"{w}: blank phrase")
+        elif (owners.claim(("keyword", _keyword_key(phrase)), IGNORED, w, errors,
+                           f"phrase {phrase!r}", verb="would classify as")
+              and phrase not in d.problems.ignore_phrases):
+            d.problems.ignore_phrases.append(phrase)
 
 
 def _batch_patterns(d, path, body, owners, errors) -> None:
