@@ -5,6 +5,8 @@ In one run and one process tree (every measured command is a child of this proce
   2. the full pipeline from an empty home (`qualitrace run`), split into stages;
   3. an incremental run after one new day of files;
   4. a no-change re-run;
+  4b. a run after one new complaints file (a CRM drop through the day: its latency to the
+      published marts and alerts);
   5. `qualitrace trace` / `where-used` latency (median of 50), command and query.
 Writes benchmarks/results/<scale>.json and the table in benchmarks/README.md.
 """
@@ -167,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", type=Path, default=BENCH_DIR / "results")
     ap.add_argument("--readme", type=Path, default=BENCH_DIR / "README.md")
     ap.add_argument("--full-only", action="store_true",
-                    help="floor and full run only (no incremental, no-change, latency)")
+                    help="floor and full run only (no incremental, no-change, single file, "
+                         "latency)")
     ap.add_argument("--record-failures", action="store_true",
                     help="write results/<scale>.json and the README row even if the run failed "
                          "(exit 2+; a run stopped by a blocking check, exit 1, is always recorded)")
@@ -247,14 +250,23 @@ def main(argv: list[str] | None = None) -> int:
         nc = run_pipeline("no_change", home, exports, logs)
         result["no_change"] = nc
         result["no_change_s"] = nc["wall_s"]
-        peaks += [inc["peak_rss_mb"], nc["peak_rss_mb"]]
+        checkpoint(work, result)
+
+        # 4b. One new complaints file.
+        one = dayfiles.write_single_file(exports, "complaints")
+        say(f"single file: {one['files'][0]['path']} ({one['rows']:,} rows)")
+        sf = run_pipeline("single_file", home, exports, logs)
+        result["single_file"] = {**sf, "new_file": one}
+        result["single_file_s"] = sf["wall_s"]
+        result["single_file_over_full"] = ratio(sf["wall_s"], full["wall_s"])
+        peaks += [inc["peak_rss_mb"], nc["peak_rss_mb"], sf["peak_rss_mb"]]
         checkpoint(work, result)
 
         # 5. Trace / where-used latency.
         result["latency"] = measure_latency(home, exports, args.repeats)
     else:
         why = "--full-only" if args.full_only else f"the full run failed (exit {full['returncode']})"
-        say(f"skipping incremental, no-change and latency: {why}")
+        say(f"skipping incremental, no-change, single file and latency: {why}")
         result["skipped"] = why
 
     # Results.

@@ -105,6 +105,17 @@ def test_new_day_takes_a_days_share_of_the_latest_delivery(exports: Path):
     assert sum(f["rows"] for f in day["files"]) == day["rows"]
 
 
+def test_a_single_file_is_the_next_day_of_one_entity_only(exports: Path):
+    before = {p.relative_to(exports).as_posix() for p in exports.glob("*/*")}
+    one = dayfiles.write_single_file(exports, "shipments")
+    after = {p.relative_to(exports).as_posix() for p in exports.glob("*/*")}
+    assert after - before == {"erp/shipments_20240113.tsv"} and one["day"] == "2024-01-13"
+    assert one["rows"] == 2 == one["files"][0]["rows"]
+    # complaints were delivered on one good day only (the later file is empty): not periodic
+    with pytest.raises(ValueError, match="no periodic delivery of complaints"):
+        dayfiles.write_single_file(exports, "complaints")
+
+
 def test_shift_ts_leaves_other_forms_alone():
     assert dayfiles.shift_ts("2024-02-29 23:59:59") == "2024-03-01 23:59:59"
     assert dayfiles.shift_ts("2024-02-30 25:61:00") == "2024-02-30 25:61:00"
@@ -212,8 +223,9 @@ def test_verdicts_apply_the_targets_for_the_scale():
     assert big["targets"]["pipeline_over_floor_le_4"]["met"] is False
     assert big["targets"]["gate_over_pipeline_le_0.25"]["met"] is True
     assert big["targets"]["peak_rss_under_4096_mb"]["met"] is True
-    one = _result(1)
+    one = _result(1, single_file_s=16.0)
     assert one["targets"]["incremental_over_full_le_0.25"]["met"] is True
+    assert one["targets"]["single_file_le_15_s"]["met"] is False
     assert one["targets"]["no_change_le_small_plus_5_s"]["met"] is True
     assert one["targets"]["where_used_command_median_le_1500_ms"]["met"] is False
     assert one["targets"]["where_used_query_median_under_100_ms"]["met"] is None

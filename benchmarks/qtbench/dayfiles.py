@@ -112,22 +112,37 @@ def _tail_xlsx(src: Path, dest: Path, covers: float) -> int:
     return k
 
 
+def _write_share(src: Path, covers: float, day: dt.date, exports: Path) -> dict | None:
+    entity, _ = parse_name(src)
+    dest = src.with_name(f"{entity}_{day:%Y%m%d}{src.suffix}")
+    ext = src.suffix.lower()
+    if ext in TEXT_EXT:
+        n = _tail_text(src, dest, covers, "ts" if entity == "process_readings" else None)
+    elif ext == ".jsonl":
+        n = _tail_jsonl(src, dest, covers)
+    elif ext == ".xlsx":
+        n = _tail_xlsx(src, dest, covers)
+    else:
+        return None
+    return {"path": dest.relative_to(exports).as_posix(), "rows": n,
+            "from": src.relative_to(exports).as_posix()}
+
+
+def write_single_file(exports: Path, entity: str = "complaints") -> dict:
+    """One new file of `entity` only (a day's share of its latest delivery, dated the day
+    after the last delivery): what a CRM drop through the day looks like. Returns
+    {day, files: [{path, rows}], rows}."""
+    day, plan = plan_day(exports)
+    for src, covers in plan:
+        if parse_name(src)[0] == entity:
+            written = _write_share(src, covers, day, exports)
+            if written:
+                return {"day": day.isoformat(), "files": [written], "rows": written["rows"]}
+    raise ValueError(f"no periodic delivery of {entity} under {exports}")
+
+
 def write_day(exports: Path) -> dict:
     """Write the new day's files into `exports`; return {day, files: [{path, rows}], rows}."""
     day, plan = plan_day(exports)
-    written = []
-    for src, covers in plan:
-        entity, _ = parse_name(src)
-        dest = src.with_name(f"{entity}_{day:%Y%m%d}{src.suffix}")
-        ext = src.suffix.lower()
-        if ext in TEXT_EXT:
-            n = _tail_text(src, dest, covers, "ts" if entity == "process_readings" else None)
-        elif ext == ".jsonl":
-            n = _tail_jsonl(src, dest, covers)
-        elif ext == ".xlsx":
-            n = _tail_xlsx(src, dest, covers)
-        else:
-            continue
-        written.append({"path": dest.relative_to(exports).as_posix(), "rows": n,
-                        "from": src.relative_to(exports).as_posix()})
+    written = [w for src, covers in plan if (w := _write_share(src, covers, day, exports))]
     return {"day": day.isoformat(), "files": written, "rows": sum(f["rows"] for f in written)}

@@ -54,6 +54,7 @@ def verdicts(r: dict) -> dict:
         out["pipeline_le_30_s"] = _v(r.get("pipeline_s"), 30)
     if scale == 1:
         out["incremental_over_full_le_0.25"] = _v(r.get("incremental_over_full"), 0.25)
+        out["single_file_le_15_s"] = _v(r.get("single_file_s"), 15)  # issue 16
         base = r.get("reference_small_pipeline_s")
         out["no_change_le_small_plus_5_s"] = _v(r.get("no_change_s"), base + 5 if base else None)
     lat = r.get("latency", {})
@@ -81,7 +82,7 @@ def _fmt(v, spec: str = ".1f") -> str:
 def table(results: list[dict]) -> str:
     """Markdown table, one row per scale, from results/<scale>.json contents."""
     head = ("| scale | input rows | floor s | pipeline s | ingest / dbt / gate / marts / other s "
-            "| CPU s floor / pipeline | pipeline/floor | gate/pipeline | +1 day s | incr/full | no-change s "
+            "| CPU s floor / pipeline | pipeline/floor | gate/pipeline | +1 day s | incr/full | no-change s | +1 file s "
             "| trace ms (query / cmd) | where-used ms (query / cmd) | peak RSS MB | load avg | run at (UTC) |")
     sep = "|" + "---|" * (head.count("|") - 1)
     rows = [head, sep]
@@ -104,6 +105,7 @@ def table(results: list[dict]) -> str:
             _fmt(r.get("pipeline_over_floor")),
             _fmt(r.get("gate_over_pipeline"), ".2f"), _fmt(r.get("incremental_s")) + flag("incremental"),
             _fmt(r.get("incremental_over_full"), ".2f"), _fmt(r.get("no_change_s")) + flag("no_change"),
+            _fmt(r.get("single_file_s")) + flag("single_file"),
             lat_txt("trace"), lat_txt("where_used"), _fmt(r.get("peak_rss_mb"), ".0f"),
             _fmt(r.get("load_avg_at_start"), ".1f"), r.get("finished_at", "")[:16]]) + " |")
     return "\n".join(rows)
