@@ -252,7 +252,7 @@ def test_cli_exits_1_with_file_and_key(tmp_path, capsys):
     assert "entities/qms.yml" in err and "'capa' is not a field of qms__capa" in err
 
 
-def test_dagster_asset_publishes_tables_and_docs(tmp_path, monkeypatch):
+def test_dagster_asset_publishes_tables_and_docs(tmp_path):
     import dagster as dg
 
     from orchestration.defs.dictionary.assets import dictionary_tables
