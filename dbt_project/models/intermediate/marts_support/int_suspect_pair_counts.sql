@@ -12,6 +12,10 @@
   supplier are nested, never a pair. Only pairs with complaints_both >= the minimum support
   are kept. marts.suspect_ranking keeps a pair when it is significant within each part
   (stratified Fisher tests), see its description.
+  How: the batches exposed to both parts are found batch by batch (each batch touches a few
+  dozen suspects); A only = A's totals - both. Expanding every candidate pair over all
+  batches of each part instead needed more than DuckDB's 2 GB at scale 1 (44 s against
+  0.3 s for the same 39,234 rows on the scale-1 benchmark plant).
 -#}
 {%- set min_support = var('suspect_min_support', 3) -%}
 {%- set kind_order -%}
@@ -34,9 +38,14 @@ candidate_pairs as (
      and b.kind_rank > a.kind_rank
      and not (a.suspect_kind = 'supplier_lot' and b.suspect_kind = 'supplier')
 ),
+candidates as (
+    -- suspects that are a part of some problem type's pairs
+    select distinct suspect_kind, suspect_id, kind_rank from parts
+),
 exposure as (
-    select suspect_kind, suspect_id, batch_code
-    from {{ ref('int_suspect_batch_exposure') }}
+    select e.suspect_kind, e.suspect_id, c.kind_rank, e.batch_code
+    from {{ ref('int_suspect_batch_exposure') }} as e
+    join candidates as c on c.suspect_kind = e.suspect_kind and c.suspect_id = e.suspect_id
 ),
 batch_units as (
     select batch_code, coalesce(units_shipped, 0) as units
@@ -58,42 +67,74 @@ totals as (
 population as (
     select sum(units) as units_total from batch_units
 ),
-a_side as (
-    select p.problem_type_code, p.kind_a, p.id_a, p.kind_b, p.id_b, ea.batch_code,
-           case when eb.batch_code is null then 'a_only' else 'both' end as cell
-    from candidate_pairs as p
-    join exposure as ea on ea.suspect_kind = p.kind_a and ea.suspect_id = p.id_a
-    left join exposure as eb
-      on eb.suspect_kind = p.kind_b and eb.suspect_id = p.id_b and eb.batch_code = ea.batch_code
+-- Each part alone: units of its batches, complaints of each type on them.
+part_units as (
+    select e.suspect_kind, e.suspect_id, sum(u.units) as units
+    from exposure as e
+    join batch_units as u on u.batch_code = e.batch_code
+    group by e.suspect_kind, e.suspect_id
 ),
-b_side as (
-    select p.problem_type_code, p.kind_a, p.id_a, p.kind_b, p.id_b, eb.batch_code,
-           'b_only' as cell
-    from candidate_pairs as p
-    join exposure as eb on eb.suspect_kind = p.kind_b and eb.suspect_id = p.id_b
-    left join exposure as ea
-      on ea.suspect_kind = p.kind_a and ea.suspect_id = p.id_a and ea.batch_code = eb.batch_code
-    where ea.batch_code is null
+part_complaints as (
+    select bc.problem_type_code, e.suspect_kind, e.suspect_id, sum(bc.complaints) as complaints
+    from batch_complaints as bc
+    join exposure as e on e.batch_code = bc.batch_code
+    group by bc.problem_type_code, e.suspect_kind, e.suspect_id
 ),
-cells as (
-    select * from a_side
-    union all
-    select * from b_side
+-- Batches exposed to both parts, found batch by batch (a batch touches a few dozen
+-- suspects), never by expanding every pair over every batch of each part: A only = A - both.
+batch_pairs as (
+    select a.batch_code, a.suspect_kind as kind_a, a.suspect_id as id_a,
+           b.suspect_kind as kind_b, b.suspect_id as id_b
+    from exposure as a
+    join exposure as b
+      on b.batch_code = a.batch_code
+     and b.kind_rank > a.kind_rank
+     and not (a.suspect_kind = 'supplier_lot' and b.suspect_kind = 'supplier')
+),
+pair_complaints as (
+    select bc.problem_type_code, bp.kind_a, bp.id_a, bp.kind_b, bp.id_b,
+           sum(bc.complaints) as complaints_both
+    from batch_complaints as bc
+    join batch_pairs as bp on bp.batch_code = bc.batch_code
+    group by bc.problem_type_code, bp.kind_a, bp.id_a, bp.kind_b, bp.id_b
+    having sum(bc.complaints) >= {{ min_support }}
+),
+kept as (
+    select p.*, pc.complaints_both
+    from pair_complaints as pc
+    join candidate_pairs as p
+      on p.problem_type_code = pc.problem_type_code
+     and p.kind_a = pc.kind_a and p.id_a = pc.id_a and p.kind_b = pc.kind_b and p.id_b = pc.id_b
+),
+pair_units as (
+    select bp.kind_a, bp.id_a, bp.kind_b, bp.id_b, sum(u.units) as units_both
+    from batch_pairs as bp
+    join batch_units as u on u.batch_code = bp.batch_code
+    where exists (select 1 from kept as k
+                  where k.kind_a = bp.kind_a and k.id_a = bp.id_a
+                    and k.kind_b = bp.kind_b and k.id_b = bp.id_b)
+    group by bp.kind_a, bp.id_a, bp.kind_b, bp.id_b
 ),
 pair_cells as (
     select
-        c.problem_type_code, c.kind_a, c.id_a, c.kind_b, c.id_b,
-        sum(case when c.cell = 'both' then coalesce(bc.complaints, 0) else 0 end) as complaints_both,
-        sum(case when c.cell = 'both' then u.units else 0 end) as units_both,
-        sum(case when c.cell = 'a_only' then coalesce(bc.complaints, 0) else 0 end) as complaints_a_only,
-        sum(case when c.cell = 'a_only' then u.units else 0 end) as units_a_only,
-        sum(case when c.cell = 'b_only' then coalesce(bc.complaints, 0) else 0 end) as complaints_b_only,
-        sum(case when c.cell = 'b_only' then u.units else 0 end) as units_b_only
-    from cells as c
-    join batch_units as u on u.batch_code = c.batch_code
-    left join batch_complaints as bc
-      on bc.batch_code = c.batch_code and bc.problem_type_code = c.problem_type_code
-    group by c.problem_type_code, c.kind_a, c.id_a, c.kind_b, c.id_b
+        k.problem_type_code, k.kind_a, k.id_a, k.kind_b, k.id_b,
+        k.complaints_both,
+        pu.units_both,
+        ca.complaints - k.complaints_both as complaints_a_only,
+        ua.units - pu.units_both as units_a_only,
+        cb.complaints - k.complaints_both as complaints_b_only,
+        ub.units - pu.units_both as units_b_only
+    from kept as k
+    join pair_units as pu
+      on pu.kind_a = k.kind_a and pu.id_a = k.id_a and pu.kind_b = k.kind_b and pu.id_b = k.id_b
+    join part_units as ua on ua.suspect_kind = k.kind_a and ua.suspect_id = k.id_a
+    join part_units as ub on ub.suspect_kind = k.kind_b and ub.suspect_id = k.id_b
+    join part_complaints as ca
+      on ca.problem_type_code = k.problem_type_code
+     and ca.suspect_kind = k.kind_a and ca.suspect_id = k.id_a
+    join part_complaints as cb
+      on cb.problem_type_code = k.problem_type_code
+     and cb.suspect_kind = k.kind_b and cb.suspect_id = k.id_b
 )
 select
     {{ dbt.concat(["pc.problem_type_code", "'|'", "pc.kind_a", "'+'", "pc.kind_b", "'|'",
@@ -114,4 +155,3 @@ select
 from pair_cells as pc
 join totals as t on t.problem_type_code = pc.problem_type_code
 cross join population as p
-where pc.complaints_both >= {{ min_support }}
