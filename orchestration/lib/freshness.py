@@ -49,6 +49,10 @@ def state_path(settings: Settings) -> Path:
     return settings.home / "state" / STATE_NAME
 
 
+def pending_path(settings: Settings) -> Path:
+    return settings.home / "state" / PENDING_NAME
+
+
 def _hash_tree(h, root: Path, suffixes: tuple[str, ...]) -> None:
     if not root.is_dir():
         h.update(f"missing:{root}\0".encode())
@@ -129,7 +133,7 @@ def before_build(settings: Settings, salt: str, run_id: str, full_build: bool,
     build would compute exactly what it published (the step then builds nothing); otherwise
     forgets that record and, for a full build, notes this run's input fingerprint as pending
     for `after_publish`. A partial build is never skipped and never recorded."""
-    pending = settings.home / "state" / PENDING_NAME
+    pending = pending_path(settings)
     fp = inputs_fingerprint(settings, salt) if full_build and skip_allowed() else None
     published = load_published(settings)
     if fp is not None and not rebuild and published and published["fingerprint"] == fp:
@@ -144,7 +148,7 @@ def before_build(settings: Settings, salt: str, run_id: str, full_build: bool,
 def after_publish(settings: Settings, run_id: str) -> bool:
     """Called by the publish step once the marts are swapped in: the pending fingerprint of
     this run becomes the published record. False when this run's build was partial."""
-    pending = settings.home / "state" / PENDING_NAME
+    pending = pending_path(settings)
     try:
         record = json.loads(pending.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -357,8 +357,7 @@ def _execute_quietly(settings: Settings, out: TextIO, log: TextIO,
         instance = home_instance(settings)
         try:
             _release_abandoned_runs(instance, log)
-            success = _run_once(settings, out, log, job, instance, keys, total, selection,
-                                  rebuild, progress)
+            success = _run_once(out, log, job, instance, total, selection, rebuild, progress)
         finally:
             instance.dispose()
     return progress, success
@@ -391,22 +390,6 @@ def _release_abandoned_runs(instance, log: TextIO) -> None:
         log.write(f"released abandoned run {stale.run_id}\n")
 
 
-def _run_once(settings: Settings, out: TextIO, log: TextIO, job, instance, keys, total: int,
-                selection, rebuild: bool, progress: RunProgress) -> bool:
-    """One run of the selection. Whether dbt, the gate and publish have anything to do is
-    the pipeline's decision (the dbt step, lib/freshness.py), as for runs started elsewhere."""
-    from dagster._core.utils import make_new_run_id
-
-    run_id = make_new_run_id()
-    progress.run_id = run_id
-    instance.add_event_listener(run_id, progress)
-    n = total if selection is None else len(selection)
-    out.write(f"materialising {n} assets (run {run_id[:8]}, log {log.name})\n")
-    out.flush()
-    tags = {LAUNCHED_BY_TAG: "cli", **({freshness.REBUILD_TAG: "true"} if rebuild else {})}
-    return _execute_phase(job, instance, run_id, selection, progress, log, tags)
-
-
 def _parse_dbt_meanwhile(settings: Settings) -> None:
     """A new home: dbt parses in the background while ingest runs (see dbt_project)."""
     try:
@@ -417,8 +400,20 @@ def _parse_dbt_meanwhile(settings: Settings) -> None:
         print(f"(background dbt parse not started: {e})", file=sys.stderr)
 
 
-def _execute_phase(job, instance, run_id: str, selection, progress: RunProgress,
-                   log: TextIO, tags: dict[str, str]) -> bool:
+def _run_once(out: TextIO, log: TextIO, job, instance, total: int, selection, rebuild: bool,
+              progress: RunProgress) -> bool:
+    """One Dagster run of the selection. Whether dbt, the gate and publish have anything to
+    do is the pipeline's decision (the dbt step, lib/freshness.py), as for runs started
+    elsewhere."""
+    from dagster._core.utils import make_new_run_id
+
+    run_id = make_new_run_id()
+    progress.run_id = run_id
+    instance.add_event_listener(run_id, progress)
+    n = total if selection is None else len(selection)
+    out.write(f"materialising {n} assets (run {run_id[:8]}, log {log.name})\n")
+    out.flush()
+    tags = {LAUNCHED_BY_TAG: "cli", **({freshness.REBUILD_TAG: "true"} if rebuild else {})}
     try:
         with contextlib.redirect_stdout(log):  # dagster-dbt echoes dbt's log to stdout
             result = job.execute_in_process(

@@ -1,5 +1,6 @@
-"""The publish area's definitions (loaded from the defs folder, see orchestration/definitions.py): publish waits for every gated
-asset of the areas that carry blocking checks."""
+"""The publish area's definitions (loaded from the defs folder, see
+orchestration/definitions.py): publish waits for every gated asset of the areas that carry
+blocking checks."""
 
 from orchestration.defs.dbt import definitions as dbt_area
 from orchestration.defs.ingest import definitions as ingest_area

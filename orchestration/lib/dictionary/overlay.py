@@ -45,11 +45,12 @@ from orchestration.lib.dictionary.model import (
     Unit,
     VocabValue,
 )
-from orchestration.lib.dictionary.normalize import fold_width, lookup_key, normalize_header
+from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
+from orchestration.lib.dictionary.tables import keyword_normalized
 
 SECTIONS = ("vocabularies", "units", "headers", "provinces", "problem_keywords",
-            "problem_ignore_phrases", "batch_patterns", "missing_thresholds", "check_overrides", "delivery_silence_hours",
-            "review")
+            "problem_ignore_phrases", "batch_patterns", "missing_thresholds", "check_overrides",
+            "delivery_silence_hours", "review")
 # `review:` holds what `dictionary suggest` could not decide; the merge ignores it
 OVERLAY_ENV = "QUALITRACE_DICTIONARY"
 VALUE_ATTRS = ("label_zh", "label_en", "value", "unit_kind")
@@ -58,8 +59,8 @@ IGNORED = "no problem (an ignore phrase)"  # what an ignore phrase "classifies" 
 
 
 def _keyword_key(keyword: str) -> str:
-    """A problem keyword as the classifier compares it (width-folded, lower case)."""
-    return fold_width(str(keyword).rstrip("*")).lower().strip()
+    """A problem keyword as the classifier compares it (tables.keyword_normalized)."""
+    return keyword_normalized(str(keyword)).strip()
 
 
 def is_full_dictionary(path: Path) -> bool:

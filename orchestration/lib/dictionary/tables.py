@@ -196,8 +196,8 @@ def keyword_regex(keyword: str, language: str) -> str:
     word boundary and end at one after an optional inflection (`leak` ~ leaks, leaking),
     unless written as a stem with a trailing `*` (`injur*` ~ injury, injured). `A…B` (an
     ellipsis between parts) matches A followed by B later in the same clause (at most 12
-    characters in Chinese, 30 in English, and no punctuation between them): 驱动…不全 matches 驱动版本不全, 摄像头…不能用
-    matches 摄像头不知道为什么不能用."""
+    characters in Chinese, 30 in English, and no punctuation between them): 驱动…不全
+    matches 驱动版本不全, 摄像头…不能用 matches 摄像头不知道为什么不能用."""
     rx = ""
     for i, part in enumerate(keyword_parts(keyword)):
         if i:
