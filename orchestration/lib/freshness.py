@@ -12,6 +12,13 @@ the fingerprint as pending for its run, and the publish step records it in
 A run that starts rebuilding forgets the record first, so a failed or stopped run is
 never mistaken for a good one. A run tagged `qualitrace/rebuild=true` (`qualitrace run
 --rebuild`) never skips.
+
+The record also keeps one fingerprint per landed table (`raw.<system>__<entity>` and the three
+ledgers) and one for the code, dictionary and salt. When only landed tables changed since the
+last publish, the decision names them (`BuildDecision.changed_sources`): the dbt step rebuilds
+only the models downstream of them, and every other model (built from the same inputs by the
+published run, and never touched by a failed run: that one forgot the record) stands, with its
+test verdicts, as the published run left it.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,21 +88,61 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
-def inputs_fingerprint(settings: Settings, salt: str) -> str | None:
-    """Fingerprint of everything the marts are computed from; None when unknown."""
-    h = hashlib.sha256(code_fingerprint().encode())
-    h.update(hashlib.sha256(salt.encode()).hexdigest().encode())
+# One fingerprint per landed table: the ledger rows that describe it.
+_PER_SOURCE = (
+    ("select system || '__' || entity, path, sha256, status, rows_read, rows_landed, "
+     "rows_quarantined, reason_code from raw._file_manifest where entity is not null "
+     "order by all"),
+    ("select system || '__' || entity, source_file, source_row, reason_code, file_sha256 "
+     "from raw._quarantine where entity is not null order by all"),
+    ("select system || '__' || entity, header_seen, source_file from raw._header_gaps "
+     "where entity is not null order by all"),
+)
+_LEDGER_SOURCES = ("_file_manifest", "_quarantine", "_header_gaps")
+
+
+def inputs_state(settings: Settings, salt: str) -> dict | None:
+    """Fingerprints of everything the marts are computed from: `fingerprint` (all of it),
+    `code` (dictionary, dbt project, expectations, pipeline code, salt) and `sources` (one per
+    landed table, keyed by its dbt source name in `raw`). None when unknown."""
+    code = hashlib.sha256(code_fingerprint().encode())
+    code.update(hashlib.sha256(salt.encode()).hexdigest().encode())
     if not settings.warehouse.exists():
         return None
+    sources: dict = {}
     try:
         with connect(settings, read_only=True) as con:
-            for sql in _LEDGERS:
+            for name, sql in zip(_LEDGER_SOURCES, _LEDGERS, strict=True):
+                ledger = sources.setdefault(name, hashlib.sha256())
                 for row in con.execute(sql).fetchall():
-                    h.update(repr(row).encode())
-                h.update(b"\1")
+                    ledger.update(repr(row).encode())
+            for i, sql in enumerate(_PER_SOURCE):
+                for row in con.execute(sql).fetchall():
+                    sources.setdefault(row[0], hashlib.sha256()).update(
+                        f"{i}:{row[1:]!r}".encode())
     except Exception:  # noqa: BLE001 - a ledger missing: nothing to compare
         return None
-    return h.hexdigest()
+    digests = {name: h.hexdigest() for name, h in sorted(sources.items())}
+    whole = hashlib.sha256(code.hexdigest().encode())
+    for name in _LEDGER_SOURCES:  # the ledgers cover every landed table's rows
+        whole.update(digests[name].encode() + b"\1")
+    return {"fingerprint": whole.hexdigest(), "code": code.hexdigest(), "sources": digests}
+
+
+def inputs_fingerprint(settings: Settings, salt: str) -> str | None:
+    """Fingerprint of everything the marts are computed from; None when unknown."""
+    state = inputs_state(settings, salt)
+    return state["fingerprint"] if state else None
+
+
+def changed_sources(published: dict, state: dict) -> tuple[str, ...] | None:
+    """The landed tables whose fingerprint differs from the published record's, or None when
+    more than landed tables changed (code, dictionary, salt) or the record predates per-table
+    fingerprints: then everything is rebuilt."""
+    before, now = published.get("sources"), state["sources"]
+    if not isinstance(before, dict) or published.get("code") != state["code"]:
+        return None
+    return tuple(sorted(n for n in set(before) | set(now) if before.get(n) != now.get(n)))
 
 
 def load_published(settings: Settings) -> dict | None:
@@ -114,8 +163,8 @@ def forget_published(settings: Settings) -> None:
     state_path(settings).unlink(missing_ok=True)
 
 
-def save_published(settings: Settings, fingerprint: str, run_id: str) -> None:
-    _write_json(state_path(settings), {"fingerprint": fingerprint, "run_id": run_id,
+def save_published(settings: Settings, state: dict, run_id: str) -> None:
+    _write_json(state_path(settings), {**state, "run_id": run_id,
                                        "published_at": datetime.now(UTC).isoformat()})
 
 
@@ -127,22 +176,48 @@ def rebuild_requested(tags: dict) -> bool:
     return str(tags.get(REBUILD_TAG, "")).strip().lower() in ("1", "true", "yes")
 
 
+@dataclass(frozen=True)
+class BuildDecision:
+    """What the dbt step builds: nothing (`unchanged`: the last publish's record), only what
+    depends on `changed_sources` (the rest as run `since_run` published it), or everything."""
+
+    unchanged: dict | None = None
+    changed_sources: tuple[str, ...] | None = None
+    since_run: str | None = None
+
+    @property
+    def partial(self) -> bool:
+        return self.changed_sources is not None
+
+
 def before_build(settings: Settings, salt: str, run_id: str, full_build: bool,
-                 rebuild: bool) -> dict | None:
-    """Called by the dbt step before it builds. Returns the last publish's record when a full
-    build would compute exactly what it published (the step then builds nothing); otherwise
-    forgets that record and, for a full build, notes this run's input fingerprint as pending
-    for `after_publish`. A partial build is never skipped and never recorded."""
+                 rebuild: bool, known_sources: Iterable[str] | None = None) -> BuildDecision:
+    """Called by the dbt step before it builds.
+
+    Nothing to build when a full build would compute exactly what was last published. When
+    only landed tables changed, all of them among `known_sources` (the dbt project's `raw`
+    sources; None: any), the decision names them. Otherwise everything is built. Unless
+    nothing is built, the published record is forgotten first and, for a run of every model,
+    this run's fingerprints are noted as pending for `after_publish`. A run of some models
+    only (a backfill, a subset from the UI) is never skipped, narrowed or recorded."""
     pending = pending_path(settings)
-    fp = inputs_fingerprint(settings, salt) if full_build and skip_allowed() else None
+    state = inputs_state(settings, salt) if full_build and skip_allowed() else None
     published = load_published(settings)
-    if fp is not None and not rebuild and published and published["fingerprint"] == fp:
-        return published
+    changed = None
+    if state is not None and not rebuild and published:
+        if published["fingerprint"] == state["fingerprint"]:
+            return BuildDecision(unchanged=published)
+        changed = changed_sources(published, state)
+        known = None if known_sources is None else set(known_sources)
+        if not changed or (known is not None and not set(changed) <= known):
+            changed = None
     forget_published(settings)
     pending.unlink(missing_ok=True)
-    if fp is not None:
-        _write_json(pending, {"fingerprint": fp, "run_id": run_id})
-    return None
+    if state is not None:
+        _write_json(pending, {**state, "run_id": run_id})
+    if changed is None:
+        return BuildDecision()
+    return BuildDecision(changed_sources=changed, since_run=published["run_id"])
 
 
 def after_publish(settings: Settings, run_id: str) -> bool:
@@ -155,7 +230,7 @@ def after_publish(settings: Settings, run_id: str) -> bool:
         return False
     if record.get("run_id") != run_id or not record.get("fingerprint"):
         return False
-    save_published(settings, record["fingerprint"], run_id)
+    save_published(settings, {k: v for k, v in record.items() if k != "run_id"}, run_id)
     pending.unlink(missing_ok=True)
     return True
 

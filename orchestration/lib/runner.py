@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from orchestration.lib import freshness
+from orchestration.lib.partial_build import PARTIAL_PREFIX, UNCHANGED_META
 from orchestration.lib.pii import pii_salt
 from orchestration.lib.quality.after_run import LAUNCHED_BY_TAG
 from orchestration.lib.settings import Settings, get_settings, home_write_problem
@@ -75,6 +76,8 @@ class RunProgress:
                 self._say(f"         dbt_models: nothing changed since run "
                           f"{self.unchanged_since.get('run_id', '?')[:8]}: nothing to build, "
                           f"check or publish")
+            elif text.startswith(PARTIAL_PREFIX):
+                self._say(f"         dbt_models: {text}")
             elif text.startswith("dbt built: ") and self.out.isatty():
                 self.live += 1
                 self.out.write(f"\r         {text.split()[2]}: {self.live} models built ...")
@@ -91,6 +94,8 @@ class RunProgress:
             self.done += 1
             rows = mat.metadata.get("dagster/row_count")
             rows_txt = f"{rows.value:>12,} rows" if rows is not None else " " * 17
+            if UNCHANGED_META in mat.metadata:
+                rows_txt = f"{'unchanged':>17}"
             width = len(str(self.total_assets))
             took = ""
             if step not in MULTI_ASSET_STEPS:

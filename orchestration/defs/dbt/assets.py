@@ -11,7 +11,7 @@ import contextlib
 import functools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -106,8 +106,11 @@ def _env_while_dbt_starts(values: dict[str, str]):
 
 
 def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
-                  step: str) -> Iterator:
-    """`dbt build` of the selected models under the warehouse lock; events with row counts.
+                  step: str, extra_args: tuple[str, ...] = (), first: Iterable = ()
+                  ) -> Iterator:
+    """`dbt build` of the selected models under the warehouse lock; events with row counts,
+    after the events `first` (read once dbt has exited: Dagster's event writes then no longer
+    compete with GX's import, which runs in a thread while dbt builds).
 
     Events are buffered until dbt exits so row counts can be read from the warehouse
     (DuckDB allows one writer process: counting while dbt runs would fail).
@@ -115,7 +118,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
     dbt = QualitraceDbtCli(project_dir=PROJECT,
                          dbt_executable=str(guarded_dbt_executable(settings)))
     ensure_dictionary_files(settings)
-    args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"]
+    args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test", *extra_args]
     adopt_background_parse(settings, step)
     with warehouse_lock(settings):
         # The home and the salt reach dbt through its environment only (the salt is not on
@@ -135,6 +138,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
             keys = [context.asset_key_for_output(e.output_name)
                     for e in events if isinstance(e, dg.Output)]
         counts = _row_counts(settings, keys) if settings.warehouse.exists() else {}
+        yield from first
     for event in events:
         if isinstance(event, dg.Output):
             key = context.asset_key_for_output(event.output_name)
@@ -174,18 +178,69 @@ def build_dbt_models():
         (lib/freshness.py): Dagster then skips the gate, publish and the report."""
         import json
 
-        from orchestration.lib import freshness
+        from orchestration.lib import freshness, partial_build
         from orchestration.lib.quality.gx_engine import prewarm
 
         settings = qualitrace.settings()
-        unchanged = freshness.before_build(
+        manifest = json.loads(PROJECT.manifest_path.read_text(encoding="utf-8"))
+        decision = freshness.before_build(
             settings, pii_salt(settings), context.run.run_id,
             full_build=set(context.selected_asset_keys) == set(context.assets_def.keys),
-            rebuild=freshness.rebuild_requested(context.run.tags))
-        if unchanged:
-            context.log.info(freshness.UNCHANGED_PREFIX + json.dumps(unchanged))
+            rebuild=freshness.rebuild_requested(context.run.tags),
+            known_sources=partial_build.raw_sources(manifest))
+        if decision.unchanged:
+            context.log.info(freshness.UNCHANGED_PREFIX + json.dumps(decision.unchanged))
             return
         prewarm()  # GX's import (3-6 s) overlaps dbt, which runs in its own process
-        yield from run_dbt_build(context, settings, "dbt_models")
+        if not decision.partial:
+            yield from run_dbt_build(context, settings, "dbt_models")
+            return
+        rebuild, keep = partial_build.models_to_keep(manifest, decision.changed_sources)
+        context.log.info(
+            f"{partial_build.PARTIAL_PREFIX}"
+            f"{', '.join('raw.' + n for n in decision.changed_sources)}: {len(rebuild)} of "
+            f"{len(rebuild) + len(keep)} models; the other {len(keep)} and their tests stand "
+            f"as run {decision.since_run} published them")
+        # the models left out never depend on a rebuilt one: reported first, as Dagster
+        # takes a multi-asset's outputs in dependency order
+        yield from run_dbt_build(
+            context, settings, "dbt_models", tuple(partial_build.exclude_args(manifest, keep)),
+            first=_standing_results(context, settings, manifest, keep, decision.since_run))
 
     return dbt_models
+
+
+def _standing_results(context: dg.AssetExecutionContext, settings: Settings, manifest: dict,
+                      keep: set[str], since_run: str) -> Iterator:
+    """The models a partial build left out, reported as they stand: an output marked unchanged
+    (so the gate and publish, which wait for every model, run) and each of their tests'
+    verdicts from the run that built them."""
+    from orchestration.lib import partial_build
+
+    by_id = {s.metadata.get("dagster_dbt/unique_id"): s for s in context.assets_def.specs
+             if s.key in context.selected_asset_keys}
+    specs = [by_id[u] for u in partial_build.in_build_order(manifest, keep) if u in by_id]
+    for spec in specs:
+        yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(
+            spec.key), metadata={partial_build.UNCHANGED_META: since_run})
+    verdicts = partial_build.carried_verdicts(settings, since_run)
+    kept_keys = {s.key for s in specs}
+    missing = []
+    for check in context.assets_def.check_specs:
+        if check.asset_key not in kept_keys:
+            continue
+        verdict = verdicts.get((check.name, "/".join(check.asset_key.path)))
+        if verdict is None:
+            missing.append(check.name)
+            continue
+        passed, severity, message = verdict
+        yield dg.AssetCheckResult(
+            asset_key=check.asset_key, check_name=check.name, passed=passed,
+            severity=dg.AssetCheckSeverity.WARN if severity == "WARN"
+            else dg.AssetCheckSeverity.ERROR,
+            description=f"(verdict of run {since_run[:8]}: inputs unchanged) {message}".strip(),
+            metadata={partial_build.UNCHANGED_META: since_run})
+    if missing:
+        context.log.warning(f"{len(missing)} test verdicts of run {since_run} not found "
+                            f"(not re-run, inputs unchanged): {', '.join(missing[:10])}")
+
