@@ -346,3 +346,47 @@ def test_dangling_references_warn_then_block_and_are_judged_on_enough_rows(home)
         con.execute("DELETE FROM staging.stg_mes__readings WHERE ts > TIMESTAMP "
                     "'2024-01-01 00:00:30'")
     assert validate_model(home, "stg_mes__readings", [spec])[0].passed
+
+
+def test_a_model_left_standing_keeps_its_row_level_verdicts_and_rechecks_its_set(home):
+    """After a partial build (lib/partial_build.py) a model that was not rebuilt keeps the
+    row-level outcomes of the run that built it (its rows did not change) and is judged
+    again on everything set-level. The outcome equals a full validation of the same rows."""
+    from orchestration.lib.quality.gate import run_checks
+
+    specs = [S("not_null__value", "not_null", ["value"]),
+             S("in_set__parameter", "in_set", ["parameter"], WARN,
+               value_set=["temperature", "pressure"]),
+             S("unique_k", "unique", ["equipment_id", "ts", "parameter", "_source_file"], WARN),
+             S("rows_min", "row_count_min", [], ERROR, min_rows=10)]
+    suites = {"stg_mes__readings": specs}
+    full = run_checks(home, suites, "built")["stg_mes__readings"]
+    with duckdb.connect(str(home.warehouse)) as con:  # proves what is read, not recomputed
+        con.execute("UPDATE governance.check_results SET message = 'as recorded: ' || message "
+                    "WHERE run_id = 'built' AND check_name = 'not_null__value'")
+    partial = run_checks(home, suites, "later",
+                         standing={"stg_mes__readings": "built"})["stg_mes__readings"]
+    by = {o.check_name: o for o in partial}
+    assert by["not_null__value"].message.startswith("as recorded: ")
+    assert by["not_null__value"].details == {"unchanged_since_run": "built"}
+    assert by["in_set__parameter"].details == {"unchanged_since_run": "built"}
+    assert "unchanged_since_run" not in by["unique_k"].details  # set level: judged again
+    verdict = lambda outs: sorted((o.check_name, o.severity, o.passed, o.observed_value)
+                                  for o in outs)
+    assert verdict(partial) == verdict(full)
+    recorded = lambda run: sorted(r[0] for r in duckdb.connect(
+        str(home.warehouse), read_only=True).execute(
+        "SELECT check_name FROM governance.check_results WHERE run_id = ?", [run]).fetchall())
+    assert recorded("later") == recorded("built")  # the history has every check of each run
+    # a standing model whose earlier outcome is missing is simply validated
+    again = run_checks(home, suites, "third", standing={"stg_mes__readings": "no-such-run"})
+    assert verdict(again["stg_mes__readings"]) == verdict(full)
+    # several standing models, built by different runs
+    with duckdb.connect(str(home.warehouse)) as con:
+        con.execute("CREATE TABLE intermediate.int_x AS SELECT i % 3 AS k FROM range(6) t(i)")
+    two = {**suites, "int_x": [S("not_null__k", "not_null", ["k"])]}
+    run_checks(home, {"int_x": two["int_x"]}, "built-x")
+    both = run_checks(home, two, "fourth",
+                      standing={"stg_mes__readings": "built", "int_x": "built-x"})
+    assert both["int_x"][0].details == {"unchanged_since_run": "built-x"}
+    assert verdict(both["stg_mes__readings"]) == verdict(full)

@@ -86,6 +86,22 @@ def _results(model: str, outcomes: list[CheckOutcome], has_error: bool,
     return out
 
 
+def _standing_models(context: dg.AssetCheckExecutionContext, models) -> dict[str, str]:
+    """Models of `models` this run's dbt step did not rebuild (lib/partial_build.py) ->
+    the run that built them."""
+    from orchestration.lib.partial_build import UNCHANGED_META
+
+    keys = {model_key(m): m for m in models}
+    records = context.instance.get_records_for_run(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+    out = {}
+    for record in records:
+        mat = record.event_log_entry.asset_materialization
+        if mat is not None and mat.asset_key in keys and UNCHANGED_META in mat.metadata:
+            out[keys[mat.asset_key]] = str(mat.metadata[UNCHANGED_META].value)
+    return out
+
+
 def build_gate_check(suites: dict[str, list[ExpectationSpec]],
                      name: str = STEP_NAME) -> dg.AssetChecksDefinition:
     """One multi-asset check carrying `gx_blocking`/`gx_warnings` for every model of
@@ -102,7 +118,8 @@ def build_gate_check(suites: dict[str, list[ExpectationSpec]],
                   if {dg.AssetCheckKey(model_key(m), BLOCKING),
                       dg.AssetCheckKey(model_key(m), WARNINGS)} & selected}
         settings = qualitrace.settings()
-        outcomes = run_checks(settings, chosen, context.run.run_id)
+        outcomes = run_checks(settings, chosen, context.run.run_id,
+                              standing=_standing_models(context, chosen))
         for m, specs in chosen.items():
             yield from _results(m, outcomes.get(m, []),
                                 any(s.severity == ERROR for s in specs), selected)

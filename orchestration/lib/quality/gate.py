@@ -75,11 +75,49 @@ def gate_memory() -> str:
     return value
 
 
+def standing_outcomes(settings: Settings, suites: dict[str, list[ExpectationSpec]],
+                      standing: dict[str, str]) -> dict[str, list[CheckOutcome]]:
+    """The row-level outcomes (not null, in set, regex, between: facts about a model's own
+    rows only) of the models a partial build left standing, as the run that built them
+    recorded them. A spec without a recorded outcome is not returned (it is validated)."""
+    from orchestration.lib.quality.model import ROW_KINDS
+    from orchestration.lib.quality.validate import asset_path
+    from orchestration.lib.warehouse import connect
+
+    runs = sorted({run for m, run in standing.items() if m in suites})
+    if not runs:
+        return {}
+    with connect(settings, read_only=True) as con:
+        rows = con.execute(
+            "SELECT run_id, asset, check_name, severity, passed, observed_value, threshold, "
+            "kind, message, signature FROM governance.check_results WHERE kind IN "
+            f"({', '.join('?' for _ in ROW_KINDS)}) AND run_id IN "
+            f"({', '.join('?' for _ in runs)})", [*ROW_KINDS, *runs]).fetchall()
+    recorded = {(r[0], r[1], r[2]): r for r in rows}
+    out: dict[str, list[CheckOutcome]] = {}
+    for model, run in standing.items():
+        for spec in suites.get(model, []):
+            r = recorded.get((run, asset_path(model), spec.name))
+            if spec.row_level and r is not None:
+                out.setdefault(model, []).append(CheckOutcome(
+                    check_name=r[2], asset=r[1], severity=r[3], passed=bool(r[4]),
+                    observed_value=r[5], threshold=r[6] or "", kind=r[7] or "",
+                    message=r[8] or "", signature=r[9] or "",
+                    details={"unchanged_since_run": run}))
+    return out
+
+
 def run_checks(settings: Settings, suites: dict[str, list[ExpectationSpec]],
-               run_id: str) -> dict[str, list[CheckOutcome]]:
+               run_id: str, standing: dict[str, str] | None = None
+               ) -> dict[str, list[CheckOutcome]]:
     """Validate every model of `suites` with one GX context and one read-only warehouse
     connection, then append every outcome to governance.check_results and raise alerts,
-    once. No exceptions for failed checks (the caller decides what blocks)."""
+    once. No exceptions for failed checks (the caller decides what blocks).
+
+    `standing`: models a partial build did not rebuild (model -> the run that built them):
+    their row-level outcomes are that run's (`standing_outcomes`); their set-level checks
+    (uniqueness, rates, references to other tables, comparisons with the previous run) are
+    evaluated as always."""
     from orchestration.lib.quality import gx_engine
     from orchestration.lib.quality.validate import Catalog, collect_model, finish_models
     from orchestration.lib.warehouse import connect
@@ -88,6 +126,9 @@ def run_checks(settings: Settings, suites: dict[str, list[ExpectationSpec]],
     out: dict[str, list[CheckOutcome]] = {}
     if not suites:
         return out
+    carried = standing_outcomes(settings, suites, standing or {})
+    validate = {m: [s for s in specs if s.name not in {o.check_name for o in carried.get(m, [])}]
+                for m, specs in suites.items()}
     context = gx_engine.new_context()
     with contextlib.ExitStack() as stack:
         try:
@@ -99,7 +140,9 @@ def run_checks(settings: Settings, suites: dict[str, list[ExpectationSpec]],
         con.execute(f"SET memory_limit = '{gate_memory()}'")
         catalog = Catalog(con)
         pending = []
-        for model, specs in suites.items():
+        for model, specs in validate.items():
+            if not specs:
+                continue
             try:
                 pending.append(collect_model(settings, model, specs, run_id=run_id, con=con,
                                              context=context, catalog=catalog))
@@ -113,6 +156,8 @@ def run_checks(settings: Settings, suites: dict[str, list[ExpectationSpec]],
                 out.update(finish_models(settings, context, [p]))
             except Exception as exc:  # noqa: BLE001
                 out[p.model] = _crashed(p.model, p.specs, exc)
+    for model, outcomes in carried.items():
+        out[model] = outcomes + out.get(model, [])
     out = {m: out[m] for m in suites if m in out}
     for model in out:
         out[model] = _inject(out[model])
