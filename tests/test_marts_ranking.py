@@ -118,3 +118,43 @@ def test_pairs_tested_by_the_hundred_need_more_than_chance():
 def test_no_pairs_is_an_empty_frame_with_the_count_columns():
     df = ranking.combined_suspects(pair_rows([]), alpha=0.01)
     assert df.empty and "conditional_p_value" in df.columns and "suspect_kind" in df.columns
+
+
+def _every_pair_tested(pairs: pd.DataFrame, alpha: float) -> dict:
+    """The stratified tests summed exactly for every pair (the slow way): kept pair -> p."""
+    from scipy.stats import hypergeom
+
+    tested = pairs.groupby("problem_type_code")["problem_type_code"].transform("size")
+    out = {}
+    for i, r in pairs.iterrows():
+        ub = max(r.units_both, r.complaints_both)
+        ps = []
+        for c, u in ((r.complaints_a_only, r.units_a_only), (r.complaints_b_only, r.units_b_only)):
+            u = max(u, c)
+            ps.append(1.0 if u == 0 else
+                      float(hypergeom.sf(r.complaints_both - 1, ub + u, r.complaints_both + c, ub)))
+        p = min(max(ps) * tested[i], 1.0)
+        if p <= alpha:
+            out[(r.problem_type_code, f"{r.kind_a}+{r.kind_b}", f"{r.id_a}+{r.id_b}")] = p
+    return out
+
+
+_pair = st.tuples(
+    st.sampled_from(["QD01", "QD05"]), st.integers(0, 40), st.integers(1, 3000),
+    st.integers(0, 40), st.integers(0, 20000), st.integers(0, 40), st.integers(0, 20000))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_pair, max_size=12), st.sampled_from([0.01, 0.05, 0.5, 1.0]))
+def test_only_pairs_that_cannot_pass_are_skipped(rows, alpha):
+    """The point-probability shortcut (`_may_pass`) leaves out only pairs whose exact tests
+    fail: the kept pairs and their p-values equal testing every pair exactly."""
+    frame = pair_rows([(code, "line", f"L{i}", "shift", "night", cb, ub, ca, ua, cbo, ubo,
+                        cb + ca + cbo + 5, ub + ua + ubo + 1000)
+                       for i, (code, cb, ub, ca, ua, cbo, ubo) in enumerate(rows)])
+    got = ranking.combined_suspects(frame, alpha=alpha)
+    expected = _every_pair_tested(frame, alpha)
+    assert set(zip(got.problem_type_code, got.suspect_kind, got.suspect_id)) == set(expected)
+    for r in got.itertuples():
+        assert r.conditional_p_value == pytest.approx(
+            expected[(r.problem_type_code, r.suspect_kind, r.suspect_id)], rel=1e-9)
