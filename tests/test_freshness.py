@@ -129,33 +129,18 @@ def _verdicts(settings, run_id: str) -> set[tuple]:
                                "governance.check_results where run_id = ?", [run_id]))
 
 
-def test_a_new_complaints_file_rebuilds_only_what_it_reaches_with_a_full_builds_result(
-        pipeline_home, tmp_path):
-    """One new CRM file: the dbt step rebuilds the models downstream of the complaints and the
-    file ledger, reports the others as they stand with their test verdicts, publishes; the
-    marts and every check verdict equal those of a full rebuild of the same exports."""
-    exports = tmp_path / "exports"
-    shutil.copytree(pipeline_home.exports, exports)
-    home = copy_home(pipeline_home, tmp_path / "home")
-    home = get_settings(home.home, exports)
-    model, batch, first_id = query(
-        home, "select product_model, batch_code, complaint_id from marts.complaint_trace "
-              "where batch_code is not null order by complaint_id limit 1")[0]
-    (exports / "crm" / "complaints_20240630.csv").write_text(
-        _NEW_COMPLAINTS.format(model=model, batch=batch, first_id=first_id), encoding="utf-8")
-
-    partial = run_pipeline(home.home, exports)
+def _partial_equals_rebuild(home, reached: str) -> None:
+    """Run the pipeline (a partial rebuild reaching `reached`), then `--rebuild`: the published
+    marts (table and Parquet) and every check verdict of the two runs are the same."""
+    partial = run_pipeline(home.home, home.exports)
     assert partial.returncode == 0, partial.output[-3000:]
-    assert ("rebuilding only what depends on raw._file_manifest, raw.crm__complaints"
-            in partial.output), partial.output[-3000:]
+    assert f"rebuilding only what depends on {reached}:" in partial.output, partial.output[-3000:]
     assert "unchanged" in partial.output  # the models left out, listed as such
     partial_run = freshness.load_published(home)["run_id"]
-    assert query(home, "select count(*) from marts.complaint_trace "
-                       "where complaint_id = 'CS0990001'") == [(1,)]
-    after_partial = marts_digest(home)
-    verdicts = _verdicts(home, partial_run)
+    after_partial, verdicts = marts_digest(home), _verdicts(home, partial_run)
+    assert len(verdicts) > 100  # every dbt test and Dagster check, not only the rebuilt ones
 
-    full = run_pipeline(home.home, exports, "--rebuild")
+    full = run_pipeline(home.home, home.exports, "--rebuild")
     assert full.returncode == 0, full.output[-3000:]
     assert "rebuilding only" not in full.output
     full_run = freshness.load_published(home)["run_id"]
@@ -163,4 +148,42 @@ def test_a_new_complaints_file_rebuilds_only_what_it_reaches_with_a_full_builds_
     assert marts_digest(home) == after_partial
     assert marts_digest(home, "parquet") == after_partial
     assert verdicts == _verdicts(home, full_run)
-    assert len(verdicts) > 100  # every dbt test and Dagster check, not only the rebuilt ones
+
+
+def test_a_new_complaints_file_rebuilds_only_what_it_reaches_with_a_full_builds_result(
+        pipeline_home, tmp_path):
+    """One new CRM file: the dbt step rebuilds the models downstream of the complaints and the
+    file ledger, reports the others as they stand with their test verdicts, publishes; the
+    marts and every check verdict equal those of a full rebuild of the same exports. The same
+    after a re-delivery that supersedes that file and a late file of another entity."""
+    exports = tmp_path / "exports"
+    shutil.copytree(pipeline_home.exports, exports)
+    home = get_settings(copy_home(pipeline_home, tmp_path / "home").home, exports)
+    model, batch, first_id = query(
+        home, "select product_model, batch_code, complaint_id from marts.complaint_trace "
+              "where batch_code is not null order by complaint_id limit 1")[0]
+    delivery = exports / "crm" / "complaints_20240630.csv"
+    delivery.write_text(_NEW_COMPLAINTS.format(model=model, batch=batch, first_id=first_id),
+                        encoding="utf-8")
+    _partial_equals_rebuild(home, "raw._file_manifest, raw.crm__complaints")
+    assert query(home, "select count(*) from marts.complaint_trace "
+                       "where complaint_id = 'CS0990001'") == [(1,)]
+
+    # then a corrected re-delivery of that file (same name: it supersedes the first version)
+    # and a late machine-master file for an old day (a new machine, one restated)
+    delivery.write_text(_NEW_COMPLAINTS.format(model=model, batch=batch, first_id=first_id)
+                        .replace(",open,", ",closed,"), encoding="utf-8")
+    machine, kind, line = query(home, "select equipment_id, equipment_type, line from "
+                                      "staging.stg_mes__equipment order by 1 limit 1")[0]
+    (exports / "mes" / "equipment_20231201.csv").write_text(
+        "equipment_id,equipment_name,equipment_type,line\n"
+        f"{machine},restated name,{kind},{line}\nEQ-LATE-01,late arrival,{kind},{line}\n",
+        encoding="utf-8")
+    _partial_equals_rebuild(home, "raw._file_manifest, raw.crm__complaints, raw.mes__equipment")
+    assert query(home, "select status from raw._file_manifest where path = "
+                       "'crm/complaints_20240630.csv' order by status") == [("loaded",),
+                                                                             ("superseded",)]
+    assert query(home, "select distinct status from staging.stg_crm__complaints "
+                       "where complaint_id = 'CS0990001'") == [("closed",)]
+    assert query(home, "select count(*) from staging.stg_mes__equipment "
+                       "where equipment_id = 'EQ-LATE-01'") == [(1,)]

@@ -6,14 +6,13 @@ import hashlib
 import dagster as dg
 import duckdb
 
-from orchestration.defs.ingest.assets import asset_key, current_dictionary
+from orchestration.defs.ingest.assets import current_dictionary
 from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.ingest import DeliveredFile, discover
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import WarehouseBusy, connect
 
 LOCK_TIMEOUT = 2.0
-DICTIONARY_KEY = dg.AssetKey(["dictionary", "tables"])
 
 
 def known_files(settings: Settings) -> set[tuple[str, int, float]] | None:
@@ -43,12 +42,17 @@ def new_files(settings: Settings, dictionary) -> list[DeliveredFile] | None:
 @dg.sensor(
     name="exports_sensor",
     description="Watches the exports root; when files arrive (new paths, or changed size/"
-                "mtime), runs the ingest assets of those entities and everything downstream.",
+                "mtime), runs the pipeline: ingest lands them and the dbt step rebuilds only "
+                "what they reach (lib/partial_build.py), then the gate and publish.",
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     target=dg.AssetSelection.all(),
 )
 def exports_sensor(context: dg.SensorEvaluationContext, qualitrace: QualitraceHome):
+    """One run of the whole pipeline per new set of files, like `qualitrace run`: a run of
+    every asset lets the pipeline decide what to rebuild (only the models downstream of the
+    entities that received files), records what it published for the next run, and checks
+    every model (a subset run would rebuild less but leave the next run to rebuild all)."""
     settings = qualitrace.paths()
     dictionary = current_dictionary()
     files = new_files(settings, dictionary)
@@ -56,19 +60,12 @@ def exports_sensor(context: dg.SensorEvaluationContext, qualitrace: QualitraceHo
         return dg.SkipReason("the warehouse is busy (a run is writing); will look again")
     if not files:
         return dg.SkipReason(f"no new files under {settings.exports}")
-    keys = sorted({asset_key(f.system, f.entity) for f in files}, key=lambda k: k.path)
-    selection = dg.AssetSelection.assets(*keys).downstream()
-    if context.repository_def is not None:
-        graph = context.repository_def.asset_graph
-        if graph.has(DICTIONARY_KEY):  # staging reads the dictionary tables: keep them fresh
-            selection = selection | dg.AssetSelection.assets(DICTIONARY_KEY)
-        selected = sorted(selection.resolve(graph), key=lambda k: k.path)
-    else:
-        selected = keys
+    entities = sorted({f"{f.system}__{f.entity}" for f in files})
     identity = "\n".join(sorted(f"{f.rel_path}|{f.size}|{f.mtime}" for f in files))
     run_key = "exports-" + hashlib.sha256(identity.encode()).hexdigest()[:20]
-    context.log.info(f"{len(files)} new file(s) for {len(keys)} entities: "
+    context.log.info(f"{len(files)} new file(s) for {len(entities)} entities: "
                      + ", ".join(f.rel_path for f in files[:20]))
-    return dg.RunRequest(run_key=run_key, asset_selection=selected,
+    return dg.RunRequest(run_key=run_key,
                          tags={"qualitrace/trigger": "exports_sensor",
-                               "qualitrace/new_files": str(len(files))})
+                               "qualitrace/new_files": str(len(files)),
+                               "qualitrace/new_entities": ",".join(entities)[:200]})
