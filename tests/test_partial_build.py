@@ -61,3 +61,11 @@ def test_on_the_project_what_stands_never_depends_on_what_is_rebuilt(changed):
         assert not set(manifest["nodes"][uid]["depends_on"]["nodes"]) & rebuild
     names = {manifest["nodes"][u]["name"] for u in rebuild}
     assert f"stg_{changed}" in names and "file_manifest" in names
+
+
+def test_a_verdict_carried_twice_names_one_run():
+    once = partial_build.carried_note("run-b-12345678", "3 rows null")
+    assert once == "(verdict of run run-b-12: inputs unchanged) 3 rows null"
+    assert partial_build.carried_note("run-c-87654321", once) == \
+        "(verdict of run run-c-87: inputs unchanged) 3 rows null"
+    assert partial_build.carried_note("run-d", "") == "(verdict of run run-d: inputs unchanged)"

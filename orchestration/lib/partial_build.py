@@ -4,19 +4,19 @@ that changed since the last publish (lib/freshness.py decides when that is safe)
 Every other model was built by the published run from the same inputs: its table and its
 test verdicts stand. The dbt step still reports them to Dagster, so the gate and publish run:
 an output marked unchanged (`UNCHANGED_META`) and each test's verdict from that run
-(`carried_verdicts`), recorded again in `governance.check_results` for this run.
+(`quality.results.dagster_check_verdicts`), recorded again in `governance.check_results`
+for this run.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-
-from orchestration.lib.settings import Settings
-from orchestration.lib.warehouse import connect
 
 RAW_SOURCE = "raw"  # the dbt source of landed tables (models/staging/*/_*__sources.yml)
 UNCHANGED_META = "qualitrace/unchanged_since_run"
 PARTIAL_PREFIX = "rebuilding only what depends on "  # the dbt step's log line, read by the CLI
+_CARRIED = re.compile(r"^\(verdict of run [^:]*: inputs unchanged\) ")
 
 
 def raw_sources(manifest: Mapping) -> dict[str, str]:
@@ -75,11 +75,7 @@ def exclude_args(manifest: Mapping, keep: set[str]) -> list[str]:
     return ["--exclude", " ".join(names)] if names else []
 
 
-def carried_verdicts(settings: Settings, run_id: str) -> dict[tuple[str, str], tuple]:
-    """(check name, asset path) -> (passed, severity, message) of the Dagster checks (dbt tests
-    and others) that run `run_id` recorded."""
-    with connect(settings, read_only=True) as con:
-        rows = con.execute(
-            "SELECT check_name, asset, passed, severity, message FROM governance.check_results "
-            "WHERE run_id = ? AND kind = 'dagster_check'", [run_id]).fetchall()
-    return {(r[0], r[1]): (bool(r[2]), r[3], r[4] or "") for r in rows}
+def carried_note(since_run: str, message: str) -> str:
+    """The description of a test verdict carried from `since_run`: the note once, however
+    many partial runs carried it (the recorded message of a carried verdict has it already)."""
+    return f"(verdict of run {since_run[:8]}: inputs unchanged) {_CARRIED.sub('', message)}".strip()

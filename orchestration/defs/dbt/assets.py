@@ -216,6 +216,7 @@ def _standing_results(context: dg.AssetExecutionContext, settings: Settings, man
     (so the gate and publish, which wait for every model, run) and each of their tests'
     verdicts from the run that built them."""
     from orchestration.lib import partial_build
+    from orchestration.lib.quality.results import dagster_check_verdicts
 
     by_id = {s.metadata.get("dagster_dbt/unique_id"): s for s in context.assets_def.specs
              if s.key in context.selected_asset_keys}
@@ -223,7 +224,7 @@ def _standing_results(context: dg.AssetExecutionContext, settings: Settings, man
     for spec in specs:
         yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(
             spec.key), metadata={partial_build.UNCHANGED_META: since_run})
-    verdicts = partial_build.carried_verdicts(settings, since_run)
+    verdicts = dagster_check_verdicts(settings, since_run)
     kept_keys = {s.key for s in specs}
     missing = []
     for check in context.assets_def.check_specs:
@@ -238,7 +239,7 @@ def _standing_results(context: dg.AssetExecutionContext, settings: Settings, man
             asset_key=check.asset_key, check_name=check.name, passed=passed,
             severity=dg.AssetCheckSeverity.WARN if severity == "WARN"
             else dg.AssetCheckSeverity.ERROR,
-            description=f"(verdict of run {since_run[:8]}: inputs unchanged) {message}".strip(),
+            description=partial_build.carried_note(since_run, message),
             metadata={partial_build.UNCHANGED_META: since_run})
     if missing:
         context.log.warning(f"{len(missing)} test verdicts of run {since_run} not found "

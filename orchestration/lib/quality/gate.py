@@ -127,7 +127,8 @@ def run_checks(settings: Settings, suites: dict[str, list[ExpectationSpec]],
     if not suites:
         return out
     carried = standing_outcomes(settings, suites, standing or {})
-    validate = {m: [s for s in specs if s.name not in {o.check_name for o in carried.get(m, [])}]
+    carried_names = {m: {o.check_name for o in outcomes} for m, outcomes in carried.items()}
+    validate = {m: [s for s in specs if s.name not in carried_names.get(m, set())]
                 for m, specs in suites.items()}
     context = gx_engine.new_context()
     with contextlib.ExitStack() as stack:

@@ -91,13 +91,20 @@ def record_check_evaluations(settings: Settings, run_id: str, evaluations: Itera
 def _recorded(settings: Settings, run_id: str) -> set[tuple[str, str]]:
     """(check_name, asset) of the dagster_check rows this run already wrote: the report asset
     records them inside the run, the CLI once more after it (for blocked runs)."""
+    return set(dagster_check_verdicts(settings, run_id))
+
+
+def dagster_check_verdicts(settings: Settings, run_id: str) -> dict[tuple[str, str], tuple]:
+    """(check_name, asset) -> (passed, severity, message) of the Dagster checks (dbt tests,
+    reconciliation) that run `run_id` recorded; empty when nothing was recorded yet."""
     if not settings.warehouse.exists():
-        return set()
+        return {}
     with connect(settings, read_only=True) as con:
         has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
                           "'governance' AND table_name = 'check_results'").fetchone()[0]
         if not has:
-            return set()
-        return {tuple(r) for r in con.execute(
-            "SELECT check_name, asset FROM governance.check_results WHERE run_id = ? AND "
-            "kind = 'dagster_check'", [run_id]).fetchall()}
+            return {}
+        rows = con.execute(
+            "SELECT check_name, asset, passed, severity, message FROM governance.check_results "
+            "WHERE run_id = ? AND kind = 'dagster_check'", [run_id]).fetchall()
+    return {(r[0], r[1]): (bool(r[2]), r[3], r[4] or "") for r in rows}
