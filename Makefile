@@ -3,13 +3,19 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v p
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Apache Spark client (dbt-spark, pyspark) in its own environment: pyspark installed beside
+# Great Expectations breaks GX imports (orchestration/lib/spark.py, spark_python)
+SPARK_VENV  := .venv-spark
+SPARK_STAMP := $(SPARK_VENV)/.installed
+SPARK_PACKAGES := "dbt-core>=1.11,<1.12" "dbt-spark[session]>=1.11,<1.12" "pyspark>=4,<5" \
+                  "pandas>=2.2" numpy scipy pyarrow
 QUALITRACE_HOME    ?= $(CURDIR)/.qualitrace
 QUALITRACE_EXPORTS ?= $(QUALITRACE_HOME)/exports
 DEMO_SCALE ?= 0.1
 SCALE ?= 0.1
 export QUALITRACE_HOME QUALITRACE_EXPORTS
 
-.PHONY: install browser demo test test-fast dev bench lint clean
+.PHONY: install spark-env browser demo demo-spark test test-fast dev bench lint clean
 
 install: $(STAMP)
 
@@ -19,9 +25,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
+spark-env: $(SPARK_STAMP)
+
+$(SPARK_STAMP): Makefile
+	@test -x $(SPARK_VENV)/bin/python || $(PYTHON) -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/python -m pip install -q --disable-pip-version-check -U pip
+	$(SPARK_VENV)/bin/python -m pip install -q --disable-pip-version-check $(SPARK_PACKAGES)
+	@touch $(SPARK_STAMP)
+
 demo: install
 	$(BIN)/qualitrace generate --out "$(QUALITRACE_EXPORTS)" --scale $(DEMO_SCALE) --seed 7
 	$(BIN)/qualitrace run --home "$(QUALITRACE_HOME)" --exports "$(QUALITRACE_EXPORTS)"
+
+# The demo's dbt project built again on a Spark standalone cluster (a master and two workers
+# started on 127.0.0.1 from the pyspark package), compared with the DuckDB build table by table.
+demo-spark: install spark-env
+	$(BIN)/qualitrace generate --out "$(QUALITRACE_EXPORTS)" --scale $(DEMO_SCALE) --seed 7
+	$(BIN)/qualitrace run --home "$(QUALITRACE_HOME)" --exports "$(QUALITRACE_EXPORTS)"
+	$(BIN)/qualitrace spark --home "$(QUALITRACE_HOME)" --exports "$(QUALITRACE_EXPORTS)" --local-cluster 2 --compare
 
 # Headless Chromium and CJK fonts (Debian packages) for the browser tests of the reports.
 browser:
@@ -36,11 +57,11 @@ browser:
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
-test: install browser
+test: install spark-env browser
 	$(PYTEST)
 
 # The edit loop: no generated plant, no pipeline run.
-test-fast: install
+test-fast: install spark-env
 	$(PYTEST) -m "not integration"
 
 dev: install
@@ -53,4 +74,4 @@ lint: install
 	$(BIN)/ruff check orchestration tests benchmarks
 
 clean:
-	rm -rf $(VENV) .qualitrace dbt_project/target dbt_project/logs
+	rm -rf $(VENV) $(SPARK_VENV) .qualitrace dbt_project/target dbt_project/logs

@@ -70,6 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
             e.add_argument("--all", action="store_true",
                            help="every suspect, ranked or not, whatever its q-value")
 
+    sp = sub.add_parser("spark", help="build the dbt project on Apache Spark from this home's "
+                                      "landing (after `qualitrace run`) and compare with DuckDB")
+    _add_home(sp)
+    where = sp.add_mutually_exclusive_group()
+    where.add_argument("--spark-master", help="an existing cluster (spark://host:7077); "
+                                              "default: Spark inside this process (local[2])")
+    where.add_argument("--local-cluster", type=int, metavar="WORKERS",
+                       help="start a standalone master and WORKERS workers on 127.0.0.1 "
+                            "for this build (from the pyspark package)")
+    sp.add_argument("--compare", action="store_true",
+                    help="compare every table with the DuckDB build, row for row")
+
     sub.add_parser("prepare", help="parse the dbt project for Dagster (only when it changed)")
 
     d = sub.add_parser("dev", help="start the Dagster UI on http://127.0.0.1:3000")
@@ -107,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     if cmd in ("holds", "escalations", "suspects"):
         from orchestration.lib.marts_cli import main as marts_main
         return marts_main(args)
+    if cmd == "spark":
+        from orchestration.lib.spark_cli import main as spark_main
+        return spark_main(args)
     if cmd == "prepare":
         from orchestration.lib.dbt_project import main as prepare_main
         return prepare_main()

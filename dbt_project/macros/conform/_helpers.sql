@@ -21,6 +21,9 @@
 {%- endmacro %}
 
 {% macro conform_sql_string(text) -%}
+    {{ return(adapter.dispatch('conform_sql_string', 'qualitrace')(text)) }}
+{%- endmacro %}
+{% macro default__conform_sql_string(text) -%}
     '{{ text | string | replace("'", "''") }}'
 {%- endmacro %}
 

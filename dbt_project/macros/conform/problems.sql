@@ -112,11 +112,26 @@
 {%- endmacro %}
 
 {% macro problem_primary(matches_expr) -%}
-    coalesce(({{ problem_ranked(matches_expr) }})[1], 'UNCLASSIFIED')
+    coalesce({{ list_first('(' ~ problem_ranked(matches_expr) ~ ')') }}, 'UNCLASSIFIED')
 {%- endmacro %}
 
 {% macro problem_secondary(matches_expr) -%}
-    nullif(array_to_string(({{ problem_ranked(matches_expr) }})[2:], ','), '')
+    {{ list_rest_joined('(' ~ problem_ranked(matches_expr) ~ ')', ',') }}
+{%- endmacro %}
+
+{#- list_first(list) -> its first element (NULL when empty); list_rest_joined(list, delimiter)
+    -> the elements after the first joined, NULL when there are none -#}
+{% macro list_first(list_expr) -%}
+    {{ return(adapter.dispatch('list_first', 'qualitrace')(list_expr)) }}
+{%- endmacro %}
+{% macro default__list_first(list_expr) -%}
+    {{ list_expr }}[1]
+{%- endmacro %}
+{% macro list_rest_joined(list_expr, delimiter) -%}
+    {{ return(adapter.dispatch('list_rest_joined', 'qualitrace')(list_expr, delimiter)) }}
+{%- endmacro %}
+{% macro default__list_rest_joined(list_expr, delimiter) -%}
+    nullif(array_to_string({{ list_expr }}[2:], {{ conform_sql_string(delimiter) }}), '')
 {%- endmacro %}
 
 {% macro classify_problem(description_expr) -%}

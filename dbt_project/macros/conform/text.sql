@@ -19,9 +19,11 @@
     {{ return(adapter.dispatch('conform_width', 'qualitrace')(expr)) }}
 {%- endmacro %}
 {% macro conform_width_translate(expr) -%}
+    {%- set full_width -%}！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　{% endset -%}
+    {%- set ascii -%}!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ {% endset -%}
     translate(cast({{ expr }} as {{ dbt.type_string() }}),
-        '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　',
-        '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ')
+        {{ conform_sql_string(full_width) }},
+        {{ conform_sql_string(ascii) }})
 {%- endmacro %}
 {% macro default__conform_width(expr) -%}
     {{ conform_width_translate(expr) }}

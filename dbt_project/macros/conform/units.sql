@@ -18,9 +18,9 @@
 -#}
 {% macro conform_unit_rows(unit_kind) -%}
     {%- if unit_kind in ('any', 'by_parameter', none) -%}
-        {{ return(conform_dictionary_rows("select spelling_normalized, factor, \"offset\", unit, canonical_unit, unit_kind from " ~ dictionary_table('units') ~ " order by unit_kind, spelling_normalized")) }}
+        {{ return(conform_dictionary_rows("select spelling_normalized, factor, " ~ adapter.quote("offset") ~ ", unit, canonical_unit, unit_kind from " ~ dictionary_table('units') ~ " order by unit_kind, spelling_normalized")) }}
     {%- else -%}
-        {{ return(conform_dictionary_rows("select spelling_normalized, factor, \"offset\", unit, canonical_unit, unit_kind from " ~ dictionary_table('units') ~ " where unit_kind = " ~ conform_sql_string(unit_kind) ~ " order by spelling_normalized")) }}
+        {{ return(conform_dictionary_rows("select spelling_normalized, factor, " ~ adapter.quote("offset") ~ ", unit, canonical_unit, unit_kind from " ~ dictionary_table('units') ~ " where unit_kind = " ~ conform_sql_string(unit_kind) ~ " order by spelling_normalized")) }}
     {%- endif -%}
 {%- endmacro %}
 

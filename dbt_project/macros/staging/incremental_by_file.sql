@@ -31,6 +31,16 @@
   Portable SQL (EXCEPT, NOT EXISTS, DELETE/INSERT); table replacement through adapter.dispatch.
 -#}
 
+{#- by_file_selects_changes() -> whether the engine conforms only new file versions on an
+    incremental run (DELETE + INSERT). Where tables cannot delete rows (Spark on Parquet) every
+    run conforms every file and overwrites the table: correct, not incremental. -#}
+{% macro by_file_selects_changes() -%}
+    {{ return(adapter.dispatch('by_file_selects_changes', 'qualitrace')()) }}
+{%- endmacro %}
+{% macro default__by_file_selects_changes() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
 {#- bump to rebuild every incremental_by_file table once (changes `_conform_hash`) -#}
 {% macro incremental_by_file_version() -%}by_file.v1{%- endmacro %}
 
@@ -55,7 +65,7 @@
 {%- set body = staging_base(system, entity, extra_columns=extra_columns, extra_rejects=extra_rejects) -%}
 {%- set conform_hash = local_md5(incremental_by_file_version() ~ '\n' ~ body) -%}
 {%- set pairs = none -%}
-{%- if execute and is_incremental() -%}
+{%- if execute and is_incremental() and by_file_selects_changes() -%}
     {%- if '."dictionary".' in (body | string) or '.dictionary.' in (body | string) -%}
         {#- the conformance reads dictionary tables at run time: their content is not in the
             hash, so every run re-conforms every row (correct, not incremental) -#}
@@ -87,7 +97,7 @@ where _by_file._source_file in ({% for f in files %}{{ _by_file_lit(f) }}{{ ', '
 {%- endmacro %}
 
 {% macro incremental_by_file_prune(system, entity) -%}
-{%- if execute and is_incremental() -%}
+{%- if execute and is_incremental() and by_file_selects_changes() -%}
     {%- set src_rel = source('raw', system ~ '__' ~ entity) -%}
     {%- set sql -%}
         {{ _by_file_pairs(this) }}

@@ -165,15 +165,32 @@ def benjamini_hochberg(df: pd.DataFrame) -> pd.Series:
     return q
 
 
+def as_pandas(relation) -> pd.DataFrame:
+    """A ref as a pandas DataFrame: a DuckDB relation (.df()) or a Spark DataFrame (.toPandas())."""
+    return relation.toPandas() if hasattr(relation, "toPandas") else relation.df()
+
+
+def as_output(frame: pd.DataFrame, session):
+    """The model's result for its engine: pandas for DuckDB, a Spark DataFrame for Spark."""
+    if not hasattr(session, "createDataFrame"):
+        return frame
+    kinds = {"f": "double", "i": "bigint", "u": "bigint", "b": "boolean"}
+    schema = ", ".join(f"`{c}` {kinds.get(frame[c].dtype.kind, 'string')}" for c in frame.columns)
+    rows = [tuple(None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in r)
+            for r in frame.itertuples(index=False, name=None)]
+    return session.createDataFrame(rows, schema=schema)
+
+
 def model(dbt, session):
-    dbt.config(materialized="table")
+    # file_format: Spark writes Parquet (dbt-spark's Python default is Delta); DuckDB ignores it
+    dbt.config(materialized="table", file_format="parquet")
     min_support = int(dbt.config.get("min_support") or 3)
     alpha = float(dbt.config.get("pair_alpha") or 0.01)
-    counts = dbt.ref("int_suspect_counts").df().drop(columns=["suspect_counts_key"], errors="ignore")
+    counts = as_pandas(dbt.ref("int_suspect_counts")).drop(columns=["suspect_counts_key"], errors="ignore")
     counts["conditional_p_value"] = np.nan
-    pairs = combined_suspects(dbt.ref("int_suspect_pair_counts").df(), alpha)
+    pairs = combined_suspects(as_pandas(dbt.ref("int_suspect_pair_counts")), alpha)
     if len(pairs):
         counts = pd.concat([counts, pairs], ignore_index=True)
     counts["conditional_p_value"] = counts["conditional_p_value"].astype("float64")
     out = rank_suspects(counts, min_support)
-    return out
+    return as_output(out, session)
