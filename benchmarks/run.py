@@ -9,6 +9,9 @@ In one run and one process tree (every measured command is a child of this proce
       published marts and alerts);
   5. `qualitrace trace` / `where-used` latency (median of 50), command and query.
 Writes benchmarks/results/<scale>.json and the table in benchmarks/README.md.
+`--engine spark`: the floor, the DuckDB pipeline (it lands the exports), then the dbt build on
+Apache Spark (`qualitrace spark`) and a row-level parity check (qtbench/spark.py); writes
+benchmarks/results/spark/<scale>.json and the Spark table in benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ REPO = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from qtbench import dayfiles, floor, latency, report, stages
+from qtbench import spark as spark_bench
 from qtbench.measure import Measured, run_measured
 
 BIN = Path(os.path.abspath(sys.executable)).parent  # the venv's bin (no symlink resolving)
@@ -159,6 +163,47 @@ def measure_latency(home: Path, exports: Path, repeats: int) -> dict:
     return lat
 
 
+def duckdb_dbt_elapsed(home: Path) -> float | None:
+    """dbt's own elapsed seconds of the DuckDB run's dbt step (run_results.json)."""
+    found = sorted((home / "dbt" / "target").glob("*/run_results.json"))
+    total = [json.loads(p.read_text(encoding="utf-8")).get("elapsed_time") for p in found]
+    return round(sum(t for t in total if t), 1) if total else None
+
+
+def bench_spark(args, result: dict, full: dict, home: Path, exports: Path, logs: Path,
+                tag: str) -> int:
+    """The Spark build beside the DuckDB run just measured (see the module docstring)."""
+    result["engine"] = "spark"
+    result["duckdb_pipeline_s"] = full["wall_s"]
+    result["duckdb_dbt_s"] = duckdb_dbt_elapsed(home)
+    if full["returncode"] not in (0, 1):
+        raise SystemExit(f"bench: the DuckDB run failed (exit {full['returncode']}): no landing")
+    say(f"spark: qualitrace spark --home {home} (Spark in the dbt process, local[2])")
+    m = run_measured([QUALITRACE, "spark", "--home", str(home), "--exports", str(exports)],
+                     log_path=logs / "spark.out")
+    s = measured_dict(m)
+    s["dbt_elapsed_s"] = spark_bench.dbt_elapsed(home)
+    s["landing_s"] = spark_bench.landing_seconds(m.stdout)
+    if s["dbt_elapsed_s"] is not None and s["landing_s"] is not None:
+        s["startup_s"] = round(m.wall_s - s["dbt_elapsed_s"] - s["landing_s"], 1)
+    result["spark"] = s
+    say(f"spark: exit {m.returncode} in {m.wall_s:.1f}s (dbt {s['dbt_elapsed_s']} s), "
+        f"peak RSS {m.peak_rss_mb:.0f} MB")
+    if m.returncode == 0:
+        say("spark: comparing every table with the DuckDB build")
+        result["parity"] = spark_bench.parity(home)
+        say(f"spark: {result['parity']['equal']} of {result['parity']['tables']} tables equal")
+    result["finished_at"] = dt.datetime.now(dt.UTC).isoformat()
+    text = json.dumps(result, indent=1, ensure_ascii=False, default=str) + "\n"
+    out = args.results / "spark" / f"{tag}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    spark_bench.update_readme(args.readme, spark_bench.load(args.results))
+    say(f"wrote {out} and the Spark table in {args.readme}")
+    print(spark_bench.table([result]))
+    return 0 if m.returncode == 0 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=0.1)
@@ -174,11 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--record-failures", action="store_true",
                     help="write results/<scale>.json and the README row even if the run failed "
                          "(exit 2+; a run stopped by a blocking check, exit 1, is always recorded)")
+    ap.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
+                    help="spark: after the DuckDB run, the dbt build on Apache Spark (local[2])")
     ap.add_argument("--readme-only", action="store_true",
                     help="only regenerate the README table from results/*.json")
     args = ap.parse_args(argv)
     if args.readme_only:
         report.update_readme(args.readme, report.load_results(args.results))
+        spark_bench.update_readme(args.readme, spark_bench.load(args.results))
         say(f"rewrote the table in {args.readme}")
         return 0
 
@@ -234,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     result["gate_over_pipeline"] = ratio(st.get("quality_gate"), full["wall_s"])
     peaks = [result["floor"]["peak_rss_mb"], full["peak_rss_mb"]]
     checkpoint(work, result)
+    if args.engine == "spark":
+        return bench_spark(args, result, full, home, exports, logs, tag)
 
     if full["returncode"] in (0, 1) and not args.full_only:  # 1 = a blocking check stopped it
         # 3. One new day of files.

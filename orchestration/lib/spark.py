@@ -126,6 +126,7 @@ class SparkBuild:
     seconds: float
     landing_rows: dict[str, int]
     log: Path
+    landing_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -176,10 +177,11 @@ def spark_process_env(base: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run_spark_build(settings, master: str | None = None, extra_args: list[str] | None = None,
-                    salt: str | None = None, echo=None) -> SparkBuild:
+                    salt: str | None = None, echo=None, command: str = "build") -> SparkBuild:
     """Export the home's landing as Parquet and build the dbt project on Spark (`master`:
-    a cluster URL such as spark://host:7077, default local[2]). Output: the Spark build's
-    tables as Parquet under <home>/spark/warehouse; dbt's log in <home>/spark/dbt.log."""
+    a cluster URL such as spark://host:7077, default local[2]; `command` "run" builds the
+    models without dbt's tests). Output: the Spark build's tables as Parquet under
+    <home>/spark/warehouse; dbt's log in <home>/spark/dbt.log."""
     from orchestration.lib.dbt_project import dbt_env, ensure_dictionary_files
     from orchestration.lib.pii import pii_salt
     from orchestration.lib.settings import DBT_PROJECT_DIR
@@ -190,11 +192,15 @@ def run_spark_build(settings, master: str | None = None, extra_args: list[str] |
     dictionary = ensure_dictionary_files(settings)
     with warehouse_lock(settings):  # a run writing the landing waits, and vice versa
         rows = export_landing(settings.warehouse, paths.landing)
+    landing_s = time.monotonic() - started
+    if echo is not None:
+        echo(f"landing exported in {landing_s:.1f} s: {sum(rows.values())} rows of "
+             f"{len(rows)} tables to {paths.landing}")
     target = paths.root / "dbt_target"
     env = spark_process_env({**os.environ, **dbt_env(settings), **spark_env(paths, dictionary, master),
                              "QUALITRACE_PII_SALT": salt or pii_salt(settings)})
     log = paths.root / "dbt.log"
-    cmd = spark_dbt_command(["build", "--target", "spark", "--project-dir", str(DBT_PROJECT_DIR),
+    cmd = spark_dbt_command([command, "--target", "spark", "--project-dir", str(DBT_PROJECT_DIR),
                              "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
                              "--log-path", str(target), "--no-use-colors", *(extra_args or [])])
     paths.root.mkdir(parents=True, exist_ok=True)
@@ -208,7 +214,7 @@ def run_spark_build(settings, master: str | None = None, extra_args: list[str] |
             if echo is not None and _DBT_PROGRESS.search(line):
                 echo(line.rstrip())
         proc.wait()
-    return SparkBuild(proc.returncode, time.monotonic() - started, rows, log)
+    return SparkBuild(proc.returncode, time.monotonic() - started, rows, log, landing_s)
 
 
 # dbt's own progress lines ("12 of 229 OK created ...", "Done. PASS=..."), not Spark's logging
