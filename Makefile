@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed
 # Great Expectations breaks GX imports (orchestration/lib/spark.py, spark_python)
 SPARK_VENV  := .venv-spark
 SPARK_STAMP := $(SPARK_VENV)/.installed
-SPARK_PACKAGES := "dbt-core>=1.11,<1.12" "dbt-spark[session]>=1.11,<1.12" "pyspark>=4,<5" \
+# pyspark >= 4.3: the version tested here (spark__star_except relies on SELECT * EXCEPT)
+SPARK_PACKAGES := "dbt-core>=1.11,<1.12" "dbt-spark[session]>=1.11,<1.12" "pyspark>=4.3,<5" \
                   "pandas>=2.2" numpy scipy pyarrow
 QUALITRACE_HOME    ?= $(CURDIR)/.qualitrace
 QUALITRACE_EXPORTS ?= $(QUALITRACE_HOME)/exports
