@@ -9,7 +9,7 @@ The dbt hook `spark_register_sources` (dbt_project/macros/adapters/spark_sources
 every dbt source as an external Parquet table over those paths at the start of each Spark
 invocation, so the models read them through `source()` exactly as on DuckDB. The models'
 tables are Parquet under <home>/spark/warehouse/<schema>.db/<table>/, which any DuckDB client
-reads in place (`spark_table_glob`).
+reads in place (`SparkPaths.table_glob`).
 
 The landing is copied out of the DuckDB warehouse for now; ingest writing Parquet that both
 engines read in place is the next step (README, "When one machine is not enough").

@@ -15,12 +15,23 @@ from orchestration.lib.settings import get_settings
 
 def main(args: argparse.Namespace) -> int:
     from orchestration.lib.engine_parity import built_tables, compare_builds
-    from orchestration.lib.spark import run_spark_build, spark_paths, start_standalone_cluster
+    from orchestration.lib.spark import (
+        SparkNotInstalled,
+        run_spark_build,
+        spark_paths,
+        spark_python,
+        start_standalone_cluster,
+    )
 
     settings = get_settings(args.home, args.exports)
     if not settings.warehouse.exists():
         print(f"qualitrace spark: no warehouse at {settings.warehouse}: run `qualitrace run "
               f"--home {settings.home}` first (ingest lands the exports)")
+        return 2
+    try:
+        spark_python()
+    except SparkNotInstalled as exc:
+        print(f"qualitrace spark: {exc}")
         return 2
     paths = spark_paths(settings.home)
     cluster = None
