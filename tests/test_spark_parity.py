@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import pytest
 
-from orchestration.lib.engine_parity import built_tables, compare_builds
+from orchestration.lib.engine_parity import compare_dbt_tables
 from orchestration.lib.spark import run_spark_build, spark_paths, start_standalone_cluster
 from tests.support.runs import generate_plant, run_pipeline
 
 pytestmark = pytest.mark.integration
 
-# tables written by the Python gate and alerting, not by dbt: no Spark counterpart yet
-NOT_DBT = {("governance", "alerts"), ("governance", "check_results")}
-SCHEMAS = ["staging", "intermediate", "marts_build", "governance"]
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +38,8 @@ def _spark_and_compare(cluster, settings, command):
     build = run_spark_build(settings, master=cluster.master_url, command=command)
     log = build.log.read_text(encoding="utf-8", errors="replace")
     assert build.ok, log[-4000:]
-    tables = [t for t in built_tables(settings.warehouse, SCHEMAS) if t not in NOT_DBT]
-    return build, log, compare_builds(settings.warehouse, spark_paths(settings.home).table_glob,
-                                      tables)
+    return build, log, compare_dbt_tables(settings.warehouse,
+                                          spark_paths(settings.home).table_glob)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 
 START, END = "<!-- spark:start -->", "<!-- spark:end -->"
-NOT_DBT = {("governance", "alerts"), ("governance", "check_results")}
 
 
 def dbt_elapsed(home: Path) -> float | None:
@@ -35,13 +34,10 @@ def landing_seconds(stdout: str) -> float | None:
 
 def parity(home: Path) -> dict:
     """Every dbt table of the Spark build against the DuckDB build (engine_parity)."""
-    from orchestration.lib.engine_parity import built_tables, compare_builds
+    from orchestration.lib.engine_parity import compare_dbt_tables
     from orchestration.lib.spark import spark_paths
 
-    warehouse = home / "warehouse.duckdb"
-    tables = [t for t in built_tables(warehouse, ["staging", "intermediate", "marts_build",
-                                                  "governance"]) if t not in NOT_DBT]
-    results = compare_builds(warehouse, spark_paths(home).table_glob, tables)
+    results = compare_dbt_tables(home / "warehouse.duckdb", spark_paths(home).table_glob)
     return {"tables": len(results), "equal": sum(r.equal for r in results),
             "unequal": [r.describe()[:500] for r in results if not r.equal]}
 

@@ -20,6 +20,9 @@ import duckdb
 
 # lineage columns that legitimately differ between two builds of the same landing
 IGNORED_COLUMNS = frozenset({"_conform_hash"})
+# the schemas dbt builds, and the tables in them that Python writes (the gate, alerting)
+DBT_SCHEMAS = ("staging", "intermediate", "marts_build", "governance")
+NOT_DBT = frozenset({("governance", "alerts"), ("governance", "check_results")})
 DECIMALS = 6
 
 
@@ -148,3 +151,10 @@ def built_tables(warehouse: Path, schemas: Iterable[str]) -> list[tuple[str, str
             [list(schemas)]).fetchall()]
     finally:
         con.close()
+
+
+def compare_dbt_tables(warehouse: Path, spark_table_glob, examples: int = 3) -> list[TableParity]:
+    """compare_builds over every table dbt built in the DuckDB `warehouse` (DBT_SCHEMAS
+    without NOT_DBT)."""
+    tables = [t for t in built_tables(warehouse, DBT_SCHEMAS) if t not in NOT_DBT]
+    return compare_builds(warehouse, spark_table_glob, tables, examples)

@@ -14,7 +14,7 @@ from orchestration.lib.settings import get_settings
 
 
 def main(args: argparse.Namespace) -> int:
-    from orchestration.lib.engine_parity import built_tables, compare_builds
+    from orchestration.lib.engine_parity import compare_dbt_tables
     from orchestration.lib.spark import (
         SparkNotInstalled,
         run_spark_build,
@@ -57,10 +57,7 @@ def main(args: argparse.Namespace) -> int:
     if not build.ok:
         return 1
     if args.compare:
-        tables = [t for t in built_tables(settings.warehouse, ["staging", "intermediate",
-                                                               "marts_build", "governance"])
-                  if t not in {("governance", "alerts"), ("governance", "check_results")}]
-        results = compare_builds(settings.warehouse, paths.table_glob, tables)
+        results = compare_dbt_tables(settings.warehouse, paths.table_glob)
         for r in results:
             if not r.equal:
                 print(r.describe())
