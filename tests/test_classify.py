@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -149,3 +150,32 @@ def test_an_ignore_phrase_hides_the_keyword_inside_it(runner):
                             "always got a busy signal", "the signal keeps dropping"])
     assert [g["problem_type_code"] for g in got] == ["UNCLASSIFIED", "FN03", "UNCLASSIFIED", "QD03"]
     assert got[0]["problem_evidence"] is None
+
+
+def test_word_classes_pair_any_part_with_any_failure(runner):
+    """problems.yml word_classes: `{part}…{failing}` (FN02, a part failing) pairs every part
+    with every failure, so phrasings no keyword lists still type; the bare failure stays QD02
+    (the whole unit), a battery failing is QD09, a control that works only sometimes QD08.
+    Written here, not taken from a labelled set."""
+    got = classify(runner, ["After six weeks the tuner just went out.",
+                            "the speakerphone quit on me during a call",
+                            "then it simply stopped working",
+                            "We lost the audio halfway through every film",
+                            "the rechargeable battery failed within a month",
+                            "the volume knob is finicky, you have to wiggle it",
+                            "the remote is great and the screen is sharp"])
+    assert [g["problem_type_code"] for g in got] == ["FN02", "FN02", "QD02", "FN02", "QD09",
+                                                     "QD08", "UNCLASSIFIED"]
+    assert got[0]["problem_evidence"] == "tuner just went out→FN02"  # the words that decided
+    assert got[3]["problem_evidence"] == "lost the audio→FN02"
+
+
+def test_word_class_regex_expands_every_word_like_a_keyword():
+    from orchestration.lib.dictionary.tables import keyword_regex
+
+    classes = {"part": ["remote control", "fan"], "failing": ["died", "no longer work*"]}
+    rx = re.compile(keyword_regex("{part}…{failing}", "en", classes))
+    assert rx.search("the remote control died") and rx.search("both fans no longer working")
+    assert not rx.search("the fanatic died") and not rx.search("the fan, however, died")
+    with pytest.raises(ValueError, match="no word class 'parts'"):
+        keyword_regex("{parts}…{failing}", "en", classes)

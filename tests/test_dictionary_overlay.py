@@ -170,3 +170,17 @@ def test_delivery_silence_hours_is_a_threshold_a_plant_may_set(tmp_path):
     bad = overlay(tmp_path, "bad.yml", "delivery_silence_hours: soon\n")
     with pytest.raises(DictionaryError, match="bad.yml: delivery_silence_hours: expected"):
         load_dictionary(overlays=[bad])
+
+
+def test_word_classes_extend_and_a_keyword_naming_no_class_is_an_error(tmp_path):
+    """problem_word_classes adds words to a class (every `{part}` keyword then covers them);
+    a keyword naming a class nobody defined is an error naming the file."""
+    f = overlay(tmp_path, "plant.yml", "problem_word_classes: {part: [subwoofer], hinge: [hinge]}\n"
+                                       "problem_keywords: {QD10: {en: ['{hinge}…snapped']}}\n")
+    d = load_dictionary(overlays=[f])
+    assert "subwoofer" in d.problems.word_classes["part"] and "picture" in d.problems.word_classes["part"]
+    assert "{hinge}…snapped" in next(t for _, t in d.problem_types() if t.code == "QD10").keywords_en
+    bad = overlay(tmp_path, "other.yml", "problem_keywords: {QD10: {en: ['{hinges}…snapped']}}\n")
+    with pytest.raises(DictionaryError, match="other.yml: problem_keywords.QD10.en: keyword "
+                                              "'{hinges}…snapped' names word class 'hinges'"):
+        load_dictionary(overlays=[bad])

@@ -69,8 +69,11 @@ def test_committed_scores_are_current_and_hold_the_floor():
     committed = (DATA_DIR / "real_complaints_scores.md").read_text(encoding="utf-8")
     assert report == committed, "stale: run python -m orchestration.lib.dictionary.problem_scores " \
                                 "--write tests/data/real_complaints_scores.md"
+    # en development uncodable 0.95 (was 0.96): the word classes (2026-12-05) typed two
+    # hypothetical or wished-for mentions ("if the hard drive ... should fail", "no fm ...
+    # would have been nice") and four more held-out complaints; see tests/data/README.md
     floors = {"zh development": (0.91, 0.96), "zh held out": (0.88, 0.96),
-              "en development": (0.82, 0.96), "en held out": (0.56, 0.93)}
+              "en development": (0.82, 0.95), "en held out": (0.57, 0.93)}
     seen = set()
     for line in report.splitlines():
         name = line.split("|")[1].strip() if line.startswith("| ") else ""

@@ -74,6 +74,9 @@ def to_blocks(d: Dictionary) -> list[tuple[str, object]]:
         b.append(("p", "Negation prefixes 否定前缀: " + ", ".join(repr(n) for n in d.problems.negation_prefixes)))
         b.append(("p", "Ignore phrases 忽略短语 (a keyword inside them does not count): "
                   + ", ".join(repr(n) for n in d.problems.ignore_phrases)))
+        if d.problems.word_classes:
+            b.append(("table", (["word class 词类 ({name} in a keyword)", "words 词"],
+                                [[name, words] for name, words in d.problems.word_classes.items()])))
         rows = [[t.code, f"{c.prefix} {c.name_zh} {c.name_en}", c.precedence, t.name_zh, t.name_en,
                  t.keywords_zh, t.keywords_en] for c, t in d.problem_types()]
         b.append(("table", (["code 编码", "category 类别", "precedence 优先级", "中文", "English",

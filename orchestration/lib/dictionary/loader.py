@@ -329,6 +329,16 @@ def check_consistency(d: Dictionary, paths: dict[str, Path]) -> list[str]:
                                 f"does not start with {c.prefix}")
                 if not (t.keywords_zh or t.keywords_en):
                     errs.append(f"{p}: problems.categories[{i}].types[{j}]: no keywords")
+                for lang, kws in (("zh", t.keywords_zh), ("en", t.keywords_en)):
+                    errs += _unknown_word_classes(
+                        kws, d.problems.word_classes,
+                        f"{p}: problems.categories[{i}].types[{j}].keywords_{lang}")
+        errs += _unknown_word_classes(d.problems.ignore_phrases, d.problems.word_classes,
+                                      f"{p}: problems.ignore_phrases")
+        for name, words in d.problems.word_classes.items():
+            if not re.fullmatch(r"[a-z_]+", name) or not [w for w in words if str(w).strip()]:
+                errs.append(f"{p}: problems.word_classes.{name}: a class is named in lower-case "
+                            f"letters and _ and holds at least one word")
 
     p = paths["governance"]
     for i, t in enumerate(d.missing_thresholds):
@@ -343,6 +353,13 @@ def check_consistency(d: Dictionary, paths: dict[str, Path]) -> list[str]:
     for c in _dupes(r.code for r in d.reason_codes):
         errs.append(f"{p}: reason_codes: {c} defined twice")
     return errs
+
+
+def _unknown_word_classes(keywords, classes, where: str) -> list[str]:
+    """A keyword's `{name}` must be a word class of problems.word_classes."""
+    return [f"{where}: keyword {kw!r} names word class {name!r}, not in problems.word_classes"
+            for kw in keywords for name in re.findall(r"\{([a-z_]+)\}", str(kw))
+            if name not in classes]
 
 
 def province_aliases(pr: Province) -> list[str]:

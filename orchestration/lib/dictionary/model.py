@@ -177,6 +177,8 @@ class ProblemTaxonomy(_Strict):
     negation_prefixes: list[str] = []
     # phrases that contain a keyword but report no problem (没有驱动问题, "busy signal")
     ignore_phrases: list[str] = []
+    # named lists of words a keyword can stand for: `{part}…{failing}` (tables.keyword_regex)
+    word_classes: dict[str, list[str]] = {}
     categories: list[ProblemCategory]
 
 

@@ -22,6 +22,8 @@ an earlier overlay file) is an error naming both files. Format (every section op
     problem_keywords:      # problem code -> {zh: [...], en: [...]}
       QD05: {zh: [咔咔响], en: [rattling]}
     problem_ignore_phrases: [散热…还行]  # hold a keyword but report no problem
+    problem_word_classes:  # class -> more words a `{class}` in a keyword stands for
+      part: [subwoofer]
     batch_patterns: []     # extra patterns, as in codes.yml
     missing_thresholds: [] # as in governance.yml; replaces the entry for the same field
     check_overrides:       # model -> check -> {severity, params}
@@ -46,10 +48,10 @@ from orchestration.lib.dictionary.model import (
     VocabValue,
 )
 from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
-from orchestration.lib.dictionary.tables import keyword_normalized
+from orchestration.lib.dictionary.tables import keyword_classes, keyword_normalized
 
 SECTIONS = ("vocabularies", "units", "headers", "provinces", "problem_keywords",
-            "problem_ignore_phrases", "batch_patterns", "missing_thresholds", "check_overrides",
+            "problem_ignore_phrases", "problem_word_classes", "batch_patterns", "missing_thresholds", "check_overrides",
             "delivery_silence_hours", "review")
 # `review:` holds what `dictionary suggest` could not decide; the merge ignores it
 OVERLAY_ENV = "QUALITRACE_DICTIONARY"
@@ -190,6 +192,8 @@ def apply_overlays(d: Dictionary, files: list[Path], shipped: dict[str, Path]) -
         _headers(d, path, _mapping(doc.get("headers"), f"{path}: headers", errors), owners, errors)
         _provinces(d, path, _mapping(doc.get("provinces"), f"{path}: provinces", errors),
                    owners, errors)
+        _word_classes(d, path, _mapping(doc.get("problem_word_classes"),
+                                        f"{path}: problem_word_classes", errors), errors)
         _keywords(d, path, _mapping(doc.get("problem_keywords"), f"{path}: problem_keywords",
                                     errors), owners, errors)
         _ignore_phrases(d, path, doc.get("problem_ignore_phrases"), owners, errors)
@@ -322,8 +326,13 @@ def _keywords(d, path, body, owners, errors) -> None:
                 errors.append(f"{w}.{lang}: expected zh or en")
         for lang, have in (("zh", t.keywords_zh), ("en", t.keywords_en)):
             for kw in _as_list(spec.get(lang), f"{w}.{lang}", errors):
+                unknown = [c for c in keyword_classes(kw)
+                           if d.problems is None or c not in d.problems.word_classes]
                 if not _keyword_key(kw):
                     errors.append(f"{w}.{lang}: blank keyword")
+                elif unknown:
+                    errors.append(f"{w}.{lang}: keyword {kw!r} names word class {unknown[0]!r}, "
+                                  f"not in problems.word_classes")
                 elif (owners.claim(("keyword", _keyword_key(kw)), t.code, f"{w}.{lang}", errors,
                                    f"keyword {kw!r}", verb="would classify as")
                       and kw not in have):
@@ -342,6 +351,22 @@ def _ignore_phrases(d, path, body, owners, errors) -> None:
                            f"phrase {phrase!r}", verb="would classify as")
               and phrase not in d.problems.ignore_phrases):
             d.problems.ignore_phrases.append(phrase)
+
+
+def _word_classes(d, path, body, errors) -> None:
+    """More words for a word class (or a new class): adding a word changes no existing meaning
+    of a keyword beyond what the class stands for, so it never conflicts."""
+    for name, words in body.items():
+        w = f"{path}: problem_word_classes.{name}"
+        if d.problems is None:
+            errors.append(f"{w}: no problem taxonomy to extend")
+            return
+        have = d.problems.word_classes.setdefault(str(name), [])
+        for word in _as_list(words, w, errors):
+            if not str(word).strip():
+                errors.append(f"{w}: blank word")
+            elif word not in have:
+                have.append(word)
 
 
 def _batch_patterns(d, path, body, owners, errors) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -120,6 +122,7 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
     ], ["ordinal", "name", "kind", "format", "regex", "applies_to", "example", "local_time"])
     pt_rows, kw_rows = [], []
     if d.problems:
+        classes = d.problems.word_classes
         for c in d.problems.categories:
             for t_ in c.types:
                 pt_rows.append({"code": t_.code, "category": c.prefix, "category_zh": c.name_zh,
@@ -129,13 +132,13 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
                     for kw in kws:
                         kw_rows.append({"code": t_.code, "keyword": kw,
                                             "keyword_normalized": keyword_normalized(kw),
-                                            "keyword_regex": keyword_regex(kw, lang), "language": lang,
+                                            "keyword_regex": keyword_regex(kw, lang, classes), "language": lang,
                                             "precedence": c.precedence})
         for phrase in d.problems.ignore_phrases:  # matched like keywords, standing for no code
             lang = "en" if phrase.isascii() else "zh"
             kw_rows.append({"code": None, "keyword": phrase,
                             "keyword_normalized": keyword_normalized(phrase),
-                            "keyword_regex": keyword_regex(phrase, lang), "language": lang,
+                            "keyword_regex": keyword_regex(phrase, lang, classes), "language": lang,
                             "precedence": None})
     t["problem_types"] = _df(pt_rows, ["code", "category", "category_zh", "category_en", "name_zh",
                                        "name_en", "precedence"])
@@ -191,26 +194,56 @@ def keyword_normalized(keyword: str) -> str:
     return KEYWORD_GAP.join(p.rstrip("*") for p in keyword_parts(keyword))
 
 
-def keyword_regex(keyword: str, language: str) -> str:
+WORD_CLASS = re.compile(r"\{([a-z_]+)\}")
+
+
+def keyword_classes(keyword: str) -> list[str]:
+    """The word classes a keyword names: `{part}…{failing}` -> ['part', 'failing']."""
+    return WORD_CLASS.findall(str(keyword))
+
+
+def _word_regex(word: str) -> str:
+    """One word or phrase of a keyword: literal; at ASCII letters/digits it starts at a word
+    boundary and ends at one after an optional English inflection, unless it ends in `*` (a
+    stem). RE2's \\b is ASCII-only, so a mixed word (xp驱动) must not demand a boundary next to
+    a Chinese character."""
+    stem = word.endswith("*")
+    word = word.rstrip("*")
+    rx = r"\b" if word[:1].isascii() and word[:1].isalnum() else ""
+    rx += regex_literal(word).replace("'", APOSTROPHE)
+    if not stem and word[-1:].isascii() and word[-1:].isalnum():
+        rx += ENGLISH_SUFFIX + r"\b"
+    return rx
+
+
+def keyword_regex(keyword: str, language: str,
+                  classes: Mapping[str, Sequence[str]] | None = None) -> str:
     """A problem keyword as a regex over `problem_text`: literal; English keywords start at a
     word boundary and end at one after an optional inflection (`leak` ~ leaks, leaking),
     unless written as a stem with a trailing `*` (`injur*` ~ injury, injured). `A…B` (an
     ellipsis between parts) matches A followed by B later in the same clause (at most 12
     characters in Chinese, 30 in English, and no punctuation between them): 驱动…不全
-    matches 驱动版本不全, 摄像头…不能用 matches 摄像头不知道为什么不能用."""
+    matches 驱动版本不全, 摄像头…不能用 matches 摄像头不知道为什么不能用.
+    `{name}` stands for any word of the dictionary's word class `name` (problems.word_classes):
+    `{part}…{failing}` matches "the remote stopped working" and "picture went out" alike, so a
+    rule about parts and failures needs no list of every pairing. An unknown class is a
+    ValueError naming the keyword."""
+    classes = classes or {}
     rx = ""
     for i, part in enumerate(keyword_parts(keyword)):
         if i:
             rx += gap_regex(language)
-        stem = part.endswith("*")
-        part = part.rstrip("*")
-        # Word boundaries and inflections only at ASCII letters/digits: RE2's \b is ASCII-only,
-        # so a mixed keyword (xp驱动) must not demand a boundary next to a Chinese character.
-        if part[:1].isascii() and part[:1].isalnum():
-            rx += r"\b"
-        rx += regex_literal(part).replace("'", APOSTROPHE)
-        if not stem and part[-1:].isascii() and part[-1:].isalnum():
-            rx += ENGLISH_SUFFIX + r"\b"
+        pieces = WORD_CLASS.split(part)  # literal, class, literal, class, ..., literal
+        for j, piece in enumerate(pieces):
+            if j % 2 == 0:
+                if piece:
+                    rx += _word_regex(piece)
+                continue
+            if piece not in classes or not classes[piece]:
+                raise ValueError(f"problem keyword {keyword!r}: no word class {piece!r} "
+                                 f"(problems.word_classes: {', '.join(sorted(classes)) or 'none'})")
+            words = sorted({problem_text(w).strip() for w in classes[piece]}, key=lambda w: (-len(w), w))
+            rx += "(?:" + "|".join(_word_regex(w) for w in words if w) + ")"
     return rx
 
 
