@@ -53,11 +53,9 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	else echo "need chromium and fonts-noto-cjk: sudo apt-get install chromium fonts-noto-cjk" >&2; exit 1; fi
 
-# Three workers on CI's 2 cores: with two, a third of the CPU sat idle (25 min of CPU in
-# 18.5 min; the suite waits on JVM and dbt start-up, Spark's per-query latency and
-# subprocesses). Tests sharing a generated plant run stay on one worker (groups:
-# tests/conftest.py). TEST_WORKERS=0 runs everything in this process.
-TEST_WORKERS ?= 3
+# Two workers (CI has 2 cores); tests sharing a generated plant run stay on one worker
+# (groups: tests/conftest.py). TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 test: install spark-env browser

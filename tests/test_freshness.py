@@ -10,9 +10,9 @@ import pytest
 
 from orchestration.lib import freshness
 from orchestration.lib.pii import pii_salt
-from orchestration.lib.settings import DICTIONARY_DIR
+from orchestration.lib.settings import DICTIONARY_DIR, get_settings
 from tests.support.homes import copy_home, marts_digest, query
-from tests.support.runs import generate_plant, run_pipeline
+from tests.support.runs import run_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -150,23 +150,15 @@ def _partial_equals_rebuild(home, reached: str) -> None:
     assert verdicts == _verdicts(home, full_run)
 
 
-@pytest.fixture()
-def own_home(tmp_path):
-    """A plant and a full run of its own (not the shared pipeline_run: this test runs the
-    pipeline five times, so it can then run beside the shared run's tests on another worker)."""
-    plant = generate_plant(tmp_path / "exports", scale=0.01, seed=17)
-    run = run_pipeline(tmp_path / "home", plant.exports)
-    assert run.returncode == 0, run.output[-3000:]
-    return run.settings
-
-
-def test_a_new_complaints_file_rebuilds_only_what_it_reaches_with_a_full_builds_result(own_home):
+def test_a_new_complaints_file_rebuilds_only_what_it_reaches_with_a_full_builds_result(
+        pipeline_home, tmp_path):
     """One new CRM file: the dbt step rebuilds the models downstream of the complaints and the
     file ledger, reports the others as they stand with their test verdicts, publishes; the
     marts and every check verdict equal those of a full rebuild of the same exports. The same
     after a re-delivery that supersedes that file, then a late file of another entity."""
-    home = own_home
-    exports = home.exports
+    exports = tmp_path / "exports"
+    shutil.copytree(pipeline_home.exports, exports)
+    home = get_settings(copy_home(pipeline_home, tmp_path / "home").home, exports)
     model, batch, first_id = query(
         home, "select product_model, batch_code, complaint_id from marts.complaint_trace "
               "where batch_code is not null order by complaint_id limit 1")[0]
