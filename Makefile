@@ -58,11 +58,14 @@ browser:
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
-test: install spark-env browser
+# the two environments and the browser check are independent: prepared side by side
+test:
+	@$(MAKE) --no-print-directory -j3 install spark-env browser
 	$(PYTEST)
 
 # The edit loop: no generated plant, no pipeline run.
-test-fast: install spark-env
+test-fast:
+	@$(MAKE) --no-print-directory -j2 install spark-env
 	$(PYTEST) -m "not integration"
 
 dev: install
