@@ -22,8 +22,8 @@ SECOND_SEED = 23
 SECOND_SCALE = 0.01
 
 
-def _rows(con, sql: str, params: list | None = None) -> list[tuple]:
-    return con.execute(sql, params or []).fetchall()
+def _rows(con, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
 
 
 def check_against_truth(warehouse: Path, truth: dict) -> list[str]:

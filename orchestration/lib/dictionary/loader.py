@@ -22,6 +22,7 @@ from orchestration.lib.dictionary.model import (
     TimestampFormat,
     UnitKind,
     Vocabulary,
+    keyword_classes,
 )
 from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
 from orchestration.lib.settings import DICTIONARY_DIR
@@ -358,7 +359,7 @@ def check_consistency(d: Dictionary, paths: dict[str, Path]) -> list[str]:
 def _unknown_word_classes(keywords, classes, where: str) -> list[str]:
     """A keyword's `{name}` must be a word class of problems.word_classes."""
     return [f"{where}: keyword {kw!r} names word class {name!r}, not in problems.word_classes"
-            for kw in keywords for name in re.findall(r"\{([a-z_]+)\}", str(kw))
+            for kw in keywords for name in keyword_classes(kw)
             if name not in classes]
 
 

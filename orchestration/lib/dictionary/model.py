@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -168,6 +169,14 @@ class ProblemCategory(_Strict):
     name_en: str
     precedence: int  # 1 = wins over everything else (safety)
     types: list[ProblemType]
+
+
+WORD_CLASS = re.compile(r"\{([a-z_]+)\}")  # `{part}` in a problem keyword
+
+
+def keyword_classes(keyword: str) -> list[str]:
+    """The word classes a keyword names: `{part}…{failing}` -> ['part', 'failing']."""
+    return WORD_CLASS.findall(str(keyword))
 
 
 class ProblemTaxonomy(_Strict):

@@ -46,13 +46,14 @@ from orchestration.lib.dictionary.model import (
     MissingThreshold,
     Unit,
     VocabValue,
+    keyword_classes,
 )
 from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
-from orchestration.lib.dictionary.tables import keyword_classes, keyword_normalized
+from orchestration.lib.dictionary.tables import keyword_normalized
 
 SECTIONS = ("vocabularies", "units", "headers", "provinces", "problem_keywords",
-            "problem_ignore_phrases", "problem_word_classes", "batch_patterns", "missing_thresholds", "check_overrides",
-            "delivery_silence_hours", "review")
+            "problem_ignore_phrases", "problem_word_classes", "batch_patterns",
+            "missing_thresholds", "check_overrides", "delivery_silence_hours", "review")
 # `review:` holds what `dictionary suggest` could not decide; the merge ignores it
 OVERLAY_ENV = "QUALITRACE_DICTIONARY"
 VALUE_ATTRS = ("label_zh", "label_en", "value", "unit_kind")

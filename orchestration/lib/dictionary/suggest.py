@@ -95,7 +95,8 @@ class Knowledge:
         self.batch = [re.compile(bp.regex) for bp in d.batch_patterns]
         self.prefixes = sorted((lookup_key(p) or "" for p in d.batch_label_prefixes),
                                key=len, reverse=True)
-        self.keywords = [re.compile(keyword_regex(k, lang, d.problems.word_classes)) for _, t in d.problem_types()
+        classes = d.problems.word_classes if d.problems else {}
+        self.keywords = [re.compile(keyword_regex(k, lang, classes)) for _, t in d.problem_types()
                          for lang, kws in (("zh", t.keywords_zh), ("en", t.keywords_en))
                          for k in kws if keyword_normalized(k).strip(KEYWORD_GAP + " ")]
 

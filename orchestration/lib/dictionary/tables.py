@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from orchestration.lib.dictionary.loader import province_aliases
-from orchestration.lib.dictionary.model import Dictionary
+from orchestration.lib.dictionary.model import WORD_CLASS, Dictionary
 from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
 
 
@@ -192,14 +191,6 @@ def keyword_parts(keyword: str) -> list[str]:
 def keyword_normalized(keyword: str) -> str:
     """The keyword as matched, without stem marks: `problem*…recogni*` -> `problem…recogni`."""
     return KEYWORD_GAP.join(p.rstrip("*") for p in keyword_parts(keyword))
-
-
-WORD_CLASS = re.compile(r"\{([a-z_]+)\}")
-
-
-def keyword_classes(keyword: str) -> list[str]:
-    """The word classes a keyword names: `{part}…{failing}` -> ['part', 'failing']."""
-    return WORD_CLASS.findall(str(keyword))
 
 
 def _word_regex(word: str) -> str:
