@@ -24,14 +24,38 @@ concurrency:
     default_limit: 1
 telemetry:
   enabled: false
+# Dagster's own SQLite files and layout (history/runs.db, history/runs/<run>.db, schedules/);
+# the event log keeps its database engines open between events (lib/dagster_storage.py).
+run_storage:
+  module: dagster._core.storage.runs
+  class: SqliteRunStorage
+  config:
+    base_dir: {history}
+event_log_storage:
+  module: orchestration.lib.dagster_storage
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: {event_logs}
+schedule_storage:
+  module: dagster._core.storage.schedules
+  class: SqliteScheduleStorage
+  config:
+    base_dir: {schedules}
 """
 
 
 def write_instance_config(settings: Settings) -> Path:
     """Create `<home>/dagster/dagster.yaml` (overwritten: it is ours)."""
+    import json
+
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     path = settings.dagster_home / "dagster.yaml"
-    path.write_text(DAGSTER_YAML, encoding="utf-8")
+    where = {"history": settings.dagster_home / "history",
+             "event_logs": settings.dagster_home / "history" / "runs",
+             "schedules": settings.dagster_home / "schedules"}
+    # JSON strings are YAML strings: a home path with spaces or colons stays one value
+    path.write_text(DAGSTER_YAML.format(**{k: json.dumps(str(v)) for k, v in where.items()}),
+                    encoding="utf-8")
     return path
 
 

@@ -1,0 +1,119 @@
+"""The home's Dagster instance: its event log keeps engines open, in Dagster's own files.
+
+Real Dagster runs against real SQLite files: what one instance writes, a second instance
+(the UI's, or Dagster's stock storage class) reads, and a home written before this storage
+keeps its run history.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+from orchestration.lib.dagster_storage import KEPT_RUN_SHARDS, PooledSqliteEventLogStorage
+from orchestration.lib.devserver import write_instance_config
+from orchestration.lib.settings import get_settings
+
+
+@dg.asset(check_specs=[dg.AssetCheckSpec("rows_present", asset="batches")])
+def batches():
+    yield dg.Output(3)
+    yield dg.AssetCheckResult(check_name="rows_present", passed=True)
+
+
+@dg.asset
+def shipments(batches):
+    return batches + 1
+
+
+def _instance(settings) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_config(str(settings.dagster_home))
+
+
+def test_events_land_in_dagsters_files_and_read_back(tmp_path):
+    settings = get_settings(tmp_path / "a home: with spaces", tmp_path / "exports")
+    write_instance_config(settings)
+    instance = _instance(settings)
+    try:
+        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+        result = dg.materialize([batches, shipments], instance=instance)
+        assert result.success
+        runs_dir = settings.dagster_home / "history" / "runs"
+        assert (runs_dir / f"{result.run_id}.db").is_file()
+        assert (runs_dir / "index.db").is_file()
+        assert (settings.dagster_home / "history" / "runs.db").is_file()
+        written = len(instance.all_logs(result.run_id))
+    finally:
+        instance.dispose()
+
+    # Dagster's stock storage class over the same directory sees every event and the asset
+    # index (materialisations, check results): the files are Dagster's own
+    stock = SqliteEventLogStorage(str(runs_dir))
+    try:
+        assert len(stock.get_logs_for_run(result.run_id)) == written
+        latest = stock.get_latest_materialization_events([dg.AssetKey("shipments")])
+        assert latest[dg.AssetKey("shipments")].run_id == result.run_id
+        checks = stock.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("batches"), "rows_present"), limit=5)
+        assert [c.run_id for c in checks] == [result.run_id]
+    finally:
+        stock.dispose()
+
+
+def test_a_second_instance_sees_events_while_the_first_keeps_its_engines(tmp_path):
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    write_instance_config(settings)
+    writer, reader = _instance(settings), _instance(settings)
+    try:
+        first = dg.materialize([batches, shipments], instance=writer)
+        # the reader (the UI's process, say) sees the run and its materialisations at once
+        assert reader.get_run_by_id(first.run_id).is_success
+        assert reader.get_latest_materialization_event(dg.AssetKey("shipments")).run_id \
+            == first.run_id
+        second = dg.materialize([batches, shipments], instance=reader)
+        assert writer.get_latest_materialization_event(dg.AssetKey("shipments")).run_id \
+            == second.run_id
+    finally:
+        writer.dispose()
+        reader.dispose()
+
+
+def test_engines_are_kept_for_the_index_and_the_latest_runs_only(tmp_path):
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    write_instance_config(settings)
+    instance = _instance(settings)
+    try:
+        runs = [dg.materialize([batches], instance=instance).run_id
+                for _ in range(KEPT_RUN_SHARDS + 2)]
+        kept = list(instance.event_log_storage._engines)
+        assert "index" in kept
+        assert [s for s in kept if s != "index"] == runs[-KEPT_RUN_SHARDS:]
+        # an evicted run's events are still read (a new engine is opened for it)
+        assert instance.all_logs(runs[0])
+    finally:
+        instance.dispose()
+    assert not instance.event_log_storage._engines
+
+
+def test_a_home_written_before_keeps_its_run_history(tmp_path):
+    """Homes created with Dagster's default storage (no storage keys in dagster.yaml) use
+    the same directories: after the new dagster.yaml their runs and assets are still there."""
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    settings.dagster_home.mkdir(parents=True)
+    (settings.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    old = _instance(settings)
+    try:
+        assert not isinstance(old.event_log_storage, PooledSqliteEventLogStorage)
+        before = dg.materialize([batches, shipments], instance=old).run_id
+    finally:
+        old.dispose()
+    write_instance_config(settings)
+    new = _instance(settings)
+    try:
+        assert isinstance(new.event_log_storage, PooledSqliteEventLogStorage)
+        assert new.get_run_by_id(before).is_success
+        assert new.get_latest_materialization_event(dg.AssetKey("shipments")).run_id == before
+        after = dg.materialize([batches, shipments], instance=new).run_id
+        assert {r.run_id for r in new.get_runs()} == {before, after}
+    finally:
+        new.dispose()
