@@ -69,3 +69,7 @@ def test_a_verdict_carried_twice_names_one_run():
     assert partial_build.carried_note("run-c-87654321", once) == \
         "(verdict of run run-c-87: inputs unchanged) 3 rows null"
     assert partial_build.carried_note("run-d", "") == "(verdict of run run-d: inputs unchanged)"
+    # a passing test has no message: carried again, its note still names one run
+    empty = partial_build.carried_note("run-e-11112222", "")
+    assert partial_build.carried_note("run-f-33334444", empty) == \
+        "(verdict of run run-f-33: inputs unchanged)"

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 RAW_SOURCE = "raw"  # the dbt source of landed tables (models/staging/*/_*__sources.yml)
 UNCHANGED_META = "qualitrace/unchanged_since_run"
 PARTIAL_PREFIX = "rebuilding only what depends on "  # the dbt step's log line, read by the CLI
-_CARRIED = re.compile(r"^\(verdict of run [^:]*: inputs unchanged\) ")
+_CARRIED = re.compile(r"^\(verdict of run [^:]*: inputs unchanged\)(?: |$)")
 
 
 def raw_sources(manifest: Mapping) -> dict[str, str]:
