@@ -520,9 +520,10 @@ def test_complaint_models_same_rows_as_before(plant):
     finally:
         con.close()
     models = list(COMPLAINT_REFERENCE)
-    plant.dbt("compile", warehouse=wh, select=models)
+    plant.dbt("compile", warehouse=wh, select=[*models, "int_complaint_texts_classified"])
     compiled = {m: (plant.root / "ref_target" / "compiled" / "qualitrace" / "models"
-                    / "intermediate" / f"{m}.sql").read_text(encoding="utf-8") for m in models}
+                    / "intermediate" / f"{m}.sql").read_text(encoding="utf-8")
+                for m in [*models, "int_complaint_texts_classified"]}
     reference = {m: plant.dbt("compile", "--inline", COMPLAINT_REFERENCE[m], warehouse=wh,
                               select=()).results[0].node.compiled_code for m in models}
     con = duckdb.connect(str(wh))
@@ -531,7 +532,12 @@ def test_complaint_models_same_rows_as_before(plant):
         con.execute(f"create table intermediate.int_complaints_deduplicated as "
                     f"{reference['int_complaints_deduplicated']}")
         assert "_lv.serial_no in (select serial_no from" in compiled["int_complaints_batch_resolved"]
-        assert "select distinct d.description" in compiled["int_complaints_deduplicated"]
+        # the texts, each classified once (a first build: no table yet, every text)
+        assert "select distinct d.description" in compiled["int_complaint_texts_classified"]
+        con.execute(f"create table intermediate.int_complaint_texts_classified as "
+                    f"{compiled['int_complaint_texts_classified']}")
+        assert con.execute("select count(*) from intermediate.int_complaint_texts_classified"
+                           ).fetchone()[0] == len(DESCRIPTIONS) + 1  # and 'not a batch'
         for m in models:
             new = con.execute(compiled[m])
             cols = [d[0] for d in new.description]
@@ -547,3 +553,123 @@ def test_complaint_models_same_rows_as_before(plant):
         assert "UNCLASSIFIED" in codes and len(codes) > 2, codes
     finally:
         con.close()
+
+
+# ------------------------------------- complaint texts: classified once, kept between runs
+TEXT_MODELS = ("base_crm__complaints", "stg_crm__complaints", "int_complaints_distinct",
+               "int_complaint_texts_classified", "int_complaints_deduplicated")
+# customer wording as other plants' CRMs deliver it (no generator phrasing)
+TEXTS = ["收到就是坏的，屏幕不亮", "充电时冒烟，有烧焦味", "the unit leaks water after a week",
+         "Screen cracked on arrival, box was crushed", "用了三天就异响", "客服不回复", "",
+         "no power at all, tried two outlets", "漏水 leaking under the base", "物流太慢了"]
+
+
+def _worded_complaints(day: int, texts: list[str], first: int = 1) -> str:
+    rows = [f"CW{day:02d}{first + i:04d},400热线,2024-03-{day:02d} 09:{i:02d}:00,王五,13800001{i:03d},"
+            f"湖北,QE-20,,,\"{t}\",3,open,,\n" for i, t in enumerate(texts)]
+    return COMPLAINTS_HEADER + "".join(rows)
+
+
+@pytest.fixture
+def text_plant(tmp_path) -> Plant:
+    p = Plant(tmp_path, entities=(("crm", "complaints"),))
+    p.write("complaints_20240304.csv", _worded_complaints(4, TEXTS[:6]), system="crm")
+    p.write("complaints_20240311.csv", _worded_complaints(11, TEXTS[3:8] + ["电池鼓包了"]),
+            system="crm")
+    p.ingest()
+    return p
+
+
+def _table(plant: Plant, schema: str, model: str, warehouse: Path | None = None):
+    con = duckdb.connect(str(warehouse or plant.settings.warehouse))
+    try:
+        cols = con.execute("select column_name, data_type from duckdb_columns() where schema_name"
+                           f" = '{schema}' and table_name = '{model}' order by column_index").fetchall()
+        return cols, sorted(con.execute(f"select * from {schema}.{model}").fetchall(), key=repr)
+    finally:
+        con.close()
+
+
+def _build_and_compare_texts(plant: Plant) -> None:
+    plant.dbt("run", select=TEXT_MODELS)
+    plant.sql("checkpoint")
+    plant.refreshes += 1
+    ref = plant.root / f"texts_full_{plant.refreshes}" / "warehouse.duckdb"
+    ref.parent.mkdir()
+    shutil.copyfile(plant.settings.warehouse, ref)
+    plant.dbt("run", "--full-refresh", warehouse=ref, select=TEXT_MODELS)
+    for model in ("int_complaint_texts_classified", "int_complaints_deduplicated"):
+        assert _table(plant, "intermediate", model) == _table(plant, "intermediate", model, ref), model
+    texts = plant.sql("select count(*), count(distinct description_key) "
+                      "from intermediate.int_complaint_texts_classified")[0]
+    used = plant.sql("select count(distinct coalesce(description, '\x00')) "
+                     "from intermediate.int_complaints_distinct")[0][0]
+    assert texts == (used, used)
+
+
+def _classified_filter(plant: Plant) -> bool:
+    sql = (plant.target / "compiled" / "qualitrace" / "models" / "intermediate"
+           / "int_complaint_texts_classified.sql").read_text(encoding="utf-8")
+    return "not in (" in sql
+
+
+def test_complaint_texts_classified_once_equal_full_rebuild(text_plant):
+    """int_complaint_texts_classified keeps each text's classification between runs and
+    classifies only new texts; after a new file, a file re-delivered with other wording, a late
+    file for an earlier week, a removed file and a taxonomy change, it and
+    int_complaints_deduplicated equal a --full-refresh rebuild."""
+    plant = text_plant
+    _build_and_compare_texts(plant)
+    codes = dict(plant.sql("select description, problem_type_code "
+                           "from intermediate.int_complaint_texts_classified"))
+    assert codes["充电时冒烟，有烧焦味"].startswith("SF")  # safety outranks everything
+    assert codes["客服不回复"] == "UNCLASSIFIED"
+
+    # a new week: new texts and repeated ones; only the table's missing texts are classified
+    plant.write("complaints_20240318.csv", _worded_complaints(18, TEXTS[6:] + ["声音很大 很吵"]),
+                system="crm")
+    plant.ingest()
+    _build_and_compare_texts(plant)
+    assert _classified_filter(plant)
+
+    # a text already classified is not classified again: a marker on its row survives a run
+    where = "where description = '物流太慢了'"
+    evidence = plant.sql(f"select problem_evidence from intermediate.int_complaint_texts_classified {where}")
+    plant.sql(f"update intermediate.int_complaint_texts_classified set problem_evidence = 'kept' {where}")
+    plant.write("complaints_20240325.csv", _worded_complaints(25, ["物流太慢了", "按键失灵"]),
+                system="crm")
+    plant.ingest()
+    plant.dbt("run", select=TEXT_MODELS)
+    assert plant.sql(f"select problem_evidence from intermediate.int_complaint_texts_classified "
+                     f"{where}") == [("kept",)]
+    plant.sql("update intermediate.int_complaint_texts_classified set problem_evidence = ? "
+              f"{where}".replace("?", "null" if evidence[0][0] is None else f"'{evidence[0][0]}'"))
+    _build_and_compare_texts(plant)
+
+    # a file re-delivered with other wording: its old texts leave when no complaint uses them
+    plant.write("complaints_20240311.csv",
+                _worded_complaints(11, ["the lid does not close", "无法开机"]), system="crm")
+    plant.ingest()
+    # ... and, in the same run, a late file for an earlier week
+    plant.write("complaints_20240226.csv", _worded_complaints(26, ["门关不上", TEXTS[0]], first=500),
+                system="crm")
+    plant.ingest()
+    _build_and_compare_texts(plant)
+    assert plant.sql("select count(*) from intermediate.int_complaint_texts_classified "
+                     "where description = '电池鼓包了'") == [(0,)]
+
+    # a file removed from raw: texts only it used leave
+    plant.sql("delete from raw.crm__complaints where _source_file = 'crm/complaints_20240318.csv'")
+    _build_and_compare_texts(plant)
+    assert plant.sql("select count(*) from intermediate.int_complaint_texts_classified "
+                     "where description = '声音很大 很吵'") == [(0,)]
+
+    # a taxonomy change (a new keyword): every text is classified again under the new hash
+    before = plant.sql("select distinct _classify_hash from intermediate.int_complaint_texts_classified")
+    plant.sql("insert into dictionary.problem_keywords values "
+              "('FN03', '关不上', '关不上', '关不上', 'zh', 3)")
+    _build_and_compare_texts(plant)
+    after = plant.sql("select distinct _classify_hash from intermediate.int_complaint_texts_classified")
+    assert len(after) == 1 and after != before
+    assert plant.sql("select problem_type_code from intermediate.int_complaint_texts_classified "
+                     "where description = '门关不上'") == [("FN03",)]

@@ -1,0 +1,56 @@
+{#-
+  Incremental problem classification by description text (int_complaint_texts_classified).
+
+  Classifying a text is the expensive part of the complaint models (one large regex scan per
+  text) and its result depends on the text and the taxonomy alone, so each distinct text is
+  classified once and kept:
+    classified_texts_hash()     -> md5 of the classification SQL. The macros inline the
+                                   dictionary's keywords, negations and precedences at compile
+                                   time, so a dictionary or macro change changes it.
+    classified_texts_key(expr)  -> the text's key: md5 of the text, 'NULL' for no text.
+    classified_texts_only_new() -> whether this run classifies only the texts the table lacks
+                                   (an incremental run on an engine that can delete rows).
+    classified_texts_prune()    (pre_hook) -> on such a run, DELETE the texts no complaint
+                                   uses any more and every text classified under another hash.
+    classified_texts_strategy() -> the incremental strategy: `append` (the new texts); on Spark
+                                   (Parquet: no DELETE) every text is classified again and the
+                                   table overwritten.
+  Result after any run = a full rebuild (tests/test_dbt_incremental.py).
+-#}
+
+{#- bump to re-classify every text once -#}
+{% macro classified_texts_version() -%}classify.v1{%- endmacro %}
+
+{% macro classified_texts_hash() -%}
+    {{ return(local_md5(classified_texts_version() ~ '\n'
+        ~ problem_matches('t.description') ~ '\n' ~ problem_evidence('t.description') ~ '\n'
+        ~ problem_primary('m.problem_matches') ~ '\n' ~ problem_secondary('m.problem_matches'))) }}
+{%- endmacro %}
+
+{% macro classified_texts_key(expr) -%}
+    coalesce({{ dbt.hash(expr) }}, 'NULL')
+{%- endmacro %}
+
+{% macro classified_texts_only_new() -%}
+    {{ return(execute and is_incremental() and by_file_selects_changes()) }}
+{%- endmacro %}
+
+{% macro classified_texts_prune() -%}
+{%- if classified_texts_only_new() -%}
+delete from {{ this }}
+where _classify_hash <> '{{ classified_texts_hash() }}'
+   or description_key not in (
+       select distinct {{ classified_texts_key('d.description') }}
+       from {{ ref('int_complaints_distinct') }} as d)
+{%- endif -%}
+{%- endmacro %}
+
+{% macro classified_texts_strategy() -%}
+    {{ return(adapter.dispatch('classified_texts_strategy', 'qualitrace')()) }}
+{%- endmacro %}
+{% macro default__classified_texts_strategy() -%}
+    {{ return('append') }}
+{%- endmacro %}
+{% macro spark__classified_texts_strategy() -%}
+    {{ return('insert_overwrite') }}
+{%- endmacro %}
