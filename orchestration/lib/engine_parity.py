@@ -18,8 +18,9 @@ from pathlib import Path
 
 import duckdb
 
-# lineage columns that legitimately differ between two builds of the same landing
-IGNORED_COLUMNS = frozenset({"_conform_hash"})
+# lineage columns that legitimately differ between two builds of the same landing: hashes of
+# each engine's own rendered SQL (a change of it re-conforms / re-classifies)
+IGNORED_COLUMNS = frozenset({"_conform_hash", "_classify_hash"})
 # the schemas dbt builds, and the tables in them that Python writes (the gate, alerting)
 DBT_SCHEMAS = ("staging", "intermediate", "marts_build", "governance")
 NOT_DBT = frozenset({("governance", "alerts"), ("governance", "check_results")})

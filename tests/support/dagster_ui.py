@@ -16,8 +16,9 @@ from dagster_graphql.test.utils import execute_dagster_graphql
 RUNS = """query { runsOrError { __typename ... on Runs { results {
   runId status tags { key value } } } } }"""
 
-CHECKS = """query($runId: ID!) { logsForRun(runId: $runId) { __typename
-  ... on EventConnection { events { __typename
+CHECKS = """query($runId: ID!, $afterCursor: String) {
+  logsForRun(runId: $runId, afterCursor: $afterCursor) { __typename
+  ... on EventConnection { cursor hasMore events { __typename
     ... on AssetCheckEvaluationEvent { evaluation {
       checkName success severity assetKey { path } } } } } } }"""
 
@@ -64,13 +65,20 @@ def ui_runs(dagster_home: Path) -> list[UiRun]:
 
 
 def ui_checks(dagster_home: Path, run_id: str) -> list[UiCheck]:
-    """The asset check evaluations of one run, as its run page lists them."""
+    """The asset check evaluations of one run, as its run page lists them (the UI loads a
+    run's events in pages of 1,000; a run of the pipeline has more)."""
+    events, cursor = [], None
     with ui(dagster_home) as process:
-        data = _query(process, CHECKS, {"runId": run_id})["logsForRun"]
-    assert data["__typename"] == "EventConnection", data
+        while True:
+            data = _query(process, CHECKS, {"runId": run_id, "afterCursor": cursor})["logsForRun"]
+            assert data["__typename"] == "EventConnection", data
+            events += data["events"]
+            if not data["hasMore"]:
+                break
+            cursor = data["cursor"]
     return [UiCheck("/".join(e["evaluation"]["assetKey"]["path"]), e["evaluation"]["checkName"],
                     e["evaluation"]["success"], e["evaluation"]["severity"])
-            for e in data["events"] if e["__typename"] == "AssetCheckEvaluationEvent"]
+            for e in events if e["__typename"] == "AssetCheckEvaluationEvent"]
 
 
 LAUNCH = """mutation($executionParams: ExecutionParams!) {

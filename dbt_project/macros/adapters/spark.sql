@@ -171,7 +171,10 @@
     name is accepted here, dbt-spark's own strategies are checked by dbt-spark. -#}
 {% macro dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format) -%}
     {%- if raw_strategy == 'by_file' -%}{{ return('by_file') }}{%- endif -%}
-    {{ return(dbt_spark.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) }}
+    {#- dbt-spark's own macro cannot be called from here (its package is not in the project's
+        Jinja context): the project's Spark models use `by_file` only -#}
+    {{ exceptions.raise_compiler_error("incremental strategy '" ~ raw_strategy ~ "' on Spark: the "
+       ~ "project overrides dbt-spark's strategy check and accepts only 'by_file'") }}
 {%- endmacro %}
 
 {#- the generic lookup (CASE), its value type named in Spark's words -#}
@@ -192,7 +195,7 @@
     insert overwrite table {{ target }}
     select {% for c in cols %}{{ adapter.quote(c) }}{{ ', ' if not loop.last }}{% endfor %} from {{ source }}
     {%- else -%}
-        {{ return(dbt_spark.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates)) }}
+        {{ exceptions.raise_compiler_error("incremental strategy '" ~ strategy ~ "' on Spark: only 'by_file' is implemented") }}
     {%- endif -%}
 {%- endmacro %}
 

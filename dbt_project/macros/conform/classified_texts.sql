@@ -12,9 +12,9 @@
                                    (an incremental run on an engine that can delete rows).
     classified_texts_prune()    (pre_hook) -> on such a run, DELETE the texts no complaint
                                    uses any more and every text classified under another hash.
-    classified_texts_strategy() -> the incremental strategy: `append` (the new texts); on Spark
-                                   (Parquet: no DELETE) every text is classified again and the
-                                   table overwritten.
+    classified_texts_materialization() -> `incremental` (strategy `append`: the new texts);
+                                   on Spark (Parquet tables: no DELETE) a `table`, every text
+                                   classified again on every run.
   Result after any run = a full rebuild (tests/test_dbt_incremental.py).
 -#}
 
@@ -45,12 +45,12 @@ where _classify_hash <> '{{ classified_texts_hash() }}'
 {%- endif -%}
 {%- endmacro %}
 
-{% macro classified_texts_strategy() -%}
-    {{ return(adapter.dispatch('classified_texts_strategy', 'qualitrace')()) }}
+{% macro classified_texts_materialization() -%}
+    {{ return(adapter.dispatch('classified_texts_materialization', 'qualitrace')()) }}
 {%- endmacro %}
-{% macro default__classified_texts_strategy() -%}
-    {{ return('append') }}
+{% macro default__classified_texts_materialization() -%}
+    {{ return('incremental') }}
 {%- endmacro %}
-{% macro spark__classified_texts_strategy() -%}
-    {{ return('insert_overwrite') }}
+{% macro spark__classified_texts_materialization() -%}
+    {{ return('table') }}
 {%- endmacro %}

@@ -4,8 +4,8 @@
 -- classification depends on the text and the taxonomy alone, so a run classifies only the
 -- texts not yet classified under the current taxonomy (macros/conform/classified_texts.sql);
 -- the pre-hook drops texts no complaint uses any more. Same rows as a full rebuild.
-{{ config(materialized='incremental',
-          incremental_strategy=classified_texts_strategy(),
+{{ config(materialized=classified_texts_materialization(),
+          incremental_strategy='append',
           pre_hook="{{ classified_texts_prune() }}") }}
 
 {%- set classify_hash = classified_texts_hash() if execute else '' %}
