@@ -348,17 +348,22 @@ def test_dangling_references_warn_then_block_and_are_judged_on_enough_rows(home)
     assert validate_model(home, "stg_mes__readings", [spec])[0].passed
 
 
-def test_a_model_left_standing_keeps_its_row_level_verdicts_and_rechecks_its_set(home):
+def test_a_model_left_standing_keeps_its_own_rows_verdicts_and_rechecks_references(home):
     """After a partial build (lib/partial_build.py) a model that was not rebuilt keeps the
-    row-level outcomes of the run that built it (its rows did not change) and is judged
-    again on everything set-level. The outcome equals a full validation of the same rows."""
+    outcomes that depend on its own rows only (row-level, uniqueness, minimum rows), as the
+    run that built it recorded them, and is judged again on what reads other tables. The
+    outcome equals a full validation of the same rows."""
     from orchestration.lib.quality.gate import run_checks
 
+    with connect(home) as con:
+        con.execute("CREATE TABLE intermediate.batches AS SELECT '20240315-L02-003' AS batch_code")
     specs = [S("not_null__value", "not_null", ["value"]),
              S("in_set__parameter", "in_set", ["parameter"], WARN,
                value_set=["temperature", "pressure"]),
              S("unique_k", "unique", ["equipment_id", "ts", "parameter", "_source_file"], WARN),
-             S("rows_min", "row_count_min", [], ERROR, min_rows=10)]
+             S("rows_min", "row_count_min", [], ERROR, min_rows=10),
+             S("batch_known", "referential", ["batch"], ERROR, ref="intermediate.batches",
+               ref_column="batch_code", warn=0.05, error=0.5, min_rows=50)]
     suites = {"stg_mes__readings": specs}
     full = run_checks(home, suites, "built")["stg_mes__readings"]
     with duckdb.connect(str(home.warehouse)) as con:  # proves what is read, not recomputed
@@ -370,10 +375,21 @@ def test_a_model_left_standing_keeps_its_row_level_verdicts_and_rechecks_its_set
     assert by["not_null__value"].message.startswith("as recorded: ")
     assert by["not_null__value"].details == {"unchanged_since_run": "built"}
     assert by["in_set__parameter"].details == {"unchanged_since_run": "built"}
-    assert "unchanged_since_run" not in by["unique_k"].details  # set level: judged again
+    assert by["unique_k"].details == {"unchanged_since_run": "built"}  # its own rows
+    assert by["rows_min"].details == {"unchanged_since_run": "built"}
+    assert "unchanged_since_run" not in by["batch_known"].details  # reads another table
     verdict = lambda outs: sorted((o.check_name, o.severity, o.passed, o.observed_value)
                                   for o in outs)
     assert verdict(partial) == verdict(full)
+    # the referenced table changes while the model stands: that check's verdict follows
+    with connect(home) as con:
+        con.execute("DELETE FROM intermediate.batches")
+    moved = {o.check_name: o for o in run_checks(
+        home, suites, "moved", standing={"stg_mes__readings": "built"})["stg_mes__readings"]}
+    assert not moved["batch_known"].passed and moved["batch_known"].severity == ERROR
+    assert moved["unique_k"].passed == by["unique_k"].passed
+    with connect(home) as con:
+        con.execute("INSERT INTO intermediate.batches VALUES ('20240315-L02-003')")
     recorded = lambda run: sorted(r[0] for r in duckdb.connect(
         str(home.warehouse), read_only=True).execute(
         "SELECT check_name FROM governance.check_results WHERE run_id = ?", [run]).fetchall())

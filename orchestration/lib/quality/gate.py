@@ -77,10 +77,13 @@ def gate_memory() -> str:
 
 def standing_outcomes(settings: Settings, suites: dict[str, list[ExpectationSpec]],
                       standing: dict[str, str]) -> dict[str, list[CheckOutcome]]:
-    """The row-level outcomes (not null, in set, regex, between: facts about a model's own
-    rows only) of the models a partial build left standing, as the run that built them
-    recorded them. A spec without a recorded outcome is not returned (it is validated)."""
-    from orchestration.lib.quality.model import ROW_KINDS
+    """The outcomes of the models a partial build left standing whose verdict depends on the
+    model's own rows only (`OWN_ROWS_KINDS`: not null, in set, regex, between, uniqueness,
+    missing rates, minimum rows, dictionary gaps, conformance, duplicate entries), as the run
+    that built them recorded them: the rows, the specs and the dictionary are the same (any
+    change to the last two makes the run a full build). A spec without a recorded outcome is
+    not returned (it is validated)."""
+    from orchestration.lib.quality.model import OWN_ROWS_KINDS
     from orchestration.lib.quality.validate import asset_path
     from orchestration.lib.warehouse import connect
 
@@ -91,14 +94,14 @@ def standing_outcomes(settings: Settings, suites: dict[str, list[ExpectationSpec
         rows = con.execute(
             "SELECT run_id, asset, check_name, severity, passed, observed_value, threshold, "
             "kind, message, signature FROM governance.check_results WHERE kind IN "
-            f"({', '.join('?' for _ in ROW_KINDS)}) AND run_id IN "
-            f"({', '.join('?' for _ in runs)})", [*ROW_KINDS, *runs]).fetchall()
+            f"({', '.join('?' for _ in OWN_ROWS_KINDS)}) AND run_id IN "
+            f"({', '.join('?' for _ in runs)})", [*OWN_ROWS_KINDS, *runs]).fetchall()
     recorded = {(r[0], r[1], r[2]): r for r in rows}
     out: dict[str, list[CheckOutcome]] = {}
     for model, run in standing.items():
         for spec in suites.get(model, []):
             r = recorded.get((run, asset_path(model), spec.name))
-            if spec.row_level and r is not None:
+            if spec.kind in OWN_ROWS_KINDS and r is not None:
                 out.setdefault(model, []).append(CheckOutcome(
                     check_name=r[2], asset=r[1], severity=r[3], passed=bool(r[4]),
                     observed_value=r[5], threshold=r[6] or "", kind=r[7] or "",
@@ -115,9 +118,10 @@ def run_checks(settings: Settings, suites: dict[str, list[ExpectationSpec]],
     once. No exceptions for failed checks (the caller decides what blocks).
 
     `standing`: models a partial build did not rebuild (model -> the run that built them):
-    their row-level outcomes are that run's (`standing_outcomes`); their set-level checks
-    (uniqueness, rates, references to other tables, comparisons with the previous run) are
-    evaluated as always."""
+    the outcomes that depend on their own rows only are that run's (`standing_outcomes`);
+    the checks that read other tables, the previous run or the previous delivery
+    (references, row counts against the last run, shrunk deliveries) are evaluated as
+    always."""
     from orchestration.lib.quality import gx_engine
     from orchestration.lib.quality.validate import Catalog, collect_model, finish_models
     from orchestration.lib.warehouse import connect

@@ -16,6 +16,12 @@ SET_KINDS = ("unique", "missing_rate", "row_count_vs_previous", "duplicate_entri
              "redelivered_files", "file_status", "row_count_min", "dictionary_gap",
              "conformance", "delivery_shrank", "referential")
 KINDS = ROW_KINDS + SET_KINDS
+# Kinds whose verdict is a function of the model's own rows (and its own landed table) under
+# the same specs and dictionary: a model a partial build left standing keeps the verdicts of
+# the run that built it (gate.standing_outcomes). The others read other tables, the previous
+# run or the previous delivery, and are judged again on every run.
+OWN_ROWS_KINDS = ROW_KINDS + ("unique", "missing_rate", "row_count_min", "dictionary_gap",
+                              "conformance", "duplicate_entries")
 
 
 @dataclass(frozen=True)
