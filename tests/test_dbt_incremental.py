@@ -111,27 +111,33 @@ class Plant:
         return (self.target / "compiled" / "qualitrace" / "models" / "staging"
                 / model.split("_")[1] / f"{model}.sql").read_text(encoding="utf-8")
 
-    def table(self, model: str, warehouse: Path | None = None) -> tuple[list, list]:
-        """(columns with types in order, sorted rows) of staging.<model>."""
+    def table(self, model: str, warehouse: Path | None = None,
+              schema: str = "staging") -> tuple[list, list]:
+        """(columns with types in order, sorted rows) of <schema>.<model>."""
         con = duckdb.connect(str(warehouse or self.settings.warehouse))
         try:
             cols = con.execute(
                 "select column_name, data_type from duckdb_columns() where schema_name = "
-                f"'staging' and table_name = '{model}' order by column_index").fetchall()
-            rows = con.execute(f"select * from staging.{model}").fetchall()
+                f"'{schema}' and table_name = '{model}' order by column_index").fetchall()
+            rows = con.execute(f"select * from {schema}.{model}").fetchall()
             return cols, sorted(rows, key=repr)
         finally:
             con.close()
 
-    def build_and_compare(self) -> None:
-        """dbt run (incremental), then a --full-refresh of a copy: the tables must be equal."""
-        self.dbt("run")
+    def full_refresh_copy(self, select=None) -> Path:
+        """A copy of the warehouse rebuilt by `dbt run --full-refresh` (of `select`)."""
         self.sql("checkpoint")  # the copy must hold every committed change (no WAL)
         self.refreshes += 1  # dbt keeps databases open in-process: a new file every time
         ref = self.root / f"full_refresh_{self.refreshes}" / "warehouse.duckdb"  # same catalog
         ref.parent.mkdir()
         shutil.copyfile(self.settings.warehouse, ref)
-        self.dbt("run", "--full-refresh", warehouse=ref)
+        self.dbt("run", "--full-refresh", warehouse=ref, select=select)
+        return ref
+
+    def build_and_compare(self) -> None:
+        """dbt run (incremental), then a --full-refresh of a copy: the tables must be equal."""
+        self.dbt("run")
+        ref = self.full_refresh_copy()
         for model in self.models:
             cols, rows = self.table(model)
             assert "_conform_hash" in [c for c, _ in cols]
@@ -580,26 +586,12 @@ def text_plant(tmp_path) -> Plant:
     return p
 
 
-def _table(plant: Plant, schema: str, model: str, warehouse: Path | None = None):
-    con = duckdb.connect(str(warehouse or plant.settings.warehouse))
-    try:
-        cols = con.execute("select column_name, data_type from duckdb_columns() where schema_name"
-                           f" = '{schema}' and table_name = '{model}' order by column_index").fetchall()
-        return cols, sorted(con.execute(f"select * from {schema}.{model}").fetchall(), key=repr)
-    finally:
-        con.close()
-
-
 def _build_and_compare_texts(plant: Plant) -> None:
     plant.dbt("run", select=TEXT_MODELS)
-    plant.sql("checkpoint")
-    plant.refreshes += 1
-    ref = plant.root / f"texts_full_{plant.refreshes}" / "warehouse.duckdb"
-    ref.parent.mkdir()
-    shutil.copyfile(plant.settings.warehouse, ref)
-    plant.dbt("run", "--full-refresh", warehouse=ref, select=TEXT_MODELS)
+    ref = plant.full_refresh_copy(select=TEXT_MODELS)
     for model in ("int_complaint_texts_classified", "int_complaints_deduplicated"):
-        assert _table(plant, "intermediate", model) == _table(plant, "intermediate", model, ref), model
+        assert plant.table(model, schema="intermediate") == \
+            plant.table(model, ref, schema="intermediate"), model
     texts = plant.sql("select count(*), count(distinct description_key) "
                       "from intermediate.int_complaint_texts_classified")[0]
     used = plant.sql("select count(distinct coalesce(description, '\x00')) "

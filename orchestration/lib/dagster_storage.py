@@ -18,7 +18,6 @@ so a reader in another process sees every event as soon as it is stored.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -38,7 +37,6 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data=None):
         self._engines: OrderedDict[str, db.engine.Engine] = OrderedDict()
-        self._engines_lock = threading.Lock()
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -46,22 +44,21 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         return cls(inst_data=inst_data, **config_value)
 
     def _engine(self, shard: str) -> db.engine.Engine:
-        with self._engines_lock:
-            engine = self._engines.get(shard)
-            if engine is not None:
-                self._engines.move_to_end(shard)
-                return engine
-            engine = db.create_engine(
-                self.conn_string_for_shard(shard),
-                poolclass=QueuePool, pool_size=1, max_overflow=4,
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
-                              "check_same_thread": False},
-            )
-            self._engines[shard] = engine
-            runs = [s for s in self._engines if s != INDEX_SHARD_NAME]
-            for old in runs[:-KEPT_RUN_SHARDS]:
-                self._engines.pop(old).dispose()
+        """The shard's engine (called under Dagster's `_db_lock`, as every connection is)."""
+        engine = self._engines.get(shard)
+        if engine is not None:
+            self._engines.move_to_end(shard)
             return engine
+        engine = db.create_engine(
+            self.conn_string_for_shard(shard),
+            poolclass=QueuePool, pool_size=1, max_overflow=4,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        )
+        self._engines[shard] = engine
+        runs = [s for s in self._engines if s != INDEX_SHARD_NAME]
+        for old in runs[:-KEPT_RUN_SHARDS]:
+            self._engines.pop(old).dispose()
+        return engine
 
     @contextlib.contextmanager
     def _connect(self, shard: str) -> Iterator[db.engine.Connection]:
@@ -74,7 +71,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 yield conn
 
     def _dispose_engines(self) -> None:
-        with self._engines_lock:
+        with self._db_lock:
             while self._engines:
                 self._engines.popitem()[1].dispose()
 

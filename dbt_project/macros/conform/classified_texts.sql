@@ -9,7 +9,7 @@
                                    time, so a dictionary or macro change changes it.
     classified_texts_key(expr)  -> the text's key: md5 of the text, 'NULL' for no text.
     classified_texts_only_new() -> whether this run classifies only the texts the table lacks
-                                   (an incremental run on an engine that can delete rows).
+                                   (an incremental run).
     classified_texts_prune()    (pre_hook) -> on such a run, DELETE the texts no complaint
                                    uses any more and every text classified under another hash.
     classified_texts_materialization() -> `incremental` (strategy `append`: the new texts);
@@ -32,7 +32,7 @@
 {%- endmacro %}
 
 {% macro classified_texts_only_new() -%}
-    {{ return(execute and is_incremental() and by_file_selects_changes()) }}
+    {{ return(execute and is_incremental()) }}
 {%- endmacro %}
 
 {% macro classified_texts_prune() -%}
