@@ -6,6 +6,16 @@ import argparse
 import sys
 
 
+def _add_spark_cluster(p, prefix: str = "") -> None:
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--spark-master", help=f"{prefix}an existing cluster (spark://host:7077); "
+                       "default: $QUALITRACE_SPARK_MASTER, else Spark inside dbt's process "
+                       "(local[2])")
+    where.add_argument("--local-cluster", type=int, metavar="WORKERS",
+                       help=f"{prefix}start a standalone master and WORKERS workers on "
+                            "127.0.0.1 for this run (from the pyspark package)")
+
+
 def _add_home(p: argparse.ArgumentParser) -> None:
     p.add_argument("--home", help="Qualitrace home (default: $QUALITRACE_HOME or ./.qualitrace)")
     p.add_argument("--exports", help="exports root (default: $QUALITRACE_EXPORTS or <home>/exports)")
@@ -30,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--rebuild", action="store_true",
                    help="rebuild and re-check everything even if no file, dictionary or code "
                         "changed since the last successful run (which is otherwise skipped)")
+    r.add_argument("--engine", choices=["duckdb", "spark"], default=None,
+                   help="engine that builds the dbt models (default: $QUALITRACE_ENGINE or "
+                        "duckdb); spark needs `make spark-env`")
+    _add_spark_cluster(r, "with --engine spark: ")
 
     t = sub.add_parser("trace", help="trace one complaint backward to batch, machines, lots")
     _add_home(t)
@@ -73,12 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("spark", help="build the dbt project on Apache Spark from this home's "
                                       "landing (after `qualitrace run`) and compare with DuckDB")
     _add_home(sp)
-    where = sp.add_mutually_exclusive_group()
-    where.add_argument("--spark-master", help="an existing cluster (spark://host:7077); "
-                                              "default: Spark inside this process (local[2])")
-    where.add_argument("--local-cluster", type=int, metavar="WORKERS",
-                       help="start a standalone master and WORKERS workers on 127.0.0.1 "
-                            "for this build (from the pyspark package)")
+    _add_spark_cluster(sp)
     sp.add_argument("--compare", action="store_true",
                     help="compare every table with the DuckDB build, row for row")
 

@@ -1,35 +1,40 @@
-"""The same plant on a real Spark standalone cluster equals the DuckDB build (issue 17).
+"""The whole pipeline on a real Spark standalone cluster equals the DuckDB run (issue 17).
 
-A Spark master and two workers are started on 127.0.0.1 from the pyspark package; the dbt
-project is built (`dbt build`: models and data tests) on that cluster from the
-landing of a DuckDB run of the same exports; then every table the DuckDB build materialised
-(staging base tables, intermediate, marts, dbt's governance tables) is compared row for row
+A Spark master and two workers are started on 127.0.0.1 from the pyspark package. The same
+exports are run twice with the same salt for customer keys: `qualitrace run` (DuckDB, the
+default) into one home, `qualitrace run --engine spark --spark-master <the cluster>` into
+another. On Spark every dbt model and data test runs on the cluster; the gate and publishing
+read its tables in place (Parquet) as they read a DuckDB build. Compared: every table dbt
+materialised (staging base tables, intermediate, marts_build, dbt's governance tables), every
+published mart (the Parquet files `qualitrace trace` and analysts read) and the gate's verdicts
 (orchestration/lib/engine_parity.py: column names, row counts and the multiset of rows,
-doubles to 6 decimals). The exports are two plants in one folder: a generated one (every
-mart has rows: suspect ranking, SPC violations, forward trace) and the hand-written hostile
-plant of the gate and quarantine tests (tests/support/hostile_plant.py: foreign spellings,
-Chinese headers, unlinked CAPA, `inf`, `1e400`, `265,5`, corrections by later files,
-personal data). One build for both: each Spark build pays a JVM start and about a second per
-model and test, whatever the rows.
+doubles to 6 decimals; the times each home landed the files are left out). The exports are two plants in one folder: a generated one (every mart
+has rows: suspect ranking, SPC violations, forward trace) and the hand-written hostile plant of
+the gate and quarantine tests (tests/support/hostile_plant.py: foreign spellings, Chinese
+headers, unlinked CAPA, `inf`, `1e400`, `265,5`, corrections by later files, personal data).
 Only a row-level comparison catches an engine difference: a regex dialect turns batch codes
 NULL while every dbt test still passes.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import urllib.request
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.lib.engine_parity import compare_dbt_tables
-from orchestration.lib.spark import run_spark_build, spark_paths, start_standalone_cluster
+from orchestration.lib.engine_parity import INGEST_TIMES, compare_dbt_tables, compare_relations
+from orchestration.lib.publish import MARTS
+from orchestration.lib.spark import spark_paths, start_standalone_cluster
 from tests.support import hostile_plant
 from tests.support.runs import generate_plant, run_pipeline
 
 pytestmark = pytest.mark.integration
 
+SALT = {"QUALITRACE_PII_SALT": "spark-parity-salt"}  # one customer_key for both runs
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +53,7 @@ def hostile_files(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def built(cluster, hostile_files, tmp_path_factory):
+def runs(cluster, hostile_files, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("spark_plants")
     plant = generate_plant(tmp / "exports", scale=0.01, seed=7)
     for rel, f in hostile_files.items():
@@ -56,27 +61,31 @@ def built(cluster, hostile_files, tmp_path_factory):
         assert not target.exists(), f"{rel}: in both plants"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(f, target)
-    run = run_pipeline(tmp / "home", plant.exports)
-    assert run.returncode == 0, run.output[-3000:]
-    # dbt's unit tests are left out, as in every pipeline run (orchestration/defs/dbt): the
-    # suite runs them on DuckDB, and this comparison checks the same SQL on real rows
-    build = run_spark_build(run.settings, master=cluster.master_url, command="build",
-                            extra_args=["--exclude-resource-type", "unit_test"])
-    log = build.log.read_text(encoding="utf-8", errors="replace")
-    assert build.ok, log[-4000:]
-    results = compare_dbt_tables(run.settings.warehouse, spark_paths(run.settings.home).table_glob)
-    return run, build, log, results
+    duck = run_pipeline(tmp / "duckdb", plant.exports, env=SALT)
+    assert duck.returncode == 0, duck.output[-3000:]
+    spark = run_pipeline(tmp / "spark", plant.exports, "--engine", "spark",
+                         "--spark-master", cluster.master_url, env=SALT)
+    assert spark.returncode == 0, spark.output[-4000:]
+    return duck, spark
 
 
-def test_the_build_ran_on_the_two_workers_and_passed_its_tests(cluster, built):
-    assert cluster.alive_workers() == 2
-    _, build, log, _ = built
-    assert "Completed successfully" in log and "PASS=" in log
-    assert build.landing_rows["raw.crm__complaints"] > 0  # Spark read the DuckDB run's landing
+def test_the_spark_run_built_on_the_two_workers(cluster, runs):
+    _, spark = runs
+    assert "engine: Apache Spark (spark://127.0.0.1:" in spark.output
+    with urllib.request.urlopen(cluster.ui_url + "/json/", timeout=5) as r:
+        master = json.load(r)
+    assert master["aliveworkers"] == 2
+    apps = [a for a in master["completedapps"] if a["name"] == "qualitrace-dbt"]
+    assert apps, master["completedapps"]  # dbt's Spark session ran on this cluster
+    assert any(a["cores"] >= 2 for a in apps)  # with both workers' cores
+    assert (spark_paths(spark.settings.home).warehouse / "marts_build.db" / "forward_trace").is_dir()
 
 
-def test_every_dbt_table_equals_the_duckdb_build(built):
-    _, _, _, results = built
+def test_every_dbt_table_equals_the_duckdb_build(runs):
+    duck, spark = runs
+    # each home landed the exports itself: the ingest times differ, nothing else may
+    results = compare_dbt_tables(duck.settings.warehouse,
+                                 spark_paths(spark.settings.home).table_glob, ignore=INGEST_TIMES)
     names = {r.table for r in results}
     assert {"marts_build.suspect_ranking", "marts_build.spc_violations",
             "marts_build.forward_trace", "marts_build.complaint_trace",
@@ -88,12 +97,44 @@ def test_every_dbt_table_equals_the_duckdb_build(built):
     assert rows["marts_build.spc_violations"] > 0
 
 
-def test_the_compared_tables_hold_the_hostile_plants_rows(built, hostile_files):
+def test_every_published_mart_equals_the_duckdb_run(runs):
+    """What analysts and `qualitrace trace` read: the Parquet files of the published version."""
+    duck, spark = runs
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    results = [compare_relations(con, m, f"read_parquet('{duck.settings.parquet_dir / m}.parquet')",
+                                 f"read_parquet('{spark.settings.parquet_dir / m}.parquet')",
+                                 ignore=INGEST_TIMES)
+               for m in MARTS]
+    unequal = [r.describe() for r in results if not r.equal]
+    assert not unequal, "\n".join(unequal)
+    assert all(r.rows_left > 0 for r in results), [r.describe() for r in results]
+
+
+def test_the_gate_gave_the_same_verdicts(runs):
+    """Every check of the gate (GX expectations, reconciliation, dbt tests) judged the Spark
+    build as it judged the DuckDB one, failing WARNs included."""
+    verdicts = []
+    for run in runs:
+        con = duckdb.connect(str(run.settings.warehouse), read_only=True)
+        try:
+            verdicts.append(sorted(con.execute(
+                "select check_name, asset, severity, passed, observed_value "
+                "from governance.check_results where run_id = (select run_id from "
+                "governance.check_results order by checked_at desc limit 1)").fetchall()))
+        finally:
+            con.close()
+    duck, spark = verdicts
+    assert len(duck) > 300 and any(not v[3] for v in duck)  # WARNs failed on the hostile rows
+    assert spark == duck
+
+
+def test_the_compared_tables_hold_the_hostile_plants_rows(runs, hostile_files):
     """The hand-written rows reached the compared tables (quarantine, dictionary gaps, the
     complaint trace), so the equality above covers them, not only the generated plant."""
-    run, _, _, _ = built
+    duck, _ = runs
     files = sorted(hostile_files)
-    con = duckdb.connect(str(run.settings.warehouse), read_only=True)
+    con = duckdb.connect(str(duck.settings.warehouse), read_only=True)
     try:
         one = lambda sql: con.execute(sql, [files]).fetchone()[0]
         assert one("select count(*) from governance.staging_rejects "

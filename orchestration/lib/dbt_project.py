@@ -128,14 +128,23 @@ except OSError:
     pass
 if os.getppid() == 1:  # parent already gone
     sys.exit(137)
-os.execv({dbt!r}, [{dbt!r}] + sys.argv[1:])
+os.execv({argv[0]!r}, {argv!r} + sys.argv[1:])
 '''
 
 
 def guarded_dbt_executable(settings: Settings) -> Path:
     """A wrapper around dbt that is killed when the process that started it dies."""
-    path = settings.home / "dbt" / "bin" / "dbt"
-    text = _GUARD.format(python=sys.executable, dbt=dbt_cli_path())
+    return write_executable(settings.home / "dbt" / "bin" / "dbt",
+                            guard_script([dbt_cli_path()]))
+
+
+def guard_script(argv: list[str]) -> str:
+    """A Python script that runs `argv` (plus its own arguments) and dies with its parent."""
+    return _GUARD.format(python=sys.executable, argv=list(argv))
+
+
+def write_executable(path: Path, text: str) -> Path:
+    """A script at `path` with `text` (rewritten atomically only when it differs)."""
     if not path.exists() or path.read_text() != text:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -23,6 +23,9 @@ import duckdb
 IGNORED_COLUMNS = frozenset({"_conform_hash", "_classify_hash"})
 # the schemas dbt builds, and the tables in them that Python writes (the gate, alerting)
 DBT_SCHEMAS = ("staging", "intermediate", "marts_build", "governance")
+# wall-clock times of ingest: they differ between two homes that each landed the same exports
+# (the engines are compared on one landing, or on two with these left out)
+INGEST_TIMES = frozenset({"_loaded_at", "loaded_at", "first_seen", "last_seen", "quarantined_at"})
 NOT_DBT = frozenset({("governance", "alerts"), ("governance", "check_results")})
 DECIMALS = 6
 
@@ -80,17 +83,19 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
 
 
 def compare_relations(con: duckdb.DuckDBPyConnection, table: str, left: str, right: str,
-                      examples: int = 3) -> TableParity:
-    """Compare two relations readable by `con` (a table name or a read_parquet(...) call)."""
+                      examples: int = 3, ignore: Iterable[str] = ()) -> TableParity:
+    """Compare two relations readable by `con` (a table name or a read_parquet(...) call),
+    leaving out IGNORED_COLUMNS and `ignore`."""
     result = TableParity(table)
+    ignored = IGNORED_COLUMNS | set(ignore)
     try:
         lc, rc = _columns(con, left), _columns(con, right)
     except duckdb.Error as exc:
         result.error = f"cannot read: {str(exc).splitlines()[0]}"
         return result
-    result.missing_columns = sorted(set(lc) - set(rc) - IGNORED_COLUMNS)
-    result.extra_columns = sorted(set(rc) - set(lc) - IGNORED_COLUMNS)
-    common = [c for c in lc if c in rc and c not in IGNORED_COLUMNS]
+    result.missing_columns = sorted(set(lc) - set(rc) - ignored)
+    result.extra_columns = sorted(set(rc) - set(lc) - ignored)
+    common = [c for c in lc if c in rc and c not in ignored]
     left_sql = ", ".join(f"{_canonical(c, lc[c])} as c{i}" for i, c in enumerate(common))
     right_sql = ", ".join(f"{_canonical(c, rc[c])} as c{i}" for i, c in enumerate(common))
     con.execute(f"create or replace temp table _parity_l as select {left_sql} from {left}")
@@ -124,7 +129,7 @@ def _differing_columns(con: duckdb.DuckDBPyConnection, common: list[str]) -> lis
 
 
 def compare_builds(warehouse: Path, spark_table_glob, tables: Iterable[tuple[str, str]],
-                   examples: int = 3) -> list[TableParity]:
+                   examples: int = 3, ignore: Iterable[str] = ()) -> list[TableParity]:
     """Compare each (schema, table) of the DuckDB `warehouse` with the Spark build's Parquet
     files (`spark_table_glob(schema, table)` -> a glob)."""
     con = duckdb.connect()
@@ -136,7 +141,7 @@ def compare_builds(warehouse: Path, spark_table_glob, tables: Iterable[tuple[str
             glob = spark_table_glob(schema, table)
             out.append(compare_relations(
                 con, f"{schema}.{table}", f'duck."{schema}"."{table}"',
-                f"read_parquet('{glob}')", examples))
+                f"read_parquet('{glob}')", examples, ignore))
         return out
     finally:
         con.close()
@@ -154,8 +159,9 @@ def built_tables(warehouse: Path, schemas: Iterable[str]) -> list[tuple[str, str
         con.close()
 
 
-def compare_dbt_tables(warehouse: Path, spark_table_glob, examples: int = 3) -> list[TableParity]:
+def compare_dbt_tables(warehouse: Path, spark_table_glob, examples: int = 3,
+                       ignore: Iterable[str] = ()) -> list[TableParity]:
     """compare_builds over every table dbt built in the DuckDB `warehouse` (DBT_SCHEMAS
     without NOT_DBT)."""
     tables = [t for t in built_tables(warehouse, DBT_SCHEMAS) if t not in NOT_DBT]
-    return compare_builds(warehouse, spark_table_glob, tables, examples)
+    return compare_builds(warehouse, spark_table_glob, tables, examples, ignore)

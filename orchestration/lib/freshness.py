@@ -101,12 +101,15 @@ _PER_SOURCE = (
 _LEDGER_SOURCES = ("_file_manifest", "_quarantine", "_header_gaps")
 
 
-def inputs_state(settings: Settings, salt: str) -> dict | None:
+def inputs_state(settings: Settings, salt: str, engine: str = "duckdb") -> dict | None:
     """Fingerprints of everything the marts are computed from: `fingerprint` (all of it),
-    `code` (dictionary, dbt project, expectations, pipeline code, salt) and `sources` (one per
-    landed table, keyed by its dbt source name in `raw`). None when unknown."""
+    `code` (dictionary, dbt project, expectations, pipeline code, salt, and the engine when it
+    is not DuckDB) and `sources` (one per landed table, keyed by its dbt source name in
+    `raw`). None when unknown."""
     code = hashlib.sha256(code_fingerprint().encode())
     code.update(hashlib.sha256(salt.encode()).hexdigest().encode())
+    if engine != "duckdb":  # a run on another engine rebuilds what the last one published
+        code.update(f"engine={engine}".encode())
     if not settings.warehouse.exists():
         return None
     sources: dict = {}
@@ -191,7 +194,8 @@ class BuildDecision:
 
 
 def before_build(settings: Settings, salt: str, run_id: str, full_build: bool,
-                 rebuild: bool, known_sources: Iterable[str] | None = None) -> BuildDecision:
+                 rebuild: bool, known_sources: Iterable[str] | None = None,
+                 engine: str = "duckdb") -> BuildDecision:
     """Called by the dbt step before it builds.
 
     Nothing to build when a full build would compute exactly what was last published. When
@@ -201,7 +205,7 @@ def before_build(settings: Settings, salt: str, run_id: str, full_build: bool,
     this run's fingerprints are noted as pending for `after_publish`. A run of some models
     only (a backfill, a subset from the UI) is never skipped, narrowed or recorded."""
     pending = pending_path(settings)
-    state = inputs_state(settings, salt) if full_build and skip_allowed() else None
+    state = inputs_state(settings, salt, engine) if full_build and skip_allowed() else None
     published = load_published(settings)
     changed = None
     if state is not None and not rebuild and published:

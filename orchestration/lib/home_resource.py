@@ -18,6 +18,20 @@ class QualitraceHome(dg.ConfigurableResource):
 
     home: str | None = None
     exports: str | None = None
+    # the engine that builds the dbt project: duckdb (default) or spark; unset, from
+    # QUALITRACE_ENGINE / QUALITRACE_SPARK_MASTER (lib/engine.py)
+    engine: str | None = None
+    spark_master: str | None = None
+
+    def engine_name(self) -> str:
+        from orchestration.lib.engine import resolve_engine
+
+        return resolve_engine(self.engine)
+
+    def master(self) -> str | None:
+        from orchestration.lib.engine import resolve_master
+
+        return resolve_master(self.spark_master)
 
     def settings(self) -> Settings:
         """The home's paths, its folders created."""

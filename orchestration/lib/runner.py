@@ -26,7 +26,7 @@ from orchestration.lib.partial_build import PARTIAL_PREFIX, UNCHANGED_META
 from orchestration.lib.pii import pii_salt
 from orchestration.lib.quality.after_run import LAUNCHED_BY_TAG
 from orchestration.lib.settings import Settings, get_settings, home_write_problem
-from orchestration.lib.warehouse import WarehouseBusy, connect, run_lock
+from orchestration.lib.warehouse import WarehouseBusy, connect, run_lock, stored_relations
 
 EXIT_OK, EXIT_BLOCKED, EXIT_FAILED, EXIT_BUSY, EXIT_NO_INPUT = 0, 1, 2, 3, 4
 
@@ -223,11 +223,73 @@ def main(args) -> int:
               file=sys.stderr, flush=True)
         return EXIT_FAILED
     try:
-        with run_lock(settings, timeout=float(getattr(args, "wait", 0) or 0)):
+        with run_lock(settings, timeout=float(getattr(args, "wait", 0) or 0)), \
+                _engine_for_run(settings, args) as ready:
+            if not ready:
+                return EXIT_FAILED
             return run(settings, sys.stdout, rebuild=bool(getattr(args, "rebuild", False)))
     except WarehouseBusy as e:
         print(f"qualitrace run: stopped: {e}", file=sys.stderr, flush=True)
         return EXIT_BUSY
+
+
+@contextlib.contextmanager
+def _engine_for_run(settings: Settings, args):
+    """The engine of this run (lib/engine.py) in the environment every later step reads;
+    with --local-cluster, a Spark standalone cluster for the run's duration. Yields False
+    (after saying why) when the engine cannot be used."""
+    from orchestration.lib.engine import (
+        ENGINE_ENV,
+        MASTER_ENV,
+        SPARK,
+        EngineError,
+        resolve_engine,
+    )
+
+    try:
+        engine = resolve_engine(getattr(args, "engine", None))
+    except EngineError as e:
+        print(f"qualitrace run: {e}", file=sys.stderr, flush=True)
+        yield False
+        return
+    master, workers = getattr(args, "spark_master", None), getattr(args, "local_cluster", None)
+    if engine != SPARK:
+        if master or workers:
+            print("qualitrace run: --spark-master and --local-cluster need --engine spark",
+                  file=sys.stderr, flush=True)
+            yield False
+            return
+        os.environ[ENGINE_ENV] = engine
+        yield True
+        return
+    from orchestration.lib.spark import SparkNotInstalled, spark_paths, spark_python
+
+    try:
+        spark_python()
+    except SparkNotInstalled as e:
+        print(f"qualitrace run: --engine spark: {e}", file=sys.stderr, flush=True)
+        yield False
+        return
+    cluster = None
+    if workers:
+        from orchestration.lib.spark import start_standalone_cluster
+
+        print(f"starting a Spark standalone master and {workers} workers on 127.0.0.1 ...",
+              flush=True)
+        cluster = start_standalone_cluster(spark_paths(settings.home).root / "cluster",
+                                           workers=workers)
+        master = cluster.master_url
+        print(f"Spark master {master}; Spark UI {cluster.ui_url}", flush=True)
+    os.environ[ENGINE_ENV] = engine
+    if master:
+        os.environ[MASTER_ENV] = master
+    print(f"engine: Apache Spark ({master or 'local[2] in the dbt process'}); dbt's tables: "
+          f"{spark_paths(settings.home).warehouse}", flush=True)
+    try:
+        yield True
+    finally:
+        if cluster is not None:
+            cluster.stop()
 
 
 def _no_deliveries(settings: Settings) -> str | None:
@@ -444,17 +506,13 @@ def layer_rows(settings: Settings) -> dict[str, int]:
     staging rejected (`governance.staging_rejects`, one row per rejected raw row)."""
     out: dict[str, int] = {}
     with connect(settings, read_only=True) as con:
-        rels = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' and table_schema in ({})".format(
-                ",".join("?" * len(LAYERS))), list(LAYERS)
-        ).fetchall()
-        for schema, name in rels:
+        rels = stored_relations(con, LAYERS)
+        for schema, name in sorted(rels):
             if schema == "staging" or (schema == "raw" and name.startswith("_")):
                 continue  # staging: below; raw ledgers are not data
             n = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
             out[schema] = out.get(schema, 0) + n
-        if ("governance", "staging_rejects") in set(rels) and "raw" in out:
+        if ("governance", "staging_rejects") in rels and "raw" in out:
             rejected = con.execute("select count(*) from governance.staging_rejects").fetchone()[0]
             out["staging"] = out["raw"] - rejected
     return out

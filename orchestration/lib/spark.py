@@ -309,3 +309,64 @@ def _wait(ready, timeout: float, what: str, procs: list[subprocess.Popen]) -> No
             pass
         time.sleep(0.5)
     raise TimeoutError(f"Spark standalone cluster: no {what} after {timeout:.0f} s")
+
+
+# ---- the whole pipeline on Spark (`qualitrace run --engine spark`) ----------------------
+
+def spark_dbt_executable(settings) -> Path:
+    """An executable that runs dbt in the Spark environment (what dagster-dbt invokes for a
+    run on Spark, in place of the DuckDB environment's dbt; `spark_dbt_command`), killed when
+    the process that started it dies."""
+    from orchestration.lib.dbt_project import guard_script, write_executable
+
+    return write_executable(settings.home / "dbt" / "bin" / "dbt-spark",
+                            guard_script(spark_dbt_command([])))
+
+
+def spark_run_env(settings, master: str | None) -> dict[str, str]:
+    """Environment of a dbt invocation on Spark for a pipeline run: where the landing and
+    the tables are, the Spark environment's Python for Spark's workers, this repository
+    importable; the landing must have been exported (`export_landing`) first."""
+    from orchestration.lib.dbt_project import ensure_dictionary_files
+
+    paths = spark_paths(settings.home)
+    dictionary = ensure_dictionary_files(settings)
+    env = spark_process_env({})
+    keep = ("PYTHONPATH", "PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")
+    return {**{k: env[k] for k in keep}, **spark_env(paths, dictionary, master)}
+
+
+# the schemas a Spark build writes that the gate, publishing and reports read
+LINKED_SCHEMAS = ("staging", "intermediate", "marts_build", "governance")
+
+
+def link_spark_tables(settings) -> list[str]:
+    """Make the Spark build's tables readable in the home's DuckDB warehouse, in place: one
+    view per table directory (`<schema>.<table>` over its Parquet files), replacing a table
+    of that name that a DuckDB build left. Timestamps come back as naive UTC, as the DuckDB
+    build writes them (Spark's Parquet timestamps are instants). Returns `schema.table` of
+    every view made."""
+    from orchestration.lib.warehouse import connect
+
+    paths = spark_paths(settings.home)
+    found = [(d.parent.name[:-3], d.name) for d in sorted(paths.warehouse.glob("*.db/*"))
+             if d.parent.name[:-3] in LINKED_SCHEMAS and any(d.glob("*.parquet"))]
+    linked = []
+    with connect(settings) as c:
+        kinds = {(s, n): t for s, n, t in c.execute(
+            "select table_schema, table_name, table_type from information_schema.tables"
+        ).fetchall()}
+        for schema, table in found:
+            glob = paths.table_glob(schema, table).replace("'", "''")
+            columns = c.execute(f"describe select * from read_parquet('{glob}')").fetchall()
+            select = ", ".join(
+                f'timezone(\'UTC\', "{name}") as "{name}"' if kind == "TIMESTAMP WITH TIME ZONE"
+                else f'"{name}"' for name, kind, *_ in columns)
+            c.execute(f'create schema if not exists "{schema}"')
+            if kinds.get((schema, table)) == "BASE TABLE":
+                c.execute(f'drop table "{schema}"."{table}"')
+            c.execute(f'create or replace view "{schema}"."{table}" as '
+                      f"select {select} from read_parquet('{glob}')")
+            linked.append(f"{schema}.{table}")
+    return linked
+

@@ -3,7 +3,8 @@
 Reads the landing of the last `qualitrace run` (exported as Parquet), builds every model on
 Spark (in this process, on an existing cluster, or on a standalone cluster started for the
 build), writes the tables as Parquet under <home>/spark/warehouse and, with --compare, checks
-each against the DuckDB build row for row. The gate and publishing stay on DuckDB for now.
+each against the DuckDB build row for row. The whole pipeline on Spark (gate and publishing
+included) is `qualitrace run --engine spark` (lib/engine.py).
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ def main(args: argparse.Namespace) -> int:
         return 1
     if args.compare:
         results = compare_dbt_tables(settings.warehouse, paths.table_glob)
+        if not results:
+            print(f"nothing to compare: {settings.warehouse} holds no DuckDB build of the dbt "
+                  "models (its last run used --engine spark); run `qualitrace run` without it "
+                  "in another home over the same exports")
+            return 1
         for r in results:
             if not r.equal:
                 print(r.describe())

@@ -134,3 +134,18 @@ def connect(settings: Settings, read_only: bool = False,
             yield con
         finally:
             con.close()
+
+
+# A view whose whole body reads Parquet files (a Spark build's table linked in place,
+# lib/spark.link_spark_tables) reads like a table: counting or scanning it runs no SQL model.
+_PARQUET_VIEWS = ("select schema_name, view_name from duckdb_views() "
+                  "where not internal and sql ilike '%read_parquet(%'")
+
+
+def stored_relations(con, schemas=None) -> set[tuple[str, str]]:
+    """(schema, name) of every relation whose rows are stored, not computed: base tables and
+    views over Parquet files. `schemas` narrows them."""
+    found = set(con.execute("select table_schema, table_name from information_schema.tables "
+                            "where table_type = 'BASE TABLE'").fetchall())
+    found |= set(con.execute(_PARQUET_VIEWS).fetchall())
+    return found if schemas is None else {r for r in found if r[0] in set(schemas)}

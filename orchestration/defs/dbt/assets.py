@@ -24,11 +24,12 @@ from orchestration.lib.dbt_project import (
     guarded_dbt_executable,
 )
 from orchestration.lib.dbt_translator import QualitraceDbtTranslator
+from orchestration.lib.engine import DUCKDB, SPARK
 from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.pii import ENV_VAR as SALT_ENV
 from orchestration.lib.pii import pii_salt
 from orchestration.lib.settings import Settings
-from orchestration.lib.warehouse import connect, warehouse_lock
+from orchestration.lib.warehouse import connect, stored_relations, warehouse_lock
 
 PROJECT = get_dbt_project()
 TRANSLATOR = QualitraceDbtTranslator()
@@ -76,12 +77,11 @@ def _failures(invocation) -> list[str]:
 
 
 def _row_counts(settings, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, int]:
-    """Row counts of the tables among `keys` (views are skipped: counting one runs it)."""
+    """Row counts of the tables among `keys` (views are skipped: counting one runs it;
+    a Spark table read in place counts from its Parquet files)."""
     counts = {}
     with connect(settings, read_only=True) as con:
-        tables = set(con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE'").fetchall())
+        tables = stored_relations(con)
         for key in keys:
             schema, name = key.path[0], key.path[-1]
             if (schema, name) in tables:
@@ -106,24 +106,41 @@ def _env_while_dbt_starts(values: dict[str, str]):
 
 
 def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
-                  step: str, extra_args: tuple[str, ...] = (), first: Iterable = ()
-                  ) -> Iterator:
+                  step: str, extra_args: tuple[str, ...] = (), first: Iterable = (),
+                  engine: str = DUCKDB, master: str | None = None) -> Iterator:
     """`dbt build` of the selected models under the warehouse lock; events with row counts,
     after the events `first` (read once dbt has exited: Dagster's event writes then no longer
     compete with GX's import, which runs in a thread while dbt builds).
 
     Events are buffered until dbt exits so row counts can be read from the warehouse
     (DuckDB allows one writer process: counting while dbt runs would fail).
+
+    On Spark (`engine`, `master`: lib/engine.py) the landing is exported as Parquet first,
+    dbt runs in the Spark environment with the `spark` target, and its tables are then
+    linked into the warehouse as views over their Parquet files, so the gate and publishing
+    read them as they read a DuckDB build.
     """
-    dbt = QualitraceDbtCli(project_dir=PROJECT,
-                         dbt_executable=str(guarded_dbt_executable(settings)))
+    env = {**dbt_env(settings), SALT_ENV: pii_salt(settings)}
+    if engine == SPARK:
+        from orchestration.lib import spark
+
+        dbt = QualitraceDbtCli(project_dir=PROJECT, target=SPARK,
+                               dbt_executable=str(spark.spark_dbt_executable(settings)))
+    else:
+        dbt = QualitraceDbtCli(project_dir=PROJECT,
+                               dbt_executable=str(guarded_dbt_executable(settings)))
+        adopt_background_parse(settings, step)
     ensure_dictionary_files(settings)
     args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test", *extra_args]
-    adopt_background_parse(settings, step)
     with warehouse_lock(settings):
+        if engine == SPARK:
+            rows = spark.export_landing(settings.warehouse, spark.spark_paths(settings.home).landing)
+            context.log.info(f"Spark ({master or 'local[2] in the dbt process'}): landing "
+                             f"exported as Parquet, {sum(rows.values())} rows of {len(rows)} tables")
+            env.update(spark.spark_run_env(settings, master))  # names the exported tables
         # The home and the salt reach dbt through its environment only (the salt is not on
         # the command line, which any user can list); removed again once dbt has started.
-        with _env_while_dbt_starts({**dbt_env(settings), SALT_ENV: pii_salt(settings)}):
+        with _env_while_dbt_starts(env):
             invocation = dbt.cli(args, context=context, raise_on_error=False,
                                  target_path=settings.dbt_target / step)
         events = []
@@ -137,6 +154,10 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
         if not keys:
             keys = [context.asset_key_for_output(e.output_name)
                     for e in events if isinstance(e, dg.Output)]
+        if engine == SPARK:
+            linked = spark.link_spark_tables(settings)
+            context.log.info(f"Spark build linked into the warehouse: {len(linked)} tables read "
+                             f"in place from {spark.spark_paths(settings.home).warehouse}")
         counts = _row_counts(settings, keys) if settings.warehouse.exists() else {}
         yield from first
     for event in events:
@@ -182,18 +203,22 @@ def build_dbt_models():
         from orchestration.lib.quality.gx_engine import prewarm
 
         settings = qualitrace.settings()
+        engine = qualitrace.engine_name()
         manifest = json.loads(PROJECT.manifest_path.read_text(encoding="utf-8"))
         decision = freshness.before_build(
             settings, pii_salt(settings), context.run.run_id,
             full_build=set(context.selected_asset_keys) == set(context.assets_def.keys),
             rebuild=freshness.rebuild_requested(context.run.tags),
-            known_sources=partial_build.raw_sources(manifest))
+            known_sources=partial_build.raw_sources(manifest), engine=engine)
         if decision.unchanged:
             context.log.info(freshness.UNCHANGED_PREFIX + json.dumps(decision.unchanged))
             return
         prewarm()  # GX's import (3-6 s) overlaps dbt, which runs in its own process
-        if not decision.partial:
-            yield from run_dbt_build(context, settings, "dbt_models")
+        # on Spark every model is rebuilt: its staging tables are rewritten whole (Parquet
+        # tables cannot delete a file's rows), so nothing downstream can stand
+        if not decision.partial or engine == SPARK:
+            yield from run_dbt_build(context, settings, "dbt_models", engine=engine,
+                                     master=qualitrace.master())
             return
         rebuild, keep = partial_build.models_to_keep(manifest, decision.changed_sources)
         context.log.info(

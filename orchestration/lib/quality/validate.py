@@ -27,7 +27,7 @@ from orchestration.lib.quality import gx_engine
 from orchestration.lib.quality.advice import limits
 from orchestration.lib.quality.model import ERROR, WARN, CheckOutcome, ExpectationSpec
 from orchestration.lib.settings import Settings
-from orchestration.lib.warehouse import connect
+from orchestration.lib.warehouse import connect, stored_relations
 
 DEFAULT_CHUNK_ROWS = int(os.environ.get("QUALITRACE_GX_CHUNK_ROWS", "1000000"))
 # Above this many rows, row-level expectations are counted exactly by one DuckDB aggregate
@@ -80,6 +80,8 @@ class Catalog:
             self._types = {(s, n): t for s, n, t in self._con.execute(
                 "SELECT table_schema, table_name, table_type FROM information_schema.tables"
             ).fetchall()}
+            # a Spark table read in place (a view over Parquet files) reads like a table
+            self._types.update({r: "BASE TABLE" for r in stored_relations(self._con)})
             self._cols = cols
         return self._cols
 
@@ -477,6 +479,8 @@ def _snapshot(con, schema: str, name: str, specs: list[ExpectationSpec],
         for c in [*s.columns, *extra]:
             if c and c in colset and c not in cols:
                 cols.append(c)
+    if cols:  # where a value was read (the example file and line of a dictionary gap)
+        cols += [c for c in ("_source_file", "_source_row") if c in colset and c not in cols]
     select = ", ".join(q(c) for c in cols) if cols else "1 AS qt_row"
     con.execute(f"CREATE OR REPLACE TEMP TABLE qt_snapshot AS SELECT {select} "
                 f"FROM {q(schema)}.{q(name)}")
