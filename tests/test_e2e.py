@@ -153,6 +153,39 @@ def test_dbt_docs_site_opens_offline_and_documents_every_mart(pipeline_home):
     assert 'href="docs/index.html"' in report
 
 
+def test_the_docs_catalog_is_the_one_dbt_writes(pipeline_home, tmp_path):
+    """The docs page is assembled in the run's process (lib/dbt_docs.py); its catalog must be
+    what `dbt docs generate` reads from the same warehouse: every model and source, relation
+    types, column names, types and order."""
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    from orchestration.lib.dbt_docs import render_catalog
+    from orchestration.lib.dbt_project import dbt_env, guarded_dbt_executable
+    from orchestration.lib.settings import DBT_PROJECT_DIR
+    from orchestration.lib.warehouse import connect
+
+    settings = pipeline_home
+    run_target = settings.dbt_target / "dbt_models"
+    shutil.copy2(run_target / "manifest.json", tmp_path / "manifest.json")
+    proc = subprocess.run(
+        [str(guarded_dbt_executable(settings)), "docs", "generate", "--no-compile",
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path), "--log-path", str(tmp_path), "--quiet"],
+        check=False, env={**os.environ, **dbt_env(settings)}, capture_output=True, text=True,
+        timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    dbt_catalog = json.loads((tmp_path / "catalog.json").read_text(encoding="utf-8"))
+    with connect(settings, read_only=True) as con:
+        ours = render_catalog(con, json.loads((run_target / "manifest.json").read_text()))
+    for part in ("nodes", "sources"):
+        assert list(ours[part]) == list(dbt_catalog[part]), part
+        assert ours[part] == dbt_catalog[part], part
+    assert len(ours["nodes"]) > 60 and "model.qualitrace.forward_trace" in ours["nodes"]
+
+
 def test_the_cli_run_is_in_the_dagster_ui_with_its_checks(pipeline_home):
     """`qualitrace run` runs on the home's persistent instance: the UI that `qualitrace dev`
     serves lists the run, and its check evaluations are the ones in governance.check_results."""

@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.lib.engine_parity import INGEST_TIMES, compare_dbt_tables, compare_relations
+from orchestration.lib.engine_parity import INGEST_TIMES, compare_dbt_tables, compare_published
 from orchestration.lib.publish import MARTS
 from orchestration.lib.spark import spark_paths, start_standalone_cluster
 from tests.support import hostile_plant
@@ -100,12 +100,8 @@ def test_every_dbt_table_equals_the_duckdb_build(runs):
 def test_every_published_mart_equals_the_duckdb_run(runs):
     """What analysts and `qualitrace trace` read: the Parquet files of the published version."""
     duck, spark = runs
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    results = [compare_relations(con, m, f"read_parquet('{duck.settings.parquet_dir / m}.parquet')",
-                                 f"read_parquet('{spark.settings.parquet_dir / m}.parquet')",
-                                 ignore=INGEST_TIMES)
-               for m in MARTS]
+    results = compare_published(duck.settings.parquet_dir, spark.settings.parquet_dir, MARTS,
+                                ignore=INGEST_TIMES)
     unequal = [r.describe() for r in results if not r.equal]
     assert not unequal, "\n".join(unequal)
     assert all(r.rows_left > 0 for r in results), [r.describe() for r in results]

@@ -165,3 +165,17 @@ def compare_dbt_tables(warehouse: Path, spark_table_glob, examples: int = 3,
     without NOT_DBT)."""
     tables = [t for t in built_tables(warehouse, DBT_SCHEMAS) if t not in NOT_DBT]
     return compare_builds(warehouse, spark_table_glob, tables, examples, ignore)
+
+
+def compare_published(left: Path, right: Path, marts: Iterable[str],
+                      ignore: Iterable[str] = ()) -> list[TableParity]:
+    """Compare the published marts of two homes (`<home>/marts/<mart>.parquet`, what analysts
+    and `qualitrace trace` read)."""
+    con = duckdb.connect()
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        return [compare_relations(con, m, f"read_parquet('{Path(left) / m}.parquet')",
+                                  f"read_parquet('{Path(right) / m}.parquet')", ignore=ignore)
+                for m in marts]
+    finally:
+        con.close()

@@ -62,7 +62,7 @@ def generate_plant(out: Path, scale: float = PLANT_SCALE, seed: int = PLANT_SEED
 
 def run_pipeline(home: Path, exports: Path, *extra: str, timeout: float = 900,
                  docs: bool = False, env: dict[str, str] | None = None) -> PipelineRun:
-    """`qualitrace run`; the dbt docs site (about 5 s) only where a test reads it; `env`:
+    """`qualitrace run`; the dbt docs site only where a test reads it; `env`:
     more QUALITRACE_* settings."""
     proc = qualitrace("run", "--home", str(home), "--exports", str(exports), *extra,
                       timeout=timeout, env=cli_env(QUALITRACE_DOCS_SITE="1" if docs else "0",
