@@ -31,6 +31,8 @@ from pathlib import Path
 import duckdb
 
 LANDING_SCHEMAS = ("raw",)
+# Spark's log to a file, out of dbt's output (dagster-dbt parses that output line by line)
+SPARK_LOG_CONFIG = Path(__file__).resolve().parents[2] / "dbt_project" / "spark-log4j2.properties"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,11 @@ class SparkPaths:
     @property
     def metastore(self) -> Path:
         return self.root / "metastore_db"
+
+    @property
+    def driver_log(self) -> Path:
+        """The Spark driver's own log (dbt_project/spark-log4j2.properties)."""
+        return self.root / "spark-driver.log"
 
     def table_glob(self, schema: str, table: str) -> str:
         """The Parquet files of a table the Spark build wrote (for read_parquet)."""
@@ -112,6 +119,8 @@ def spark_env(paths: SparkPaths, dictionary_tables: Path,
         "QUALITRACE_SPARK_LANDING": str(paths.landing),
         "QUALITRACE_SPARK_WAREHOUSE": str(paths.warehouse),
         "QUALITRACE_SPARK_METASTORE": str(paths.metastore),
+        "QUALITRACE_SPARK_LOG4J": str(SPARK_LOG_CONFIG),
+        "QUALITRACE_SPARK_DRIVER_LOG": str(paths.driver_log),
     }
     if master:
         env["QUALITRACE_SPARK_MASTER"] = master
