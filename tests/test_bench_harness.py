@@ -268,3 +268,20 @@ def test_command_latency_reports_median_and_failures():
     bad = latency.command_latency([sys.executable, "-c", "import sys; sys.exit('no marts')"], repeats=3)
     assert bad["error"].startswith("exit 1: no marts") and bad["failures"] == 3
     assert "median_ms" not in bad
+
+
+def test_spark_table_shows_every_stage_and_the_parity():
+    """The Spark row shows the same five stages as the DuckDB table (the stage names the
+    runner's log split gives), and which tables and marts equal the DuckDB run."""
+    from qtbench import spark
+    record = {"scale": 0.1, "input_rows": 690774, "duckdb_pipeline_s": 34.9, "duckdb_dbt_s": 12.3,
+              "finished_at": "2026-12-05T20:06:43",
+              "spark": {"wall_s": 157.0, "returncode": 0, "dbt_elapsed_s": 129.3, "cpu_s": 45.2,
+                        "peak_rss_mb": 5471, "stage_s": dict(zip(stages.STAGES,
+                                                                 (4.7, 115.0, 27.7, 1.0, 8.5)))},
+              "parity": {"equal": 46, "tables": 47, "marts_equal": 8, "marts": 8}}
+    old = {"scale": 1, "spark": {"wall_s": 300.0}}  # `qualitrace spark` alone: no stages
+    rows = spark.table([record, old]).splitlines()
+    assert len(rows) == 3
+    assert "| 4.7 / 115.0 / 27.7 / 1.0 / 8.5 |" in rows[2], rows[2]
+    assert "| 46 of 47 | 8 of 8 |" in rows[2]

@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .stages import STAGES
+
 START, END = "<!-- spark:start -->", "<!-- spark:end -->"
-STAGES = ("ingest", "dbt", "quality_gate", "marts", "other")
 
 
 def parity(duck_home: Path, spark_home: Path) -> dict:
