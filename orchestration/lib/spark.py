@@ -31,8 +31,6 @@ from pathlib import Path
 import duckdb
 
 LANDING_SCHEMAS = ("raw",)
-# Spark's log to a file, out of dbt's output (dagster-dbt parses that output line by line)
-SPARK_LOG_CONFIG = Path(__file__).resolve().parents[2] / "dbt_project" / "spark-log4j2.properties"
 
 
 @dataclass(frozen=True)
@@ -112,14 +110,17 @@ def present_sources(paths: SparkPaths, dictionary_tables: Path) -> list[str]:
 def spark_env(paths: SparkPaths, dictionary_tables: Path,
               master: str | None = None) -> dict[str, str]:
     """Environment for a `dbt --target spark` invocation (read by dbt_project/profiles.yml and
-    the source-registration hook)."""
+    the source-registration hook). Spark's own log goes to a file, out of dbt's output
+    (dagster-dbt parses that output line by line)."""
+    from orchestration.lib.settings import DBT_PROJECT_DIR
+
     env = {
         "QUALITRACE_DICTIONARY_TABLES": str(dictionary_tables),
         "QUALITRACE_SPARK_SOURCES": ",".join(present_sources(paths, dictionary_tables)),
         "QUALITRACE_SPARK_LANDING": str(paths.landing),
         "QUALITRACE_SPARK_WAREHOUSE": str(paths.warehouse),
         "QUALITRACE_SPARK_METASTORE": str(paths.metastore),
-        "QUALITRACE_SPARK_LOG4J": str(SPARK_LOG_CONFIG),
+        "QUALITRACE_SPARK_LOG4J": str(DBT_PROJECT_DIR / "spark-log4j2.properties"),
         "QUALITRACE_SPARK_DRIVER_LOG": str(paths.driver_log),
     }
     if master:

@@ -64,11 +64,14 @@ class QualitraceDbtCli(DbtCliResource):
         return parse(dist_version("dbt-core"))
 
 
-def _failures(invocation) -> list[str]:
+def _run_results(invocation) -> list[dict]:
     try:
-        results = invocation.get_artifact("run_results.json").get("results", [])
+        return invocation.get_artifact("run_results.json").get("results", [])
     except Exception:  # noqa: BLE001 - no artifact when dbt died before writing it
         return []
+
+
+def _failures(results: list[dict]) -> list[str]:
     return [
         f"{r.get('unique_id')}: {r.get('status')}: "
         f"{' '.join(_ANSI.sub('', r.get('message') or '').split())[:400]}"
@@ -193,10 +196,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
             event = event.with_metadata({**event.metadata,
                                          "dagster/row_count": counts[event.asset_key]})
         yield event
-    try:
-        results = invocation.get_artifact("run_results.json").get("results", [])
-    except Exception:  # noqa: BLE001 - no artifact when dbt died before writing it
-        results = []
+    results = _run_results(invocation)
     received = {e.check_name for e in events if isinstance(e, dg.AssetCheckResult)}
     for lost in recovered_check_results(context.selected_asset_check_keys, received, results,
                                         invocation.manifest.get("nodes", {})):
@@ -204,7 +204,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
                             f"verdict taken from run_results.json")
         yield lost
     if not invocation.is_successful():
-        failed = _failures(invocation)
+        failed = _failures(results)
         detail = "; ".join(failed[:5]) if failed else str(invocation.get_error())
         raise DbtBuildFailed(f"dbt build ({step}) failed: {detail} "
                              f"(full log: {settings.dbt_target / step / 'dbt.log'})")
