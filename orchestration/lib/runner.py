@@ -396,6 +396,7 @@ def _execute(settings: Settings, out: TextIO, log: TextIO,
 
 def _execute_quietly(settings: Settings, out: TextIO, log: TextIO,
                      selection: list | None, rebuild: bool = False) -> tuple[RunProgress, bool]:
+    _parse_dbt_meanwhile(settings)  # first: it overlaps loading the code location and ingest
     import dagster as dg
 
     with warnings.catch_warnings():
@@ -420,7 +421,6 @@ def _execute_quietly(settings: Settings, out: TextIO, log: TextIO,
             progress.step_failures.append(("code location", _first_line(str(e))))
             return progress, False
         progress = RunProgress(total_assets=total, out=out, log=log)
-        _parse_dbt_meanwhile(settings)
         instance = home_instance(settings)
         try:
             _release_abandoned_runs(instance, log)
@@ -458,7 +458,8 @@ def _release_abandoned_runs(instance, log: TextIO) -> None:
 
 
 def _parse_dbt_meanwhile(settings: Settings) -> None:
-    """A new home: dbt parses in the background while ingest runs (see dbt_project)."""
+    """A new home: dbt parses in the background while the code location loads and ingest
+    runs (see dbt_project). Started before anything heavy is imported."""
     try:
         from orchestration.lib.dbt_project import DBT_STEPS, start_background_parse
 
