@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,28 @@ def test_word_classes_extend_and_a_keyword_naming_no_class_is_an_error(tmp_path)
     with pytest.raises(DictionaryError, match="other.yml: problem_keywords.QD10.en: keyword "
                                               "'{hinges}…snapped' names word class 'hinges'"):
         load_dictionary(overlays=[bad])
+
+
+def test_serial_patterns_extend_and_are_checked(tmp_path):
+    """A plant's serial form is added by `serial_patterns`; the gate's pattern check then
+    accepts both forms; a pattern whose example does not fit, or a shipped name given another
+    regex, is an error naming the file."""
+    f = overlay(tmp_path, "plant.yml", "serial_patterns:\n"
+                "  - {name: plant_sn, regex: '^AP\\d{13}$', example: AP200-250303-0017,\n"
+                "     description_en: model date number, description_zh: 型号日期流水号}\n")
+    d = load_dictionary(overlays=[f])
+    assert [p.name for p in d.serial_patterns][-1] == "plant_sn"
+    spec = next(s for s in build_suites(d)["stg_mes__serials"] if s.name == "pattern__serial_no")
+    assert re.fullmatch(spec.params["regex"], "AP2002503030017")
+    assert re.fullmatch(spec.params["regex"], "SNP000700012345")
+    bad = overlay(tmp_path, "bad.yml", "serial_patterns:\n"
+                  "  - {name: other, regex: '^AP\\d{13}$', example: AP-1,\n"
+                  "     description_en: x, description_zh: x}\n")
+    with pytest.raises(DictionaryError, match=r"serial_patterns\[\d+\]\.example: 'AP-1' does not match"):
+        load_dictionary(overlays=[bad])
+    clash = overlay(tmp_path, "clash.yml", "serial_patterns:\n"
+                    "  - {name: sn, regex: '^X\\d{5}$', example: X12345,\n"
+                    "     description_en: x, description_zh: x}\n")
+    with pytest.raises(DictionaryError) as exc:
+        load_dictionary(overlays=[clash])
+    assert "clash.yml" in str(exc.value) and "codes.yml" in str(exc.value)

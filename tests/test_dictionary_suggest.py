@@ -3,11 +3,14 @@ that the overlay loader accepts as is."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestration.lib.dictionary import load_dictionary
 from orchestration.lib.dictionary.suggest import build_patch, profile_exports
@@ -87,3 +90,24 @@ def test_missing_folder_is_a_clear_error(tmp_path):
                           "--exports", str(tmp_path / "nope")], cwd=REPO_ROOT,
                          capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 2 and "no such folder" in run.stderr
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=4),
+                          st.text("0123456789", min_size=1, max_size=9)), min_size=1, max_size=5),
+       st.sampled_from(["", "-", " ", "/"]))
+def test_a_serial_shape_matches_its_serial_and_is_narrow(runs, sep):
+    """The pattern `suggest` writes for a serial fits that serial however it was separated,
+    and only serials of the same shape (same run lengths; the leading letters literal)."""
+    from orchestration.lib.dictionary.normalize import serial_key
+    from orchestration.lib.dictionary.suggest import serial_shape
+
+    typed = sep.join(runs)
+    key = serial_key(typed)
+    shape = serial_shape(key)
+    if shape is None:
+        assert key is None or not any(c.isdigit() for c in key)
+        return
+    assert re.fullmatch(shape, key)
+    longer = key + "7"  # one digit more never fits a shape of exact run lengths
+    assert not re.fullmatch(shape, longer)

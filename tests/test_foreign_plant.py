@@ -3,8 +3,8 @@
 The exports are tests/fixtures/foreign_plant/exports (hand-written; see
 tests/fixtures/write_foreign_plant.py): a CAPA opened from an internal finding (no complaint
 link), channel / status / shift / unit / inspection-type spellings the shipped dictionary does
-not know, a complaint source without province, serial or batch columns, a 1-row entity and a
-GBK file with Chinese headers. The real CLI runs the real pipeline (dbt, GX, publish).
+not know, a complaint source without province, serial or batch columns, a 1-row entity, a
+GBK file with Chinese headers, and serial numbers of a form no shipped pattern fits. The real CLI runs the real pipeline (dbt, GX, publish).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ COMPLAINT_IDS = {"TS-25031001", "TS-25031002", "TS-25031003", "NH-7001", "NH-700
 UNKNOWN = {("channel", "NHTSA"), ("channel", "黑猫投诉"), ("status", "处理反馈"),
            ("status", "厂家受理"), ("status", "信息审核"), ("shift", "常日班"),
            ("unit", "卷"), ("base_unit", "卷"), ("unit", "摄氏"), ("inspection_type", "首检")}
+PLANT_SERIALS = {"AP200-250303-0017", "AP200-250303-0018", "AP500-250303-0005"}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,16 @@ def test_unknown_spellings_are_gaps_and_warnings_not_losses(first_run):
     trace = {r[0]: r[1:] for r in query(
         home, "select complaint_id, status, status_raw from marts.complaint_trace")}
     assert trace["TS-25031001"] == (None, "处理反馈") and trace["NH-7002"] == ("open", "open")
-    assert query(home, "select count(*) from governance.quarantine") == [(0,)]
+    # serials of a form no pattern fits: the serials export's rows (its business key) are
+    # quarantined with the reason and value, listed as gaps; the complaint keeps its serial
+    # as typed and flows on untraced
+    quarantined = query(home, "select reason_code, source_file, source_row from governance.quarantine "
+                              "order by source_row")
+    assert quarantined == [("invalid_serial", "mes/serials_20250304.csv", n) for n in (2, 3, 4)]
+    serial_gaps = {g[1] for g in gaps if g[0] == "serial_no"}
+    assert serial_gaps == PLANT_SERIALS | {"AP500 250303 0005"}
+    assert query(home, "select trace_method from marts.complaint_trace "
+                       "where complaint_id = 'TS-25031003'") == [("none",)]
     qty = query(home, "select qty, unit, unit_is_known from staging.stg_mes__material_consumption "
                       "where material_lot = 'ML25030202'")
     assert qty == [(None, "卷", False)]  # never guessed
@@ -109,7 +119,13 @@ def test_overlay_from_suggest_reconforms_without_redelivery(first_run):
     spelled = {(x["field"].rsplit(".", 1)[1], x["value"]) for x in review_items["unknown_spellings"]}
     assert UNKNOWN <= spelled, UNKNOWN - spelled
     assert any(h["header"] == "Vehicle Make" for h in review_items["unknown_headers"])
-    assert "crm.complaints.serial_no" in {b["field"] for b in review_items["always_blank"]}
+    assert "mes.process_specs.equipment_id" in {b["field"] for b in review_items["always_blank"]}
+    # the plant's serial form: one pattern of its shape, with an example from the exports
+    serial_patterns = suggested["serial_patterns"]
+    assert [p["regex"] for p in serial_patterns] == [r"^AP\d{13}$"]
+    assert serial_patterns[0]["example"] in PLANT_SERIALS
+    assert {x["field"] for x in review_items["unmatched_serials"]} == {
+        "mes.serials.serial_no", "crm.complaints.serial_no"}
     # the patch as written is a valid overlay
     (home / "dictionary").mkdir(exist_ok=True)
     (home / "dictionary" / "plant.yml").write_text(patch.read_text(encoding="utf-8"),
@@ -134,6 +150,12 @@ def test_overlay_from_suggest_reconforms_without_redelivery(first_run):
     channels = dict(query(home, "select channel_raw, channel from "
                                 "intermediate.int_complaints_distinct"))
     assert channels["NHTSA"] == channels["黑猫投诉"] == "complaint_site"
+    # the serials conform under the plant's pattern, and the complaint traces by its serial
+    assert query(home, "select count(*) from governance.quarantine") == [(0,)]
+    assert {r[0] for r in query(home, "select serial_no from staging.stg_mes__serials")} == {
+        s.replace("-", "") for s in PLANT_SERIALS}
+    assert query(home, "select batch_code, trace_method from marts.complaint_trace "
+                       "where complaint_id = 'TS-25031003'") == [("20250303-L02-001", "serial")]
 
 
 def review(suggested: dict) -> dict:

@@ -14,7 +14,8 @@
            `_raw_record` (JSON of the raw row, rejected rows only); `_reject_reason` = first failing rule as
            '<reason_code>:<field>' (NULL when the row is good) and `_reject_detail`.
         Rules, per field in export order: missing_required_field, invalid_timestamp,
-        invalid_date, invalid_number, invalid_batch_code (required batch fields);
+        invalid_date, invalid_number, invalid_batch_code (required batch fields), invalid_serial
+        (required serial fields);
         an unknown unit spelling is not a reject (value NULL, a dictionary gap);
         then `extra_rejects` [(sql condition over `src`, 'reason:field', detail sql)].
 
@@ -25,7 +26,7 @@
 {#- Field types whose values are conformed to a vocabulary: an unknown spelling becomes NULL
     (kept in `<name>_as_typed`) and is reported in governance.dictionary_gaps. -#}
 {% macro coded_types() -%}
-    {{ return(['batch_code', 'province', 'shift', 'line', 'severity', 'pass_fail', 'boolean', 'status', 'vocab']) }}
+    {{ return(['batch_code', 'serial', 'province', 'shift', 'line', 'severity', 'pass_fail', 'boolean', 'status', 'vocab']) }}
 {%- endmacro %}
 
 {% macro blank_to_null(expr) -%}
@@ -144,6 +145,11 @@ select src.*, cast(null as {{ dbt.type_string() }}) as _reject_reason from {{ sr
         `<unit field>_is_known` false, and governance.dictionary_gaps lists it -#}
     {%- elif f.type == 'batch_code' and f.required -%}
         {%- do checks.append((bad, 'invalid_batch_code:' ~ f.name, shown)) -%}
+    {#- a required serial (the serials' business key) that fits no serial pattern: the row is
+        quarantined with the value shown, and the spelling listed in dictionary_gaps, until
+        the owner adds its pattern (overlay `serial_patterns`); an optional one stays NULL -#}
+    {%- elif f.type == 'serial' and f.required -%}
+        {%- do checks.append((bad, 'invalid_serial:' ~ f.name, shown)) -%}
     {%- endif -%}
 {%- endfor -%}
 {%- for c in extra_rejects -%}{%- do checks.append(c) -%}{%- endfor -%}

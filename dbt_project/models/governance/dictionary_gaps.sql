@@ -1,5 +1,5 @@
 -- governance.dictionary_gaps: one row per value the dictionary does not know yet: unknown
--- headers (ingest), unit spellings, batch codes matching no pattern, province / shift / line /
+-- headers (ingest), unit spellings, batch codes and serials matching no pattern, province / shift / line /
 -- status / vocabulary spellings, and complaint descriptions no problem type matches
 -- (field `description`, value 'UNCLASSIFIED' per description text).
 {%- for system, entity in source_entities() %}
@@ -20,6 +20,8 @@ with seen as (
         'unknown_unit', {{ adapter.quote(f.name) }},
         {%- elif f.type == 'batch_code' %}
         'unmatched_batch_code', {{ adapter.quote(f.name ~ '_as_typed') }},
+        {%- elif f.type == 'serial' %}
+        'unmatched_serial', {{ adapter.quote(f.name ~ '_as_typed') }},
         {%- else %}
         'unknown_{{ f.type }}', {{ adapter.quote(f.name ~ '_as_typed') }},
         {%- endif %}

@@ -24,7 +24,7 @@ from orchestration.lib.dictionary.model import (
     Vocabulary,
     keyword_classes,
 )
-from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
+from orchestration.lib.dictionary.normalize import lookup_key, normalize_header, serial_key
 from orchestration.lib.settings import DICTIONARY_DIR
 
 SPECIAL_UNIT_KINDS = {"any", "by_parameter"}
@@ -295,9 +295,14 @@ def check_consistency(d: Dictionary, paths: dict[str, Path]) -> list[str]:
             errs.append(f"{p}: batch_patterns[{i}].example: {bp.example!r} does not match its regex")
     for i, sp in enumerate(d.serial_patterns):
         try:
-            re.compile(sp.regex)
+            rx = re.compile(sp.regex)
         except re.error as exc:
             errs.append(f"{p}: serial_patterns[{i}].regex: {exc}")
+            continue
+        if sp.product_group is not None and sp.product_group > rx.groups:
+            errs.append(f"{p}: serial_patterns[{i}]: product_group beyond the regex's {rx.groups} groups")
+        if not rx.fullmatch(serial_key(sp.example, d.serial_label_prefixes) or ""):
+            errs.append(f"{p}: serial_patterns[{i}].example: {sp.example!r} does not match its regex")
     for i, tf in enumerate(d.timestamp_formats):
         try:
             if not re.fullmatch(tf.regex, tf.example):

@@ -127,7 +127,7 @@ class BatchPattern(_Strict):
 class SerialPattern(_Strict):
     name: str
     regex: str  # over the normalised serial (no spaces/dashes), must capture the whole serial
-    product_group: int
+    product_group: int | None = None  # the group holding the product code, where there is one
     example: str
     description_en: str
     description_zh: str

@@ -40,3 +40,17 @@ def lookup_key(text: str | None) -> str | None:
         return None
     t = _WS.sub("", t)
     return t or None
+
+
+def serial_key(text: str | None, prefixes: tuple[str, ...] | list[str] = ()) -> str | None:
+    """Mirror of the `conform_serial_key` macro: the lookup key without a leading label prefix
+    (`prefixes`, codes.yml serial_label_prefixes, longest first) and without the separators
+    `- _ . / : #` (`序列号:SN-P0007-00012345` -> `SNP000700012345`)."""
+    t = lookup_key(text)
+    if t is None:
+        return None
+    for p in sorted(filter(None, map(lookup_key, prefixes)), key=len, reverse=True):
+        if t.startswith(p):
+            t = re.sub(r"^[:#.\-_]*", "", t[len(p):])
+            break
+    return re.sub(r"[-_./:#]", "", t) or None

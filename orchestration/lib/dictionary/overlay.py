@@ -4,7 +4,7 @@ A plant keeps what it adds in `<home>/dictionary/*.yml` (or the folder named by
 $QUALITRACE_DICTIONARY when that folder is not a whole dictionary), so an upgrade of the
 shipped dictionary never loses them. Files are merged in name order. An overlay may only
 *extend*: new spellings, values, units, header aliases, province aliases, problem keywords,
-batch-code patterns; it may *set* missing-value thresholds and check overrides. Giving a
+batch-code and serial-number patterns; it may *set* missing-value thresholds and check overrides. Giving a
 spelling, alias or name another meaning than the one it already has (in the shipped files or
 an earlier overlay file) is an error naming both files. Format (every section optional):
 
@@ -25,6 +25,9 @@ an earlier overlay file) is an error naming both files. Format (every section op
     problem_word_classes:  # class -> more words a `{class}` in a keyword stands for
       part: [subwoofer]
     batch_patterns: []     # extra patterns, as in codes.yml
+    serial_patterns:       # extra serial-number forms, over the serial without separators
+      - {name: plant_sn, regex: '^SNK\\d{11}$', example: SNK-10000000001,
+         description_en: ..., description_zh: ...}
     missing_thresholds: [] # as in governance.yml; replaces the entry for the same field
     check_overrides:       # model -> check -> {severity, params}
       stg_crm__complaints:
@@ -44,6 +47,7 @@ from orchestration.lib.dictionary.model import (
     BatchPattern,
     Dictionary,
     MissingThreshold,
+    SerialPattern,
     Unit,
     VocabValue,
     keyword_classes,
@@ -52,7 +56,7 @@ from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
 from orchestration.lib.dictionary.tables import keyword_normalized
 
 SECTIONS = ("vocabularies", "units", "headers", "provinces", "problem_keywords",
-            "problem_ignore_phrases", "problem_word_classes", "batch_patterns",
+            "problem_ignore_phrases", "problem_word_classes", "batch_patterns", "serial_patterns",
             "missing_thresholds", "check_overrides", "delivery_silence_hours", "review")
 # `review:` holds what `dictionary suggest` could not decide; the merge ignores it
 OVERLAY_ENV = "QUALITRACE_DICTIONARY"
@@ -146,6 +150,8 @@ def _shipped_owners(d: Dictionary, shipped: dict[str, Path]) -> _Owners:
             o.claim(("province", lookup_key(a)), p.code, str(shipped["provinces"]), ignore, "")
     for bp in d.batch_patterns:
         o.claim(("batch_pattern", bp.name), bp.regex, str(shipped["codes"]), ignore, "")
+    for sp in d.serial_patterns:
+        o.claim(("serial_pattern", sp.name), sp.regex, str(shipped["codes"]), ignore, "")
     return o
 
 
@@ -198,7 +204,10 @@ def apply_overlays(d: Dictionary, files: list[Path], shipped: dict[str, Path]) -
         _keywords(d, path, _mapping(doc.get("problem_keywords"), f"{path}: problem_keywords",
                                     errors), owners, errors)
         _ignore_phrases(d, path, doc.get("problem_ignore_phrases"), owners, errors)
-        _batch_patterns(d, path, doc.get("batch_patterns"), owners, errors)
+        _patterns(path, doc.get("batch_patterns"), owners, errors, "batch_patterns",
+                  BatchPattern, d.batch_patterns)
+        _patterns(path, doc.get("serial_patterns"), owners, errors, "serial_patterns",
+                  SerialPattern, d.serial_patterns)
         _thresholds(d, path, doc.get("missing_thresholds"), owners, errors)
         _check_overrides(d, path, _mapping(doc.get("check_overrides"),
                                            f"{path}: check_overrides", errors), owners, errors)
@@ -370,22 +379,25 @@ def _word_classes(d, path, body, errors) -> None:
                 have.append(word)
 
 
-def _batch_patterns(d, path, body, owners, errors) -> None:
+def _patterns(path, body, owners, errors, section: str, model, have: list) -> None:
+    """`batch_patterns` / `serial_patterns`: new named patterns appended to `have`; a name the
+    shipped files or an earlier overlay gave another regex is an error naming both."""
     if body is None:
         return
     if not isinstance(body, list):
-        errors.append(f"{path}: batch_patterns: expected a list")
+        errors.append(f"{path}: {section}: expected a list")
         return
     for i, raw in enumerate(body):
-        w = f"{path}: batch_patterns[{i}]"
+        w = f"{path}: {section}[{i}]"
         try:
-            bp = BatchPattern.model_validate(raw)
+            pattern = model.model_validate(raw)
         except Exception as exc:  # noqa: BLE001 - pydantic names the key
             errors.append(f"{w}: {str(exc).splitlines()[0]}")
             continue
-        owners.claim(("batch_pattern", bp.name), bp.regex, w, errors, f"pattern {bp.name!r}")
-        if not any(p.name == bp.name for p in d.batch_patterns):
-            d.batch_patterns.append(bp)
+        owners.claim((section[:-1], pattern.name), pattern.regex, w, errors,
+                     f"pattern {pattern.name!r}")
+        if not any(p.name == pattern.name for p in have):
+            have.append(pattern)
 
 
 def _thresholds(d, path, body, owners, errors) -> None:

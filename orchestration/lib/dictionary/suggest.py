@@ -6,7 +6,8 @@ variant of one known alias of exactly one field); everything that needs the owne
 goes under `review:` (ignored by the overlay merge), shaped so it can be moved up as is:
 unknown headers with the closest alias, unknown spellings per coded field with counts, an
 example file and line, and the closest canonical value when one is likely; fields always
-blank; batch codes matching no pattern; frequent words of descriptions no problem keyword
+blank; batch codes matching no pattern; serial numbers matching no pattern (with a pattern of
+their shape, `serial_patterns`, for the serials export's own key); frequent words of descriptions no problem keyword
 matches, as keyword candidates. The patch as written passes `qualitrace dictionary`.
 """
 
@@ -21,7 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestration.lib.dictionary.normalize import fold_width, lookup_key, normalize_header
+from orchestration.lib.dictionary.normalize import (
+    fold_width,
+    lookup_key,
+    normalize_header,
+    serial_key,
+)
 from orchestration.lib.dictionary.tables import (
     KEYWORD_GAP,
     keyword_normalized,
@@ -48,6 +54,8 @@ class Profile:
     present: Counter = field(default_factory=Counter)      # (system, entity, field) rows with it
     filled: Counter = field(default_factory=Counter)       # ... rows where it is not blank
     batch_unmatched: dict[tuple[str, str, str], dict] = field(default_factory=dict)
+    # (system, entity, field) -> {"rows", "examples" (as typed), "shapes" Counter, "example_of"}
+    serial_unmatched: dict[tuple[str, str, str], dict] = field(default_factory=dict)
     unclassified: list[str] = field(default_factory=list)
 
 
@@ -93,6 +101,8 @@ class Knowledge:
         self.all_units = {key: u for m in self.units.values() for key, u in m.items()}
         self.provinces = {lookup_key(a): p.code for p in d.provinces for a in province_aliases(p)}
         self.batch = [re.compile(bp.regex) for bp in d.batch_patterns]
+        self.serials = [re.compile(sp.regex) for sp in d.serial_patterns]
+        self.serial_prefixes = tuple(d.serial_label_prefixes)
         self.prefixes = sorted((lookup_key(p) or "" for p in d.batch_label_prefixes),
                                key=len, reverse=True)
         classes = d.problems.word_classes if d.problems else {}
@@ -135,6 +145,10 @@ class Knowledge:
                 break
         key = key.replace(" ", "")
         return any(rx.fullmatch(key) or rx.fullmatch(key.replace("-", "")) for rx in self.batch)
+
+    def serial_matches(self, value: str) -> bool:
+        key = serial_key(value, self.serial_prefixes)
+        return key is not None and any(rx.fullmatch(key) for rx in self.serials)
 
     def classified(self, description: str) -> bool:
         text = problem_text(description)
@@ -192,6 +206,10 @@ def profile_exports(exports: Path, d, limit: int = MAX_ROWS_PER_FILE,
                         if len(e["examples"]) < 5 and v not in e["examples"]:
                             e["examples"].append(v)
                     continue
+                if fld.type == "serial":
+                    if not k.serial_matches(v):
+                        _note_serial(prof, k, (f.system, f.entity, fld.name), v, 1)
+                    continue
                 if fld.name == "description" and f.system == "crm":
                     if not k.classified(v):
                         prof.unclassified.append(v)
@@ -202,6 +220,58 @@ def profile_exports(exports: Path, d, limit: int = MAX_ROWS_PER_FILE,
                     e["rows"] += 1
                     e["example"] = e["example"] or f"{f.rel_path}:{line}"
     return prof
+
+
+def serial_shape(key: str | None) -> str | None:
+    """A regex of a serial key's shape: the leading letters as they are, every later run of
+    letters or digits by its length (`SNK10000000001` -> `^SNK\\d{11}$`); None for a key that
+    holds anything but ASCII letters and digits, or no digit (no serial: `不清楚`, `NA`)."""
+    if not key or not re.fullmatch(r"[A-Z0-9]+", key) or not re.search(r"\d", key):
+        return None
+    out = []
+    for i, run in enumerate(re.findall(r"[A-Z]+|\d+", key)):
+        if run[0].isdigit():
+            out.append(rf"\d{{{len(run)}}}")
+        else:
+            out.append(run if i == 0 else f"[A-Z]{{{len(run)}}}")
+    return "^" + "".join(out) + "$"
+
+
+def _note_serial(prof: Profile, k: Knowledge, where: tuple[str, str, str], value: str,
+                 rows: int) -> None:
+    e = prof.serial_unmatched.setdefault(
+        where, {"rows": 0, "examples": [], "shapes": Counter(), "example_of": {}})
+    e["rows"] += rows
+    if len(e["examples"]) < 5 and value not in e["examples"]:
+        e["examples"].append(value)
+    shape = serial_shape(serial_key(value, k.serial_prefixes))
+    if shape is not None:
+        e["shapes"][shape] += rows
+        e["example_of"].setdefault(shape, value)
+
+
+MAX_SERIAL_SHAPES = 3  # patterns suggested per serial field; more shapes need a person
+
+
+def _serial_patterns(prof: Profile, d) -> list[dict]:
+    """Patterns of the shapes of unmatched serials in a required serial field (the serials
+    export's own key, typed by machines): the most frequent shapes, each a narrow regex
+    with an example from the exports. Serials typed by people (CRM) only go to review."""
+    out, taken = [], {p.name for p in d.serial_patterns}
+    for (s, e, f), v in sorted(prof.serial_unmatched.items()):
+        if not d.entity(s, e).field(f).required:
+            continue
+        for i, (shape, n) in enumerate(v["shapes"].most_common(MAX_SERIAL_SHAPES), start=1):
+            name = f"{s}_{e}_{i}"
+            while name in taken:
+                name += "_x"
+            taken.add(name)
+            out.append({"name": name, "regex": shape, "example": v["example_of"][shape],
+                        "description_en": f"Suggested from {n} serial number(s) of {s}.{e}.{f} "
+                                          "matching no pattern; check it fits every serial you make.",
+                        "description_zh": f"根据 {s}.{e}.{f} 中 {n} 个不符合任何格式的序列号建议；"
+                                          "请确认它符合贵厂的全部序列号。"})
+    return out
 
 
 # ----------------------------------------------------------------------------- the patch
@@ -312,6 +382,10 @@ def build_patch(prof: Profile, d, exports: Path) -> dict[str, Any]:
         review["unmatched_batch_codes"] = [
             {"field": f"{s}.{e}.{f}", "rows": v["rows"], "examples": v["examples"]}
             for (s, e, f), v in sorted(prof.batch_unmatched.items())]
+    if prof.serial_unmatched:
+        review["unmatched_serials"] = [
+            {"field": f"{s}.{e}.{f}", "rows": v["rows"], "examples": v["examples"]}
+            for (s, e, f), v in sorted(prof.serial_unmatched.items())]
     if prof.unclassified:
         review["unclassified_descriptions"] = len(prof.unclassified)
         review["keyword_candidates"] = _keyword_candidates(prof.unclassified)
@@ -322,6 +396,9 @@ def build_patch(prof: Profile, d, exports: Path) -> dict[str, Any]:
     patch: dict[str, Any] = {}
     if headers:
         patch["headers"] = headers
+    serial_patterns = _serial_patterns(prof, d)
+    if serial_patterns:
+        patch["serial_patterns"] = serial_patterns
     if review:
         patch["review"] = review
     return patch
@@ -333,7 +410,8 @@ HEADER = """\
 # Review, then copy to <home>/dictionary/ (the plant's overlay; see data_dictionary/README.md).
 # The sections above `review:` are certain enough to apply as they are; `review:` lists what
 # needs your decision (the overlay merge ignores it): move entries from review.overlay_draft
-# into `vocabularies:` / `units:` once each TODO is decided.
+# into `vocabularies:` / `units:` once each TODO is decided. `serial_patterns:` are the shapes of
+# the serial numbers your serials export holds that no pattern matches: check each fits.
 """
 
 
@@ -358,6 +436,8 @@ def summary(prof: Profile, patch: dict) -> list[str]:
     lines.append(f"  fields always blank: {len(r.get('always_blank', []))}; optional fields not "
                  f"exported: {len(r.get('optional_fields_not_exported', []))}")
     lines.append(f"  batch-code fields with unmatched codes: {len(r.get('unmatched_batch_codes', []))}")
+    lines.append(f"  serial fields with unmatched serials: {len(r.get('unmatched_serials', []))} "
+                 f"({len(patch.get('serial_patterns', []))} serial patterns suggested)")
     lines.append(f"  descriptions no keyword matches: {r.get('unclassified_descriptions', 0)}")
     if prof.unreadable:
         lines.append(f"  unreadable files: {len(prof.unreadable)}")
@@ -369,6 +449,7 @@ def profile_from_gaps(gaps: list[tuple], d) -> Profile:
     value_seen, occurrences, example_file, example_row): what the last run found, so the
     report links the same suggestions without reading the exports again."""
     prof = Profile()
+    k = Knowledge(d)
     for system, entity, fname, kind, value, n, file, row in gaps:
         if value is None:
             continue
@@ -376,6 +457,8 @@ def profile_from_gaps(gaps: list[tuple], d) -> Profile:
             prof.unknown_headers.setdefault((system, entity, value), {"files": []})["files"].append(file)
         elif kind == "unclassified_description":
             prof.unclassified.extend([value] * int(n or 1))
+        elif kind == "unmatched_serial":
+            _note_serial(prof, k, (system, entity, fname), value, int(n or 0))
         elif kind == "unmatched_batch_code":
             e = prof.batch_unmatched.setdefault((system, entity, fname), {"rows": 0, "examples": []})
             e["rows"] += int(n or 0)

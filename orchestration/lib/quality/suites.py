@@ -44,7 +44,7 @@ from orchestration.lib.settings import EXPECTATIONS_DIR
 ROW_COUNT_MAX_DROP = 0.5
 RATE_MIN_ROWS = 20  # a rate is judged only on at least this many rows
 # field types conformed to a dictionary domain (staging keeps `<field>_as_typed`)
-CODED_TYPES = ("batch_code", "province", "shift", "line", "severity", "pass_fail", "boolean",
+CODED_TYPES = ("batch_code", "serial", "province", "shift", "line", "severity", "pass_fail", "boolean",
                "status", "vocab")
 QUANTITY_KINDS = {"quantity", "mass"}
 VERSION_FIELD = "updated_at"
@@ -66,8 +66,8 @@ def _patterns(dictionary) -> dict[str, str]:
     pats = {"canonical_batch": dictionary.canonical_batch_regex,
             "line": dictionary.canonical_line_regex}  # codes.yml: defined there only
     serials = getattr(dictionary, "serial_patterns", None) or []
-    if serials:
-        pats["serial"] = serials[0].regex
+    if serials:  # any shipped or plant pattern (overlay serial_patterns)
+        pats["serial"] = "|".join(f"(?:{s.regex})" for s in serials)
     return pats
 
 
