@@ -17,8 +17,9 @@ if str(REPO) not in sys.path:
 from orchestration.lib.dictionary import load_dictionary
 
 STAGING = REPO / "dbt_project" / "models" / "staging"
-CODED = {"batch_code", "province", "shift", "line", "severity", "pass_fail", "boolean", "status",
+CODED = {"batch_code", "serial", "province", "shift", "line", "severity", "pass_fail", "boolean", "status",
          "vocab"}
+PARSED = {"timestamp", "date", "integer", "decimal"}
 LINEAGE = {
     "_extra": "Unknown extra columns of the raw row (JSON: header as seen -> value), NULL if none.",
     "_source_file": "Export file the row came from, relative to the exports root.",
@@ -86,6 +87,10 @@ def _field_columns(entity) -> list[dict]:
         if f.type in CODED:
             cols.append({"name": f"{f.name}_as_typed",
                          "description": f"{f.name} exactly as delivered (trimmed); kept when it does not conform."})
+        elif f.type in PARSED and not f.required:
+            cols.append({"name": f"{f.name}_unparsed",
+                         "description": f"{f.name} as delivered when it is in no known form (the row "
+                                        f"is kept, {f.name} NULL, the text listed in dictionary_gaps)."})
         if f.type == "batch_code":
             cols.append({"name": f"{f.name}_flag",
                          "description": "NULL when blank, 'ok' when it matches a batch-code pattern, else 'unmatched'."})

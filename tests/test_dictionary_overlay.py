@@ -204,9 +204,23 @@ def test_serial_patterns_extend_and_are_checked(tmp_path):
                   "     description_en: x, description_zh: x}\n")
     with pytest.raises(DictionaryError, match=r"serial_patterns\[\d+\]\.example: 'AP-1' does not match"):
         load_dictionary(overlays=[bad])
-    clash = overlay(tmp_path, "clash.yml", "serial_patterns:\n"
-                    "  - {name: sn, regex: '^X\\d{5}$', example: X12345,\n"
-                    "     description_en: x, description_zh: x}\n")
+
+
+def test_timestamp_formats_extend_and_a_shipped_name_keeps_its_form(tmp_path):
+    f = overlay(tmp_path, "plant.yml", "timestamp_formats:\n"
+                "  - {name: us_date, kind: strptime, format: '%m/%d/%Y', regex: '\\d{1,2}/\\d{1,2}/\\d{4}',\n"
+                "     example: 07/09/2025, applies_to: date}\n")
+    d = load_dictionary(overlays=[f])
+    assert d.timestamp_formats[-1].name == "us_date"  # tried after the shipped forms
+
+
+@pytest.mark.parametrize("text", [
+    ("serial_patterns: [{name: sn, regex: '^X\\d{5}$', example: X12345, description_en: x,"
+    " description_zh: x}]"),
+    ("timestamp_formats: [{name: iso_date, kind: strptime, format: '%d-%m-%Y',"
+    " regex: '\\d{2}-\\d{2}-\\d{4}', example: 07-09-2025}]"),
+])
+def test_a_shipped_pattern_name_keeps_its_form(tmp_path, text):
     with pytest.raises(DictionaryError) as exc:
-        load_dictionary(overlays=[clash])
+        load_dictionary(overlays=[overlay(tmp_path, "clash.yml", text + "\n")])
     assert "clash.yml" in str(exc.value) and "codes.yml" in str(exc.value)

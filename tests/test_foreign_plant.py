@@ -4,7 +4,8 @@ The exports are tests/fixtures/foreign_plant/exports (hand-written; see
 tests/fixtures/write_foreign_plant.py): a CAPA opened from an internal finding (no complaint
 link), channel / status / shift / unit / inspection-type spellings the shipped dictionary does
 not know, a complaint source without province, serial or batch columns, a 1-row entity, a
-GBK file with Chinese headers, and serial numbers of a form no shipped pattern fits. The real CLI runs the real pipeline (dbt, GX, publish).
+GBK file with Chinese headers, serial numbers of a form no shipped pattern fits, and an
+optional time in a form the dictionary does not know. The real CLI runs the real pipeline (dbt, GX, publish).
 """
 
 from __future__ import annotations
@@ -85,6 +86,12 @@ def test_unknown_spellings_are_gaps_and_warnings_not_losses(first_run):
     assert serial_gaps == PLANT_SERIALS | {"AP500 250303 0005"}
     assert query(home, "select trace_method from marts.complaint_trace "
                        "where complaint_id = 'TS-25031003'") == [("none",)]
+    # an optional time in no known form costs its field, never the shipment
+    assert query(home, "select delivered_at, delivered_at_unparsed from staging.stg_erp__shipments "
+                       "where shipment_no = 'DN-0503'") == [(None, "07.03.2025 16:20")]
+    assert ("delivered_at", "07.03.2025 16:20") in {(g[0], g[1]) for g in gaps}
+    assert query(home, "select count(*) > 0 from marts.forward_trace "
+                       "where shipment_no = 'DN-0503' and customer_code = 'K-1003'") == [(True,)]
     qty = query(home, "select qty, unit, unit_is_known from staging.stg_mes__material_consumption "
                       "where material_lot = 'ML25030202'")
     assert qty == [(None, "卷", False)]  # never guessed
@@ -96,6 +103,7 @@ def test_unknown_spellings_are_gaps_and_warnings_not_losses(first_run):
     assert len(keys) == len(set(keys))
     assert ("dictionary_gap__channel", "staging/stg_crm__complaints") in keys
     assert ("dictionary_gap__status", "staging/stg_qms__capa") in keys
+    assert ("dictionary_gap__delivered_at", "staging/stg_erp__shipments") in keys
 
 
 def test_report_links_the_same_suggestions(first_run):
@@ -120,6 +128,8 @@ def test_overlay_from_suggest_reconforms_without_redelivery(first_run):
     assert UNKNOWN <= spelled, UNKNOWN - spelled
     assert any(h["header"] == "Vehicle Make" for h in review_items["unknown_headers"])
     assert "mes.process_specs.equipment_id" in {b["field"] for b in review_items["always_blank"]}
+    unparsed = {x["field"]: x["examples"] for x in review_items["values_in_no_known_form"]}
+    assert unparsed == {"erp.shipments.delivered_at": ["07.03.2025 16:20"]}
     # the plant's serial form: one pattern of its shape, with an example from the exports
     serial_patterns = suggested["serial_patterns"]
     assert [p["regex"] for p in serial_patterns] == [r"^AP\d{13}$"]
@@ -156,6 +166,10 @@ def test_overlay_from_suggest_reconforms_without_redelivery(first_run):
         s.replace("-", "") for s in PLANT_SERIALS}
     assert query(home, "select batch_code, trace_method from marts.complaint_trace "
                        "where complaint_id = 'TS-25031003'") == [("20250303-L02-001", "serial")]
+    # the owner added the plant's time form: the shipment's time is read (plant local, UTC+8)
+    assert query(home, "select cast(delivered_at as varchar), delivered_at_unparsed from "
+                       "staging.stg_erp__shipments where shipment_no = 'DN-0503'") == [
+        ("2025-03-07 08:20:00", None)]
 
 
 def review(suggested: dict) -> dict:
@@ -174,6 +188,10 @@ def review(suggested: dict) -> dict:
         "shift": {"day": {"spellings": sorted(set(found["shift"]))}},
         "inspection_type": {"IPQC": {"spellings": sorted(set(found["inspection_type"]))}},
     }
+    out["timestamp_formats"] = [  # a form the review listed: day.month.year hours:minutes
+        {"name": "dotted_minutes", "kind": "strptime", "format": "%d.%m.%Y %H:%M",
+         "regex": r"\d{1,2}\.\d{1,2}\.\d{4} \d{1,2}:\d{2}", "example": "07.03.2025 16:20",
+         "applies_to": "timestamp"}]
     out["units"] = {"quantity": {"roll": {"factor": 1, "spellings": ["卷"]}},
                     "temperature": {"°C": {"spellings": ["摄氏"]}}}
     return out

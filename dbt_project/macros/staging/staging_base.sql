@@ -14,8 +14,9 @@
            `_raw_record` (JSON of the raw row, rejected rows only); `_reject_reason` = first failing rule as
            '<reason_code>:<field>' (NULL when the row is good) and `_reject_detail`.
         Rules, per field in export order: missing_required_field, invalid_timestamp,
-        invalid_date, invalid_number, invalid_batch_code (required batch fields), invalid_serial
-        (required serial fields);
+        invalid_date, invalid_number (required fields: an optional one in no known form is NULL with
+        its text in `<name>_unparsed`), invalid_batch_code (required batch fields),
+        invalid_serial (required serial fields);
         an unknown unit spelling is not a reject (value NULL, a dictionary gap);
         then `extra_rejects` [(sql condition over `src`, 'reason:field', detail sql)].
 
@@ -27,6 +28,12 @@
     (kept in `<name>_as_typed`) and is reported in governance.dictionary_gaps. -#}
 {% macro coded_types() -%}
     {{ return(['batch_code', 'serial', 'province', 'shift', 'line', 'severity', 'pass_fail', 'boolean', 'status', 'vocab']) }}
+{%- endmacro %}
+
+{#- Field types parsed from text: an optional one in no known form is NULL, its text kept in
+    `<name>_unparsed` and reported in governance.dictionary_gaps (a required one rejects the row). -#}
+{% macro parsed_types() -%}
+    {{ return(['timestamp', 'date', 'integer', 'decimal']) }}
 {%- endmacro %}
 
 {% macro blank_to_null(expr) -%}
@@ -133,9 +140,12 @@ select src.*, cast(null as {{ dbt.type_string() }}) as _reject_reason from {{ sr
     {%- endif -%}
     {%- set bad = 'not ' ~ blank ~ ' and ' ~ typed ~ ' is null' -%}
     {%- set shown = "'" ~ f.name ~ "=' || " ~ raw -%}
-    {%- if f.type == 'timestamp' -%}{%- do checks.append((bad, 'invalid_timestamp:' ~ f.name, shown)) -%}
-    {%- elif f.type == 'date' -%}{%- do checks.append((bad, 'invalid_date:' ~ f.name, shown)) -%}
-    {%- elif f.type in ['integer', 'decimal'] -%}{%- do checks.append((bad, 'invalid_number:' ~ f.name, shown)) -%}
+    {#- an optional date, time or number in no known form does not cost the row (a shipment, a
+        complaint): the value is NULL, the text kept in `<field>_unparsed` and listed in
+        dictionary_gaps; a required one rejects the row -#}
+    {%- if f.type == 'timestamp' -%}{%- if f.required -%}{%- do checks.append((bad, 'invalid_timestamp:' ~ f.name, shown)) -%}{%- endif -%}
+    {%- elif f.type == 'date' -%}{%- if f.required -%}{%- do checks.append((bad, 'invalid_date:' ~ f.name, shown)) -%}{%- endif -%}
+    {%- elif f.type in ['integer', 'decimal'] -%}{%- if f.required -%}{%- do checks.append((bad, 'invalid_number:' ~ f.name, shown)) -%}{%- endif -%}
         {#- a negative quantity is no quantity: quarantined, never subtracted -#}
         {%- if f.unit_kind == 'quantity' -%}
             {%- do checks.append((typed ~ ' < 0', 'negative_quantity:' ~ f.name, shown)) -%}
@@ -245,6 +255,8 @@ select
     {%- endif %}
     {%- if f.type in coded_types() %}
     {{ blank_to_null(raw) }} as {{ adapter.quote(f.name ~ '_as_typed') }},
+    {%- elif f.type in parsed_types() and not f.required %}
+    case when not t.{{ adapter.quote('__b__' ~ f.name) }} and {{ typed }} is null then {{ raw }} end as {{ adapter.quote(f.name ~ '_unparsed') }},
     {%- endif %}
     {%- if f.type == 'batch_code' %}
     case when t.{{ adapter.quote('__b__' ~ f.name) }} then null when {{ typed }} is null then 'unmatched' else 'ok' end as {{ adapter.quote(f.name ~ '_flag') }},

@@ -1,5 +1,6 @@
 -- governance.dictionary_gaps: one row per value the dictionary does not know yet: unknown
--- headers (ingest), unit spellings, batch codes and serials matching no pattern, province / shift / line /
+-- headers (ingest), unit spellings, batch codes and serials matching no pattern, optional
+-- dates, times and numbers in no known form (`unparsed_<type>`), province / shift / line /
 -- status / vocabulary spellings, and complaint descriptions no problem type matches
 -- (field `description`, value 'UNCLASSIFIED' per description text).
 {%- for system, entity in source_entities() %}
@@ -32,6 +33,14 @@ with seen as (
     {%- else %}
     where {{ adapter.quote(f.name) }} is null and {{ adapter.quote(f.name ~ '_as_typed') }} is not null
     {%- endif %}
+    {%- endfor %}
+    {%- for f in dictionary_fields(system, entity) if f.type in parsed_types() and not f.required and not f.pii %}
+    union all
+    select
+        '{{ system }}', '{{ entity }}', '{{ f.name }}', 'unparsed_{{ f.type }}',
+        {{ adapter.quote(f.name ~ '_unparsed') }}, _loaded_at, _source_file, _source_row
+    from {{ ref('base_' ~ system ~ '__' ~ entity) }}
+    where {{ adapter.quote(f.name ~ '_unparsed') }} is not null
     {%- endfor %}
 {%- endfor %}
     union all

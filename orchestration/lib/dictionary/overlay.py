@@ -4,7 +4,7 @@ A plant keeps what it adds in `<home>/dictionary/*.yml` (or the folder named by
 $QUALITRACE_DICTIONARY when that folder is not a whole dictionary), so an upgrade of the
 shipped dictionary never loses them. Files are merged in name order. An overlay may only
 *extend*: new spellings, values, units, header aliases, province aliases, problem keywords,
-batch-code and serial-number patterns; it may *set* missing-value thresholds and check overrides. Giving a
+batch-code and serial-number patterns, date and time forms; it may *set* missing-value thresholds and check overrides. Giving a
 spelling, alias or name another meaning than the one it already has (in the shipped files or
 an earlier overlay file) is an error naming both files. Format (every section optional):
 
@@ -28,6 +28,9 @@ an earlier overlay file) is an error naming both files. Format (every section op
     serial_patterns:       # extra serial-number forms, over the serial without separators
       - {name: plant_sn, regex: '^SNK\\d{11}$', example: SNK-10000000001,
          description_en: ..., description_zh: ...}
+    timestamp_formats:     # more date / time forms, tried after the shipped ones
+      - {name: us_date, kind: strptime, format: '%m/%d/%Y', regex: '\\d{1,2}/\\d{1,2}/\\d{4}',
+         example: 07/09/2025, applies_to: date}
     missing_thresholds: [] # as in governance.yml; replaces the entry for the same field
     check_overrides:       # model -> check -> {severity, params}
       stg_crm__complaints:
@@ -48,6 +51,7 @@ from orchestration.lib.dictionary.model import (
     Dictionary,
     MissingThreshold,
     SerialPattern,
+    TimestampFormat,
     Unit,
     VocabValue,
     keyword_classes,
@@ -56,7 +60,7 @@ from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
 from orchestration.lib.dictionary.tables import keyword_normalized
 
 SECTIONS = ("vocabularies", "units", "headers", "provinces", "problem_keywords",
-            "problem_ignore_phrases", "problem_word_classes", "batch_patterns", "serial_patterns",
+            "problem_ignore_phrases", "problem_word_classes", "batch_patterns", "serial_patterns", "timestamp_formats",
             "missing_thresholds", "check_overrides", "delivery_silence_hours", "review")
 # `review:` holds what `dictionary suggest` could not decide; the merge ignores it
 OVERLAY_ENV = "QUALITRACE_DICTIONARY"
@@ -152,6 +156,8 @@ def _shipped_owners(d: Dictionary, shipped: dict[str, Path]) -> _Owners:
         o.claim(("batch_pattern", bp.name), bp.regex, str(shipped["codes"]), ignore, "")
     for sp in d.serial_patterns:
         o.claim(("serial_pattern", sp.name), sp.regex, str(shipped["codes"]), ignore, "")
+    for tf in d.timestamp_formats:
+        o.claim(("timestamp_format", tf.name), tf.regex, str(shipped["codes"]), ignore, "")
     return o
 
 
@@ -208,6 +214,8 @@ def apply_overlays(d: Dictionary, files: list[Path], shipped: dict[str, Path]) -
                   BatchPattern, d.batch_patterns)
         _patterns(path, doc.get("serial_patterns"), owners, errors, "serial_patterns",
                   SerialPattern, d.serial_patterns)
+        _patterns(path, doc.get("timestamp_formats"), owners, errors, "timestamp_formats",
+                  TimestampFormat, d.timestamp_formats)
         _thresholds(d, path, doc.get("missing_thresholds"), owners, errors)
         _check_overrides(d, path, _mapping(doc.get("check_overrides"),
                                            f"{path}: check_overrides", errors), owners, errors)
@@ -380,7 +388,7 @@ def _word_classes(d, path, body, errors) -> None:
 
 
 def _patterns(path, body, owners, errors, section: str, model, have: list) -> None:
-    """`batch_patterns` / `serial_patterns`: new named patterns appended to `have`; a name the
+    """`batch_patterns` / `serial_patterns` / `timestamp_formats`: new named patterns appended to `have`; a name the
     shipped files or an earlier overlay gave another regex is an error naming both."""
     if body is None:
         return

@@ -56,6 +56,8 @@ class Profile:
     batch_unmatched: dict[tuple[str, str, str], dict] = field(default_factory=dict)
     # (system, entity, field) -> {"rows", "examples" (as typed), "shapes" Counter, "example_of"}
     serial_unmatched: dict[tuple[str, str, str], dict] = field(default_factory=dict)
+    # (system, entity, field) -> {"rows", "examples"}: dates, times, numbers in no known form
+    unparsed: dict[tuple[str, str, str], dict] = field(default_factory=dict)
     unclassified: list[str] = field(default_factory=list)
 
 
@@ -103,6 +105,7 @@ class Knowledge:
         self.batch = [re.compile(bp.regex) for bp in d.batch_patterns]
         self.serials = [re.compile(sp.regex) for sp in d.serial_patterns]
         self.serial_prefixes = tuple(d.serial_label_prefixes)
+        self.time_forms = [re.compile(tf.regex) for tf in d.timestamp_formats]
         self.prefixes = sorted((lookup_key(p) or "" for p in d.batch_label_prefixes),
                                key=len, reverse=True)
         classes = d.problems.word_classes if d.problems else {}
@@ -149,6 +152,21 @@ class Knowledge:
     def serial_matches(self, value: str) -> bool:
         key = serial_key(value, self.serial_prefixes)
         return key is not None and any(rx.fullmatch(key) for rx in self.serials)
+
+    def parses(self, f, value: str) -> bool | None:
+        """Whether a date / time / number is in a form the conformance reads (None: not such
+        a field). Mirrors the SQL closely enough to find the forms a plant needs to add."""
+        v = fold_width(value).strip()
+        if f.type in ("timestamp", "date"):
+            return any(rx.fullmatch(v) for rx in self.time_forms)
+        if f.type in ("integer", "decimal"):
+            v = v.replace(" ", "")
+            if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", v):
+                v = v.replace(",", "")
+            elif re.fullmatch(r"[+-]?\d+,\d+", v):
+                v = v.replace(",", ".")
+            return bool(re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?", v))
+        return None
 
     def classified(self, description: str) -> bool:
         text = problem_text(description)
@@ -210,6 +228,9 @@ def profile_exports(exports: Path, d, limit: int = MAX_ROWS_PER_FILE,
                     if not k.serial_matches(v):
                         _note_serial(prof, k, (f.system, f.entity, fld.name), v, 1)
                     continue
+                if k.parses(fld, v) is False:
+                    _note_example(prof.unparsed, (f.system, f.entity, fld.name), v, 1)
+                    continue
                 if fld.name == "description" and f.system == "crm":
                     if not k.classified(v):
                         prof.unclassified.append(v)
@@ -237,13 +258,18 @@ def serial_shape(key: str | None) -> str | None:
     return "^" + "".join(out) + "$"
 
 
+def _note_example(table: dict, where: tuple[str, str, str], value: str, rows: int) -> None:
+    e = table.setdefault(where, {"rows": 0, "examples": []})
+    e["rows"] += rows
+    if len(e["examples"]) < 5 and value not in e["examples"]:
+        e["examples"].append(value)
+
+
 def _note_serial(prof: Profile, k: Knowledge, where: tuple[str, str, str], value: str,
                  rows: int) -> None:
     e = prof.serial_unmatched.setdefault(
         where, {"rows": 0, "examples": [], "shapes": Counter(), "example_of": {}})
-    e["rows"] += rows
-    if len(e["examples"]) < 5 and value not in e["examples"]:
-        e["examples"].append(value)
+    _note_example(prof.serial_unmatched, where, value, rows)
     shape = serial_shape(serial_key(value, k.serial_prefixes))
     if shape is not None:
         e["shapes"][shape] += rows
@@ -386,6 +412,14 @@ def build_patch(prof: Profile, d, exports: Path) -> dict[str, Any]:
         review["unmatched_serials"] = [
             {"field": f"{s}.{e}.{f}", "rows": v["rows"], "examples": v["examples"]}
             for (s, e, f), v in sorted(prof.serial_unmatched.items())]
+    if prof.unparsed:
+        review["values_in_no_known_form"] = [
+            {"field": f"{s}.{e}.{f}", "rows": v["rows"], "examples": v["examples"],
+             "note": ("optional: rows kept, value NULL" if not d.entity(s, e).field(f).required
+                      else "required: rows quarantined") + "; add the form to timestamp_formats"
+                     if d.entity(s, e).field(f).type in ("timestamp", "date") else
+                     "a number the conformance cannot read"}
+            for (s, e, f), v in sorted(prof.unparsed.items())]
     if prof.unclassified:
         review["unclassified_descriptions"] = len(prof.unclassified)
         review["keyword_candidates"] = _keyword_candidates(prof.unclassified)
@@ -438,6 +472,8 @@ def summary(prof: Profile, patch: dict) -> list[str]:
     lines.append(f"  batch-code fields with unmatched codes: {len(r.get('unmatched_batch_codes', []))}")
     lines.append(f"  serial fields with unmatched serials: {len(r.get('unmatched_serials', []))} "
                  f"({len(patch.get('serial_patterns', []))} serial patterns suggested)")
+    lines.append(f"  fields with dates, times or numbers in no known form: "
+                 f"{len(r.get('values_in_no_known_form', []))}")
     lines.append(f"  descriptions no keyword matches: {r.get('unclassified_descriptions', 0)}")
     if prof.unreadable:
         lines.append(f"  unreadable files: {len(prof.unreadable)}")
@@ -457,6 +493,8 @@ def profile_from_gaps(gaps: list[tuple], d) -> Profile:
             prof.unknown_headers.setdefault((system, entity, value), {"files": []})["files"].append(file)
         elif kind == "unclassified_description":
             prof.unclassified.extend([value] * int(n or 1))
+        elif kind.startswith("unparsed_"):
+            _note_example(prof.unparsed, (system, entity, fname), value, int(n or 0))
         elif kind == "unmatched_serial":
             _note_serial(prof, k, (system, entity, fname), value, int(n or 0))
         elif kind == "unmatched_batch_code":

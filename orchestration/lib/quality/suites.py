@@ -46,6 +46,8 @@ RATE_MIN_ROWS = 20  # a rate is judged only on at least this many rows
 # field types conformed to a dictionary domain (staging keeps `<field>_as_typed`)
 CODED_TYPES = ("batch_code", "serial", "province", "shift", "line", "severity", "pass_fail", "boolean",
                "status", "vocab")
+# parsed from text: an optional one in no known form is NULL, its text in `<field>_unparsed`
+PARSED_TYPES = ("timestamp", "date", "integer", "decimal")
 QUANTITY_KINDS = {"quantity", "mass"}
 VERSION_FIELD = "updated_at"
 
@@ -109,6 +111,10 @@ def _field_specs(dictionary, system: str, entity_name: str, field) -> list[Expec
         out.append(ExpectationSpec(
             f"dictionary_gap__{f.name}", "dictionary_gap", (f.name, f"{f.name}_is_known"), WARN,
             {"flag": "is_known"}))
+    elif f.type in PARSED_TYPES and not f.required and not f.pii:
+        # an optional date / time / number in no known form: the row is kept (WARN)
+        out.append(ExpectationSpec(
+            f"dictionary_gap__{f.name}", "dictionary_gap", (f.name, f"{f.name}_unparsed"), WARN))
     if f.type == "batch_code":
         out.append(ExpectationSpec(f"pattern__{f.name}", "match_regex", (f.name,), sev,
                                    {"regex": pats["canonical_batch"]}))
