@@ -283,6 +283,40 @@ def test_province_aliases_with_noise(runner, dictionary, data):
 
 @PROPS
 @given(data=st.data())
+def test_province_at_the_start_of_an_address(runner, dictionary, data):
+    """An address (`广东省深圳市南山区…`, `Zhejiang Hangzhou …`) names the province of its
+    longest leading Chinese or long Latin alias; abbreviations and codes never start one
+    (`SH…` is no Shanghai, `GD12` no Guangdong). SQL and its Python mirror agree."""
+    from orchestration.lib.dictionary.loader import (
+        province_aliases,
+        province_from_text,
+        province_prefix_usable,
+    )
+    from orchestration.lib.dictionary.normalize import lookup_key
+
+    aliases: dict[str, str] = {}  # the first province naming an alias keeps it, as tables.py
+    for p in dictionary.provinces:
+        for a in province_aliases(p):
+            aliases.setdefault(lookup_key(a), p.code)
+    tails = ["深圳市南山区科技园", "市朝阳区建国路88号", " Hangzhou Xihu District", "12号", "", "ABC"]
+    cases = []
+    for _ in range(25):
+        p = data.draw(st.sampled_from(dictionary.provinces))
+        alias = data.draw(st.sampled_from(province_aliases(p)))
+        cases.append(alias + data.draw(st.sampled_from(tails)))
+    known = {"广东省深圳市南山区科技园": "440000", "浙江杭州西湖区": "330000",
+             "Zhejiang Hangzhou Xihu": "330000", "内蒙古自治区呼和浩特市": "150000",
+             "SHENZHEN NANSHAN": None, "GD12": None, "粤B12345": None, "Nowhere": None}
+    cases += list(known)
+    rows = runner.run("conform", [(t,) for t in cases], ["province"])
+    for text, row in zip(cases, rows):
+        assert row["province"] == province_from_text(lookup_key(text), aliases), text
+    assert [r["province"] for r in rows[25:]] == list(known.values())
+    assert not province_prefix_usable("GD") and province_prefix_usable("广东")
+
+
+@PROPS
+@given(data=st.data())
 def test_vocabulary_spellings_with_noise(runner, dictionary, data):
     column = {"shift": "shift", "severity": "severity", "pass_fail": "pass_fail", "status": "status",
               "channel": "channel", "line": "line", "boolean": "bool_value"}

@@ -19,8 +19,8 @@ FOREIGN_PLANT = Path(__file__).resolve().parents[1] / "fixtures" / "foreign_plan
 
 NUMBER_ROWS = {
     "erp/shipments_20250305.csv": [
-        "DN-0505,1,SO-92,K-1004,Jiangsu,P0101,B25030401001,inf,2025-03-06 10:00,顺丰",
-        "DN-0506,1,SO-93,K-1004,Jiangsu,P0101,B25030401001,-20,2025-03-06 11:00,顺丰"],
+        "DN-0505,1,SO-92,K-1004,Jiangsu,P0101,B25030401001,inf,2025-03-06 10:00,顺丰,",
+        "DN-0506,1,SO-93,K-1004,Jiangsu,P0101,B25030401001,-20,2025-03-06 11:00,顺丰,"],
     "mes/process_readings_20250304.csv": [
         "SMT-A1,2025-03-04 11:00,温度,NaN,℃", "SMT-A1,2025-03-04 12:00,温度,1e400,℃",
         "SMT-A1,2025-03-04 13:00,温度,\"265,5\",℃"],

@@ -64,11 +64,28 @@
     )
 {%- endmacro %}
 
+{#- conform_province(expr): the GB/T 2260 code of an exact alias, else of the longest alias
+    usable as a prefix (dictionary.province_aliases.usable_as_prefix: Chinese names, long Latin
+    names) that the text starts with: an address `广东省深圳市南山区…` names 440000. Mirror:
+    orchestration.lib.dictionary.loader.province_from_text. -#}
 {% macro conform_province(expr) -%}
-    {%- set rows = conform_dictionary_rows("select alias_normalized, code from " ~ dictionary_table('province_aliases') ~ " order by code, alias_normalized") -%}
+    {%- set rows = conform_dictionary_rows("select alias_normalized, code, usable_as_prefix from " ~ dictionary_table('province_aliases') ~ " order by length(alias_normalized) desc, code, alias_normalized") -%}
     {%- set pairs = [] -%}
-    {%- for r in rows -%}{%- do pairs.append((r[0], conform_sql_string(r[1]))) -%}{%- endfor -%}
-    {{ conform_lookup(conform_lookup_key(expr), pairs) }}
+    {%- set prefixes = [] -%}
+    {%- for r in rows -%}
+        {%- do pairs.append((r[0], conform_sql_string(r[1]))) -%}
+        {%- if r[2] -%}{%- do prefixes.append(r) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- set key = conform_lookup_key(expr) -%}
+    {%- if prefixes | length == 0 -%}
+    {{ conform_lookup(key, pairs) }}
+    {%- else -%}
+    coalesce({{ conform_lookup(key, pairs) }}, case
+        {%- for r in prefixes %}
+        when substring({{ key }}, 1, {{ r[0] | length }}) = {{ conform_sql_string(r[0]) }} then {{ conform_sql_string(r[1]) }}
+        {%- endfor %}
+    end)
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro conform_province_column(code_expr, column) -%}

@@ -368,6 +368,31 @@ def _unknown_word_classes(keywords, classes, where: str) -> list[str]:
             if name not in classes]
 
 
+def province_prefix_usable(alias_key: str | None) -> bool:
+    """Whether a province alias (lookup key) may name the province at the start of a longer
+    text, an address (`广东省深圳市南山区…` -> 440000): Chinese names of two characters or more,
+    Latin names of five letters or more (`GUANGDONG…`). Abbreviations (`GD`, `粤`) and codes
+    never do: they begin too many other words."""
+    if not alias_key:
+        return False
+    if re.search(r"[\u4e00-\u9fff]", alias_key):
+        return len(alias_key) >= 2
+    return len(alias_key) >= 5 and alias_key.isalpha()
+
+
+def province_from_text(key: str | None, aliases: dict[str, str]) -> str | None:
+    """The province a lookup key names: an exact alias, else the longest alias usable as a
+    prefix that the key starts with (mirror of the conform_province macro)."""
+    if not key:
+        return None
+    if key in aliases:
+        return aliases[key]
+    for a in sorted((a for a in aliases if province_prefix_usable(a)), key=len, reverse=True):
+        if key.startswith(a):
+            return aliases[a]
+    return None
+
+
 def province_aliases(pr: Province) -> list[str]:
     """Every spelling that names a province: names, pinyin, English, abbreviation, code."""
     base = [pr.code, pr.name, pr.short_name, pr.pinyin, pr.name_en, pr.abbr, *pr.aliases]

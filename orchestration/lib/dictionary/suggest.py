@@ -128,9 +128,10 @@ class Knowledge:
             table = self.units.get(f.unit_kind or "", self.all_units)
             return key in table or (f.unit_kind in ("any", "by_parameter", None)
                                     and key in self.all_units)
-        if f.type == "province":
-            return key in self.provinces or any(
-                key.startswith(a) for a in self.provinces if a and len(a) >= 2)
+        if f.type == "province":  # as conform_province: an exact alias or a usable prefix
+            from orchestration.lib.dictionary.loader import province_from_text
+
+            return province_from_text(key, self.provinces) is not None
         if f.type == "severity" and key.isdigit():
             return 1 <= int(key) <= 10
         if f.type == "line":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestration.lib.dictionary.loader import province_aliases
+from orchestration.lib.dictionary.loader import province_aliases, province_prefix_usable
 from orchestration.lib.dictionary.model import WORD_CLASS, Dictionary
 from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
 
@@ -80,9 +80,10 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
              "abbr": p.abbr, "region": p.region, "region_en": p.region_en} for p in d.provinces
     ], ["code", "name", "short_name", "pinyin", "name_en", "abbr", "region", "region_en"])
     t["province_aliases"] = _df([
-        {"alias": a, "alias_normalized": lookup_key(a), "code": p.code}
+        {"alias": a, "alias_normalized": lookup_key(a), "code": p.code,
+         "usable_as_prefix": province_prefix_usable(lookup_key(a))}
         for p in d.provinces for a in province_aliases(p)
-    ], ["alias", "alias_normalized", "code"]).drop_duplicates(["alias_normalized"])
+    ], ["alias", "alias_normalized", "code", "usable_as_prefix"]).drop_duplicates(["alias_normalized"])
     t["batch_label_prefixes"] = _df([
         {"prefix": p, "prefix_normalized": lookup_key(p), "prefix_regex": regex_literal(lookup_key(p))}
         for p in sorted(d.batch_label_prefixes, key=lambda s: -len(lookup_key(s) or ""))
