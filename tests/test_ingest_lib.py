@@ -136,6 +136,39 @@ def test_missing_required_column_quarantines_the_file_whole(plant):
     assert "crm/complaints_20240301.csv" in q[0][2]
 
 
+def test_an_xlsx_report_with_a_title_above_its_header_lands(plant):
+    """Excel reports put a title (and blank rows) above the header: the header is the first of
+    the first rows that names every required field; the rows above are no data, said in the
+    manifest, and the independent count still reconciles. A sheet none of whose first rows
+    names them is still quarantined whole, the first row judged the header."""
+    import openpyxl
+
+    crm = plant.exports / "crm"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in (["客诉明细报表 2024-03-15"], ["导出人: 张三", None, "导出时间: 2024-03-15"], [None],
+              HEADER, *ROWS):
+        ws.append(r)
+    wb.save(crm / "complaints_20240315.xlsx")
+    wb = openpyxl.Workbook()
+    wb.active.append(["客诉明细报表"])
+    wb.active.append(["complaint_id", "qty"])
+    wb.active.append(["C9", "1"])
+    wb.save(crm / "complaints_20240316.xlsx")
+    s = ingest_entity(plant, DICTIONARY, "crm", "complaints")
+    assert [f.status for f in s.files] == ["loaded", "quarantined"]
+    got = _rows(plant, "_source_file = 'crm/complaints_20240315.xlsx'")
+    assert [r[0] for r in got] == [r[0] for r in ROWS]
+    assert [r[5] for r in got] == list(range(5, 5 + len(ROWS)))  # the sheet's own row numbers
+    m = _manifest(plant)["crm/complaints_20240315.xlsx"]
+    assert m[:4] == ("loaded", len(ROWS), len(ROWS), 0)
+    assert "header on row 4" in m[5] and "客诉明细报表 2024-03-15" in m[5]
+    with connect(plant) as con:
+        q = con.execute("SELECT source_file, reason_code, detail FROM raw._quarantine").fetchall()
+    assert [(f, r) for f, r, _ in q] == [("crm/complaints_20240316.xlsx", "missing_required_column")]
+    assert "'客诉明细报表'" in q[0][2]  # the first row, judged the header, is shown
+
+
 def test_discover_reports_unmatched_names(plant):
     crm = plant.exports / "crm"
     (crm / "complaints_20240301.csv").write_text(csv_text(), encoding="utf-8")

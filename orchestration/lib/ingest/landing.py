@@ -717,8 +717,11 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     # GB18030 / UTF-16 csv); a disagreement is reported here and blocks in rows_reconcile
     # (bytes: the delivered file itself, except UTF-16 whose line feeds are two bytes)
     source = plan.source if isinstance(plan, CsvPlan) and fp.encoding == "utf-16" else df.path
+    preamble = [] if isinstance(plan, CsvPlan) else plan.preamble
     res.records_counted = (None if fp.encoding == "utf-16" and not isinstance(plan, CsvPlan)
                            else count_records(Path(source), df.fmt))
+    if res.records_counted is not None and preamble:  # rows above the header are no records
+        res.records_counted -= len(preamble)
     if res.records_counted is not None and res.records_counted != res.rows_read:
         _write_quarantine(con, spec.system, spec.name, df.rel_path, fp.sha256, [QuarantineRow(
             None, E.LEDGER_MISMATCH,
@@ -730,5 +733,10 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
         res.detail = "no data rows (header only or blank)"
     elif quarantine:
         res.detail = f"{len(quarantine)} row(s) quarantined"
+    if preamble:  # a report's title above its header: read past, and said
+        above = "; ".join(f"row {n}: {text!r}" for n, text in preamble[:3])
+        note = (f"header on row {plan.header_row_number}, not row 1; {len(preamble)} row(s) "
+                f"above it are no data ({above})")
+        res.detail = f"{res.detail}; {note}" if res.detail else note
     _write_manifest(con, spec, df, fp, res, at, unknown=unknown)
     return res

@@ -57,6 +57,9 @@ class TabularRead:
     rows: list[tuple[int, list[str | None]]] = field(default_factory=list)
     quarantine: list[QuarantineRow] = field(default_factory=list)
     rows_read: int = 0
+    # rows above the header (a report's title, export date, filters): (row number, text)
+    preamble: list[tuple[int, str]] = field(default_factory=list)
+    header_row_number: int = 1
 
 
 def clip(text: str | None) -> str | None:
@@ -131,6 +134,20 @@ def read_csv_header(source: Path, delimiter: str, rel_path: str) -> list[str]:
 
 # --------------------------------------------------------------------------- xlsx
 
+PREAMBLE_MAX = 10  # rows a report may put above its header (title, export date, filters)
+
+
+def header_row(rows: list[list[Any]], spec: EntitySpec) -> int:
+    """Index of the header among a sheet's first non-blank rows: the first of the first
+    PREAMBLE_MAX that names every required field (a report's title row above it is no
+    header); 0 when none does, so the first row is judged the header and reported."""
+    for i, cells in enumerate(rows[:PREAMBLE_MAX]):
+        named = {spec.canonical(str(c).strip()) for c in cells if c not in (None, "")}
+        if spec.required and set(spec.required) <= named:
+            return i
+    return 0
+
+
 def cell_text(v: Any) -> str | None:
     """An openpyxl cell value as delivered text (see module docstring)."""
     if v is None:
@@ -168,17 +185,11 @@ def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
         if not wb.worksheets:
             raise IngestError(E.UNREADABLE_FILE, rel_path, "the workbook has no sheets")
         ws = wb.worksheets[0]
-        raw_rows: list[tuple[int, list[str | None], list[Any]]] = []
-        header: list[Any] | None = None
+        filled: list[tuple[int, list[Any]]] = []  # non-blank rows, header and preamble included
         try:
             for n, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
-                if header is None:
-                    if values and any(v not in (None, "") for v in values):
-                        header = list(values)
-                    continue
-                texts = [cell_text(v) for v in values]
-                if any(t is not None for t in texts):
-                    raw_rows.append((n, texts, list(values)))
+                if values and any(cell_text(v) is not None for v in values):
+                    filled.append((n, list(values)))
         except IngestError:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure inside a corrupt sheet
@@ -187,14 +198,18 @@ def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
                               f"{exc}"[:500]) from None
     finally:
         wb.close()
-    if header is None:
+    if not filled:
         raise IngestError(E.EMPTY_FILE, rel_path, f"sheet {ws.title!r} has no header row")
+    at = header_row([v for _, v in filled], spec)
+    header = filled[at][1]
+    raw_rows = [(n, [cell_text(v) for v in values], values) for n, values in filled[at + 1:]]
     width = len(header)
     has_data = [any(i < len(r) and r[i] is not None for _, r, _ in raw_rows)
                 for i in range(width)]
     cols = map_header(header, spec, rel_path, column_has_data=has_data)
     kept = set(cols.field_at.values()) | {i for i, _ in cols.extras}
-    out = TabularRead(cols)
+    out = TabularRead(cols, header_row_number=filled[at][0], preamble=[
+        (n, " ".join(t for t in map(cell_text, values) if t)[:200]) for n, values in filled[:at]])
     for n, texts, _ in raw_rows:
         out.rows_read += 1
         overflow = [t for t in texts[width:] if t is not None]
