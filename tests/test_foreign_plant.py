@@ -5,7 +5,8 @@ tests/fixtures/write_foreign_plant.py): a CAPA opened from an internal finding (
 link), channel / status / shift / unit / inspection-type spellings the shipped dictionary does
 not know, a complaint source without province, serial or batch columns, a 1-row entity, a
 GBK file with Chinese headers, serial numbers of a form no shipped pattern fits, and an
-optional time in a form the dictionary does not know. The real CLI runs the real pipeline (dbt, GX, publish).
+optional time in a form the dictionary does not know. The real CLI runs the real pipeline
+(dbt, GX, publish).
 """
 
 from __future__ import annotations

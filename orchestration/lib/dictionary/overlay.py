@@ -4,9 +4,10 @@ A plant keeps what it adds in `<home>/dictionary/*.yml` (or the folder named by
 $QUALITRACE_DICTIONARY when that folder is not a whole dictionary), so an upgrade of the
 shipped dictionary never loses them. Files are merged in name order. An overlay may only
 *extend*: new spellings, values, units, header aliases, province aliases, problem keywords,
-batch-code and serial-number patterns, date and time forms; it may *set* missing-value thresholds and check overrides. Giving a
-spelling, alias or name another meaning than the one it already has (in the shipped files or
-an earlier overlay file) is an error naming both files. Format (every section optional):
+batch-code and serial-number patterns, date and time forms; it may *set* missing-value
+thresholds and check overrides. Giving a spelling, alias or name another meaning than the one
+it already has (in the shipped files or an earlier overlay file) is an error naming both
+files. Format (every section optional):
 
     vocabularies:          # domain -> canonical -> {spellings, label_zh, label_en, value}
       channel:
@@ -60,7 +61,8 @@ from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
 from orchestration.lib.dictionary.tables import keyword_normalized
 
 SECTIONS = ("vocabularies", "units", "headers", "provinces", "problem_keywords",
-            "problem_ignore_phrases", "problem_word_classes", "batch_patterns", "serial_patterns", "timestamp_formats",
+            "problem_ignore_phrases", "problem_word_classes", "batch_patterns", "serial_patterns",
+            "timestamp_formats",
             "missing_thresholds", "check_overrides", "delivery_silence_hours", "review")
 # `review:` holds what `dictionary suggest` could not decide; the merge ignores it
 OVERLAY_ENV = "QUALITRACE_DICTIONARY"
@@ -388,8 +390,9 @@ def _word_classes(d, path, body, errors) -> None:
 
 
 def _patterns(path, body, owners, errors, section: str, model, have: list) -> None:
-    """`batch_patterns` / `serial_patterns` / `timestamp_formats`: new named patterns appended to `have`; a name the
-    shipped files or an earlier overlay gave another regex is an error naming both."""
+    """`batch_patterns` / `serial_patterns` / `timestamp_formats`: new named patterns appended
+    to `have`; a name the shipped files or an earlier overlay gave another regex is an error
+    naming both."""
     if body is None:
         return
     if not isinstance(body, list):

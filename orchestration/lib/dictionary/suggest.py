@@ -7,8 +7,9 @@ goes under `review:` (ignored by the overlay merge), shaped so it can be moved u
 unknown headers with the closest alias, unknown spellings per coded field with counts, an
 example file and line, and the closest canonical value when one is likely; fields always
 blank; batch codes matching no pattern; serial numbers matching no pattern (with a pattern of
-their shape, `serial_patterns`, for the serials export's own key); frequent words of descriptions no problem keyword
-matches, as keyword candidates. The patch as written passes `qualitrace dictionary`.
+their shape, `serial_patterns`, for the serials export's own key); dates, times and numbers in
+no known form; frequent words of descriptions no problem keyword matches, as keyword
+candidates. The patch as written passes `qualitrace dictionary`.
 """
 
 from __future__ import annotations
@@ -219,11 +220,7 @@ def profile_exports(exports: Path, d, limit: int = MAX_ROWS_PER_FILE,
                 prof.filled[(f.system, f.entity, fld.name)] += 1
                 if fld.type == "batch_code":
                     if not k.batch_matches(v):
-                        e = prof.batch_unmatched.setdefault(
-                            (f.system, f.entity, fld.name), {"rows": 0, "examples": []})
-                        e["rows"] += 1
-                        if len(e["examples"]) < 5 and v not in e["examples"]:
-                            e["examples"].append(v)
+                        _note_example(prof.batch_unmatched, (f.system, f.entity, fld.name), v, 1)
                     continue
                 if fld.type == "serial":
                     if not k.serial_matches(v):
@@ -275,6 +272,13 @@ def _note_serial(prof: Profile, k: Knowledge, where: tuple[str, str, str], value
     if shape is not None:
         e["shapes"][shape] += rows
         e["example_of"].setdefault(shape, value)
+
+
+def _unparsed_note(fld) -> str:
+    if fld.type not in ("timestamp", "date"):
+        return "a number the conformance cannot read"
+    kept = "required: rows quarantined" if fld.required else "optional: rows kept, value NULL"
+    return f"{kept}; add the form to timestamp_formats"
 
 
 MAX_SERIAL_SHAPES = 3  # patterns suggested per serial field; more shapes need a person
@@ -416,10 +420,7 @@ def build_patch(prof: Profile, d, exports: Path) -> dict[str, Any]:
     if prof.unparsed:
         review["values_in_no_known_form"] = [
             {"field": f"{s}.{e}.{f}", "rows": v["rows"], "examples": v["examples"],
-             "note": ("optional: rows kept, value NULL" if not d.entity(s, e).field(f).required
-                      else "required: rows quarantined") + "; add the form to timestamp_formats"
-                     if d.entity(s, e).field(f).type in ("timestamp", "date") else
-                     "a number the conformance cannot read"}
+             "note": _unparsed_note(d.entity(s, e).field(f))}
             for (s, e, f), v in sorted(prof.unparsed.items())]
     if prof.unclassified:
         review["unclassified_descriptions"] = len(prof.unclassified)
@@ -499,10 +500,7 @@ def profile_from_gaps(gaps: list[tuple], d) -> Profile:
         elif kind == "unmatched_serial":
             _note_serial(prof, k, (system, entity, fname), value, int(n or 0))
         elif kind == "unmatched_batch_code":
-            e = prof.batch_unmatched.setdefault((system, entity, fname), {"rows": 0, "examples": []})
-            e["rows"] += int(n or 0)
-            if len(e["examples"]) < 5:
-                e["examples"].append(value)
+            _note_example(prof.batch_unmatched, (system, entity, fname), value, int(n or 0))
         else:
             try:
                 d.entity(system, entity).field(fname)
