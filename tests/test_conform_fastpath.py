@@ -11,6 +11,7 @@ expression must equal the reference one on every value (NULL = NULL, NaN = NaN):
   `default__conform_timestamp_general` (the portable original: text repeated per branch);
 - conform_batch_code / conform_serial: DuckDB (candidate / key computed once) vs default__;
 - staging_base helpers: is_blank (DuckDB ord() shortcut) vs `nullif(trim(x), '') is null`,
+  and with no-value markers vs default__is_blank and the Python mirror normalize.is_no_value,
   unit lookups with a precomputed `unit_key` vs recomputed, conform_unit_value with
   `value_is_number=true` vs reading the number back through conform_number.
 """
@@ -48,6 +49,13 @@ PAIRS: dict[str, tuple[str, str]] = {
     "batch_code": ("{{ conform_batch_code('v') }}", "{{ qualitrace.default__conform_batch_code('v') }}"),
     "serial": ("{{ conform_serial('v') }}", "{{ qualitrace.default__conform_serial('v') }}"),
     "is_blank": ("{{ qualitrace.duckdb__is_blank('v') }}", "(nullif(trim(v), '') is null)"),
+    # with the shipped no-value markers of a timestamp field (`-`, `N/A`, `无` …)
+    "is_blank_markers": (("{{ qualitrace.duckdb__is_blank('v', no_value_markers()['timestamp'], "
+                         "no_value_markers()['timestamp:ords']) }}"),
+                         "{{ qualitrace.default__is_blank('v', no_value_markers()['timestamp']) }}"),
+    "is_blank_batch": (("{{ qualitrace.duckdb__is_blank('v', no_value_markers()['batch_code'], "
+                       "no_value_markers()['batch_code:ords']) }}"),
+                       "{{ qualitrace.default__is_blank('v', no_value_markers()['batch_code']) }}"),
     "unit_known": ("{{ unit_is_known('u', 'any', unit_key=conform_lookup_key('u')) }}",
                    "{{ unit_is_known('u', 'any') }}"),
     "unit_kind": ("{{ unit_kind_of('u', unit_key=conform_lookup_key('u')) }}", "{{ unit_kind_of('u') }}"),
@@ -217,6 +225,28 @@ def test_code_and_blank_edge_cases(pairs):
         pairs.check(name, values)
 
 
+MARKER_TEXTS = ["-", " - ", "-\t", "--", "—", "N/A", "n/a", "N/a", "n/A", " NA ", "na", "Na", "#N/A",
+                "null", "NULL", "Null", "none", "None", "无", " 无", "无 ", "\u3000无", "暂无", "不详",
+                "未关闭", "-1", "- 1", "N/A1", "x", "", " ", None]
+
+
+def test_markers_read_as_blank_like_the_python_mirror(pairs, dictionary):
+    """The DuckDB path, the portable path and normalize.is_no_value agree on every text."""
+    from orchestration.lib.dictionary.normalize import is_no_value, marker_variants
+
+    pairs.check("is_blank_markers", MARKER_TEXTS)
+    variants = {v for m in dictionary.no_value_markers if m.applies_to("timestamp")
+                for v in marker_variants(m.marker)}
+    pairs.con.execute("delete from input_values")
+    pairs.con.executemany("insert into input_values values (?, ?, null, null)",
+                          list(enumerate(MARKER_TEXTS)))
+    got = dict(pairs.con.execute(f"select id, {pairs.sql['is_blank_markers'][0]} from input_values").fetchall())
+    want = {i: is_no_value(v, variants) for i, v in enumerate(MARKER_TEXTS)}
+    assert got == want
+    assert want[MARKER_TEXTS.index(" NA ")] and not want[MARKER_TEXTS.index("-1")]
+    assert not want[MARKER_TEXTS.index("未关闭")]  # a plant's own marker, not shipped
+
+
 # ---------------------------------------------------------------- properties
 @PROPS
 @given(st.lists(timestamp_texts(), min_size=1, max_size=60))
@@ -240,7 +270,8 @@ def test_number_of_a_double_round_trips(pairs, doubles):
 @PROPS
 @given(st.lists(st.one_of(code_texts, code_texts.flatmap(noisy)), min_size=1, max_size=60))
 def test_codes_keys_blank_batch_serial_identical(pairs, values):
-    for name in ("text_code", "lookup_key", "is_blank", "batch_code", "serial"):
+    for name in ("text_code", "lookup_key", "is_blank", "is_blank_markers", "is_blank_batch",
+                 "batch_code", "serial"):
         pairs.check(name, values)
 
 
@@ -281,16 +312,19 @@ def test_staging_conforms_batch_once_per_distinct_value(pairs, batches):
             for i, b in enumerate(batches + batches[:3])]  # repeated values share one conformance
     con.executemany("insert into raw_serials values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     per_row, _ = pairs.sql["batch_code"]
+    _, blank = pairs.sql["is_blank_batch"]  # blank or a no-value marker (`-`, `N/A`)
     bad = con.execute(f"""
         select r.v, m.batch, m.batch_flag, m._reject_reason
-        from (select *, {per_row} as want
+        from (select *, {per_row} as want, {blank} as is_blank
               from (select batch as v, _source_row from raw_serials) as raw_serials) as r
         join ({pairs.models["serials"]}) as m using (_source_row)
-        where m.batch is distinct from r.want
-           or m.batch_flag is distinct from (case when nullif(trim(r.v), '') is null then null
+        where m.batch is distinct from (case when not r.is_blank then r.want end)
+           or m.batch_flag is distinct from (case when r.is_blank then null
                                                   when r.want is null then 'unmatched' else 'ok' end)
            or (coalesce(m._reject_reason, '') = 'invalid_batch_code:batch') is distinct from
-              (nullif(trim(r.v), '') is not null and r.want is null)
+              (not r.is_blank and r.want is null)
+           or (coalesce(m._reject_reason, '') = 'missing_required_field:batch') is distinct from
+              r.is_blank
     """).fetchall()
     assert con.execute(f"select count(*) from ({pairs.models['serials']})").fetchone()[0] == len(rows)
     assert bad == [], bad[:5]

@@ -224,3 +224,37 @@ def test_a_shipped_pattern_name_keeps_its_form(tmp_path, text):
     with pytest.raises(DictionaryError) as exc:
         load_dictionary(overlays=[overlay(tmp_path, "clash.yml", text + "\n")])
     assert "clash.yml" in str(exc.value) and "codes.yml" in str(exc.value)
+
+
+def test_no_value_markers_extend_widen_and_may_not_hide_a_known_spelling(tmp_path):
+    """A plant's placeholder is added for some field types or all; adding types to a marker
+    known for fewer widens it; a marker that is a known spelling of a field it applies to (a
+    status, a yes/no answer) is an error naming the overlay file and the field."""
+    from orchestration.lib.dictionary.tables import build_tables
+
+    f = overlay(tmp_path, "plant.yml", "no_value_markers:\n"
+                "  - {marker: 未关闭, types: [timestamp]}\n  - TBD\n"
+                "  - {marker: 无, types: [boolean, pass_fail]}\n")  # shipped 无 lacks these two
+    with pytest.raises(DictionaryError, match=r"plant\.yml: no_value_markers: '无' is a known "
+                                              r"spelling of erp\.\w+\.\w+ \(boolean\)"):
+        load_dictionary(overlays=[f])
+    f = overlay(tmp_path, "plant.yml", "no_value_markers:\n"
+                "  - {marker: 未关闭, types: [timestamp]}\n  - TBD\n"
+                "  - {marker: 无, types: [timestamp]}\n")
+    d = load_dictionary(overlays=[f])
+    m = {x.marker: x for x in d.no_value_markers}
+    assert m["未关闭"].applies_to("timestamp") and not m["未关闭"].applies_to("status")
+    assert m["TBD"].types is None and not m["TBD"].applies_to("string")
+    assert [x.marker for x in d.no_value_markers].count("无") == 1
+    rows = set(build_tables(d)["no_value_markers"].itertuples(index=False, name=None))
+    assert {("未关闭", "timestamp"), ("tbd", "date"), ("Tbd", "vocab"), ("TBD", "decimal")} <= rows
+    assert ("未关闭", "status") not in rows and not any(ft in ("string", "code", "unit")
+                                                      for _, ft in rows)
+    for text, needle in [
+        ("no_value_markers: [{marker: open, types: [status]}]", "known spelling of crm.complaints.status"),
+        ("no_value_markers: [{marker: x, types: [string]}]", "no_value_markers[0].types.0"),
+        ("no_value_markers: {x: 1}", "expected a list of markers"),
+    ]:
+        with pytest.raises(DictionaryError) as exc:
+            load_dictionary(overlays=[overlay(tmp_path, "bad.yml", text + "\n")])
+        assert needle in str(exc.value) and "bad.yml" in str(exc.value)

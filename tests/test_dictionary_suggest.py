@@ -111,3 +111,33 @@ def test_a_serial_shape_matches_its_serial_and_is_narrow(runs, sep):
     assert re.fullmatch(shape, key)
     longer = key + "7"  # one digit more never fits a shape of exact run lengths
     assert not re.fullmatch(shape, longer)
+
+
+def test_placeholders_are_no_value_and_a_plants_own_is_suggested(tmp_path):
+    """Shipped placeholders (`-`, `N/A`, `无`) are blanks to the profile: no unknown spelling,
+    and a field holding only them is always blank. A text without a digit where a time or
+    number belongs (`未关闭`, `see notes`) comes back as a no-value marker for that field type,
+    not as a form to add; a value with digits stays a form to add."""
+    root = tmp_path / "exports"
+    (root / "qms").mkdir(parents=True)
+    (root / "qms" / "capa_20250402.csv").write_text(
+        "CAPA No,Status,Open Date,Close Date,Batch Ref\n"
+        "C1,处理中,2025-04-01 10:00,未关闭,-\n"
+        "C2,已关闭,2025-04-01 11:00,2025.04.02,N/A\n"
+        "C3,处理中,2025-04-01 12:00,未关闭,无\n"
+        "C4,处理中,2025-04-01 12:00,see notes,—\n", encoding="utf-8")
+    d = load_dictionary(overlays=[])
+    prof = profile_exports(root, d)
+    patch = build_patch(prof, d, root)
+    review = patch["review"]
+    assert "unknown_spellings" not in review and "unmatched_batch_codes" not in review
+    assert {"field": "qms.capa.batch_ref", "rows": 4} in review["always_blank"]
+    assert patch["no_value_markers"] == [{"marker": "未关闭", "types": ["timestamp"]},
+                                         {"marker": "see notes", "types": ["timestamp"]}]
+    assert review["values_in_no_known_form"][0]["examples"] == ["2025.04.02"]
+    overlay = tmp_path / "plant.yml"
+    overlay.write_text(yaml.safe_dump({"no_value_markers": patch["no_value_markers"]},
+                                      allow_unicode=True), encoding="utf-8")
+    d2 = load_dictionary(overlays=[overlay])
+    again = build_patch(profile_exports(root, d2), d2, root)
+    assert "no_value_markers" not in again

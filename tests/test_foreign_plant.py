@@ -5,7 +5,8 @@ tests/fixtures/write_foreign_plant.py): a CAPA opened from an internal finding (
 link), channel / status / shift / unit / inspection-type spellings the shipped dictionary does
 not know, a complaint source without province, serial or batch columns, a 1-row entity, a
 GBK file with Chinese headers, serial numbers of a form no shipped pattern fits, and an
-optional time in a form the dictionary does not know. The real CLI runs the real pipeline
+optional time in a form the dictionary does not know, and placeholders where a value belongs
+(`-`, `N/A`, `无` shipped; the plant's `未关闭` not). The real CLI runs the real pipeline
 (dbt, GX, publish).
 """
 
@@ -91,6 +92,16 @@ def test_unknown_spellings_are_gaps_and_warnings_not_losses(first_run):
     assert query(home, "select delivered_at, delivered_at_unparsed from staging.stg_erp__shipments "
                        "where shipment_no = 'DN-0503'") == [(None, "07.03.2025 16:20")]
     assert ("delivered_at", "07.03.2025 16:20") in {(g[0], g[1]) for g in gaps}
+    # a shipped placeholder is no value: no gap, nothing unparsed, the row kept
+    assert query(home, "select delivered_at, delivered_at_unparsed from staging.stg_erp__shipments "
+                       "where shipment_no = 'DN-0504'") == [(None, None)]
+    assert query(home, "select serial_no, serial_no_as_typed from staging.stg_crm__complaints "
+                       "where complaint_id = 'TS-25031002'") == [(None, None)]
+    capa = {r[0]: r[1:] for r in query(home, "select capa_no, closed_at, closed_at_unparsed "
+                                              "from staging.stg_qms__capa")}
+    assert capa == {"CAPA-25-007": (None, "未关闭"), "CAPA-25-008": (None, None)}
+    placeholders = {(g[0], g[1]) for g in gaps if g[1] in ("-", "N/A", "无", "未关闭")}
+    assert placeholders == {("closed_at", "未关闭")}  # the plant's own: a gap until added
     assert query(home, "select count(*) > 0 from marts.forward_trace "
                        "where shipment_no = 'DN-0503' and customer_code = 'K-1003'") == [(True,)]
     qty = query(home, "select qty, unit, unit_is_known from staging.stg_mes__material_consumption "
@@ -131,6 +142,8 @@ def test_overlay_from_suggest_reconforms_without_redelivery(first_run):
     assert "mes.process_specs.equipment_id" in {b["field"] for b in review_items["always_blank"]}
     unparsed = {x["field"]: x["examples"] for x in review_items["values_in_no_known_form"]}
     assert unparsed == {"erp.shipments.delivered_at": ["07.03.2025 16:20"]}
+    # a text without a digit where a time belongs is a placeholder, for that field type only
+    assert suggested["no_value_markers"] == [{"marker": "未关闭", "types": ["timestamp"]}]
     # the plant's serial form: one pattern of its shape, with an example from the exports
     serial_patterns = suggested["serial_patterns"]
     assert [p["regex"] for p in serial_patterns] == [r"^AP\d{13}$"]
@@ -171,6 +184,10 @@ def test_overlay_from_suggest_reconforms_without_redelivery(first_run):
     assert query(home, "select cast(delivered_at as varchar), delivered_at_unparsed from "
                        "staging.stg_erp__shipments where shipment_no = 'DN-0503'") == [
         ("2025-03-07 08:20:00", None)]
+    # the plant's placeholder is no value now: not a gap, nothing unparsed
+    assert query(home, "select closed_at, closed_at_unparsed from staging.stg_qms__capa "
+                       "where capa_no = 'CAPA-25-007'") == [(None, None)]
+    assert ("closed_at", "未关闭") not in left
 
 
 def review(suggested: dict) -> dict:

@@ -40,20 +40,53 @@
     nullif(trim({{ expr }}), '')
 {%- endmacro %}
 
-{#- is_blank(expr) -> boolean, never NULL: exactly `blank_to_null(expr) is null`. staging_base
-    computes it once per field (`__b__<field>`) for the reject rules and flags. DuckDB: a value
-    whose first character is printable ASCII (not a space) cannot trim to '' (trim strips only
-    spaces), so only the other values pay for trim(). -#}
-{% macro is_blank(expr) -%}
-    {{ return(adapter.dispatch('is_blank', 'qualitrace')(expr)) }}
+{#- no_value_markers() -> {field type: [texts read as no value in a field of that type]}
+    (dictionary.no_value_markers: `-`, `N/A`, `无` …, every spelling matched listed), and under
+    `'<type>:ords'` the code points they start with; free text and units have none. One
+    compile-time query per model. -#}
+{% macro no_value_markers() -%}
+    {%- set by_type = {} -%}
+    {%- for row in conform_dictionary_rows("select field_type, marker, first_code_point from "
+                                           ~ dictionary_table('no_value_markers') ~ " order by field_type, marker") -%}
+        {%- do by_type.setdefault(row[0], []).append(row[1]) -%}
+        {%- set ords = by_type.setdefault(row[0] ~ ':ords', []) -%}
+        {%- if (row[2] | int) not in ords -%}{%- do ords.append(row[2] | int) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(by_type) }}
 {%- endmacro %}
-{% macro default__is_blank(expr) -%}
+
+{#- is_blank(expr, markers=[], ords=[]) -> boolean, never NULL: `blank_to_null(expr) is null`,
+    or the trimmed text is one of `markers` (no_value_markers of the field's type; `ords` the
+    code points they start with). staging_base computes it once per field (`__b__<field>`) for
+    the reject rules, flags and `<field>_as_typed`. DuckDB: a value whose first character is
+    printable ASCII cannot trim to '' (trim strips Unicode space separators), so only the other
+    values pay for trim(), and only values starting like a marker compare with the list. -#}
+{% macro is_blank(expr, markers=[], ords=[]) -%}
+    {{ return(adapter.dispatch('is_blank', 'qualitrace')(expr, markers, ords)) }}
+{%- endmacro %}
+{% macro _marker_list(markers) -%}
+    ({% for m in markers %}{{ conform_sql_string(m) }}{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+{% macro default__is_blank(expr, markers=[], ords=[]) -%}
+    {%- if markers | length == 0 -%}
     ({{ blank_to_null(expr) }} is null)
+    {%- else -%}
+    coalesce(trim({{ expr }}) = '' or trim({{ expr }}) in {{ _marker_list(markers) }}, true)
+    {%- endif -%}
 {%- endmacro %}
-{% macro duckdb__is_blank(expr) -%}
+{% macro duckdb__is_blank(expr, markers=[], ords=[]) -%}
+    {%- if markers | length == 0 -%}
     case when {{ expr }} is null then true
          when ord({{ expr }}) between 33 and 126 then false
          else trim({{ expr }}) = '' end
+    {%- else -%}
+    {#- a value starting with printable ASCII is a marker only if it starts like one (a number
+        or a time never does): a separate branch, so other values skip the list -#}
+    case when {{ expr }} is null then true
+         when ord({{ expr }}) not between 33 and 126 then trim({{ expr }}) = '' or trim({{ expr }}) in {{ _marker_list(markers) }}
+         when ord({{ expr }}) in ({{ ords | join(', ') }}) then rtrim({{ expr }}) in {{ _marker_list(markers) }}
+         else false end
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro to_number(expr) -%}
@@ -120,6 +153,7 @@
 {%- set fields = dictionary_fields(system, entity) -%}
 {%- set src_rel = source('raw', system ~ '__' ~ entity) -%}
 {%- set _unit_kinds = dictionary_table('unit_kinds') -%}
+{%- set markers = no_value_markers() -%}
 {%- if not execute -%}
 select src.*, cast(null as {{ dbt.type_string() }}) as _reject_reason from {{ src_rel }} as src
 {%- else -%}
@@ -135,7 +169,11 @@ select src.*, cast(null as {{ dbt.type_string() }}) as _reject_reason from {{ sr
     {%- set raw = 't.' ~ adapter.quote(f.name) -%}
     {%- set typed = 't.' ~ adapter.quote('__t__' ~ f.name) -%}
     {%- set blank = 't.' ~ adapter.quote('__b__' ~ f.name) -%}
-    {%- if f.required -%}
+    {%- if f.required and not f.pii and markers.get(f.type, []) | length > 0 -%}
+        {#- a no-value marker (`-`, `N/A`) is shown, so the owner sees what was delivered -#}
+        {%- do checks.append((blank, 'missing_required_field:' ~ f.name,
+            "case when trim(" ~ raw ~ ") <> '' then '" ~ f.name ~ "=' || " ~ raw ~ " || ' (no value)' else 'required field is blank' end")) -%}
+    {%- elif f.required -%}
         {%- do checks.append((blank, 'missing_required_field:' ~ f.name, "'required field is blank'")) -%}
     {%- endif -%}
     {%- set bad = 'not ' ~ blank ~ ' and ' ~ typed ~ ' is null' -%}
@@ -202,7 +240,8 @@ typed as (
     select
         src.*,
     {%- for f in fields %}
-        {{ is_blank('src.' ~ adapter.quote(f.name)) }} as {{ adapter.quote('__b__' ~ f.name) }},
+        {{ is_blank('src.' ~ adapter.quote(f.name), [] if f.pii else markers.get(f.type, []),
+                    [] if f.pii else markers.get(f.type ~ ':ords', [])) }} as {{ adapter.quote('__b__' ~ f.name) }},
     {%- endfor %}
     {%- for f in fields if not f.pii %}
         {%- set raw = 'src.' ~ adapter.quote(f.name) %}
@@ -254,7 +293,7 @@ select
     {{ typed }} as {{ adapter.quote(f.name) }},
     {%- endif %}
     {%- if f.type in coded_types() %}
-    {{ blank_to_null(raw) }} as {{ adapter.quote(f.name ~ '_as_typed') }},
+    case when not t.{{ adapter.quote('__b__' ~ f.name) }} then trim({{ raw }}) end as {{ adapter.quote(f.name ~ '_as_typed') }},
     {%- elif f.type in parsed_types() and not f.required %}
     case when not t.{{ adapter.quote('__b__' ~ f.name) }} and {{ typed }} is null then {{ raw }} end as {{ adapter.quote(f.name ~ '_unparsed') }},
     {%- endif %}

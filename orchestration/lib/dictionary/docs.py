@@ -62,6 +62,10 @@ def to_blocks(d: Dictionary) -> list[tuple[str, object]]:
     b.append(("table", (["name", "kind", "format", "example 示例", "applies to", "plant local time 本地时间"],
                         [[f.name, f.kind, f.format, f.example, f.applies_to,
                           "yes 是" if f.local_time else "no 否"] for f in d.timestamp_formats])))
+    b.append(("p", "No-value markers 空值占位符 (read as blank in a typed field, in any letter case "
+                   "按空值处理，不分大小写): " + ", ".join(
+                       m.marker + ("" if m.types is None else f" ({', '.join(m.types)})")
+                       for m in d.no_value_markers)))
     b.append(("h2", "Provinces / 省级行政区 (GB/T 2260)"))
     b.append(("table", (["code 代码", "name 全称", "short 简称", "pinyin 拼音", "English", "abbr 缩写",
                          "region 大区", "aliases 别名"],

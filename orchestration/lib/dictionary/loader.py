@@ -15,6 +15,7 @@ from orchestration.lib.dictionary.model import (
     Dictionary,
     Entity,
     MissingThreshold,
+    NoValueMarker,
     ProblemTaxonomy,
     Province,
     ReasonCode,
@@ -179,6 +180,10 @@ def load_dictionary(path: str | Path | None = DICTIONARY_DIR,
         batch_patterns=_validate_list(BatchPattern, codes.get("batch_patterns"), p_code, "batch_patterns", errors),
         serial_patterns=_validate_list(SerialPattern, codes.get("serial_patterns"), p_code, "serial_patterns", errors),
         timestamp_formats=_validate_list(TimestampFormat, codes.get("timestamp_formats"), p_code, "timestamp_formats", errors),
+        no_value_markers=_validate_list(
+            NoValueMarker, [m if isinstance(m, dict) else {"marker": m}
+                            for m in codes.get("no_value_markers") or []],
+            p_code, "no_value_markers", errors),
         provinces=_validate_list(Province, prov.get("provinces"), p_prov, "provinces", errors),
         problems=problems,
         reason_codes=_validate_list(ReasonCode, gov.get("reason_codes"), p_gov, "reason_codes", errors),
@@ -207,9 +212,40 @@ def _dupes(items) -> list:
     return dup
 
 
+VOCAB_OF_TYPE = {"shift": "shift", "severity": "severity", "pass_fail": "pass_fail",
+                 "boolean": "boolean"}  # coded types with a fixed vocabulary
+
+
+def _marker_clashes(d: Dictionary, paths: dict[str, Path]) -> list[str]:
+    """A no-value marker must not be a spelling the dictionary knows for a field it applies
+    to (`无` cannot mean both "no value" and a pass/fail verdict)."""
+    errs: list[str] = []
+    shipped = str(paths.get("codes", "codes.yml"))
+    vocab = {v.domain: {lookup_key(s) for val in v.values for s in (val.canonical, *val.spellings)}
+             for v in d.vocabularies}
+    provinces = {lookup_key(a) for p in d.provinces for a in province_aliases(p)}
+    for m in d.no_value_markers:
+        key = lookup_key(m.marker)
+        where = d.sources.get(f"no_value_marker:{m.marker}", shipped)
+        if key is None:
+            errs.append(f"{where}: no_value_markers: {m.marker!r} is blank")
+            continue
+        for e in d.entities:
+            for f in e.fields:
+                if not m.applies_to(f.type):
+                    continue
+                domain = f.vocabulary or VOCAB_OF_TYPE.get(f.type)
+                known = provinces if f.type == "province" else vocab.get(domain or "", set())
+                if key in known:
+                    errs.append(f"{where}: no_value_markers: {m.marker!r} is a known spelling of "
+                                f"{e.system}.{e.name}.{f.name} ({domain or f.type}); "
+                                "limit the marker's `types`")
+    return sorted(set(errs))
+
+
 def check_consistency(d: Dictionary, paths: dict[str, Path]) -> list[str]:
     """Cross-references that a per-file schema cannot see."""
-    errs: list[str] = []
+    errs: list[str] = _marker_clashes(d, paths)
     domains = {v.domain for v in d.vocabularies}
     kinds = {k.kind for k in d.unit_kinds} | SPECIAL_UNIT_KINDS
     for t in _dupes(e.table for e in d.entities):

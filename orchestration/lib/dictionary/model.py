@@ -143,6 +143,23 @@ class TimestampFormat(_Strict):
     local_time: bool = True  # naive value in the plant's time zone
 
 
+# Field types a no-value marker can apply to: typed values, never free text (a description
+# "-" is what the customer wrote) nor units (a blank unit means the kind's canonical unit).
+MARKABLE_TYPES = ("integer", "decimal", "date", "timestamp", "boolean", "batch_code", "serial",
+                  "province", "shift", "line", "severity", "pass_fail", "status", "vocab")
+
+
+class NoValueMarker(_Strict):
+    """A text exports put where a typed field has no value (`-`, `N/A`, `无`): read as blank,
+    never as a value in an unknown form. `types` limits it to some field types (`未关闭` in
+    a closing time means "not closed"; in a status it is a status)."""
+    marker: str = PField(min_length=1)
+    types: list[Literal[MARKABLE_TYPES]] | None = None  # None: every markable type
+
+    def applies_to(self, field_type: str) -> bool:
+        return field_type in MARKABLE_TYPES and (self.types is None or field_type in self.types)
+
+
 class Province(_Strict):
     code: str = PField(pattern=r"^\d{6}$")
     name: str
@@ -222,6 +239,7 @@ class Dictionary(_Strict):
     batch_patterns: list[BatchPattern] = []
     serial_patterns: list[SerialPattern] = []
     timestamp_formats: list[TimestampFormat] = []
+    no_value_markers: list[NoValueMarker] = []
     provinces: list[Province] = []
     problems: ProblemTaxonomy | None = None
     reason_codes: list[ReasonCode] = []

@@ -25,6 +25,27 @@ def fold_width(text: str) -> str:
     return str(text).translate(_FW_TABLE)
 
 
+# what DuckDB's trim() strips: the Unicode space separators (category Zs: space, U+00A0,
+# U+3000 …), not tabs or line breaks
+TRIMMED = "".join(chr(c) for c in (0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F,
+                                   0x3000))
+
+
+def marker_variants(marker: str) -> set[str]:
+    """The spellings of a no-value marker the conformance matches (after SQL `trim`): as
+    written, upper, lower, title case (`N/A`, `n/a`, `None`, `NONE`)."""
+    m = str(marker).strip(TRIMMED)
+    return {v for v in (m, m.upper(), m.lower(), m.title(), m.capitalize()) if v}
+
+
+def is_no_value(text: str | None, variants: set[str] | frozenset[str]) -> bool:
+    """Mirror of the conformance's blank test for a markable field: blank or a marker."""
+    if text is None:
+        return True
+    t = str(text).strip(TRIMMED)
+    return t == "" or t in variants
+
+
 def text_code(text: str | None) -> str | None:
     """Mirror of the `conform_text_code` macro: fold width, trim, upper; blank -> None."""
     if text is None:

@@ -32,6 +32,9 @@ files. Format (every section optional):
     timestamp_formats:     # more date / time forms, tried after the shipped ones
       - {name: us_date, kind: strptime, format: '%m/%d/%Y', regex: '\\d{1,2}/\\d{1,2}/\\d{4}',
          example: 07/09/2025, applies_to: date}
+    no_value_markers:      # placeholders read as no value, in every typed field or some types
+      - "-"
+      - {marker: 未关闭, types: [timestamp]}
     missing_thresholds: [] # as in governance.yml; replaces the entry for the same field
     check_overrides:       # model -> check -> {severity, params}
       stg_crm__complaints:
@@ -51,6 +54,7 @@ from orchestration.lib.dictionary.model import (
     BatchPattern,
     Dictionary,
     MissingThreshold,
+    NoValueMarker,
     SerialPattern,
     TimestampFormat,
     Unit,
@@ -62,7 +66,7 @@ from orchestration.lib.dictionary.tables import keyword_normalized
 
 SECTIONS = ("vocabularies", "units", "headers", "provinces", "problem_keywords",
             "problem_ignore_phrases", "problem_word_classes", "batch_patterns", "serial_patterns",
-            "timestamp_formats",
+            "timestamp_formats", "no_value_markers",
             "missing_thresholds", "check_overrides", "delivery_silence_hours", "review")
 # `review:` holds what `dictionary suggest` could not decide; the merge ignores it
 OVERLAY_ENV = "QUALITRACE_DICTIONARY"
@@ -218,6 +222,7 @@ def apply_overlays(d: Dictionary, files: list[Path], shipped: dict[str, Path]) -
                   SerialPattern, d.serial_patterns)
         _patterns(path, doc.get("timestamp_formats"), owners, errors, "timestamp_formats",
                   TimestampFormat, d.timestamp_formats)
+        _no_value_markers(d, path, doc.get("no_value_markers"), errors)
         _thresholds(d, path, doc.get("missing_thresholds"), owners, errors)
         _check_overrides(d, path, _mapping(doc.get("check_overrides"),
                                            f"{path}: check_overrides", errors), owners, errors)
@@ -371,6 +376,31 @@ def _ignore_phrases(d, path, body, owners, errors) -> None:
                            f"phrase {phrase!r}", verb="would classify as")
               and phrase not in d.problems.ignore_phrases):
             d.problems.ignore_phrases.append(phrase)
+
+
+def _no_value_markers(d, path, body, errors) -> None:
+    """More placeholders: a marker already known widens its field types. A marker that is a
+    known spelling of a field it applies to is an error of check_consistency (naming this file)."""
+    w = f"{path}: no_value_markers"
+    if body is None:
+        return
+    if not isinstance(body, list):
+        errors.append(f"{w}: expected a list of markers")
+        return
+    for i, item in enumerate(body):
+        try:
+            m = NoValueMarker.model_validate(item if isinstance(item, dict) else {"marker": item})
+        except Exception as exc:  # noqa: BLE001 - pydantic names the key
+            first = exc.errors()[0] if hasattr(exc, "errors") else {"loc": (), "msg": str(exc)}
+            at = ".".join(str(x) for x in first["loc"])
+            errors.append(f"{w}[{i}]{'.' + at if at else ''}: {first['msg']} ({item!r})")
+            continue
+        have = next((x for x in d.no_value_markers if x.marker == m.marker), None)
+        if have is None:
+            d.no_value_markers.append(m)
+        elif have.types is not None:
+            have.types = None if m.types is None else sorted({*have.types, *m.types})
+        d.sources.setdefault(f"no_value_marker:{m.marker}", str(path))
 
 
 def _word_classes(d, path, body, errors) -> None:

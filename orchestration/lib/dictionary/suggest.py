@@ -8,7 +8,8 @@ unknown headers with the closest alias, unknown spellings per coded field with c
 example file and line, and the closest canonical value when one is likely; fields always
 blank; batch codes matching no pattern; serial numbers matching no pattern (with a pattern of
 their shape, `serial_patterns`, for the serials export's own key); dates, times and numbers in
-no known form; frequent words of descriptions no problem keyword matches, as keyword
+no known form (a text without a digit there, `未关闭`, is a placeholder: suggested as a
+`no_value_markers` entry for that field type); frequent words of descriptions no problem keyword matches, as keyword
 candidates. The patch as written passes `qualitrace dictionary`.
 """
 
@@ -23,9 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestration.lib.dictionary.model import MARKABLE_TYPES
 from orchestration.lib.dictionary.normalize import (
     fold_width,
+    is_no_value,
     lookup_key,
+    marker_variants,
     normalize_header,
     serial_key,
 )
@@ -59,6 +63,9 @@ class Profile:
     serial_unmatched: dict[tuple[str, str, str], dict] = field(default_factory=dict)
     # (system, entity, field) -> {"rows", "examples"}: dates, times, numbers in no known form
     unparsed: dict[tuple[str, str, str], dict] = field(default_factory=dict)
+    # text without a digit where a date, time or number belongs (`未关闭`, `pending`): no value
+    # in another form but a placeholder -> {"types": set, "rows", "fields": [...]}
+    no_value: dict[str, dict] = field(default_factory=dict)
     unclassified: list[str] = field(default_factory=list)
 
 
@@ -107,6 +114,9 @@ class Knowledge:
         self.serials = [re.compile(sp.regex) for sp in d.serial_patterns]
         self.serial_prefixes = tuple(d.serial_label_prefixes)
         self.time_forms = [re.compile(tf.regex) for tf in d.timestamp_formats]
+        self.markers = {ft: frozenset(v for m in d.no_value_markers if m.applies_to(ft)
+                                      for v in marker_variants(m.marker))
+                        for ft in MARKABLE_TYPES}
         self.prefixes = sorted((lookup_key(p) or "" for p in d.batch_label_prefixes),
                                key=len, reverse=True)
         classes = d.problems.word_classes if d.problems else {}
@@ -214,7 +224,7 @@ def profile_exports(exports: Path, d, limit: int = MAX_ROWS_PER_FILE,
             prof.present[(f.system, f.entity, fld.name)] += len(rows)
             for line, values in rows:
                 v = values[i] if i < len(values) else None
-                if v is None or not str(v).strip():
+                if v is None or is_no_value(str(v), k.markers.get(fld.type, frozenset())):
                     continue
                 v = str(v).strip()
                 prof.filled[(f.system, f.entity, fld.name)] += 1
@@ -227,7 +237,7 @@ def profile_exports(exports: Path, d, limit: int = MAX_ROWS_PER_FILE,
                         _note_serial(prof, k, (f.system, f.entity, fld.name), v, 1)
                     continue
                 if k.parses(fld, v) is False:
-                    _note_example(prof.unparsed, (f.system, f.entity, fld.name), v, 1)
+                    _note_unparsed(prof, fld.type, (f.system, f.entity, fld.name), v, 1)
                     continue
                 if fld.name == "description" and f.system == "crm":
                     if not k.classified(v):
@@ -272,6 +282,21 @@ def _note_serial(prof: Profile, k: Knowledge, where: tuple[str, str, str], value
     if shape is not None:
         e["shapes"][shape] += rows
         e["example_of"].setdefault(shape, value)
+
+
+def _note_unparsed(prof: Profile, field_type: str, where: tuple[str, str, str], value: str,
+                   rows: int) -> None:
+    """A date, time or number in no known form; one without any digit is a placeholder
+    (`未关闭`, `pending`, `见备注`), suggested as a no-value marker for that field type."""
+    if re.search(r"\d", fold_width(value)):
+        _note_example(prof.unparsed, where, value, rows)
+        return
+    e = prof.no_value.setdefault(value.strip(), {"types": set(), "rows": 0, "fields": []})
+    e["types"].add(field_type)
+    e["rows"] += rows
+    name = ".".join(where)
+    if name not in e["fields"]:
+        e["fields"].append(name)
 
 
 def _unparsed_note(fld) -> str:
@@ -435,6 +460,10 @@ def build_patch(prof: Profile, d, exports: Path) -> dict[str, Any]:
     serial_patterns = _serial_patterns(prof, d)
     if serial_patterns:
         patch["serial_patterns"] = serial_patterns
+    if prof.no_value:
+        patch["no_value_markers"] = [
+            {"marker": m, "types": sorted(v["types"])}
+            for m, v in sorted(prof.no_value.items(), key=lambda kv: (-kv[1]["rows"], kv[0]))]
     if review:
         patch["review"] = review
     return patch
@@ -448,6 +477,8 @@ HEADER = """\
 # needs your decision (the overlay merge ignores it): move entries from review.overlay_draft
 # into `vocabularies:` / `units:` once each TODO is decided. `serial_patterns:` are the shapes of
 # the serial numbers your serials export holds that no pattern matches: check each fits.
+# `no_value_markers:` are texts without a digit where a date, time or number belongs (未关闭):
+# read as no value in fields of those types once applied.
 """
 
 
@@ -476,6 +507,9 @@ def summary(prof: Profile, patch: dict) -> list[str]:
                  f"({len(patch.get('serial_patterns', []))} serial patterns suggested)")
     lines.append(f"  fields with dates, times or numbers in no known form: "
                  f"{len(r.get('values_in_no_known_form', []))}")
+    markers = patch.get("no_value_markers", [])
+    lines.append(f"  placeholders read as no value (no_value_markers suggested): {len(markers)}"
+                 + (": " + ", ".join(m["marker"] for m in markers[:6]) if markers else ""))
     lines.append(f"  descriptions no keyword matches: {r.get('unclassified_descriptions', 0)}")
     if prof.unreadable:
         lines.append(f"  unreadable files: {len(prof.unreadable)}")
@@ -496,7 +530,8 @@ def profile_from_gaps(gaps: list[tuple], d) -> Profile:
         elif kind == "unclassified_description":
             prof.unclassified.extend([value] * int(n or 1))
         elif kind.startswith("unparsed_"):
-            _note_example(prof.unparsed, (system, entity, fname), value, int(n or 0))
+            _note_unparsed(prof, kind.removeprefix("unparsed_"), (system, entity, fname), value,
+                           int(n or 0))
         elif kind == "unmatched_serial":
             _note_serial(prof, k, (system, entity, fname), value, int(n or 0))
         elif kind == "unmatched_batch_code":

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from orchestration.lib.dictionary.loader import province_aliases, province_prefix_usable
-from orchestration.lib.dictionary.model import WORD_CLASS, Dictionary
-from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
+from orchestration.lib.dictionary.model import MARKABLE_TYPES, WORD_CLASS, Dictionary
+from orchestration.lib.dictionary.normalize import lookup_key, marker_variants, normalize_header
 
 
 def _df(rows: list[dict], columns: list[str]) -> pd.DataFrame:
@@ -115,6 +115,10 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
              "example": s.example, "description_en": s.description_en, "description_zh": s.description_zh}
         for i, s in enumerate(d.serial_patterns)
     ], ["ordinal", "name", "regex", "product_group", "example", "description_en", "description_zh"])
+    t["no_value_markers"] = _df([  # one row per spelling matched and field type
+        {"marker": v, "field_type": ft, "first_code_point": ord(v[0])} for v, ft in sorted(
+            {(v, ft) for m in d.no_value_markers for ft in MARKABLE_TYPES if m.applies_to(ft)
+             for v in marker_variants(m.marker)})], ["marker", "field_type", "first_code_point"])
     t["timestamp_formats"] = _df([
         {"ordinal": i + 1, "name": f.name, "kind": f.kind, "format": f.format, "regex": f.regex,
              "applies_to": f.applies_to, "example": f.example, "local_time": f.local_time}

@@ -24,7 +24,7 @@ only for what would make a published mart wrong; everything else WARNs.
   of the blank share, so a 1-row table never trips it. Blank means blank as delivered: an
   unknown spelling is a gap, not a missing value.
 - Every required field also gets `missing_required__<field>` (blanks in the delivered rows,
-  `raw.*`), WARN only since those rows are quarantined. Business-key duplicates within one
+  `raw.*`, a no-value marker such as `-` counted as blank), WARN only since those rows are quarantined. Business-key duplicates within one
   delivered file are WARN (supersession and de-duplication happen in intermediate, where
   keys must be unique: see expectations/intermediate.yml).
 Every check's severity and parameters can be overridden per model in expectations/*.yml
@@ -38,6 +38,7 @@ from typing import Any
 
 import yaml
 
+from orchestration.lib.dictionary.normalize import marker_variants
 from orchestration.lib.quality.model import ERROR, KINDS, WARN, ExpectationSpec
 from orchestration.lib.settings import EXPECTATIONS_DIR
 
@@ -152,9 +153,13 @@ def _field_specs(dictionary, system: str, entity_name: str, field) -> list[Expec
              # personal data is dropped in staging (only key + masked phone): measure raw
              **({"source": f"raw.{system}__{entity_name}"} if f.pii else {})}))
     if f.required:  # blanks in the delivered rows; such rows are quarantined, so WARN
+        # a no-value marker (`-`, `N/A`) is blank, as staging reads it (missing_required_field)
+        markers = sorted({v for m in dictionary.no_value_markers if m.applies_to(f.type)
+                          for v in marker_variants(m.marker)}) if not f.pii else []
         out.append(ExpectationSpec(
             f"missing_required__{f.name}", "missing_rate", (f.name,), WARN,
-            {"warn": 0.0, "error": None, "source": f"raw.{system}__{entity_name}"}))
+            {"warn": 0.0, "error": None, "source": f"raw.{system}__{entity_name}",
+             **({"no_value_markers": markers} if markers else {})}))
     return out
 
 

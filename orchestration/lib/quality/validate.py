@@ -434,7 +434,9 @@ def _validate_model(settings: Settings, model: str, specs: list[ExpectationSpec]
                          "unexpected_count": st["unexpected_count"],
                          "partial_unexpected_list": st["partial_unexpected_list"]})
     cache: dict = {"__wanted__": {c for s in set_specs if s.kind == "missing_rate"
-                                  for c in s.columns}, "__catalog__": catalog}
+                                  for c in s.columns}, "__catalog__": catalog,
+                   "__markers__": {s.column: s.params["no_value_markers"] for s in set_specs
+                                   if s.kind == "missing_rate" and s.params.get("no_value_markers")}}
     for s in set_specs:
         missing = [c for c in s.columns if c not in colset] if s.kind != "missing_rate" \
             else []
@@ -488,12 +490,19 @@ def _snapshot(con, schema: str, name: str, specs: list[ExpectationSpec],
 
 
 def _missing_counts(con, rel: str, cols: list[str], cache: dict) -> dict:
-    """{column: (rows, blank or null)} for every column of `rel`, in one scan (cached).
+    """{column: (rows, blank or null)} for every column of `rel`, in one scan (cached); a
+    column with no-value markers (cache["__markers__"], from the specs) counts them as blank.
 
     A column `rel` does not have never arrived in any file: every row misses it."""
     if rel not in cache:
-        parts = [f"count(*) FILTER (WHERE {q(c)} IS NULL OR trim(CAST({q(c)} AS VARCHAR)) = '')"
-                 for c in cols]
+        markers = cache.get("__markers__") or {}
+
+        def blank(c: str) -> str:
+            text = f"trim(CAST({q(c)} AS VARCHAR))"
+            listed = ", ".join("'" + m.replace("'", "''") + "'" for m in markers.get(c, []))
+            return f"{q(c)} IS NULL OR {text} = ''" + (f" OR {text} IN ({listed})" if listed else "")
+
+        parts = [f"count(*) FILTER (WHERE {blank(c)})" for c in cols]
         row = _count(con, f"SELECT count(*){''.join(', ' + x for x in parts)} FROM {rel}")
         counts = {c: (row[0], row[1 + i]) for i, c in enumerate(cols)}
         cache[rel] = _MissingCounts(counts, row[0])
