@@ -246,7 +246,8 @@ def test_no_value_markers_extend_widen_and_may_not_hide_a_known_spelling(tmp_pat
     assert m["未关闭"].applies_to("timestamp") and not m["未关闭"].applies_to("status")
     assert m["TBD"].types is None and not m["TBD"].applies_to("string")
     assert [x.marker for x in d.no_value_markers].count("无") == 1
-    rows = set(build_tables(d)["no_value_markers"].itertuples(index=False, name=None))
+    rows = set(build_tables(d)["no_value_markers"][["marker", "field_type"]].itertuples(
+        index=False, name=None))
     assert {("未关闭", "timestamp"), ("tbd", "date"), ("Tbd", "vocab"), ("TBD", "decimal")} <= rows
     assert ("未关闭", "status") not in rows and not any(ft in ("string", "code", "unit")
                                                       for _, ft in rows)

@@ -250,7 +250,7 @@ def write_complaints(allc: list[Complaint], out: Path, rng) -> dict:
                 updates.append({"complaint_id": c.cid, "path": rel, "source_row": len(rows) + 2 - (spec.fmt == "jsonl"),
                                     "status": "closed", "updated_at": _iso(c.update["updated"])})
             if kind == "new" and c.quarantine == "invalid_timestamp":
-                r[2] = ["2024-13-45 25:61", "昨天下午", "N/A"][len(qrows) % 3]
+                r[2] = ["2024-13-45 25:61", "昨天下午", "2024-02-30 10:00"][len(qrows) % 3]
                 r[12] = r[2]
             elif kind == "new" and c.quarantine == "missing_required_field":
                 r[9] = ""
