@@ -141,3 +141,17 @@ def test_placeholders_are_no_value_and_a_plants_own_is_suggested(tmp_path):
     d2 = load_dictionary(overlays=[overlay])
     again = build_patch(profile_exports(root, d2), d2, root)
     assert "no_value_markers" not in again
+
+
+def test_a_csv_report_title_is_read_past_as_ingest_does(tmp_path):
+    root = tmp_path / "exports"
+    (root / "crm").mkdir(parents=True)
+    (root / "crm" / "complaints_20250403.csv").write_bytes(
+        ("客诉明细报表\n导出时间: 2025-04-03,筛选: 全部\n\n"
+         "客诉单号,渠道,受理时间,问题描述,状态\n"
+         "K1,抖音,2025-04-01 10:00,屏幕一直闪烁不停,新建\n").encode("gbk"))
+    d = load_dictionary(overlays=[])
+    prof = profile_exports(root, d)
+    assert prof.rows == 1 and not prof.unknown_headers
+    assert prof.unknown_values[("crm", "complaints", "channel", "抖音")]["example"] == \
+        "crm/complaints_20250403.csv:5"

@@ -77,7 +77,7 @@ def test_unknown_spellings_are_gaps_and_warnings_not_losses(first_run):
     # the record flows on, the canonical column NULL and the spelling kept
     trace = {r[0]: r[1:] for r in query(
         home, "select complaint_id, status, status_raw from marts.complaint_trace")}
-    assert trace["TS-25031001"] == (None, "处理反馈") and trace["NH-7002"] == ("open", "open")
+    assert trace["TS-25031002"] == (None, "厂家受理") and trace["NH-7002"] == ("open", "open")
     # serials of a form no pattern fits: the serials export's rows (its business key) are
     # quarantined with the reason and value, listed as gaps; the complaint keeps its serial
     # as typed and flows on untraced
@@ -116,6 +116,27 @@ def test_unknown_spellings_are_gaps_and_warnings_not_losses(first_run):
     assert ("dictionary_gap__channel", "staging/stg_crm__complaints") in keys
     assert ("dictionary_gap__status", "staging/stg_qms__capa") in keys
     assert ("dictionary_gap__delivered_at", "staging/stg_erp__shipments") in keys
+
+
+def test_a_status_report_keeps_what_it_does_not_export(first_run):
+    """A later export of the same complaint without the province, serial, batch and customer
+    columns updates what it holds (closed) and keeps what it does not hold: the complaint
+    still traces to its batch. The manifest says which fields the report lacked."""
+    _, home, _ = first_run
+    row = query(home, "select status, status_raw, province_code, batch_code, trace_method "
+                      "from marts.complaint_trace where complaint_id = 'TS-25031001'")
+    assert row == [("closed", "已结案", "330000", "20250303-L01-001", "batch_code")]
+    assert query(home, "select cast(updated_at as varchar), customer_key is not null, "
+                       "customer_phone_masked from intermediate.int_complaints_distinct "
+                       "where complaint_id = 'TS-25031001'") == [
+        ("2025-03-12 09:30:00", True, "139****5678")]
+    absent = query(home, "select fields_absent from raw._file_manifest "
+                         "where path = 'crm/complaints_20250312.csv'")[0][0].split(",")
+    assert {"province", "batch_no", "serial_no", "customer_phone"} <= set(absent)
+    assert "status" not in absent
+    # both versions stay in staging (governance reconciles every delivered row)
+    assert query(home, "select count(*) from staging.stg_crm__complaints "
+                       "where complaint_id = 'TS-25031001'") == [(2,)]
 
 
 def test_report_links_the_same_suggestions(first_run):
@@ -168,7 +189,7 @@ def test_overlay_from_suggest_reconforms_without_redelivery(first_run):
                                               "governance.dictionary_gaps")}
     assert not (UNKNOWN & left), UNKNOWN & left
     trace = dict(query(home, "select complaint_id, status from marts.complaint_trace"))
-    assert trace["TS-25031001"] == "in_progress" and trace["NH-7001"] == "in_progress"
+    assert trace["TS-25031002"] == "in_progress" and trace["NH-7001"] == "in_progress"
     assert query(home, "select qty from staging.stg_mes__material_consumption "
                        "where material_lot = 'ML25030202'") == [(12.0,)]
     channels = dict(query(home, "select channel_raw, channel from "

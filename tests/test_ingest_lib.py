@@ -169,6 +169,43 @@ def test_an_xlsx_report_with_a_title_above_its_header_lands(plant):
     assert "'客诉明细报表'" in q[0][2]  # the first row, judged the header, is shown
 
 
+def test_a_csv_report_with_a_title_above_its_header_lands(plant):
+    """The same for a text export (GB18030, as Chinese report tools write them): title lines,
+    a blank line and a quoted, comma-holding filter line above the header are read past; row
+    numbers stay the file's own lines, a malformed row is quarantined at its own line, and the
+    independent count reconciles. A file whose first lines never name the required fields is
+    quarantined whole, as before."""
+    import csv as _csv
+    import io as _io
+
+    crm = plant.exports / "crm"
+    buf = _io.StringIO()
+    w = _csv.writer(buf, lineterminator="\r\n")
+    w.writerows([["客诉明细报表"], ["导出时间: 2024-03-15", "筛选: 全部渠道, 全部状态"]])
+    buf.write("\r\n")  # a blank line
+    rows = [*ROWS, ["C004", "2024-03-16 10:00", "按键失灵", "1"]]
+    w.writerows([HEADER, *rows[:2]])
+    buf.write(",".join(rows[2][:2]) + "\r\n")  # too few fields: quarantined at line 7
+    w.writerows(rows[3:])
+    (crm / "complaints_20240315.csv").write_bytes(buf.getvalue().encode("gb18030"))
+    (crm / "complaints_20240316.csv").write_text("客诉明细报表\ncomplaint_id,qty\nC9,1\n",
+                                                 encoding="utf-8")
+    s = ingest_entity(plant, DICTIONARY, "crm", "complaints")
+    assert [f.status for f in s.files] == ["loaded", "quarantined"]
+    got = _rows(plant, "_source_file = 'crm/complaints_20240315.csv'")
+    assert [r[0] for r in got] == ["C001", "C002", "C004"]
+    assert [r[5] for r in got] == [5, 6, 8]  # the file's own lines
+    m = _manifest(plant)["crm/complaints_20240315.csv"]
+    assert m[:4] == ("loaded", 4, 3, 1)
+    assert "header on row 4" in m[5] and "客诉明细报表" in m[5] and "全部渠道, 全部状态" in m[5]
+    with connect(plant) as con:
+        q = con.execute("SELECT source_file, source_row, reason_code FROM raw._quarantine "
+                        "ORDER BY source_file").fetchall()
+    assert q[0][:2] == ("crm/complaints_20240315.csv", 7) and q[0][2] != "ledger_mismatch"
+    assert [(f, r) for f, _, r in q[1:]] == [("crm/complaints_20240316.csv",
+                                             "missing_required_column")]
+
+
 def test_discover_reports_unmatched_names(plant):
     crm = plant.exports / "crm"
     (crm / "complaints_20240301.csv").write_text(csv_text(), encoding="utf-8")

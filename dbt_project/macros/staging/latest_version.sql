@@ -48,6 +48,11 @@
     {%- endif -%}
     {%- do order.append(file_order_key('_lv._source_file') ~ ' desc') -%}
     {%- do order.append('_lv._source_row desc') -%}
+    {#- a dbt unit test's given rows (a CTE) come from no file -#}
+    {%- set partial = {} if '__dbt__cte__' in (relation | string) else absent_field_files(system, entity, keys) -%}
+    {%- if partial | length > 0 -%}
+    {{ return(_latest_version_carrying(relation, keys, order, where, partial)) }}
+    {%- endif -%}
     (
         select {{ star_except('_lv_ranked', ['_lv_rank'], relation) }}
         from (
@@ -63,6 +68,89 @@
             {%- endif %}
         ) as _lv_ranked
         where _lv_rank = 1
+    )
+{%- endmacro %}
+
+{#- absent_field_files(system, entity, keys) -> {field: [sha256 of files without its column]}
+    from raw._file_manifest.fields_absent (ingest), for the entity's fields other than the
+    business key and updated_at; {} while parsing, when the manifest or the column does not
+    exist (dbt unit tests, a home not ingested since), or when every file had every column. -#}
+{% macro absent_field_files(system, entity, keys) -%}
+    {%- if not execute -%}{{ return({}) }}{%- endif -%}
+    {%- set manifest = adapter.get_relation(database=target.database if target.type == 'duckdb' else none,
+                                            schema='raw', identifier='_file_manifest') -%}
+    {%- if manifest is none -%}{{ return({}) }}{%- endif -%}
+    {%- if 'fields_absent' not in (adapter.get_columns_in_relation(manifest) | map(attribute='name') | list) -%}
+        {{ return({}) }}
+    {%- endif -%}
+    {%- set rows = run_query("select sha256, fields_absent from " ~ manifest ~ " where system = "
+                             ~ conform_sql_string(system) ~ " and entity = " ~ conform_sql_string(entity)
+                             ~ " and fields_absent is not null order by sha256").rows -%}
+    {%- set out = {} -%}
+    {%- for row in rows -%}
+        {%- for f in row[1].split(',') if f and f not in keys and f != 'updated_at' -%}
+            {%- set shas = out.setdefault(f, []) -%}
+            {%- if row[0] not in shas -%}{%- do shas.append(row[0]) -%}{%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(out) }}
+{%- endmacro %}
+
+{#- The latest version of each key, where some files lacked a field's column: the winner's
+    row, with each such field (and its staging companions `<field>_as_typed`, `_flag`,
+    `_region`, `_unparsed`, `_as_delivered`, `_is_known`; customer_key and
+    customer_phone_masked with customer_phone) taken from the latest version whose
+    file had the column (the winner itself when its file had it). A status-only re-export
+    thus updates the status and keeps the batch code, province and serial delivered before;
+    a blank value delivered in a column still wins as the latest value. -#}
+{% macro _latest_version_carrying(relation, keys, order, where, partial) -%}
+    {%- set cols = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+    {%- set fields = partial.keys() | list | sort -%}
+    {%- set companions = ['as_typed', 'flag', 'region', 'unparsed', 'as_delivered', 'is_known'] -%}
+    {#- staging columns derived from a personal field (dropped in staging) -#}
+    {%- set derived = {'customer_key': 'customer_phone', 'customer_phone_masked': 'customer_phone'} -%}
+    {%- set donor_of = {} -%}
+    {%- for c in cols -%}
+        {%- for f in fields -%}
+            {%- if c == f or (c.startswith(f ~ '_') and c[(f | length) + 1:] in companions) or derived.get(c) == f -%}
+                {%- do donor_of.update({c: loop.index}) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- set partition = [] -%}
+    {%- for k in keys -%}{%- do partition.append('_lv.' ~ adapter.quote(k)) -%}{%- endfor -%}
+    (
+        select
+        {%- for c in cols %}
+            {{ ('_lv_d' ~ donor_of[c]) if c in donor_of else '_lv_w' }}.{{ adapter.quote(c) }}{{ ',' if not loop.last }}
+        {%- endfor %}
+        from (
+            select _lv.*, row_number() over (partition by {{ partition | join(', ') }}
+                                             order by {{ order | join(', ') }}) as _lv_rank
+            from {{ relation }} as _lv
+            {%- if where %}
+            where {{ where }}
+            {%- endif %}
+        ) as _lv_w
+        {%- for f in fields %}
+        {%- set d = '_lv_d' ~ loop.index %}
+        left join (
+            select _lv.*, row_number() over (
+                partition by {{ partition | join(', ') }}
+                order by case when _lv._file_sha256 in ({% for sha in partial[f] %}{{ conform_sql_string(sha) }}{{ ', ' if not loop.last }}{% endfor %}) then 1 else 0 end,
+                         {{ order | join(', ') }}) as _lv_rank
+            from {{ relation }} as _lv
+            {%- if where %}
+            where {{ where }}
+            {%- endif %}
+        ) as {{ d }}
+            on {{ d }}._lv_rank = 1
+            {%- for k in keys %}
+            and ({{ d }}.{{ adapter.quote(k) }} = _lv_w.{{ adapter.quote(k) }}
+                 or ({{ d }}.{{ adapter.quote(k) }} is null and _lv_w.{{ adapter.quote(k) }} is null))
+            {%- endfor %}
+        {%- endfor %}
+        where _lv_w._lv_rank = 1
     )
 {%- endmacro %}
 

@@ -1,27 +1,16 @@
 -- One row per distinct complaint (before problem classification; see int_complaints_deduplicated).
--- 1. Latest version of each complaint_id wins (updated_at, then later file, then later row).
+-- 1. Latest version of each complaint_id wins (updated_at, then later file, then later row);
+--    fields the winner's file had no column for keep the latest value delivered.
 -- 2. The same customer (customer_key) about the same product model on the same plant-local
 --    day is one distinct complaint: complaint_id = the first id entered, the others in
 --    duplicate_ids; serial / typed batch are taken from the first entry that has them.
-with versions as (
+with latest as (
+    -- macros/staging/latest_version.sql: a field whose column a later export lacks (a
+    -- status-only re-export) keeps the value delivered before
     select
-        c.*,
-        {{ file_order_key('c._source_file') }} as _file_order
-    from {{ ref('stg_crm__complaints') }} as c
-),
-
-latest as (
-    select *
-    from (
-        select
-            v.*,
-            row_number() over (
-                partition by v.complaint_id
-                order by v.updated_at desc nulls last, v._file_order desc, v._source_row desc
-            ) as _version_rank
-        from versions as v
-    ) as ranked_versions
-    where _version_rank = 1
+        l.*,
+        {{ file_order_key('l._source_file') }} as _file_order
+    from {{ latest_version(ref('stg_crm__complaints')) }} as l
 ),
 
 keyed as (

@@ -74,7 +74,7 @@ class Profile:
 def _rows(path: Path, fmt: str, spec, rel: str, limit: int):
     """(headers, [(line, [values])]) of one file, read as ingest would (text as delivered)."""
     from orchestration.lib.ingest.encoding import fingerprint
-    from orchestration.lib.ingest.readers import read_jsonl, read_xlsx
+    from orchestration.lib.ingest.readers import PREAMBLE_MAX, header_row, read_jsonl, read_xlsx
 
     if fmt == "xlsx":
         t = read_xlsx(path, spec, rel)
@@ -85,12 +85,16 @@ def _rows(path: Path, fmt: str, spec, rel: str, limit: int):
         return t.columns.headers, t.rows[:limit]
     text = path.read_bytes().decode(enc, errors="replace").lstrip("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
-    headers = next(reader, [])
-    out = []
-    for i, row in enumerate(reader):
-        if i >= limit:
+    records: list[tuple[int, list[str]]] = []
+    for row in reader:
+        records.append((reader.line_num, row))
+        if len(records) >= limit + PREAMBLE_MAX:
             break
-        out.append((reader.line_num, [c if c.strip() else None for c in row]))
+    # a report's title lines above the header are read past, as ingest does
+    filled = [i for i, (_, r) in enumerate(records) if any(c.strip() for c in r)]
+    at = filled[header_row([records[i][1] for i in filled], spec)] if filled else 0
+    headers = records[at][1] if records else []
+    out = [(n, [c if c.strip() else None for c in r]) for n, r in records[at + 1:at + 1 + limit]]
     return headers, out
 
 

@@ -63,6 +63,10 @@ MANIFEST_COLUMNS = (
     ("reason_code", "VARCHAR"), ("mtime", "DOUBLE"), ("encoding", "VARCHAR"),
     ("format", "VARCHAR"), ("unknown_headers", "VARCHAR"), ("ctime", "DOUBLE"),
     ("records_counted", "BIGINT"), ("missing_since", "TIMESTAMP"),
+    # dictionary fields the file has no column for (comma-separated; NULL: every field): a
+    # later version of a key from such a file keeps the earlier version's value of those
+    # fields instead of erasing it (macros/staging/latest_version.sql)
+    ("fields_absent", "VARCHAR"),
 )
 QUARANTINE_COLUMNS = (
     ("system", "VARCHAR"), ("entity", "VARCHAR"), ("source_file", "VARCHAR"),
@@ -192,6 +196,9 @@ class CsvPlan:
     columns: ColumnMap
     temp: bool
     dropped: list[QuarantineRow] = field(default_factory=list)  # lines with bad bytes
+    skip_lines: int = 0        # a report's title lines above the header
+    preamble: list[tuple[int, str]] = field(default_factory=list)
+    header_row_number: int = 1
 
 
 def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
@@ -219,7 +226,8 @@ def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
                        for b in clean_copy(df.path, source, fp.encoding or "gb18030", rel)]
     header: list[str] = []
     try:
-        header = read_csv_header(source, delim, rel)
+        found = read_csv_header(source, delim, rel, spec)
+        header = found.cells
         cols = map_header(header, spec, rel)
     except IngestError as exc:
         if temp:
@@ -230,7 +238,22 @@ def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
                            f"{df.path.suffix} file)")
             exc.args = (f"{rel}: {exc.reason_code}: {exc.detail}",)
         raise
-    return CsvPlan(source, delim, cols, temp, dropped)
+    return CsvPlan(source, delim, cols, temp, dropped, skip_lines=found.skip_lines,
+                   preamble=_delivered_lines(found.preamble, dropped),
+                   header_row_number=_delivered_lines([(found.header_row_number, "")],
+                                                      dropped)[0][0])
+
+
+def _delivered_lines(lines: list[tuple[int, str]], dropped: list[QuarantineRow]) -> list[tuple[int, str]]:
+    """Line numbers of the read copy -> the delivered file's (lines left out of a clean copy
+    for bad bytes come before them)."""
+    out = []
+    for n, text in lines:
+        for q in sorted(x.source_row for x in dropped):
+            if q <= n:
+                n += 1
+        out.append((n, text))
+    return out
 
 
 # --------------------------------------------------------------------------- writing
@@ -292,8 +315,9 @@ def _write_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: 
     sql = (
         f"INSERT INTO {target} ({', '.join(_q(f) for f in spec.fields)}, _extra, _source_file, "
         f"_source_row, _file_sha256, _loaded_at) "
-        f"SELECT {', '.join(sel)}, {extra}, ?, row_number() OVER () + 1, ?, ? "
+        f"SELECT {', '.join(sel)}, {extra}, ?, row_number() OVER () + {1 + plan.skip_lines}, ?, ? "
         f"FROM read_csv({sql_literal(str(plan.source))}, header = true, auto_detect = false, "
+        f"skip = {plan.skip_lines}, "
         f"delim = {sql_literal(plan.delimiter)}, quote = '\"', escape = '\"', "
         f"columns = {columns}, store_rejects = true, rejects_table = '{rej}', "
         f"rejects_scan = '{rej}_scan', max_line_size = {MAX_LINE_SIZE}, "
@@ -454,17 +478,18 @@ def _write_quarantine(con, spec_system: str, spec_entity: str | None, rel: str,
 
 def _write_manifest(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
                     res: FileResult, at: dt.datetime, duplicate_of: str | None = None,
-                    reason_code: str | None = None, unknown: list[str] | None = None) -> None:
+                    reason_code: str | None = None, unknown: list[str] | None = None,
+                    absent: list[str] | None = None) -> None:
     con.execute(
         "INSERT INTO raw._file_manifest (path, sha256, size_bytes, system, entity, rows_read, "
         "rows_landed, rows_quarantined, status, duplicate_of, first_seen, detail, reason_code, "
-        "mtime, encoding, format, unknown_headers, ctime, records_counted) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "mtime, encoding, format, unknown_headers, ctime, records_counted, fields_absent) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [df.rel_path, fp.sha256, fp.size, spec.system, spec.name, res.rows_read,
          res.rows_landed, res.rows_quarantined, res.status, duplicate_of, at, res.detail,
          reason_code, df.mtime, fp.encoding, df.fmt,
          json.dumps(unknown, ensure_ascii=False) if unknown else None, df.ctime,
-         res.records_counted])
+         res.records_counted, ",".join(absent) if absent else None])
 
 
 def _supersede(con, spec: EntitySpec, rel: str, new_sha: str) -> list[str]:
@@ -717,7 +742,7 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     # GB18030 / UTF-16 csv); a disagreement is reported here and blocks in rows_reconcile
     # (bytes: the delivered file itself, except UTF-16 whose line feeds are two bytes)
     source = plan.source if isinstance(plan, CsvPlan) and fp.encoding == "utf-16" else df.path
-    preamble = [] if isinstance(plan, CsvPlan) else plan.preamble
+    preamble = plan.preamble
     res.records_counted = (None if fp.encoding == "utf-16" and not isinstance(plan, CsvPlan)
                            else count_records(Path(source), df.fmt))
     if res.records_counted is not None and preamble:  # rows above the header are no records
@@ -738,5 +763,6 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
         note = (f"header on row {plan.header_row_number}, not row 1; {len(preamble)} row(s) "
                 f"above it are no data ({above})")
         res.detail = f"{res.detail}; {note}" if res.detail else note
-    _write_manifest(con, spec, df, fp, res, at, unknown=unknown)
+    _write_manifest(con, spec, df, fp, res, at, unknown=unknown,
+                    absent=[f for f in spec.fields if f not in cols.field_at])
     return res

@@ -114,8 +114,19 @@ def map_header(headers: list[Any], spec: EntitySpec, rel_path: str,
 
 # --------------------------------------------------------------------------- csv / tsv
 
-def read_csv_header(source: Path, delimiter: str, rel_path: str) -> list[str]:
-    """First record of a UTF-8 file (BOM stripped), parsed with the csv module."""
+@dataclass
+class CsvHeader:
+    cells: list[str]
+    skip_lines: int = 0  # physical lines above the header (title rows, blank lines)
+    preamble: list[tuple[int, str]] = field(default_factory=list)  # (line, text) above it
+    header_row_number: int = 1
+
+
+def read_csv_header(source: Path, delimiter: str, rel_path: str,
+                    spec: EntitySpec | None = None) -> CsvHeader:
+    """The header record of a UTF-8 file (BOM stripped), parsed with the csv module: the first
+    record, or, when a report puts a title above it (`客诉导出报表`, `导出时间: …`), the first of
+    the first PREAMBLE_MAX non-blank records that names every required field of `spec`."""
     with open(source, "rb") as fh:
         head = fh.read(MAX_HEADER_BYTES + 1)
     if not head.strip(b"\r\n\t \xef\xbb\xbf"):
@@ -126,10 +137,35 @@ def read_csv_header(source: Path, delimiter: str, rel_path: str) -> list[str]:
                           f"header line longer than {MAX_HEADER_BYTES} bytes", row=1)
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     try:
-        return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except (csv.Error, StopIteration) as exc:
         raise IngestError(E.UNREADABLE_FILE, rel_path, f"header not parseable: {exc}",
                           row=1) from None
+    if spec is None or not spec.required or _names_required(first, spec):
+        return CsvHeader(first)
+    filled: list[tuple[int, list[str]]] = []  # (first line, record) of non-blank records
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        done = 0
+        for record in reader:
+            if any(c.strip() for c in record):
+                filled.append((done + 1, record))
+            done = reader.line_num
+            if len(filled) >= PREAMBLE_MAX:
+                break
+    except csv.Error:
+        pass  # a record cut at the end of the head: judged on those before it
+    at = header_row([r for _, r in filled], spec)
+    if at == 0:
+        return CsvHeader(first)
+    line, cells = filled[at]
+    return CsvHeader(cells, skip_lines=line - 1, header_row_number=line, preamble=[
+        (n, " ".join(c.strip() for c in r if c.strip())[:200]) for n, r in filled[:at]])
+
+
+def _names_required(cells: list[Any], spec: EntitySpec) -> bool:
+    named = {spec.canonical(str(c).strip()) for c in cells if c not in (None, "")}
+    return set(spec.required) <= named
 
 
 # --------------------------------------------------------------------------- xlsx
@@ -142,8 +178,7 @@ def header_row(rows: list[list[Any]], spec: EntitySpec) -> int:
     PREAMBLE_MAX that names every required field (a report's title row above it is no
     header); 0 when none does, so the first row is judged the header and reported."""
     for i, cells in enumerate(rows[:PREAMBLE_MAX]):
-        named = {spec.canonical(str(c).strip()) for c in cells if c not in (None, "")}
-        if spec.required and set(spec.required) <= named:
+        if spec.required and _names_required(cells, spec):
             return i
     return 0
 
