@@ -139,6 +139,19 @@ def test_a_status_report_keeps_what_it_does_not_export(first_run):
                        "where complaint_id = 'TS-25031001'") == [(2,)]
 
 
+def test_a_unit_in_a_header_is_the_unit_of_its_values(first_run):
+    """`读数(℉)` with no unit column: the readings are in °F, converted like any other."""
+    _, home, _ = first_run
+    rows = query(home, "select cast(ts as varchar), value, unit, unit_is_known "
+                       "from staging.stg_mes__process_readings "
+                       "where _source_file = 'mes/process_readings_20250305.csv' order by ts")
+    assert [(r[0], round(r[1], 6), r[2], r[3]) for r in rows] == [
+        ("2025-03-05 01:00:00", 240.0, "°F", True), ("2025-03-05 03:00:00", 242.0, "°F", True)]
+    detail = query(home, "select detail from raw._file_manifest "
+                         "where path = 'mes/process_readings_20250305.csv'")[0][0]
+    assert "unit '°F' from the header" in detail
+
+
 def test_report_links_the_same_suggestions(first_run):
     _, home, _ = first_run
     page = (home / "reports" / "index.html").read_text(encoding="utf-8")

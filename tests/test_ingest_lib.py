@@ -265,3 +265,56 @@ def test_every_documented_reason_code_is_emitted_somewhere_and_only_those():
     emitted = set(ALL_REASONS) | staging
     assert documented - emitted == set(), "documented but never emitted"
     assert emitted - documented == set(), "emitted but not documented"
+
+
+def test_headers_with_a_qualifier_or_required_marks_map_to_their_field():
+    """Report templates write `数量（件）`, `Reading (°F)`, `*工单号`: the field is found from
+    the rest of the header; a column naming the field exactly wins over a qualified one; a
+    unit in a value's header is every row's unit only when the file has no unit column."""
+    from orchestration.lib.dictionary import load_dictionary
+    from orchestration.lib.ingest.errors import IngestError
+    from orchestration.lib.ingest.readers import map_header
+    from orchestration.lib.ingest.spec import entity_specs
+
+    specs = {(s.system, s.name): s for s in entity_specs(load_dictionary(overlays=[]))}
+    readings = specs[("mes", "process_readings")]
+    cols = map_header(["*设备编号", "采集时间 ", "参数", "Reading (°F)"], readings, "r.csv")
+    assert cols.field_at == {"equipment_id": 0, "ts": 1, "parameter": 2, "value": 3}
+    assert cols.constants == {"unit": "°F"} and cols.extras == []
+    cols = map_header(["设备编号", "时间", "参数", "读数（℃）", "单位"], readings, "r.csv")
+    assert cols.field_at["unit"] == 4 and cols.constants == {}  # the column says it
+    consumption = specs[("mes", "material_consumption")]
+    qty = next(f for f, i in map_header(
+        ["批次", "物料编码", "物料批号", "数量（件）", "单位"], consumption, "c.csv").field_at.items() if i == 3)
+    assert qty == "qty"
+    cols = map_header(["批次", "物料编码", "物料批号", "数量", "数量（件）", "单位"], consumption, "c.csv")
+    assert cols.field_at["qty"] == 3 and cols.extras == [(4, "数量（件）")]
+    with pytest.raises(IngestError, match="missing required column"):
+        map_header(["设备编号", "时间", "参数", "读数"], readings, "r.csv")  # no unit at all
+
+
+def test_every_alias_with_a_qualifier_maps_back_to_it():
+    """For every header spelling of the shipped dictionary, a bracketed qualifier (half- or
+    full-width) and `*` marks around it leave the spelling's lookup key."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from orchestration.lib.dictionary import load_dictionary
+    from orchestration.lib.dictionary.normalize import header_qualifier, normalize_header
+
+    spellings = sorted({a for e in load_dictionary(overlays=[]).entities for f in e.fields
+                        for a in (f.name, *f.aliases)})
+    brackets = st.sampled_from([("(", ")"), ("（", "）"), ("[", "]"), ("【", "】")])
+    qualifier = st.text(st.characters(blacklist_characters="()（）[]【】\r\n",
+                                      blacklist_categories=("Cs",)), min_size=1, max_size=6)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.sampled_from(spellings), brackets, qualifier, st.sampled_from(["", "*", " "]),
+           st.sampled_from(["", " ", "*"]))
+    def check(spelling, pair, q, before, gap):
+        base, got = header_qualifier(f"{before}{spelling}{gap}{pair[0]}{q}{pair[1]}")
+        assert base == normalize_header(spelling)
+        if q.strip():
+            assert got is not None
+
+    check()

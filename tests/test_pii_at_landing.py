@@ -36,9 +36,13 @@ def fixture_people() -> tuple[list[str], list[str]]:
     names, phones = [], []
     for f in sorted((FIXTURE / "crm").glob("*.csv")):
         rows = list(csv.reader(f.open(encoding="gb18030")))
-        for r in rows[1:]:
-            names.append(r[3])
-            phones.append(r[4])
+        at = {h: i for i, h in enumerate(rows[0])}
+        name = next((at[h] for h in ("姓名", "Name") if h in at), None)
+        phone = next((at[h] for h in ("手机号", "Phone") if h in at), None)
+        for r in rows[1:]:  # a status report without the customer's columns has none
+            names += [r[name]] if name is not None else []
+            phones += [r[phone]] if phone is not None else []
+    assert len(names) >= 5 and len(phones) >= 5
     return names, phones
 
 

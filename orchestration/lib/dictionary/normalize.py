@@ -20,6 +20,20 @@ def normalize_header(text: str) -> str:
     return _HEADER_SEP.sub("_", t).strip("_")
 
 
+_QUALIFIED = re.compile(r"^[*\s]*(?P<base>.*?)\s*[(\[【](?P<qualifier>[^()\[\]【】]*)[)\]】][*\s:]*$")
+
+
+def header_qualifier(text: str) -> tuple[str, str | None]:
+    """A header with a trailing qualifier in brackets, as report templates write them
+    (`数量（件）`, `Reading (°F)`, `*工单号`): (lookup key of the rest, the qualifier as
+    written, NFKC) ; (lookup key without `*`/`:` marks, None) when there is no qualifier."""
+    t = unicodedata.normalize("NFKC", str(text)).replace("\ufeff", "").strip()
+    m = _QUALIFIED.match(t)
+    if m and m["base"].strip("*: "):
+        return normalize_header(m["base"].strip("*: ")), (m["qualifier"].strip() or None)
+    return normalize_header(t.strip("*:： ")), None
+
+
 def fold_width(text: str) -> str:
     """Full-width ASCII and the ideographic space -> ASCII (what SQL `translate` does)."""
     return str(text).translate(_FW_TABLE)

@@ -27,6 +27,7 @@ from typing import Any
 from orchestration.lib.dictionary.model import MARKABLE_TYPES
 from orchestration.lib.dictionary.normalize import (
     fold_width,
+    header_qualifier,
     is_no_value,
     lookup_key,
     marker_variants,
@@ -214,12 +215,19 @@ def profile_exports(exports: Path, d, limit: int = MAX_ROWS_PER_FILE,
             continue
         prof.rows += len(rows)
         at: dict[str, int] = {}
+        loose = []
         for i, h in enumerate(headers):
             name = spec.canonical(str(h)) if h is not None else None
             if name is not None and name not in at:
                 at[name] = i
             elif h not in (None, "") and name is None:
-                key = (f.system, f.entity, str(h).strip())
+                loose.append((i, str(h)))
+        for i, h in loose:  # `数量（件）`, `*工单号`: as ingest maps them (readers.map_header)
+            name = spec.headers.get(header_qualifier(h)[0])
+            if name is not None and name not in at:
+                at[name] = i
+            else:
+                key = (f.system, f.entity, h.strip())
                 prof.unknown_headers.setdefault(key, {"files": []})["files"].append(f.rel_path)
         for fld in entity.fields:
             if fld.name not in at or fld.pii:

@@ -259,8 +259,9 @@ def _delivered_lines(lines: list[tuple[int, str]], dropped: list[QuarantineRow])
 # --------------------------------------------------------------------------- writing
 
 def _select_list(spec: EntitySpec, cols: ColumnMap, col) -> tuple[list[str], str]:
-    values = {f: col(cols.field_at[f]) if f in cols.field_at else "CAST(NULL AS VARCHAR)"
-              for f in spec.fields}
+    values = {f: col(cols.field_at[f]) if f in cols.field_at
+              else sql_literal(cols.constants[f]) if f in cols.constants
+              else "CAST(NULL AS VARCHAR)" for f in spec.fields}
     if cols.extras:
         args = ", ".join(f"{sql_literal(k)}, {col(i)}" for i, k in cols.extras)
         extra = f"qt_mask_text(CAST(json_object({args}) AS VARCHAR))"
@@ -389,7 +390,8 @@ def _write_tabular(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     data: dict[str, list] = {}
     for f in spec.fields:
         i = cols.field_at.get(f)
-        data[f] = [vals[i] for _, vals in read.rows] if i is not None else [None] * len(read.rows)
+        data[f] = ([vals[i] for _, vals in read.rows] if i is not None
+                   else [cols.constants.get(f)] * len(read.rows))
     data["_extra"] = ([json.dumps({k: vals[i] for i, k in cols.extras}, ensure_ascii=False)
                        for _, vals in read.rows] if cols.extras else [None] * len(read.rows))
     data["_source_file"] = [df.rel_path] * len(read.rows)
@@ -758,11 +760,15 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
         res.detail = "no data rows (header only or blank)"
     elif quarantine:
         res.detail = f"{len(quarantine)} row(s) quarantined"
+    if cols.constants:  # a unit named in a value's header, for a file without a unit column
+        note = "; ".join(f"{f} {v!r} from the header" for f, v in sorted(cols.constants.items()))
+        res.detail = f"{res.detail}; {note}" if res.detail else note
     if preamble:  # a report's title above its header: read past, and said
         above = "; ".join(f"row {n}: {text!r}" for n, text in preamble[:3])
         note = (f"header on row {plan.header_row_number}, not row 1; {len(preamble)} row(s) "
                 f"above it are no data ({above})")
         res.detail = f"{res.detail}; {note}" if res.detail else note
     _write_manifest(con, spec, df, fp, res, at, unknown=unknown,
-                    absent=[f for f in spec.fields if f not in cols.field_at])
+                    absent=[f for f in spec.fields
+                            if f not in cols.field_at and f not in cols.constants])
     return res

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestration.lib.dictionary.normalize import header_qualifier
 from orchestration.lib.ingest import errors as E
 from orchestration.lib.ingest.errors import IngestError
 from orchestration.lib.ingest.spec import EntitySpec
@@ -43,6 +44,9 @@ class ColumnMap:
     headers: list[str]                       # as seen (cleaned of NULs)
     field_at: dict[str, int]                 # canonical field -> column index
     extras: list[tuple[int, str]]            # (column index, key in _extra)
+    # unit field -> the unit a value's header names (`Reading (°F)`) when the file has no
+    # unit column: every row's unit
+    constants: dict[str, str] = field(default_factory=dict)
 
     @property
     def unknown_headers(self) -> list[str]:
@@ -82,6 +86,7 @@ def map_header(headers: list[Any], spec: EntitySpec, rel_path: str,
     field_at: dict[str, int] = {}
     extras: list[tuple[int, str]] = []
     used_keys: set[str] = set()
+    unmatched: list[tuple[int, str]] = []
     for i, h in enumerate(seen):
         if not h:
             if i < last_named:
@@ -99,17 +104,33 @@ def map_header(headers: list[Any], spec: EntitySpec, rel_path: str,
                                   f"{i + 1} ({h!r}) are both {f!r}", row=1, field=f)
             field_at[f] = i
             continue
+        unmatched.append((i, h))
+    # a header the dictionary knows but for a qualifier in brackets or `*` marks (`数量（件）`,
+    # `Reading (°F)`, `*工单号`) names that field, unless another column names it exactly; a
+    # unit in the qualifier is the unit of every row when the file has no unit column
+    qualifiers: dict[str, str] = {}
+    for i, h in unmatched:
+        base, qualifier = header_qualifier(h)
+        f = spec.headers.get(base)
+        if f is not None and f not in field_at:
+            field_at[f] = i
+            if qualifier:
+                qualifiers[f] = qualifier
+            continue
         key, n = h, 2
         while key in used_keys:
             key, n = f"{h}#{n}", n + 1
         used_keys.add(key)
         extras.append((i, key))
-    missing = [f for f in spec.fields if f in spec.required and f not in field_at]
+    constants = {spec.unit_fields[f]: q for f, q in qualifiers.items()
+                 if f in spec.unit_fields and spec.unit_fields[f] not in field_at}
+    missing = [f for f in spec.fields if f in spec.required and f not in field_at
+               and f not in constants]
     if missing:
         raise IngestError(E.MISSING_REQUIRED_COLUMN, rel_path,
                           f"missing required column(s): {', '.join(missing)}; header seen: "
                           f"{', '.join(repr(h) for h in seen)[:500]}", row=1)
-    return ColumnMap(seen, field_at, extras)
+    return ColumnMap(seen, field_at, extras, constants)
 
 
 # --------------------------------------------------------------------------- csv / tsv

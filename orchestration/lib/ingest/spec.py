@@ -32,6 +32,7 @@ class EntitySpec:
     owner: str | None = None
     pii: frozenset[str] = frozenset()  # personal fields: never stored in clear
     free_text: frozenset[str] = frozenset()  # masked (pii.mask_text) as they land
+    unit_fields: Mapping[str, str] = field(default_factory=dict)  # value field -> its unit field
 
     def __post_init__(self):
         for ident in (self.system, self.name, *self.fields):
@@ -60,7 +61,8 @@ def spec_from_entity(entity: Any) -> EntitySpec:
         return EntitySpec(entity["system"], entity["name"], tuple(names), frozenset(required),
                           headers, entity.get("description_en", ""), entity.get("owner"),
                           frozenset(f["name"] for f in fields if f.get("pii")),
-                          frozenset(f["name"] for f in fields if f.get("free_text")))
+                          frozenset(f["name"] for f in fields if f.get("free_text")),
+                          {f["name"]: f["unit_field"] for f in fields if f.get("unit_field")})
     return EntitySpec(
         system=entity.system, name=entity.name,
         fields=tuple(f.name for f in entity.fields),
@@ -70,6 +72,7 @@ def spec_from_entity(entity: Any) -> EntitySpec:
         owner=getattr(entity, "owner", None),
         pii=frozenset(f.name for f in entity.fields if getattr(f, "pii", False)),
         free_text=frozenset(f.name for f in entity.fields if getattr(f, "free_text", False)),
+        unit_fields={f.name: f.unit_field for f in entity.fields if getattr(f, "unit_field", None)},
     )
 
 
