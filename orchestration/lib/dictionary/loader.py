@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from orchestration.lib.dictionary.model import (
+    VOCAB_OF_TYPE,
     BatchPattern,
     Dictionary,
     Entity,
@@ -210,10 +211,6 @@ def _dupes(items) -> list:
             dup.append(x)
         seen.add(x)
     return dup
-
-
-VOCAB_OF_TYPE = {"shift": "shift", "severity": "severity", "pass_fail": "pass_fail",
-                 "boolean": "boolean"}  # coded types with a fixed vocabulary
 
 
 def _marker_clashes(d: Dictionary, paths: dict[str, Path]) -> list[str]:

@@ -149,6 +149,11 @@ MARKABLE_TYPES = ("integer", "decimal", "date", "timestamp", "boolean", "batch_c
                   "province", "shift", "line", "severity", "pass_fail", "status", "vocab")
 
 
+# coded field types with a fixed vocabulary of the same name (other coded fields name theirs)
+VOCAB_OF_TYPE = {"shift": "shift", "severity": "severity", "pass_fail": "pass_fail",
+                 "boolean": "boolean"}
+
+
 class NoValueMarker(_Strict):
     """A text exports put where a typed field has no value (`-`, `N/A`, `无`): read as blank,
     never as a value in an unknown form. `types` limits it to some field types (`未关闭` in
@@ -253,6 +258,14 @@ class Dictionary(_Strict):
             if e.system == system and e.name == name:
                 return e
         raise KeyError(f"no entity {system}/{name} in the data dictionary")
+
+    def no_value_spellings(self, field_type: str) -> frozenset[str]:
+        """Every text read as no value in a field of this type (each marker's spellings,
+        normalize.marker_variants); empty for free text and units."""
+        from orchestration.lib.dictionary.normalize import marker_variants
+
+        return frozenset(v for m in self.no_value_markers if m.applies_to(field_type)
+                         for v in marker_variants(m.marker))
 
     def vocabulary(self, domain: str) -> Vocabulary:
         for v in self.vocabularies:

@@ -24,13 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestration.lib.dictionary.model import MARKABLE_TYPES
+from orchestration.lib.dictionary.model import MARKABLE_TYPES, VOCAB_OF_TYPE
 from orchestration.lib.dictionary.normalize import (
     fold_width,
     header_qualifier,
     is_no_value,
     lookup_key,
-    marker_variants,
     normalize_header,
     serial_key,
 )
@@ -65,7 +64,7 @@ class Profile:
     # (system, entity, field) -> {"rows", "examples"}: dates, times, numbers in no known form
     unparsed: dict[tuple[str, str, str], dict] = field(default_factory=dict)
     # text without a digit where a date, time or number belongs (`未关闭`, `pending`): no value
-    # in another form but a placeholder -> {"types": set, "rows", "fields": [...]}
+    # in another form but a placeholder -> {"types": set, "rows"}
     no_value: dict[str, dict] = field(default_factory=dict)
     unclassified: list[str] = field(default_factory=list)
 
@@ -119,9 +118,7 @@ class Knowledge:
         self.serials = [re.compile(sp.regex) for sp in d.serial_patterns]
         self.serial_prefixes = tuple(d.serial_label_prefixes)
         self.time_forms = [re.compile(tf.regex) for tf in d.timestamp_formats]
-        self.markers = {ft: frozenset(v for m in d.no_value_markers if m.applies_to(ft)
-                                      for v in marker_variants(m.marker))
-                        for ft in MARKABLE_TYPES}
+        self.markers = {ft: d.no_value_spellings(ft) for ft in MARKABLE_TYPES}
         self.prefixes = sorted((lookup_key(p) or "" for p in d.batch_label_prefixes),
                                key=len, reverse=True)
         classes = d.problems.word_classes if d.problems else {}
@@ -131,8 +128,7 @@ class Knowledge:
 
     def domain_of(self, f) -> str | None:
         if f.type in ("vocab", "status", "shift", "severity", "pass_fail", "boolean"):
-            return f.vocabulary or {"shift": "shift", "severity": "severity",
-                                    "pass_fail": "pass_fail", "boolean": "boolean"}.get(f.type)
+            return f.vocabulary or VOCAB_OF_TYPE.get(f.type)
         return None
 
     def known(self, f, value: str) -> bool | None:
@@ -303,12 +299,9 @@ def _note_unparsed(prof: Profile, field_type: str, where: tuple[str, str, str], 
     if re.search(r"\d", fold_width(value)):
         _note_example(prof.unparsed, where, value, rows)
         return
-    e = prof.no_value.setdefault(value.strip(), {"types": set(), "rows": 0, "fields": []})
+    e = prof.no_value.setdefault(value.strip(), {"types": set(), "rows": 0})
     e["types"].add(field_type)
     e["rows"] += rows
-    name = ".".join(where)
-    if name not in e["fields"]:
-        e["fields"].append(name)
 
 
 def _unparsed_note(fld) -> str:

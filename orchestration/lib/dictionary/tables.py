@@ -11,7 +11,7 @@ import pandas as pd
 
 from orchestration.lib.dictionary.loader import province_aliases, province_prefix_usable
 from orchestration.lib.dictionary.model import MARKABLE_TYPES, WORD_CLASS, Dictionary
-from orchestration.lib.dictionary.normalize import lookup_key, marker_variants, normalize_header
+from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
 
 
 def _df(rows: list[dict], columns: list[str]) -> pd.DataFrame:
@@ -117,8 +117,8 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
     ], ["ordinal", "name", "regex", "product_group", "example", "description_en", "description_zh"])
     t["no_value_markers"] = _df([  # one row per spelling matched and field type
         {"marker": v, "field_type": ft, "first_code_point": ord(v[0])} for v, ft in sorted(
-            {(v, ft) for m in d.no_value_markers for ft in MARKABLE_TYPES if m.applies_to(ft)
-             for v in marker_variants(m.marker)})], ["marker", "field_type", "first_code_point"])
+            (v, ft) for ft in MARKABLE_TYPES for v in d.no_value_spellings(ft))],
+        ["marker", "field_type", "first_code_point"])
     t["timestamp_formats"] = _df([
         {"ordinal": i + 1, "name": f.name, "kind": f.kind, "format": f.format, "regex": f.regex,
              "applies_to": f.applies_to, "example": f.example, "local_time": f.local_time}

@@ -38,7 +38,6 @@ from typing import Any
 
 import yaml
 
-from orchestration.lib.dictionary.normalize import marker_variants
 from orchestration.lib.quality.model import ERROR, KINDS, WARN, ExpectationSpec
 from orchestration.lib.settings import EXPECTATIONS_DIR
 
@@ -154,8 +153,7 @@ def _field_specs(dictionary, system: str, entity_name: str, field) -> list[Expec
              **({"source": f"raw.{system}__{entity_name}"} if f.pii else {})}))
     if f.required:  # blanks in the delivered rows; such rows are quarantined, so WARN
         # a no-value marker (`-`, `N/A`) is blank, as staging reads it (missing_required_field)
-        markers = sorted({v for m in dictionary.no_value_markers if m.applies_to(f.type)
-                          for v in marker_variants(m.marker)}) if not f.pii else []
+        markers = [] if f.pii else sorted(dictionary.no_value_spellings(f.type))
         out.append(ExpectationSpec(
             f"missing_required__{f.name}", "missing_rate", (f.name,), WARN,
             {"warn": 0.0, "error": None, "source": f"raw.{system}__{entity_name}",

@@ -499,7 +499,7 @@ def _missing_counts(con, rel: str, cols: list[str], cache: dict) -> dict:
 
         def blank(c: str) -> str:
             text = f"trim(CAST({q(c)} AS VARCHAR))"
-            listed = ", ".join("'" + m.replace("'", "''") + "'" for m in markers.get(c, []))
+            listed = ", ".join(_lit(m) for m in markers.get(c, []))
             return f"{q(c)} IS NULL OR {text} = ''" + (f" OR {text} IN ({listed})" if listed else "")
 
         parts = [f"count(*) FILTER (WHERE {blank(c)})" for c in cols]
