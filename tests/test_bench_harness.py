@@ -111,9 +111,26 @@ def test_a_single_file_is_the_next_day_of_one_entity_only(exports: Path):
     after = {p.relative_to(exports).as_posix() for p in exports.glob("*/*")}
     assert after - before == {"erp/shipments_20240113.tsv"} and one["day"] == "2024-01-13"
     assert one["rows"] == 2 == one["files"][0]["rows"]
+    # new records: the day's rows with new business keys (beyond FH4, the largest delivered)
+    text = (exports / "erp/shipments_20240113.tsv").read_bytes().decode("gb18030")
+    assert text.splitlines() == ["发货单号\t行号\t收货省份", "FH7\t1\t浙江", "FH8\t2\t北京"]
     # complaints were delivered on one good day only (the later file is empty): not periodic
     with pytest.raises(ValueError, match="no periodic delivery of complaints"):
         dayfiles.write_single_file(exports, "complaints")
+
+
+def test_a_single_file_after_a_day_is_no_copy_of_that_day(exports: Path):
+    day = {f["path"] for f in dayfiles.write_day(exports)["files"]}
+    one = dayfiles.write_single_file(exports, "shipments")["files"][0]["path"]
+    assert "erp/shipments_20240113.tsv" in day and one == "erp/shipments_20240114.tsv"
+    assert ((exports / one).read_bytes().splitlines()[1:]
+            != (exports / "erp/shipments_20240113.tsv").read_bytes().splitlines()[1:])
+
+
+def test_new_keys_are_beyond_every_key_taken():
+    assert dayfiles.new_keys(["CS0000006", "CS0000007", "x"], ["CS0012345", "CS0000006"]) == {
+        "CS0000006": "CS0012351", "CS0000007": "CS0012352", "x": "x-N"}
+    assert dayfiles.new_keys([7], [7, 9]) == {7: "16"}
 
 
 def test_shift_ts_leaves_other_forms_alone():

@@ -105,12 +105,30 @@ def test_a_new_file_names_the_landed_tables_that_changed(settings):
                                       "crm__complaints", "mes__serials"}
 
 
-def test_a_quarantined_row_changes_its_table_and_the_ledger(settings):
-    _published(settings)
+def test_a_row_quarantined_later_changes_the_ledger_not_its_table(settings):
+    _published(settings)  # the row never reached raw.mes__serials: its models stand
     _land(settings, "insert into raw._quarantine values ('mes', 'serials', 'mes/serials_1.csv', "
                     "4, 'invalid_timestamp', 'ef')")
     decision = freshness.before_build(settings, "salt", "run-2", full_build=True, rebuild=False)
-    assert decision.changed_sources == ("_quarantine", "mes__serials")
+    assert decision.changed_sources == ("_quarantine",)
+
+
+@pytest.mark.parametrize("status", ["duplicate_delivery", "quarantined", "skipped"])
+def test_a_file_that_landed_nothing_changes_the_ledgers_only(settings, status):
+    _published(settings)
+    _land(settings, "insert into raw._file_manifest values ('crm/complaints_20240102.csv', "
+                    f"'ab', '{status}', 3, 0, 0, null, 'crm', 'complaints')")
+    if status == "quarantined":
+        _land(settings, "insert into raw._quarantine values ('crm', 'complaints', "
+                        "'crm/complaints_20240102.csv', null, 'unreadable_file', 'ab')")
+    decision = freshness.before_build(settings, "salt", "run-2", full_build=True, rebuild=False)
+    assert decision.changed_sources == (
+        ("_file_manifest", "_quarantine") if status == "quarantined" else ("_file_manifest",))
+    assert freshness.after_publish(settings, "run-2")
+    _land(settings, "insert into raw._file_manifest values ('crm/complaints_20240103.csv', "
+                    "'cd', 'landed', 2, 2, 0, null, 'crm', 'complaints')")
+    decision = freshness.before_build(settings, "salt", "run-3", full_build=True, rebuild=False)
+    assert "crm__complaints" in decision.changed_sources  # a file that landed rows does
 
 
 @pytest.mark.parametrize("why", ["unknown table", "code", "old record", "failed run"])

@@ -75,7 +75,28 @@ def plan_day(exports: Path) -> tuple[dt.date, list[tuple[Path, float]]]:
     return last_day + dt.timedelta(days=1), plan
 
 
-def _tail_text(src: Path, dest: Path, covers: float, shift_col: str | None) -> int:
+_KEY = re.compile(r"^(\D*)(\d+)$")
+
+
+def new_keys(values: list, taken: list) -> dict:
+    """New business keys for `values`, none among `taken`: `CS0000006` becomes `CS0012351`
+    when the largest key taken is `CS0012345` (the number plus that largest number, the width
+    kept); a key without a trailing number gets `-N`."""
+    top = max((int(m[2]) for v in taken if (m := _KEY.match(str(v)))), default=0)
+    out = {}
+    for v in values:
+        m = _KEY.match(str(v))
+        out[v] = f"{m[1]}{int(m[2]) + top:0{len(m[2])}d}" if m else f"{v}-N"
+    return out
+
+
+def _rekey_rows(rows: list[list], taken: list[list]) -> list[list]:
+    keys = new_keys([r[0] for r in rows if r], [r[0] for r in taken if r])
+    return [[keys[r[0]]] + list(r[1:]) if r else r for r in rows]
+
+
+def _tail_text(src: Path, dest: Path, covers: float, shift_col: str | None,
+               rekey: bool = False) -> int:
     enc = detect_encoding(src)
     delim = TEXT_EXT[src.suffix.lower()]
     with open(src, encoding=enc, newline="") as f:
@@ -86,42 +107,56 @@ def _tail_text(src: Path, dest: Path, covers: float, shift_col: str | None) -> i
     if shift_col and shift_col in header:
         i = header.index(shift_col)
         tail = [r[:i] + [shift_ts(r[i])] + r[i + 1:] if len(r) > i else r for r in tail]
+    if rekey:
+        tail = _rekey_rows(tail, body)
     with open(dest, "w", encoding=enc, newline="") as f:
         csv.writer(f, delimiter=delim, lineterminator="\n").writerows([header] + tail)
     return len(tail)
 
 
-def _tail_jsonl(src: Path, dest: Path, covers: float) -> int:
+def _tail_jsonl(src: Path, dest: Path, covers: float, rekey: bool = False) -> int:
     lines = [ln for ln in src.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
     k = math.ceil(len(lines) / covers)
     tail = lines[len(lines) - k:]
+    if rekey:  # the first key of each record is its business key
+        records = [json.loads(ln) for ln in tail]
+        first = [next(iter(r)) for r in records]
+        keys = new_keys([r[f] for r, f in zip(records, first, strict=True)],
+                        [next(iter(json.loads(ln).values())) for ln in lines])
+        tail = [json.dumps({**r, f: keys[r[f]]}, ensure_ascii=False)
+                for r, f in zip(records, first, strict=True)]
     dest.write_text("".join(ln + "\n" for ln in tail), encoding="utf-8")
     return len(tail)
 
 
-def _tail_xlsx(src: Path, dest: Path, covers: float) -> int:
+def _tail_xlsx(src: Path, dest: Path, covers: float, rekey: bool = False) -> int:
     from openpyxl import Workbook
     rows = list(xlsx_rows(src))
     header, body = rows[0], rows[1:]
     k = math.ceil(len(body) / covers)
+    tail = body[len(body) - k:]
+    if rekey:
+        tail = _rekey_rows(tail, body)
     wb = Workbook()
     ws = wb.active
-    for r in [header] + body[len(body) - k:]:
+    for r in [header] + tail:
         ws.append(list(r))
     wb.save(dest)
     return k
 
 
-def _write_share(src: Path, covers: float, day: dt.date, exports: Path) -> dict | None:
+def _write_share(src: Path, covers: float, day: dt.date, exports: Path,
+                 rekey: bool = False) -> dict | None:
     entity, _ = parse_name(src)
     dest = src.with_name(f"{entity}_{day:%Y%m%d}{src.suffix}")
     ext = src.suffix.lower()
     if ext in TEXT_EXT:
-        n = _tail_text(src, dest, covers, "ts" if entity == "process_readings" else None)
+        n = _tail_text(src, dest, covers, "ts" if entity == "process_readings" else None,
+                       rekey)
     elif ext == ".jsonl":
-        n = _tail_jsonl(src, dest, covers)
+        n = _tail_jsonl(src, dest, covers, rekey)
     elif ext == ".xlsx":
-        n = _tail_xlsx(src, dest, covers)
+        n = _tail_xlsx(src, dest, covers, rekey)
     else:
         return None
     return {"path": dest.relative_to(exports).as_posix(), "rows": n,
@@ -129,13 +164,16 @@ def _write_share(src: Path, covers: float, day: dt.date, exports: Path) -> dict 
 
 
 def write_single_file(exports: Path, entity: str = "complaints") -> dict:
-    """One new file of `entity` only (a day's share of its latest delivery, dated the day
-    after the last delivery): what a CRM drop through the day looks like. Returns
+    """One new file of `entity` only, dated the day after the last delivery: what a CRM drop
+    through the day looks like. Its rows are a day's share of the latest delivery with new
+    business keys (the first column, beyond every key of that delivery): new records, never a
+    copy of a file already delivered (after `write_day`, the latest delivery is one day, and
+    its share would be the same bytes: a duplicate delivery that lands nothing). Returns
     {day, files: [{path, rows}], rows}."""
     day, plan = plan_day(exports)
     for src, covers in plan:
         if parse_name(src)[0] == entity:
-            written = _write_share(src, covers, day, exports)
+            written = _write_share(src, covers, day, exports, rekey=True)
             if written:
                 return {"day": day.isoformat(), "files": [written], "rows": written["rows"]}
     raise ValueError(f"no periodic delivery of {entity} under {exports}")

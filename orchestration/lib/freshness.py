@@ -88,15 +88,15 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
-# One fingerprint per landed table: the ledger rows that describe it.
+# One fingerprint per landed table: the versions of its files whose rows it holds. A file that
+# landed nothing (a duplicate delivery, a whole file quarantined or skipped) leaves the table as
+# it was, and rows quarantined at ingest never reach it: those change only the ledgers, whose
+# own fingerprints rebuild the models that read them. What else a table's models derive from a
+# file (its absent columns, header gaps) follows from the file's content, so from its sha256.
 _PER_SOURCE = (
     ("select system || '__' || entity, path, sha256, status, rows_read, rows_landed, "
      "rows_quarantined, reason_code from raw._file_manifest where entity is not null "
-     "order by all"),
-    ("select system || '__' || entity, source_file, source_row, reason_code, file_sha256 "
-     "from raw._quarantine where entity is not null order by all"),
-    ("select system || '__' || entity, header_seen, source_file from raw._header_gaps "
-     "where entity is not null order by all"),
+     "and status not in ('duplicate_delivery', 'quarantined', 'skipped') order by all"),
 )
 _LEDGER_SOURCES = ("_file_manifest", "_quarantine", "_header_gaps")
 
