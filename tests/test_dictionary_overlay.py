@@ -249,10 +249,11 @@ def test_no_value_markers_extend_widen_and_may_not_hide_a_known_spelling(tmp_pat
     rows = set(build_tables(d)["no_value_markers"][["marker", "field_type"]].itertuples(
         index=False, name=None))
     assert {("未关闭", "timestamp"), ("tbd", "date"), ("Tbd", "vocab"), ("TBD", "decimal")} <= rows
-    assert ("未关闭", "status") not in rows and not any(ft in ("string", "code", "unit")
-                                                      for _, ft in rows)
+    assert ("未关闭", "status") not in rows and not any(ft in ("string", "code") for _, ft in rows)
+    assert ("TBD", "unit") in rows  # a placeholder unit is no unit
     for text, needle in [
         ("no_value_markers: [{marker: open, types: [status]}]", "known spelling of crm.complaints.status"),
+        ("no_value_markers: [{marker: Pcs, types: [unit]}]", "known spelling of erp.shipments.unit"),
         ("no_value_markers: [{marker: x, types: [string]}]", "no_value_markers[0].types.0"),
         ("no_value_markers: {x: 1}", "expected a list of markers"),
     ]:

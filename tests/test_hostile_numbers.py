@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.hostile_plant import NUMBER_ROWS
+from tests.support.hostile_plant import NUMBER_ROWS, PLACEHOLDER_UNIT_FILES
 from tests.test_foreign_plant import query
 
 pytestmark = pytest.mark.integration
@@ -28,3 +28,20 @@ def test_non_finite_and_negative_numbers_are_quarantined_and_the_run_publishes(h
     # every complaint of the plant is published (5 hand-written + 2 odd rows + 3 of the
     # personal-data files; the 4th of those is quarantined)
     assert query(home, "select count(*) from marts.complaint_trace") == [(10,)]
+
+
+def test_a_placeholder_unit_is_no_unit_never_a_dictionary_gap(hostile_run):
+    home = hostile_run.settings.home
+    # optional unit of shipped quantities: `-` and `N/A` mean pieces, the canonical unit
+    shipped = query(home, "select shipment_no, qty, unit, unit_is_known from staging.stg_erp__shipments "
+                          "where shipment_no in ('DN-0601', 'DN-0602') order by 1")
+    assert shipped == [("DN-0601", 12.0, None, False), ("DN-0602", 3.0, None, False)]
+    gaps = query(home, "select field, value_seen from governance.dictionary_gaps "
+                       "where value_seen in ('-', 'N/A')")
+    assert gaps == []
+    # a required unit holding one is missing: quarantined, the placeholder shown
+    files = ", ".join(f"'{f}'" for f in PLACEHOLDER_UNIT_FILES)
+    rejected = query(home, "select source_file || ':' || source_row, reason_code, detail "
+                           f"from governance.quarantine where source_file in ({files})")
+    assert rejected == [("mes/material_consumption_20250306.csv:2",
+                         "missing_required_field", "missing_required_field:unit unit=- (no value)")]

@@ -6,7 +6,8 @@ those concerns. Each change touches its own file or its own rows:
 - corrections (test_hostile_corrections): `production_batches_20250304 (2).csv` and
   `production_batches_２０２５０３０５.csv` correcting two batches' output;
 - odd rows (test_hostile_rows): a complaint with status 重新打开 and serial SN-TYPO-0001;
-- personal data (test_pii_at_landing): a jsonl and an xlsx CRM file full of it.
+- personal data (test_pii_at_landing): a jsonl and an xlsx CRM file full of it;
+- placeholder units (test_hostile_numbers): `-` and `N/A` where a unit belongs.
 """
 
 from __future__ import annotations
@@ -86,10 +87,31 @@ def write_personal_data(exports: Path) -> None:
     wb.save(exports / "crm" / "complaints_20250314.xlsx")
 
 
+# A unit column holding a placeholder: no unit, not a unit spelling nobody knows. An optional
+# unit of a concrete kind then means the kind's canonical unit (shipments: pcs); a required
+# one is a missing required field.
+PLACEHOLDER_UNIT_FILES = {
+    "erp/shipments_20250306.csv": (
+        "Delivery No,Line Number,SO No,Customer No,Ship-to Province,Product Code,Batch Number,"
+        "Quantity,Unit,Ship Date\n"
+        "DN-0601,1,SO-94,K-1004,Jiangsu,P0101,B25030401001,12,-,2025-03-06 14:00\n"
+        "DN-0602,1,SO-95,K-1004,Jiangsu,P0101,B25030401001,3,N/A,2025-03-06 15:00\n"),
+    "mes/material_consumption_20250306.csv": (
+        "Batch,Part No,Material Lot,Qty,UoM\n"
+        "20250304-L1-1,M-FLT1,ML25030202,2,-\n"),
+}
+
+
+def write_placeholder_units(exports: Path) -> None:
+    for rel, text in PLACEHOLDER_UNIT_FILES.items():
+        (exports / rel).write_text(text, encoding="utf-8")
+
+
 def build(exports: Path) -> Path:
     shutil.copytree(FOREIGN_PLANT, exports)
     write_numbers(exports)
     write_corrections(exports)
     write_odd_rows(exports)
     write_personal_data(exports)
+    write_placeholder_units(exports)
     return exports

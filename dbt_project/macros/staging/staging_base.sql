@@ -42,7 +42,7 @@
 
 {#- no_value_markers() -> {field type: [texts read as no value in a field of that type]}
     (dictionary.no_value_markers: `-`, `N/A`, `无` …, every spelling matched listed), and under
-    `'<type>:ords'` the code points they start with; free text and units have none. One
+    `'<type>:ords'` the code points they start with; free text has none. One
     compile-time query per model. -#}
 {% macro no_value_markers() -%}
     {%- set by_type = {} -%}
@@ -144,6 +144,7 @@
     {%- elif t == 'severity' -%} {{ conform_severity(raw_expr) }}
     {%- elif t in ['status', 'vocab'] and key_expr is not none -%} {{ conform_vocab_case(key_expr, field.vocabulary or t) }}
     {%- elif t in ['status', 'vocab'] -%} {{ conform_vocab(raw_expr, field.vocabulary or t) }}
+    {%- elif t == 'unit' and key_expr is not none -%} case when {{ key_expr }} is null then null else {{ blank_to_null(raw_expr) }} end
     {%- elif t == 'unit' -%} {{ blank_to_null(raw_expr) }}
     {%- else -%} {{ blank_to_null(raw_expr) }}
     {%- endif -%}
@@ -223,7 +224,14 @@ keyed as (
     select
         src.*,
     {%- for name in keyed %}
+        {%- set kf = fields | selectattr('name', 'equalto', name) | first %}
+        {%- if kf.type == 'unit' and markers.get('unit', []) | length > 0 %}
+        {#- a unit `-` or `N/A` is no unit: no key, so a blank unit's default applies, no gap -#}
+        case when {{ is_blank('src.' ~ adapter.quote(name), markers['unit'], markers['unit:ords']) }} then null
+             else {{ conform_lookup_key('src.' ~ adapter.quote(name)) }} end as {{ adapter.quote('__key__' ~ name) }},
+        {%- else %}
         {{ conform_lookup_key('src.' ~ adapter.quote(name)) }} as {{ adapter.quote('__key__' ~ name) }},
+        {%- endif %}
     {%- endfor %}
     {%- for name in deduped %}
         {{ adapter.quote('__c__' ~ name) }}._qt_value as {{ adapter.quote('__d__' ~ name) }},

@@ -221,6 +221,7 @@ def _marker_clashes(d: Dictionary, paths: dict[str, Path]) -> list[str]:
     vocab = {v.domain: {lookup_key(s) for val in v.values for s in (val.canonical, *val.spellings)}
              for v in d.vocabularies}
     provinces = {lookup_key(a) for p in d.provinces for a in province_aliases(p)}
+    units = {lookup_key(s) for k in d.unit_kinds for u in k.units for s in (u.unit, *u.spellings)}
     for m in d.no_value_markers:
         key = lookup_key(m.marker)
         where = d.sources.get(f"no_value_marker:{m.marker}", shipped)
@@ -232,7 +233,8 @@ def _marker_clashes(d: Dictionary, paths: dict[str, Path]) -> list[str]:
                 if not m.applies_to(f.type):
                     continue
                 domain = f.vocabulary or VOCAB_OF_TYPE.get(f.type)
-                known = provinces if f.type == "province" else vocab.get(domain or "", set())
+                known = (provinces if f.type == "province" else units if f.type == "unit"
+                         else vocab.get(domain or "", set()))
                 if key in known:
                     errs.append(f"{where}: no_value_markers: {m.marker!r} is a known spelling of "
                                 f"{e.system}.{e.name}.{f.name} ({domain or f.type}); "

@@ -143,10 +143,11 @@ class TimestampFormat(_Strict):
     local_time: bool = True  # naive value in the plant's time zone
 
 
-# Field types a no-value marker can apply to: typed values, never free text (a description
-# "-" is what the customer wrote) nor units (a blank unit means the kind's canonical unit).
+# Field types a no-value marker can apply to: typed values and units (a unit `-` is a blank
+# unit: the kind's canonical unit where a blank one means that), never free text (a
+# description "-" is what the customer wrote).
 MARKABLE_TYPES = ("integer", "decimal", "date", "timestamp", "boolean", "batch_code", "serial",
-                  "province", "shift", "line", "severity", "pass_fail", "status", "vocab")
+                  "province", "shift", "line", "severity", "pass_fail", "status", "vocab", "unit")
 
 
 # coded field types with a fixed vocabulary of the same name (other coded fields name theirs)
@@ -261,7 +262,7 @@ class Dictionary(_Strict):
 
     def no_value_spellings(self, field_type: str) -> frozenset[str]:
         """Every text read as no value in a field of this type (each marker's spellings,
-        normalize.marker_variants); empty for free text and units."""
+        normalize.marker_variants); empty for free text."""
         from orchestration.lib.dictionary.normalize import marker_variants
 
         return frozenset(v for m in self.no_value_markers if m.applies_to(field_type)
