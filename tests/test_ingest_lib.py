@@ -169,6 +169,38 @@ def test_an_xlsx_report_with_a_title_above_its_header_lands(plant):
     assert "'客诉明细报表'" in q[0][2]  # the first row, judged the header, is shown
 
 
+def test_an_xlsx_workbook_is_read_from_its_data_sheet(plant):
+    """A workbook whose first sheet is a cover or instructions sheet: the first sheet naming
+    the required fields is read (its own row numbers), the sheets passed over and any later
+    one that also holds the entity's header (not read) are said in the manifest, and the
+    independent count is of the sheet read."""
+    import openpyxl
+
+    crm = plant.exports / "crm"
+    wb = openpyxl.Workbook()
+    wb.active.title = "填写说明"
+    for r in (["本表由 CRM 导出"], ["字段说明", "见下"], ["客诉单号", "工单编号"]):
+        wb.active.append(r)
+    data = wb.create_sheet("明细")
+    for r in (["客诉明细 2024-03"], HEADER, *ROWS):
+        data.append(r)
+    more = wb.create_sheet("明细(2)")
+    for r in (HEADER, ROWS[0]):
+        more.append(r)
+    wb.create_sheet("汇总").append(["合计", len(ROWS)])
+    wb.save(crm / "complaints_20240317.xlsx")
+    s = ingest_entity(plant, DICTIONARY, "crm", "complaints")
+    assert [f.status for f in s.files] == ["loaded"]
+    got = _rows(plant)
+    assert [r[0] for r in got] == [r[0] for r in ROWS]
+    assert [r[5] for r in got] == list(range(3, 3 + len(ROWS)))  # 明细's own row numbers
+    m = _manifest(plant)["crm/complaints_20240317.xlsx"]
+    assert m[:4] == ("loaded", len(ROWS), len(ROWS), 0)  # counted on 明细: reconciles
+    assert "read sheet '明细' (2 of 4); '填写说明' before it" in m[5]
+    assert "'明细(2)' also hold a complaints header and were NOT read" in m[5]
+    assert "header on row 2" in m[5]
+
+
 def test_a_csv_report_with_a_title_above_its_header_lands(plant):
     """The same for a text export (GB18030, as Chinese report tools write them): title lines,
     a blank line and a quoted, comma-holding filter line above the header are read past; row

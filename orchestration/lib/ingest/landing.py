@@ -746,7 +746,8 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     source = plan.source if isinstance(plan, CsvPlan) and fp.encoding == "utf-16" else df.path
     preamble = plan.preamble
     res.records_counted = (None if fp.encoding == "utf-16" and not isinstance(plan, CsvPlan)
-                           else count_records(Path(source), df.fmt))
+                           else count_records(Path(source), df.fmt,
+                                              getattr(plan, "sheet", None)))
     if res.records_counted is not None and preamble:  # rows above the header are no records
         res.records_counted -= len(preamble)
     if res.records_counted is not None and res.records_counted != res.rows_read:
@@ -763,6 +764,8 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     if cols.constants:  # a unit named in a value's header, for a file without a unit column
         note = "; ".join(f"{f} {v!r} from the header" for f, v in sorted(cols.constants.items()))
         res.detail = f"{res.detail}; {note}" if res.detail else note
+    if getattr(plan, "sheet_note", None):  # a workbook's other sheets: which was read, and why
+        res.detail = f"{res.detail}; {plan.sheet_note}" if res.detail else plan.sheet_note
     if preamble:  # a report's title above its header: read past, and said
         above = "; ".join(f"row {n}: {text!r}" for n, text in preamble[:3])
         note = (f"header on row {plan.header_row_number}, not row 1; {len(preamble)} row(s) "

@@ -43,14 +43,15 @@ def count_text_records(path: Path, header: bool = True, quoted: bool = True) -> 
     return max(counted - (1 if header else 0), 0)
 
 
-def count_records(path: Path, fmt: str | None) -> int | None:
-    """The independent record count of one delivered file, or None when not counted."""
+def count_records(path: Path, fmt: str | None, sheet: str | None = None) -> int | None:
+    """The independent record count of one delivered file (of an xlsx workbook: of `sheet`,
+    default the first), or None when not counted."""
     if fmt in ("csv", "tsv"):
         return count_text_records(path, header=True, quoted=True)
     if fmt == "jsonl":
         return count_text_records(path, header=False, quoted=False)
     if fmt == "xlsx":
-        return count_xlsx_records(path)
+        return count_xlsx_records(path, sheet)
     return None
 
 
@@ -59,13 +60,14 @@ _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
 
 
-def count_xlsx_records(path: Path) -> int | None:
-    """Data rows of the first sheet (header excluded); None when the workbook cannot be read
-    this way (the reader then reports the file)."""
+def count_xlsx_records(path: Path, sheet_name: str | None = None) -> int | None:
+    """Data rows of the first sheet, or of the sheet named `sheet_name` (header excluded);
+    None when the workbook cannot be read this way (the reader then reports the file)."""
     try:
         with zipfile.ZipFile(path) as z:
             book = ET.fromstring(z.read("xl/workbook.xml"))
-            first = book.find("m:sheets/m:sheet", _NS)
+            first = next(s for s in book.findall("m:sheets/m:sheet", _NS)
+                         if sheet_name is None or s.get("name") == sheet_name)
             rid = first.get(f"{{{_NS['r']}}}id")
             rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
             target = next(r.get("Target") for r in rels.findall("rel:Relationship", _NS)

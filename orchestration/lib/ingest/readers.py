@@ -1,7 +1,9 @@
 """Readers: map a header onto the dictionary; read xlsx/jsonl rows as text; plan CSV reads.
 
 Values stay text exactly as delivered; an empty value is NULL in every format. xlsx: the
-first sheet, first row is the header; date/time cells become ISO text
+first sheet whose first rows name the entity's required fields (else the first sheet; a
+workbook's cover or instructions sheet before the data is passed over, and said), first row
+is the header (or the first of the first rows naming the required fields); date/time cells become ISO text
 (`YYYY-MM-DD HH:MM:SS`), numbers their shortest text (`100`, `0.25`; an Excel date typed as a
 plain number stays its serial, e.g. `45366.58`, conformed in dbt), booleans `TRUE`/`FALSE`,
 and a cell holding a formula (text starting with `=`) is never evaluated: its row is
@@ -64,6 +66,10 @@ class TabularRead:
     # rows above the header (a report's title, export date, filters): (row number, text)
     preamble: list[tuple[int, str]] = field(default_factory=list)
     header_row_number: int = 1
+    # xlsx: the sheet read, when the workbook has more than one (else None), and a note on
+    # the others (passed over before it; also holding a header of the entity after it: unread)
+    sheet: str | None = None
+    sheet_note: str | None = None
 
 
 def clip(text: str | None) -> str | None:
@@ -227,8 +233,45 @@ def is_formula(text: str | None) -> bool:
     return text is not None and len(text) > 1 and text[0] == "="
 
 
+def _names_header(ws, spec: EntitySpec) -> bool:
+    """Whether one of a sheet's first PREAMBLE_MAX non-blank rows names every required field."""
+    seen = 0
+    for values in ws.iter_rows(min_row=1, values_only=True):
+        if values and any(cell_text(v) is not None for v in values):
+            if _names_required(list(values), spec):
+                return True
+            seen += 1
+            if seen >= PREAMBLE_MAX:
+                break
+    return False
+
+
+def data_sheet(wb, spec: EntitySpec) -> tuple[Any, str | None]:
+    """The sheet of a workbook to read, and a note on the others: the first sheet whose first
+    rows name every required field (a cover, instructions or summary sheet before it is
+    passed over); the first sheet when none does, or when the workbook has one sheet."""
+    sheets = wb.worksheets
+    if len(sheets) == 1 or not spec.required:
+        return sheets[0], None
+    named = [ws for ws in sheets if _names_header(ws, spec)]
+    if not named:
+        return sheets[0], None
+    ws, at = named[0], sheets.index(named[0])
+    notes = []
+    if at > 0:
+        notes.append(f"read sheet {ws.title!r} ({at + 1} of {len(sheets)}); "
+                     + ", ".join(repr(s.title) for s in sheets[:at])
+                     + " before it name(s) no " + "/".join(spec.required))
+    if len(named) > 1:
+        notes.append("sheet(s) " + ", ".join(repr(s.title) for s in named[1:])
+                     + f" also hold a {spec.name} header and were NOT read: deliver one sheet "
+                       "per file")
+    return ws, "; ".join(notes) or None
+
+
 def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
-    """First sheet of a workbook, in read-only mode (formulas are not evaluated)."""
+    """The data sheet of a workbook (`data_sheet`), in read-only mode (formulas are not
+    evaluated)."""
     import openpyxl  # local: import cost
 
     try:
@@ -240,7 +283,7 @@ def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
     try:
         if not wb.worksheets:
             raise IngestError(E.UNREADABLE_FILE, rel_path, "the workbook has no sheets")
-        ws = wb.worksheets[0]
+        ws, sheet_note = data_sheet(wb, spec)
         filled: list[tuple[int, list[Any]]] = []  # non-blank rows, header and preamble included
         try:
             for n, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
@@ -265,7 +308,8 @@ def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
     cols = map_header(header, spec, rel_path, column_has_data=has_data)
     kept = set(cols.field_at.values()) | {i for i, _ in cols.extras}
     out = TabularRead(cols, header_row_number=filled[at][0], preamble=[
-        (n, " ".join(t for t in map(cell_text, values) if t)[:200]) for n, values in filled[:at]])
+        (n, " ".join(t for t in map(cell_text, values) if t)[:200]) for n, values in filled[:at]],
+        sheet=ws.title if sheet_note else None, sheet_note=sheet_note)
     for n, texts, _ in raw_rows:
         out.rows_read += 1
         overflow = [t for t in texts[width:] if t is not None]
