@@ -44,8 +44,13 @@ def _header_only(p: Path):
     p.write_text(",".join(HEADER) + "\n", encoding="utf-8")
 
 
-def _wrong_delimiter(p: Path):
+def _wrong_delimiter(p: Path):  # read with `;`, the delimiter its header makes sense under
     p.write_text(csv_text(delim=";"), encoding="utf-8")
+
+
+def _no_delimiter_fits(p: Path):  # under no delimiter does the header name received_at
+    p.write_text(csv_text(header=["complaint_id", "time", "description", "qty"], delim=";"),
+                 encoding="utf-8")
 
 
 def _gbk_inside_utf8(p: Path):
@@ -105,8 +110,9 @@ CASES = {
     "binary": ("complaints_20240102.csv", _binary, "quarantined", {"unreadable_file"}, 0),
     "empty": ("complaints_20240102.csv", _empty, "quarantined", {"empty_file"}, 0),
     "header_only": ("complaints_20240102.csv", _header_only, "loaded", set(), 0),
-    "wrong_delimiter": ("complaints_20240102.csv", _wrong_delimiter, "quarantined",
-                        {"missing_required_column"}, 0),
+    "wrong_delimiter": ("complaints_20240102.csv", _wrong_delimiter, "loaded", set(), 3),
+    "no_delimiter_fits": ("complaints_20240102.csv", _no_delimiter_fits, "quarantined",
+                          {"missing_required_column"}, 0),
     "gbk_inside_utf8": ("complaints_20240102.csv", _gbk_inside_utf8, "loaded",
                         {"encoding_error"}, 3),
     "ten_mb_line": ("complaints_20240102.csv", _ten_mb_line, "loaded", {"malformed_row"}, 4),

@@ -155,3 +155,16 @@ def test_a_csv_report_title_is_read_past_as_ingest_does(tmp_path):
     assert prof.rows == 1 and not prof.unknown_headers
     assert prof.unknown_values[("crm", "complaints", "channel", "抖音")]["example"] == \
         "crm/complaints_20250403.csv:5"
+
+
+def test_a_semicolon_csv_is_profiled_with_the_delimiter_ingest_reads_it_with(tmp_path):
+    root = tmp_path / "exports"
+    (root / "crm").mkdir(parents=True)
+    (root / "crm" / "complaints_20250404.csv").write_text(
+        "complaint_id;channel;received_at;description;status\n"
+        "K2;TikTok;2025-04-02 10:00;screen flickers, then goes black;new\n", encoding="utf-8")
+    d = load_dictionary(overlays=[])
+    prof = profile_exports(root, d)
+    assert prof.rows == 1 and not prof.unknown_headers
+    assert prof.unknown_values[("crm", "complaints", "channel", "TikTok")]["example"] == \
+        "crm/complaints_20250404.csv:2"

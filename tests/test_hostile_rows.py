@@ -26,3 +26,23 @@ def test_an_unknown_status_and_a_typo_serial_do_not_block(hostile_run):
                        f"raw._file_manifest where path = '{PATH}'") == [(2, 2, 0)]
     assert query(home, "select rows_read, rows_staged, rows_quarantined from "
                        f"governance.file_manifest where path = '{PATH}'") == [(2, 2, 0)]
+
+
+def test_a_semicolon_csv_and_a_workbook_with_an_instructions_sheet_land(hostile_run):
+    """Delivery forms a plant's tools produce (tests/support/hostile_plant.py): both files land
+    row by row, reconcile against the independent count, and the manifest says how they were
+    read."""
+    home = hostile_run.settings.home
+    assert query(home, "select inspection_id, inspection_type, defects_found from "
+                       "staging.stg_qms__inspections where inspection_id like 'QI-91%' "
+                       "order by 1") == [("QI-9101", "IQC", 0), ("QI-9102", "FQC", 2)]
+    assert query(home, "select receipt_no, material_lot, qty from staging.stg_erp__purchase_receipts "
+                       "where receipt_no = 'GR250306-01'") == [("GR250306-01", "ML25030601", 300.0)]
+    files = {r[0]: r[1:] for r in query(
+        home, "select path, status, records_counted, rows_read, rows_quarantined, detail "
+              "from raw._file_manifest where path in ('qms/inspections_20250306.csv', "
+              "'erp/purchase_receipts_20250306.xlsx')")}
+    csv_file, xlsx_file = files["qms/inspections_20250306.csv"], files["erp/purchase_receipts_20250306.xlsx"]
+    assert csv_file[:4] == ("loaded", 2, 2, 0) and xlsx_file[:4] == ("loaded", 1, 1, 0)
+    assert "delimited by ';', not ','" in csv_file[4] and "header on row 2" in csv_file[4]
+    assert "read sheet '入库明细' (2 of 3); '填写说明' before it" in xlsx_file[4]

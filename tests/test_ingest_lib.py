@@ -201,6 +201,33 @@ def test_an_xlsx_workbook_is_read_from_its_data_sheet(plant):
     assert "header on row 2" in m[5]
 
 
+def test_a_text_file_with_another_delimiter_lands_and_is_said(plant):
+    """A `;`-separated .csv (a European Excel) and a comma-separated .txt (tab expected): the
+    header names every required field only under that delimiter, so the file is read with it,
+    row by row as any other, and the manifest says so. A file no delimiter makes sense of is
+    still quarantined whole with the hint."""
+    crm = plant.exports / "crm"
+    (crm / "complaints_20240318.csv").write_bytes(
+        ("客诉明细\n" + csv_text(ZH_HEADER, delim=";")).encode("gb18030"))
+    (crm / "complaints_20240319.txt").write_text(csv_text(), encoding="utf-8")
+    (crm / "complaints_20240320.csv").write_text("complaint_id;qty\nC9;1\n", encoding="utf-8")
+    s = ingest_entity(plant, DICTIONARY, "crm", "complaints")
+    assert [f.status for f in s.files] == ["loaded", "loaded", "quarantined"]
+    for name, first in (("complaints_20240318.csv", 3), ("complaints_20240319.txt", 2)):
+        got = _rows(plant, f"_source_file = 'crm/{name}'")
+        assert [r[:3] for r in got] == [tuple(r[:3]) for r in ROWS]  # commas inside stay text
+        assert [r[5] for r in got] == list(range(first, first + len(ROWS)))
+    m = _manifest(plant)
+    assert m["crm/complaints_20240318.csv"][:4] == ("loaded", len(ROWS), len(ROWS), 0)
+    assert "delimited by ';', not ','" in m["crm/complaints_20240318.csv"][5]
+    assert "header on row 2" in m["crm/complaints_20240318.csv"][5]
+    assert "delimited by ',', not '\\t'" in m["crm/complaints_20240319.txt"][5]
+    with connect(plant) as con:
+        q = con.execute("SELECT source_file, reason_code, detail FROM raw._quarantine").fetchall()
+    assert [(f, r) for f, r, _ in q] == [("crm/complaints_20240320.csv", "missing_required_column")]
+    assert "a single column: expected ','" in q[0][2]
+
+
 def test_a_csv_report_with_a_title_above_its_header_lands(plant):
     """The same for a text export (GB18030, as Chinese report tools write them): title lines,
     a blank line and a quoted, comma-holding filter line above the header are read past; row

@@ -7,7 +7,9 @@ those concerns. Each change touches its own file or its own rows:
   `production_batches_２０２５０３０５.csv` correcting two batches' output;
 - odd rows (test_hostile_rows): a complaint with status 重新打开 and serial SN-TYPO-0001;
 - personal data (test_pii_at_landing): a jsonl and an xlsx CRM file full of it;
-- placeholder units (test_hostile_numbers): `-` and `N/A` where a unit belongs.
+- placeholder units (test_hostile_numbers): `-` and `N/A` where a unit belongs;
+- delivery forms (test_hostile_rows): a `;`-separated GBK .csv, a workbook whose first sheet
+  is instructions.
 """
 
 from __future__ import annotations
@@ -107,6 +109,28 @@ def write_placeholder_units(exports: Path) -> None:
         (exports / rel).write_text(text, encoding="utf-8")
 
 
+def write_delivery_forms(exports: Path) -> None:
+    # a European-Excel csv: `;` between fields, a decimal comma inside a quoted value is text
+    (exports / "qms" / "inspections_20250306.csv").write_bytes(
+        ("检验记录导出\n"
+         "Inspection No;Inspection Type;Lot;Sample Size;Defects;Verdict;Inspected At\n"
+         "QI-9101;IQC;ML25030201;32;0;OK;2025-03-06 09:00\n"
+         "QI-9102;FQC;LOT#20250303/L1/1;20;2;NG;2025-03-06 10:30\n").encode("gbk"))
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "填写说明"
+    wb.active.append(["本表由 ERP 导出，请勿修改表头"])
+    wb.active.append(["入库单号", "每张入库单一行或多行"])
+    data = wb.create_sheet("入库明细")
+    data.append(["Receipt Number", "Line Number", "Part No", "Vendor Code", "Vendor Lot",
+                 "Material Lot", "Quantity", "UoM", "Receipt Time"])
+    data.append(["GR250306-01", 1, "M-PCB1", "V-301", "HD2503-01", "ML25030601", 300, "PCS",
+                 "2025-03-06 08:00"])
+    wb.create_sheet("汇总").append(["合计", 300])
+    wb.save(exports / "erp" / "purchase_receipts_20250306.xlsx")
+
+
 def build(exports: Path) -> Path:
     shutil.copytree(FOREIGN_PLANT, exports)
     write_numbers(exports)
@@ -114,4 +138,5 @@ def build(exports: Path) -> Path:
     write_odd_rows(exports)
     write_personal_data(exports)
     write_placeholder_units(exports)
+    write_delivery_forms(exports)
     return exports

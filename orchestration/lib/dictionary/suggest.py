@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -74,7 +75,14 @@ class Profile:
 def _rows(path: Path, fmt: str, spec, rel: str, limit: int):
     """(headers, [(line, [values])]) of one file, read as ingest would (text as delivered)."""
     from orchestration.lib.ingest.encoding import fingerprint
-    from orchestration.lib.ingest.readers import PREAMBLE_MAX, header_row, read_jsonl, read_xlsx
+    from orchestration.lib.ingest.readers import (
+        OTHER_DELIMITERS,
+        PREAMBLE_MAX,
+        header_row,
+        names_required,
+        read_jsonl,
+        read_xlsx,
+    )
 
     if fmt == "xlsx":
         t = read_xlsx(path, spec, rel)
@@ -84,7 +92,14 @@ def _rows(path: Path, fmt: str, spec, rel: str, limit: int):
         t = read_jsonl(path, enc, spec, rel)
         return t.columns.headers, t.rows[:limit]
     text = path.read_bytes().decode(enc, errors="replace").lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
+    delim = "\t" if fmt == "tsv" else ","
+    for d in (delim, *(x for x in OTHER_DELIMITERS if x != delim)):  # as ingest: `;` in a .csv
+        head = itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=d),
+                                PREAMBLE_MAX)
+        if any(names_required(r, spec) for r in head):
+            delim = d
+            break
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     records: list[tuple[int, list[str]]] = []
     for row in reader:
         records.append((reader.line_num, row))

@@ -43,6 +43,7 @@ from orchestration.lib.ingest.readers import (
     TabularRead,
     clip,
     map_header,
+    other_delimiter,
     read_csv_header,
     read_jsonl,
     read_xlsx,
@@ -228,7 +229,16 @@ def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
     try:
         found = read_csv_header(source, delim, rel, spec)
         header = found.cells
-        cols = map_header(header, spec, rel)
+        try:
+            cols = map_header(header, spec, rel)
+        except IngestError as exc:
+            # a `;`- or `|`-separated .csv, a comma-separated .txt: read with the delimiter
+            # under which the header names every required field, and said in the manifest
+            other = (other_delimiter(source, delim, rel, spec)
+                     if exc.reason_code == E.MISSING_REQUIRED_COLUMN else None)
+            if other is None:
+                raise
+            delim, found, cols = other
     except IngestError as exc:
         if temp:
             source.unlink(missing_ok=True)
@@ -413,7 +423,8 @@ def _write_tabular(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
 _JSON_PAIR = re.compile(r'"([^"\\]{1,200})"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
-def mask_record(raw: str | None, spec: EntitySpec, cols, fmt: str | None) -> str | None:
+def mask_record(raw: str | None, spec: EntitySpec, cols, fmt: str | None,
+                delimiter: str | None = None) -> str | None:
     """A quarantined record with its personal fields masked (pii.mask_value), by position
     (csv/tsv line, xlsx cells as a JSON list) or by key (jsonl); a record that cannot be
     parsed is kept as is (phones, ID numbers and e-mails are masked in every record later)."""
@@ -445,7 +456,7 @@ def mask_record(raw: str | None, spec: EntitySpec, cols, fmt: str | None) -> str
                 if i < len(cells):
                     cells[i] = mask_value(f, cells[i])
             return json.dumps(cells, ensure_ascii=False)
-        delim = "\t" if fmt == "tsv" else ","
+        delim = delimiter or ("\t" if fmt == "tsv" else ",")
         cells = next(csv.reader(io.StringIO(raw), delimiter=delim), [])
         for i, f in at.items():
             if i < len(cells):
@@ -731,7 +742,9 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
         landed = _write_tabular(con, spec, df, fp, plan, at)
         quarantine, cols = plan.quarantine, plan.columns
     quarantine = [QuarantineRow(q.source_row, q.reason_code, q.detail,
-                                mask_record(q.raw_record, spec, cols, df.fmt)) for q in quarantine]
+                                mask_record(q.raw_record, spec, cols, df.fmt,
+                                            plan.delimiter if isinstance(plan, CsvPlan) else None))
+                  for q in quarantine]
     _write_quarantine(con, spec.system, spec.name, df.rel_path, fp.sha256, quarantine, at)
     unknown = cols.unknown_headers
     for h in unknown:
@@ -763,6 +776,10 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
         res.detail = f"{len(quarantine)} row(s) quarantined"
     if cols.constants:  # a unit named in a value's header, for a file without a unit column
         note = "; ".join(f"{f} {v!r} from the header" for f, v in sorted(cols.constants.items()))
+        res.detail = f"{res.detail}; {note}" if res.detail else note
+    if isinstance(plan, CsvPlan) and plan.delimiter != DELIMITERS[df.fmt or "csv"]:
+        note = (f"delimited by {plan.delimiter!r}, not {DELIMITERS[df.fmt or 'csv']!r} as a "
+                f"{df.path.suffix} file should be (the header names the required fields so)")
         res.detail = f"{res.detail}; {note}" if res.detail else note
     if getattr(plan, "sheet_note", None):  # a workbook's other sheets: which was read, and why
         res.detail = f"{res.detail}; {plan.sheet_note}" if res.detail else plan.sheet_note

@@ -168,7 +168,7 @@ def read_csv_header(source: Path, delimiter: str, rel_path: str,
     except (csv.Error, StopIteration) as exc:
         raise IngestError(E.UNREADABLE_FILE, rel_path, f"header not parseable: {exc}",
                           row=1) from None
-    if spec is None or not spec.required or _names_required(first, spec):
+    if spec is None or not spec.required or names_required(first, spec):
         return CsvHeader(first)
     filled: list[tuple[int, list[str]]] = []  # (first line, record) of non-blank records
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -190,7 +190,26 @@ def read_csv_header(source: Path, delimiter: str, rel_path: str,
         (n, " ".join(c.strip() for c in r if c.strip())[:200]) for n, r in filled[:at]])
 
 
-def _names_required(cells: list[Any], spec: EntitySpec) -> bool:
+OTHER_DELIMITERS = (",", ";", "\t", "|")
+
+
+def other_delimiter(source: Path, expected: str, rel_path: str,
+                    spec: EntitySpec) -> tuple[str, CsvHeader, ColumnMap] | None:
+    """A text file whose header does not map with the delimiter its extension implies: the
+    first other delimiter (`,` `;` tab `|`) under which it maps (every required field named),
+    with that header and its columns; None when there is none."""
+    for d in OTHER_DELIMITERS:
+        if d == expected:
+            continue
+        try:
+            found = read_csv_header(source, d, rel_path, spec)
+            return d, found, map_header(found.cells, spec, rel_path)
+        except IngestError:
+            continue
+    return None
+
+
+def names_required(cells: list[Any], spec: EntitySpec) -> bool:
     named = {spec.canonical(str(c).strip()) for c in cells if c not in (None, "")}
     return set(spec.required) <= named
 
@@ -205,7 +224,7 @@ def header_row(rows: list[list[Any]], spec: EntitySpec) -> int:
     PREAMBLE_MAX that names every required field (a report's title row above it is no
     header); 0 when none does, so the first row is judged the header and reported."""
     for i, cells in enumerate(rows[:PREAMBLE_MAX]):
-        if spec.required and _names_required(cells, spec):
+        if spec.required and names_required(cells, spec):
             return i
     return 0
 
@@ -238,7 +257,7 @@ def _names_header(ws, spec: EntitySpec) -> bool:
     seen = 0
     for values in ws.iter_rows(min_row=1, values_only=True):
         if values and any(cell_text(v) is not None for v in values):
-            if _names_required(list(values), spec):
+            if names_required(list(values), spec):
                 return True
             seen += 1
             if seen >= PREAMBLE_MAX:
