@@ -45,13 +45,13 @@ def _prepare_only(data: bytes, ext: str, fmt: str) -> None:
         p.write_bytes(data)
         df = _delivered(p, fmt)
         try:
-            prepare(df, fingerprint(p, text=fmt != "xlsx"), SPEC, Path(d) / "work")
+            prepare(df, fingerprint(p, text=fmt not in ("xlsx", "xls")), SPEC, Path(d) / "work")
         except IngestError as exc:
             assert exc.reason_code in ALL_REASONS and df.rel_path in str(exc)
 
 
 @FUZZ
-@given(data=st.binary(max_size=400), ext=st.sampled_from(["csv", "tsv", "jsonl", "xlsx"]))
+@given(data=st.binary(max_size=400), ext=st.sampled_from(["csv", "tsv", "jsonl", "xlsx", "xls"]))
 def test_random_bytes_raise_only_ingest_error(data, ext):
     _prepare_only(data, ext, {"csv": "csv", "tsv": "tsv"}.get(ext, ext))
 
@@ -109,15 +109,37 @@ def _valid_xlsx() -> bytes:
 XLSX = _valid_xlsx()
 
 
+def _valid_xls() -> bytes:
+    import xlwt
+
+    with tempfile.TemporaryDirectory() as d:
+        wb = xlwt.Workbook(encoding="utf-8")
+        ws = wb.add_sheet("data")
+        for r, row in enumerate([HEADER, *ROWS]):
+            for c, v in enumerate(row):
+                ws.write(r, c, v)
+        wb.save(str(Path(d) / "x.xls"))
+        return (Path(d) / "x.xls").read_bytes()
+
+
+XLS = _valid_xls()
+
+
+WORKBOOKS = {"xlsx": XLSX, "xls": XLS}
+
+
 @FUZZ
-@given(flips=st.lists(st.tuples(st.integers(0, len(XLSX) - 1), st.integers(0, 255)),
-                      min_size=1, max_size=6),
-       cut=st.one_of(st.none(), st.integers(0, len(XLSX))))
-def test_damaged_xlsx_raise_only_ingest_error(flips, cut):
-    data = bytearray(XLSX)
+@pytest.mark.parametrize("fmt", list(WORKBOOKS))
+@given(data=st.data())
+def test_damaged_workbooks_raise_only_ingest_error(fmt, data):
+    valid = WORKBOOKS[fmt]
+    flips = data.draw(st.lists(st.tuples(st.integers(0, len(valid) - 1), st.integers(0, 255)),
+                               min_size=1, max_size=6))
+    cut = data.draw(st.one_of(st.none(), st.integers(0, len(valid))))
+    damaged = bytearray(valid)
     for i, b in flips:
-        data[i] = b
-    _prepare_only(bytes(data[:cut] if cut is not None else data), "xlsx", "xlsx")
+        damaged[i] = b
+    _prepare_only(bytes(damaged[:cut] if cut is not None else damaged), fmt, fmt)
 
 
 @FUZZ

@@ -81,11 +81,12 @@ def _rows(path: Path, fmt: str, spec, rel: str, limit: int):
         header_row,
         names_required,
         read_jsonl,
+        read_xls,
         read_xlsx,
     )
 
-    if fmt == "xlsx":
-        t = read_xlsx(path, spec, rel)
+    if fmt in ("xlsx", "xls"):
+        t = (read_xlsx if fmt == "xlsx" else read_xls)(path, spec, rel)
         return t.columns.headers, t.rows[:limit]
     enc = fingerprint(path).encoding or "utf-8"
     if fmt == "jsonl":

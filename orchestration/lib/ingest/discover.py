@@ -11,7 +11,8 @@ from typing import Any
 
 from orchestration.lib.ingest.spec import EntitySpec, entity_specs
 
-FORMATS = {"csv": "csv", "tsv": "tsv", "txt": "tsv", "xlsx": "xlsx", "jsonl": "jsonl"}
+# .xls (Excel 97-2003, still what many ERP export buttons write) beside the contract's formats
+FORMATS = {"csv": "csv", "tsv": "tsv", "txt": "tsv", "xlsx": "xlsx", "xls": "xls", "jsonl": "jsonl"}
 # entity, delivery date, optional sequence; anything after (" (副本)", " copy") is tolerated
 _NAME = re.compile(r"^(?P<entity>[a-z][a-z0-9_]*?)_(?P<date>\d{8})(?:_(?P<n>\d+))?(?P<rest>[^.]*)"
                    r"\.(?P<ext>[a-z0-9]+)$")
@@ -83,7 +84,7 @@ def classify(rel_path: str, systems: dict[str, set[str]]) -> tuple[str | None, s
     m = _NAME.match(key)
     if not m:
         return system, None, None, 0, None, \
-            "name is not <entity>_<YYYYMMDD>[_<n>].<csv|tsv|txt|xlsx|jsonl>"
+            "name is not <entity>_<YYYYMMDD>[_<n>].<csv|tsv|txt|xlsx|xls|jsonl>"
     fmt = FORMATS.get(m["ext"])
     if fmt is None:
         return system, None, None, 0, None, f"unsupported extension .{m['ext']}"

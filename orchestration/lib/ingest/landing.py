@@ -46,6 +46,7 @@ from orchestration.lib.ingest.readers import (
     other_delimiter,
     read_csv_header,
     read_jsonl,
+    read_xls,
     read_xlsx,
 )
 from orchestration.lib.ingest.spec import EntitySpec, entity_specs, find_spec
@@ -210,6 +211,8 @@ def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
         check_not_empty(fp, rel)
     if df.fmt == "xlsx":
         return read_xlsx(df.path, spec, rel)
+    if df.fmt == "xls":
+        return read_xls(df.path, spec, rel)
     check_not_empty(fp, rel)
     if df.fmt == "jsonl":
         return read_jsonl(df.path, fp.encoding or "utf-8", spec, rel)
@@ -586,7 +589,7 @@ def ingest_entity(settings: Settings, dictionary: Any, system: str, entity: str,
             if (df.rel_path, df.size, df.mtime, df.ctime) in fast:
                 summary.files.append(FileResult(df.rel_path, None, "skipped"))
                 continue
-            fp = fingerprint(df.path, text=df.fmt != "xlsx")
+            fp = fingerprint(df.path, text=df.fmt not in ("xlsx", "xls"))
             if (df.rel_path, fp.sha256) in versions:
                 touched.append((df, fp))
                 summary.files.append(FileResult(df.rel_path, fp.sha256, "skipped"))
@@ -672,7 +675,7 @@ def _record_unknown(con, unknown: list[DeliveredFile]) -> None:
 def ingest_file(settings: Settings, spec: EntitySpec, df: DeliveredFile,
                 workdir: Path | None = None) -> FileResult:
     """Land one file version on its own (fingerprint, prepare, write)."""
-    fp = fingerprint(df.path, text=df.fmt != "xlsx")
+    fp = fingerprint(df.path, text=df.fmt not in ("xlsx", "xls"))
     item = _Pending(df, fp)
     try:
         item.plan = prepare(df, fp, spec, workdir or settings.home / "tmp" / "ingest")

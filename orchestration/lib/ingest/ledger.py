@@ -52,7 +52,7 @@ def count_records(path: Path, fmt: str | None, sheet: str | None = None) -> int 
         return count_text_records(path, header=False, quoted=False)
     if fmt == "xlsx":
         return count_xlsx_records(path, sheet)
-    return None
+    return None  # .xls: its binary format has no reader here but the one ingest reads it with
 
 
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",

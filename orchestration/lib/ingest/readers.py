@@ -17,6 +17,7 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,10 +253,10 @@ def is_formula(text: str | None) -> bool:
     return text is not None and len(text) > 1 and text[0] == "="
 
 
-def _names_header(ws, spec: EntitySpec) -> bool:
+def _names_header(rows: Iterable, spec: EntitySpec) -> bool:
     """Whether one of a sheet's first PREAMBLE_MAX non-blank rows names every required field."""
     seen = 0
-    for values in ws.iter_rows(min_row=1, values_only=True):
+    for values in rows:
         if values and any(cell_text(v) is not None for v in values):
             if names_required(list(values), spec):
                 return True
@@ -265,27 +266,35 @@ def _names_header(ws, spec: EntitySpec) -> bool:
     return False
 
 
-def data_sheet(wb, spec: EntitySpec) -> tuple[Any, str | None]:
-    """The sheet of a workbook to read, and a note on the others: the first sheet whose first
-    rows name every required field (a cover, instructions or summary sheet before it is
-    passed over); the first sheet when none does, or when the workbook has one sheet."""
-    sheets = wb.worksheets
+def data_sheet(sheets: list[tuple[str, Callable[[], Iterable]]],
+               spec: EntitySpec) -> tuple[int, str | None]:
+    """Which sheet of a workbook to read (`sheets`: title and a function giving its rows), and
+    a note on the others: the first sheet whose first rows name every required field (a
+    cover, instructions or summary sheet before it is passed over); the first sheet when none
+    does, or when the workbook has one sheet."""
     if len(sheets) == 1 or not spec.required:
-        return sheets[0], None
-    named = [ws for ws in sheets if _names_header(ws, spec)]
+        return 0, None
+    named = [i for i, (_, rows) in enumerate(sheets) if _names_header(rows(), spec)]
     if not named:
-        return sheets[0], None
-    ws, at = named[0], sheets.index(named[0])
+        return 0, None
+    at, titles = named[0], [t for t, _ in sheets]
     notes = []
     if at > 0:
-        notes.append(f"read sheet {ws.title!r} ({at + 1} of {len(sheets)}); "
-                     + ", ".join(repr(s.title) for s in sheets[:at])
-                     + " before it name(s) no " + "/".join(spec.required))
+        notes.append(f"read sheet {titles[at]!r} ({at + 1} of {len(sheets)}); "
+                     + ", ".join(repr(t) for t in titles[:at])
+                     + " before it name(s) no "
+                     + "/".join(f for f in spec.fields if f in spec.required))  # stable order
     if len(named) > 1:
-        notes.append("sheet(s) " + ", ".join(repr(s.title) for s in named[1:])
+        notes.append("sheet(s) " + ", ".join(repr(titles[i]) for i in named[1:])
                      + f" also hold a {spec.name} header and were NOT read: deliver one sheet "
                        "per file")
-    return ws, "; ".join(notes) or None
+    return at, "; ".join(notes) or None
+
+
+def _filled_rows(rows: Iterable) -> list[tuple[int, list[Any]]]:
+    """(sheet row number, values) of a sheet's non-blank rows, header and preamble included."""
+    return [(n, list(values)) for n, values in enumerate(rows, start=1)
+            if values and any(cell_text(v) is not None for v in values)]
 
 
 def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
@@ -302,22 +311,69 @@ def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
     try:
         if not wb.worksheets:
             raise IngestError(E.UNREADABLE_FILE, rel_path, "the workbook has no sheets")
-        ws, sheet_note = data_sheet(wb, spec)
-        filled: list[tuple[int, list[Any]]] = []  # non-blank rows, header and preamble included
+        sheets = [(ws.title, lambda ws=ws: ws.iter_rows(min_row=1, values_only=True))
+                  for ws in wb.worksheets]
+        at, sheet_note = data_sheet(sheets, spec)
+        title = sheets[at][0]
         try:
-            for n, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
-                if values and any(cell_text(v) is not None for v in values):
-                    filled.append((n, list(values)))
+            filled = _filled_rows(sheets[at][1]())
         except IngestError:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure inside a corrupt sheet
             raise IngestError(E.UNREADABLE_FILE, rel_path,
-                              f"sheet {ws.title!r} not readable: {type(exc).__name__}: "
+                              f"sheet {title!r} not readable: {type(exc).__name__}: "
                               f"{exc}"[:500]) from None
     finally:
         wb.close()
+    return _sheet_read(filled, title, sheet_note, spec, rel_path, formulas=True)
+
+
+def read_xls(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
+    """A legacy Excel 97-2003 workbook (.xls, what many ERP "export to Excel" buttons still
+    write), read with python-calamine: its data sheet as for xlsx, each cell the value Excel
+    saved (a formula's last result: .xls cells cannot be told apart as formulas here)."""
+    from python_calamine import CalamineWorkbook  # local: import cost
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        names = list(wb.sheet_names)
+    except BaseException as exc:  # noqa: BLE001 - calamine's own errors, and a Rust panic
+        _reraise_interrupt(exc)  # (pyo3 PanicException is no Exception) on a damaged file
+        raise IngestError(E.UNREADABLE_FILE, rel_path,
+                          f"not a readable xls workbook: {type(exc).__name__}: {exc}"[:500]) \
+            from None
+    if not names:
+        raise IngestError(E.UNREADABLE_FILE, rel_path, "the workbook has no sheets")
+    cache: dict[str, list] = {}
+
+    def rows_of(name: str) -> list:
+        if name not in cache:
+            try:
+                cache[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            except BaseException as exc:  # noqa: BLE001 - any failure inside a corrupt sheet
+                _reraise_interrupt(exc)
+                raise IngestError(E.UNREADABLE_FILE, rel_path,
+                                  f"sheet {name!r} not readable: {type(exc).__name__}: "
+                                  f"{exc}"[:500]) from None
+        return cache[name]
+
+    sheets = [(n, lambda n=n: iter(rows_of(n))) for n in names]
+    at, sheet_note = data_sheet(sheets, spec)
+    filled = _filled_rows(rows_of(names[at]))
+    return _sheet_read(filled, names[at], sheet_note, spec, rel_path, formulas=False)
+
+
+def _reraise_interrupt(exc: BaseException) -> None:
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        raise exc
+
+
+def _sheet_read(filled: list[tuple[int, list[Any]]], title: str, sheet_note: str | None,
+                spec: EntitySpec, rel_path: str, formulas: bool) -> TabularRead:
+    """The rows of one sheet (non-blank rows with their sheet row numbers): the header found
+    among the first rows, its columns mapped, every row after it read or quarantined."""
     if not filled:
-        raise IngestError(E.EMPTY_FILE, rel_path, f"sheet {ws.title!r} has no header row")
+        raise IngestError(E.EMPTY_FILE, rel_path, f"sheet {title!r} has no header row")
     at = header_row([v for _, v in filled], spec)
     header = filled[at][1]
     raw_rows = [(n, [cell_text(v) for v in values], values) for n, values in filled[at + 1:]]
@@ -328,11 +384,12 @@ def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
     kept = set(cols.field_at.values()) | {i for i, _ in cols.extras}
     out = TabularRead(cols, header_row_number=filled[at][0], preamble=[
         (n, " ".join(t for t in map(cell_text, values) if t)[:200]) for n, values in filled[:at]],
-        sheet=ws.title if sheet_note else None, sheet_note=sheet_note)
+        sheet=title if sheet_note else None, sheet_note=sheet_note)
     for n, texts, _ in raw_rows:
         out.rows_read += 1
         overflow = [t for t in texts[width:] if t is not None]
-        formula = next((i for i, t in enumerate(texts) if i in kept and is_formula(t)), None)
+        formula = (next((i for i, t in enumerate(texts) if i in kept and is_formula(t)), None)
+                   if formulas else None)
         if overflow:
             out.quarantine.append(QuarantineRow(
                 n, E.WRONG_FIELD_COUNT,
