@@ -56,7 +56,7 @@ def read_complaint_descriptions(exports: Path) -> dict[str, str]:
         suffix = path.suffix.lower()
         try:
             if suffix == ".xlsx":
-                df = pd.read_excel(path, dtype=str)
+                df = pd.read_excel(path, dtype=str, engine="openpyxl")
             elif suffix == ".jsonl":
                 lines = [json.loads(line) for line in _decode(path.read_bytes()).splitlines() if line.strip()]
                 df = pd.DataFrame([{k: (None if v is None else str(v)) for k, v in r.items()} for r in lines])
