@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -75,11 +74,14 @@ class Profile:
 def _rows(path: Path, fmt: str, spec, rel: str, limit: int):
     """(headers, [(line, [values])]) of one file, read as ingest would (text as delivered)."""
     from orchestration.lib.ingest.encoding import fingerprint
+    from orchestration.lib.ingest.errors import IngestError
     from orchestration.lib.ingest.readers import (
-        OTHER_DELIMITERS,
+        DELIMITERS,
         PREAMBLE_MAX,
         header_row,
-        names_required,
+        map_header,
+        other_delimiter,
+        parse_csv_header,
         read_jsonl,
         read_xls,
         read_xlsx,
@@ -93,13 +95,11 @@ def _rows(path: Path, fmt: str, spec, rel: str, limit: int):
         t = read_jsonl(path, enc, spec, rel)
         return t.columns.headers, t.rows[:limit]
     text = path.read_bytes().decode(enc, errors="replace").lstrip("\ufeff")
-    delim = "\t" if fmt == "tsv" else ","
-    for d in (delim, *(x for x in OTHER_DELIMITERS if x != delim)):  # as ingest: `;` in a .csv
-        head = itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=d),
-                                PREAMBLE_MAX)
-        if any(names_required(r, spec) for r in head):
-            delim = d
-            break
+    delim = DELIMITERS[fmt]
+    try:  # as ingest: a `;`-separated .csv is read with `;`
+        map_header(parse_csv_header(text, delim, rel, spec).cells, spec, rel)
+    except IngestError:
+        delim = (other_delimiter(text, delim, rel, spec) or (delim,))[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     records: list[tuple[int, list[str]]] = []
     for row in reader:

@@ -42,9 +42,10 @@ from orchestration.lib.ingest.readers import (
     QuarantineRow,
     TabularRead,
     clip,
+    header_text,
     map_header,
     other_delimiter,
-    read_csv_header,
+    parse_csv_header,
     read_jsonl,
     read_xls,
     read_xlsx,
@@ -230,14 +231,15 @@ def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
                        for b in clean_copy(df.path, source, fp.encoding or "gb18030", rel)]
     header: list[str] = []
     try:
-        found = read_csv_header(source, delim, rel, spec)
+        head = header_text(source, rel)
+        found = parse_csv_header(head, delim, rel, spec)
         header = found.cells
         try:
             cols = map_header(header, spec, rel)
         except IngestError as exc:
             # a `;`- or `|`-separated .csv, a comma-separated .txt: read with the delimiter
             # under which the header names every required field, and said in the manifest
-            other = (other_delimiter(source, delim, rel, spec)
+            other = (other_delimiter(head, delim, rel, spec)
                      if exc.reason_code == E.MISSING_REQUIRED_COLUMN else None)
             if other is None:
                 raise
@@ -763,7 +765,8 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     preamble = plan.preamble
     res.records_counted = (None if fp.encoding == "utf-16" and not isinstance(plan, CsvPlan)
                            else count_records(Path(source), df.fmt,
-                                              getattr(plan, "sheet", None)))
+                                              plan.sheet if isinstance(plan, TabularRead)
+                                              else None))
     if res.records_counted is not None and preamble:  # rows above the header are no records
         res.records_counted -= len(preamble)
     if res.records_counted is not None and res.records_counted != res.rows_read:
@@ -777,20 +780,21 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
         res.detail = "no data rows (header only or blank)"
     elif quarantine:
         res.detail = f"{len(quarantine)} row(s) quarantined"
+    notes = [res.detail] if res.detail else []
     if cols.constants:  # a unit named in a value's header, for a file without a unit column
-        note = "; ".join(f"{f} {v!r} from the header" for f, v in sorted(cols.constants.items()))
-        res.detail = f"{res.detail}; {note}" if res.detail else note
+        notes.append("; ".join(f"{f} {v!r} from the header"
+                               for f, v in sorted(cols.constants.items())))
     if isinstance(plan, CsvPlan) and plan.delimiter != DELIMITERS[df.fmt or "csv"]:
-        note = (f"delimited by {plan.delimiter!r}, not {DELIMITERS[df.fmt or 'csv']!r} as a "
-                f"{df.path.suffix} file should be (the header names the required fields so)")
-        res.detail = f"{res.detail}; {note}" if res.detail else note
-    if getattr(plan, "sheet_note", None):  # a workbook's other sheets: which was read, and why
-        res.detail = f"{res.detail}; {plan.sheet_note}" if res.detail else plan.sheet_note
+        notes.append(f"delimited by {plan.delimiter!r}, not {DELIMITERS[df.fmt or 'csv']!r} as "
+                     f"a {df.path.suffix} file should be (the header names the required fields "
+                     "so)")
+    if isinstance(plan, TabularRead) and plan.sheet_note:  # which sheet was read, and why
+        notes.append(plan.sheet_note)
     if preamble:  # a report's title above its header: read past, and said
         above = "; ".join(f"row {n}: {text!r}" for n, text in preamble[:3])
-        note = (f"header on row {plan.header_row_number}, not row 1; {len(preamble)} row(s) "
-                f"above it are no data ({above})")
-        res.detail = f"{res.detail}; {note}" if res.detail else note
+        notes.append(f"header on row {plan.header_row_number}, not row 1; {len(preamble)} "
+                     f"row(s) above it are no data ({above})")
+    res.detail = "; ".join(notes) or None
     _write_manifest(con, spec, df, fp, res, at, unknown=unknown,
                     absent=[f for f in spec.fields
                             if f not in cols.field_at and f not in cols.constants])

@@ -17,8 +17,9 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -150,11 +151,8 @@ class CsvHeader:
     header_row_number: int = 1
 
 
-def read_csv_header(source: Path, delimiter: str, rel_path: str,
-                    spec: EntitySpec | None = None) -> CsvHeader:
-    """The header record of a UTF-8 file (BOM stripped), parsed with the csv module: the first
-    record, or, when a report puts a title above it (`客诉导出报表`, `导出时间: …`), the first of
-    the first PREAMBLE_MAX non-blank records that names every required field of `spec`."""
+def header_text(source: Path, rel_path: str) -> str:
+    """The head of a UTF-8 file (BOM stripped) that holds its header record."""
     with open(source, "rb") as fh:
         head = fh.read(MAX_HEADER_BYTES + 1)
     if not head.strip(b"\r\n\t \xef\xbb\xbf"):
@@ -163,7 +161,14 @@ def read_csv_header(source: Path, delimiter: str, rel_path: str,
     if cut < 0 and len(head) > MAX_HEADER_BYTES:
         raise IngestError(E.LINE_TOO_LONG, rel_path,
                           f"header line longer than {MAX_HEADER_BYTES} bytes", row=1)
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    return head.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+def parse_csv_header(text: str, delimiter: str, rel_path: str,
+                     spec: EntitySpec | None = None) -> CsvHeader:
+    """The header record of delimited text, parsed with the csv module: the first record, or,
+    when a report puts a title above it (`客诉导出报表`, `导出时间: …`), the first of the first
+    PREAMBLE_MAX non-blank records that names every required field of `spec`."""
     try:
         first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except (csv.Error, StopIteration) as exc:
@@ -194,16 +199,16 @@ def read_csv_header(source: Path, delimiter: str, rel_path: str,
 OTHER_DELIMITERS = (",", ";", "\t", "|")
 
 
-def other_delimiter(source: Path, expected: str, rel_path: str,
+def other_delimiter(text: str, expected: str, rel_path: str,
                     spec: EntitySpec) -> tuple[str, CsvHeader, ColumnMap] | None:
-    """A text file whose header does not map with the delimiter its extension implies: the
+    """Delimited text whose header does not map with the delimiter its extension implies: the
     first other delimiter (`,` `;` tab `|`) under which it maps (every required field named),
     with that header and its columns; None when there is none."""
     for d in OTHER_DELIMITERS:
         if d == expected:
             continue
         try:
-            found = read_csv_header(source, d, rel_path, spec)
+            found = parse_csv_header(text, d, rel_path, spec)
             return d, found, map_header(found.cells, spec, rel_path)
         except IngestError:
             continue
@@ -253,17 +258,16 @@ def is_formula(text: str | None) -> bool:
     return text is not None and len(text) > 1 and text[0] == "="
 
 
+def _nonblank(rows: Iterable) -> Iterator[tuple[int, list[Any]]]:
+    """(sheet row number, values) of a sheet's non-blank rows, header and preamble included."""
+    for n, values in enumerate(rows, start=1):
+        if values and any(cell_text(v) is not None for v in values):
+            yield n, list(values)
+
+
 def _names_header(rows: Iterable, spec: EntitySpec) -> bool:
     """Whether one of a sheet's first PREAMBLE_MAX non-blank rows names every required field."""
-    seen = 0
-    for values in rows:
-        if values and any(cell_text(v) is not None for v in values):
-            if names_required(list(values), spec):
-                return True
-            seen += 1
-            if seen >= PREAMBLE_MAX:
-                break
-    return False
+    return any(names_required(v, spec) for _, v in islice(_nonblank(rows), PREAMBLE_MAX))
 
 
 def data_sheet(sheets: list[tuple[str, Callable[[], Iterable]]],
@@ -291,12 +295,6 @@ def data_sheet(sheets: list[tuple[str, Callable[[], Iterable]]],
     return at, "; ".join(notes) or None
 
 
-def _filled_rows(rows: Iterable) -> list[tuple[int, list[Any]]]:
-    """(sheet row number, values) of a sheet's non-blank rows, header and preamble included."""
-    return [(n, list(values)) for n, values in enumerate(rows, start=1)
-            if values and any(cell_text(v) is not None for v in values)]
-
-
 def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
     """The data sheet of a workbook (`data_sheet`), in read-only mode (formulas are not
     evaluated)."""
@@ -316,7 +314,7 @@ def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
         at, sheet_note = data_sheet(sheets, spec)
         title = sheets[at][0]
         try:
-            filled = _filled_rows(sheets[at][1]())
+            filled = list(_nonblank(sheets[at][1]()))
         except IngestError:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure inside a corrupt sheet
@@ -359,7 +357,7 @@ def read_xls(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
 
     sheets = [(n, lambda n=n: iter(rows_of(n))) for n in names]
     at, sheet_note = data_sheet(sheets, spec)
-    filled = _filled_rows(rows_of(names[at]))
+    filled = list(_nonblank(rows_of(names[at])))
     return _sheet_read(filled, names[at], sheet_note, spec, rel_path, formulas=False)
 
 
