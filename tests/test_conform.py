@@ -108,6 +108,75 @@ def test_timestamp_examples(runner):
     assert ts[8] is None and ts[9] is None
 
 
+# Times as systems other than the generator write them, with the plant-local time each means
+# (hand-written: SQL Server ERPs, PLC and MES logs, Chinese CRM and OA exports, English tools).
+OTHER_SYSTEMS_TIMES = [
+    ("2025-03-06 14:30:00.000", "2025-03-06 14:30:00"),         # SQL Server datetime
+    ("2025-03-06 14:30:00.1234567", "2025-03-06 14:30:00.123456"),  # datetime2: 7 digits
+    ("2025/03/06 14:30:00.250", "2025-03-06 14:30:00.250"),
+    ("20250306143000", "2025-03-06 14:30:00"),                  # PLC / MES log
+    ("202503061430", "2025-03-06 14:30:00"),                    # not an epoch in 1976
+    ("20250306 143005", "2025-03-06 14:30:05"),
+    ("20250306 14:30:05", "2025-03-06 14:30:05"),
+    ("2025.03.06 14:30", "2025-03-06 14:30:00"),
+    ("2025.3.6", "2025-03-06 00:00:00"),
+    ("2025/3/6 下午 2:30:00", "2025-03-06 14:30:00"),           # zh-CN 12-hour clock
+    ("2025/3/6 上午9:05", "2025-03-06 09:05:00"),
+    ("2025/3/6 中午 12:15", "2025-03-06 12:15:00"),
+    ("2025/3/6 凌晨 12:15", "2025-03-06 00:15:00"),
+    ("2025-03-06 晚上 8:00:00", "2025-03-06 20:00:00"),
+    ("2025-03-06 2:30 pm", "2025-03-06 14:30:00"),
+    ("2025-03-06 2:30:00 P.M.", "2025-03-06 14:30:00"),
+    ("2025-03-06 12:00:00 AM", "2025-03-06 00:00:00"),
+    ("2025年3月6日 14时30分", "2025-03-06 14:30:00"),
+    ("2025年3月6日14时30分05秒", "2025-03-06 14:30:05"),
+    ("2025年3月6日 14点30分", "2025-03-06 14:30:00"),
+    ("２０２５．０３．０６　１４：３０", "2025-03-06 14:30:00"),   # full width
+    ("2025-03-06 14:30:00 +0800", "2025-03-06 14:30:00"),       # offset after a space
+    ("2025-03-06 07:30:00 +0100", "2025-03-06 14:30:00"),
+    ("2025-03-06T14:30:00.500+08:00", "2025-03-06 14:30:00.500"),
+]
+# Not guessed: day-first and month-first dates are ambiguous (a plant adds its form in the
+# overlay), an hour past 12 with PM, a 25th hour.
+NOT_GUESSED_TIMES = ["06.03.2025 14:30", "3/6/2025 2:30:00 PM", "2025/3/6 下午 14:30",
+                     "2025-03-06 25:00:00.000", "20251306143000", "2025.13.06"]
+
+
+def test_timestamps_of_other_systems(runner):
+    rows = conform(runner, [(v,) for v, _ in OTHER_SYSTEMS_TIMES] + [(v,) for v in NOT_GUESSED_TIMES])
+    got = [(r["v"], r["ts_local"]) for r in rows]
+    want = [(v, dt.datetime.fromisoformat(t)) for v, t in OTHER_SYSTEMS_TIMES]
+    assert got[:len(want)] == want
+    assert got[len(want):] == [(v, None) for v in NOT_GUESSED_TIMES]
+    # the date of each is its local date
+    dates = conform(runner, [(v,) for v, _ in OTHER_SYSTEMS_TIMES], "dt")
+    assert dates == [dt.date.fromisoformat(t[:10]) for _, t in OTHER_SYSTEMS_TIMES]
+
+
+time_pieces = st.tuples(
+    st.sampled_from(["2025-03-06", "2025/3/6", "2025.03.06", "2025年3月6日", "20250306", "45366",
+                     "3/6/2025", "06.03.2025", ""]),
+    st.sampled_from(["", " ", "T", "  ", "\u3000", "\t"]),
+    st.sampled_from(["14:30", "14:30:05", "14:30:05.123", "2:30", "143005", "14时30分", "14点30",
+                     "14时30分05秒", "9:05 ", ""]),
+    st.sampled_from(["", " PM", "pm", " a.m.", "上午", "下午 ", "凌晨", " +0800", "+08:00", "Z",
+                     " -05", "分", "秒"]),
+    st.booleans())
+
+
+@PROPS
+@given(st.lists(time_pieces, min_size=1, max_size=40))
+def test_python_time_text_mirrors_sql(runner, pieces):
+    """`dictionary suggest` judges a time by normalize.time_text: the same text as the SQL."""
+    from orchestration.lib.dictionary.normalize import time_text
+
+    values = []
+    for date, sep, clock, marker, marker_first in pieces:
+        values.append(date + sep + (marker + clock if marker_first else clock + marker))
+    got = conform(runner, [(v,) for v in values], "time_text")
+    assert got == [time_text(v) for v in values]
+
+
 def test_date_examples(runner):
     got = conform(runner, [("2024-03-15",), ("2024/3/15",), ("20240315",), ("2024年3月15日",),
                            ("45366",), ("2024-03-15 23:30:00",), ("2024-02-30",)], "dt")
@@ -254,6 +323,11 @@ def timestamp_forms(draw):
         (t.strftime("%Y-%m-%dT%H:%M:%S") + "+08:00", utc),
         (utc.strftime("%Y-%m-%dT%H:%M:%S") + "Z", utc),
         (str(int((utc - dt.datetime(1970, 1, 1)).total_seconds() * 1000)), utc),
+        (t.strftime("%Y-%m-%d %H:%M:%S") + ".000", utc),
+        (t.strftime("%Y%m%d%H%M%S"), utc),
+        (f"{t.year}/{t.month}/{t.day} {'上午' if t.hour < 12 else '下午'} {(t.hour % 12) or 12}"
+         + f":{t.minute:02d}:{t.second:02d}", utc),
+        (f"{t.year}年{t.month}月{t.day}日{t.hour}时{t.minute}分{t.second}秒", utc),
     ]
     if t.year < 2170:
         serial = (t - dt.datetime(1899, 12, 30)).total_seconds() / 86400

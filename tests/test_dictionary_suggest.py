@@ -123,7 +123,7 @@ def test_placeholders_are_no_value_and_a_plants_own_is_suggested(tmp_path):
     (root / "qms" / "capa_20250402.csv").write_text(
         "CAPA No,Status,Open Date,Close Date,Batch Ref\n"
         "C1,处理中,2025-04-01 10:00,未关闭,-\n"
-        "C2,已关闭,2025-04-01 11:00,2025.04.02,N/A\n"
+        "C2,已关闭,2025-04-01 11:00,02.04.2025,N/A\n"
         "C3,处理中,2025-04-01 12:00,未关闭,无\n"
         "C4,处理中,2025-04-01 12:00,see notes,—\n", encoding="utf-8")
     d = load_dictionary(overlays=[])
@@ -134,7 +134,7 @@ def test_placeholders_are_no_value_and_a_plants_own_is_suggested(tmp_path):
     assert {"field": "qms.capa.batch_ref", "rows": 4} in review["always_blank"]
     assert patch["no_value_markers"] == [{"marker": "未关闭", "types": ["timestamp"]},
                                          {"marker": "see notes", "types": ["timestamp"]}]
-    assert review["values_in_no_known_form"][0]["examples"] == ["2025.04.02"]
+    assert review["values_in_no_known_form"][0]["examples"] == ["02.04.2025"]
     overlay = tmp_path / "plant.yml"
     overlay.write_text(yaml.safe_dump({"no_value_markers": patch["no_value_markers"]},
                                       allow_unicode=True), encoding="utf-8")
@@ -168,3 +168,32 @@ def test_a_semicolon_csv_is_profiled_with_the_delimiter_ingest_reads_it_with(tmp
     assert prof.rows == 1 and not prof.unknown_headers
     assert prof.unknown_values[("crm", "complaints", "channel", "TikTok")]["example"] == \
         "crm/complaints_20250404.csv:2"
+
+
+def test_times_the_conformance_reads_are_not_forms_to_add(tmp_path):
+    """The profile reads a time as the conformance does (normalize.time_text): an SQL Server
+    fraction, a PLC's 14 digits, a Chinese 12-hour clock, clock units, a dotted date are
+    known forms; a day-first date is not (ambiguous: the plant adds its form)."""
+    from tests.test_conform import OTHER_SYSTEMS_TIMES
+
+    root = tmp_path / "exports"
+    (root / "mes").mkdir(parents=True)
+    lines = [f"B{i},P0001,L1,A,{v},{v},10,10" for i, (v, _) in enumerate(OTHER_SYSTEMS_TIMES)]
+    lines.append("BX,P0001,L1,A,15.03.2025 08:00,2025-03-15 16:00,10,10")
+    (root / "mes" / "production_batches_20250405.csv").write_text(
+        "batch,product_code,line,shift,start_time,end_time,qty_produced,qty_good\n"
+        + "\n".join(lines) + "\n", encoding="utf-8")
+    d = load_dictionary(overlays=[])
+    patch = build_patch(profile_exports(root, d), d, root)
+    unread = patch["review"]["values_in_no_known_form"]
+    assert [(u["field"], u["examples"]) for u in unread] == [
+        ("mes.production_batches.start_time", ["15.03.2025 08:00"])]
+    # a day above 12 settles the order: the form is suggested as certain, and the patch as
+    # written is a valid overlay whose form reads the value
+    assert [f["format"] for f in patch["timestamp_formats"]] == ["%d.%m.%Y %H:%M"]
+    assert "timestamp_form_choices" not in patch["review"]
+    overlay = tmp_path / "plant.yml"
+    overlay.write_text(yaml.safe_dump(patch, allow_unicode=True), encoding="utf-8")
+    d2 = load_dictionary(overlays=[overlay])
+    assert "values_in_no_known_form" not in build_patch(profile_exports(root, d2), d2, root).get(
+        "review", {})

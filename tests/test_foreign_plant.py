@@ -176,6 +176,12 @@ def test_overlay_from_suggest_reconforms_without_redelivery(first_run):
     assert "mes.process_specs.equipment_id" in {b["field"] for b in review_items["always_blank"]}
     unparsed = {x["field"]: x["examples"] for x in review_items["values_in_no_known_form"]}
     assert unparsed == {"erp.shipments.delivered_at": ["07.03.2025 16:20"]}
+    # 07.03: no number above 12 says which is the day, so both orders wait for the owner
+    assert "timestamp_formats" not in suggested
+    [choice] = review_items["timestamp_form_choices"]
+    assert choice["fields"] == ["erp.shipments.delivered_at"]
+    assert (choice["day_first"]["format"], choice["month_first"]["format"]) == (
+        "%d.%m.%Y %H:%M", "%m.%d.%Y %H:%M")
     # a text without a digit where a time belongs is a placeholder, for that field type only
     assert suggested["no_value_markers"] == [{"marker": "未关闭", "types": ["timestamp"]}]
     # the plant's serial form: one pattern of its shape, with an example from the exports
@@ -240,10 +246,8 @@ def review(suggested: dict) -> dict:
         "shift": {"day": {"spellings": sorted(set(found["shift"]))}},
         "inspection_type": {"IPQC": {"spellings": sorted(set(found["inspection_type"]))}},
     }
-    out["timestamp_formats"] = [  # a form the review listed: day.month.year hours:minutes
-        {"name": "dotted_minutes", "kind": "strptime", "format": "%d.%m.%Y %H:%M",
-         "regex": r"\d{1,2}\.\d{1,2}\.\d{4} \d{1,2}:\d{2}", "example": "07.03.2025 16:20",
-         "applies_to": "timestamp"}]
+    # the order the review left open: day first, as the plant's ERP writes dates
+    out["timestamp_formats"] = [c["day_first"] for c in suggested["review"]["timestamp_form_choices"]]
     out["units"] = {"quantity": {"roll": {"factor": 1, "spellings": ["卷"]}},
                     "temperature": {"°C": {"spellings": ["摄氏"]}}}
     return out

@@ -26,8 +26,8 @@ def test_non_finite_and_negative_numbers_are_quarantined_and_the_run_publishes(h
     # 265,5 is 265.5 degrees, an excursion above the 250 limit, not 2655
     assert (265.5,) in query(home, "select value from intermediate.int_readings_excursions")
     # every complaint of the plant is published (5 hand-written + 2 odd rows + 3 of the
-    # personal-data files; the 4th of those is quarantined)
-    assert query(home, "select count(*) from marts.complaint_trace") == [(10,)]
+    # personal-data files, the 4th of those is quarantined + 4 of the clock forms)
+    assert query(home, "select count(*) from marts.complaint_trace") == [(14,)]
 
 
 def test_a_placeholder_unit_is_no_unit_never_a_dictionary_gap(hostile_run):

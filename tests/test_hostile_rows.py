@@ -48,3 +48,33 @@ def test_a_semicolon_csv_and_a_workbook_with_an_instructions_sheet_land(hostile_
     assert xlsx_file[4] == ("read sheet '入库明细' (2 of 3); '填写说明' before it name(s) no "  # in the
                             "receipt_no/line_no/material_code/supplier_code/supplier_lot/"  # order
                             "material_lot/qty/unit/received_at")  # of the dictionary: every run
+
+
+def test_times_as_other_systems_write_them_land_at_the_right_instant(hostile_run):
+    """A PLC's 20250305200000, an SQL Server ERP's 2025-03-07 10:00:00.000, a Chinese CRM's
+    2025/3/15 下午 3:05:00 and 16时20分 (tests/support/hostile_plant.py CLOCK_FORM_FILES): every
+    row lands, none is quarantined as an invalid timestamp, each at its plant-local instant
+    (Asia/Shanghai, stored in UTC)."""
+    import datetime as dt
+
+    from tests.support.hostile_plant import CLOCK_FORM_FILES, CLOCK_FORMS_LOCAL
+
+    def utc(local: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(local) - dt.timedelta(hours=8)
+
+    home = hostile_run.settings.home
+    got = [r[0] for r in query(home, "select ts from staging.stg_mes__process_readings where "
+                                     "_source_file = 'mes/process_readings_20250306.csv' order by ts")]
+    assert got == [utc(t) for t in CLOCK_FORMS_LOCAL["readings"]]
+    assert query(home, "select shipped_at, delivered_at from staging.stg_erp__shipments "
+                       "where shipment_no = 'DN-0701'") == [tuple(map(utc, CLOCK_FORMS_LOCAL["DN-0701"]))]
+    got = dict(query(home, "select complaint_id, received_at from staging.stg_crm__complaints "
+                           "where complaint_id like 'CT-%'"))
+    assert got == {c: utc(CLOCK_FORMS_LOCAL[c]) for c in ("CT-1", "CT-2", "CT-3", "CT-4")}
+    paths = ", ".join(f"'{p}'" for p in CLOCK_FORM_FILES)
+    assert query(home, "select count(*) from governance.quarantine where source_file in "
+                       f"({paths})") == [(0,)]
+    assert sorted(query(home, "select path, rows_read, rows_staged, rows_quarantined from "
+                              f"governance.file_manifest where path in ({paths})")) == [
+        ("crm/complaints_20250315.csv", 4, 4, 0), ("erp/shipments_20250307.csv", 1, 1, 0),
+        ("mes/process_readings_20250306.csv", 3, 3, 0)]

@@ -67,6 +67,9 @@ def test_spark_sql_carries_the_dictionary_in_spark_dialect(spark_compiled):
     products = next(v for k, v in spark_compiled.items() if k.endswith("base_erp__products.sql"))
     # strptime formats of the dictionary as Java patterns; a compact date keeps fixed widths
     assert "'yyyy-M-d'" in products and "'yyyyMMdd'" in products
+    # a 14-digit PLC time, a 12-hour clock, a fraction of a second
+    assert "'yyyyMMddHHmmss'" in products and "'yyyy/M/d h:m:s a'" in products
+    assert "'yyyy-M-d H:m:s.SSSSSS'" in products
     # regex literals keep their backslashes (Spark unescapes '\d' to 'd') and anchor with \z
     assert r"\\d{4}" in products and r"\\z'" in products
     complaints = next(v for k, v in spark_compiled.items() if k.endswith("base_crm__complaints.sql"))

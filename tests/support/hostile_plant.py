@@ -9,7 +9,9 @@ those concerns. Each change touches its own file or its own rows:
 - personal data (test_pii_at_landing): a jsonl and an xlsx CRM file full of it;
 - placeholder units (test_hostile_numbers): `-` and `N/A` where a unit belongs;
 - delivery forms (test_hostile_rows): a `;`-separated GBK .csv, a workbook whose first sheet
-  is instructions.
+  is instructions;
+- clock forms (test_hostile_rows): times as a PLC, an SQL Server ERP and a Chinese CRM write
+  them (`20250305200000`, `2025-03-07 10:00:00.000`, `2025/3/15 下午 3:05:00`, `16时20分`).
 """
 
 from __future__ import annotations
@@ -131,6 +133,40 @@ def write_delivery_forms(exports: Path) -> None:
     wb.save(exports / "erp" / "purchase_receipts_20250306.xlsx")
 
 
+# Times as other systems write them: a PLC's yyyyMMddHHmmss, an SQL Server ERP's milliseconds,
+# a Chinese CRM's 12-hour clock and clock units, an offset after a space. Each value's plant
+# local time is in CLOCK_FORMS_LOCAL (Asia/Shanghai: UTC+8).
+CLOCK_FORM_FILES = {
+    "mes/process_readings_20250306.csv": (
+        "Machine ID,Timestamp,Parameter,Reading,Unit\n"
+        "SMT-A1,20250305200000,温度,250.5,℃\n"
+        "SMT-A1,20250305 210000,温度,251.0,℃\n"
+        "SMT-A1,2025.03.05 22:00,温度,249.5,℃\n"),
+    "erp/shipments_20250307.csv": (
+        "Delivery No,Line Number,SO No,Customer No,Ship-to Province,Product Code,Batch Number,"
+        "Quantity,Ship Date,Forwarder,Delivered At\n"
+        "DN-0701,1,SO-96,K-1001,Zhejiang,P0101,B25030301001,5,2025-03-07 10:00:00.000,顺丰,"
+        "2025-03-08 09:30:00.250\n"),
+    "crm/complaints_20250315.csv": (
+        "complaint_id,channel,received_at,product_model,description,status\n"
+        "CT-1,微信,2025/3/15 下午 3:05:00,AP-200,风扇异响,新建\n"
+        "CT-2,APP,2025年3月15日 16时20分,AP-200,外壳划痕,新建\n"
+        "CT-3,email,2025-03-15 5:40 pm,AP-200,Loud fan noise,open\n"
+        "CT-4,APP,2025-03-15 18:00:00 +0800,AP-200,不开机,新建\n"),
+}
+CLOCK_FORMS_LOCAL = {
+    "readings": ["2025-03-05 20:00:00", "2025-03-05 21:00:00", "2025-03-05 22:00:00"],
+    "DN-0701": ("2025-03-07 10:00:00", "2025-03-08 09:30:00.250"),
+    "CT-1": "2025-03-15 15:05:00", "CT-2": "2025-03-15 16:20:00",
+    "CT-3": "2025-03-15 17:40:00", "CT-4": "2025-03-15 18:00:00",
+}
+
+
+def write_clock_forms(exports: Path) -> None:
+    for rel, text in CLOCK_FORM_FILES.items():
+        (exports / rel).write_text(text, encoding="utf-8")
+
+
 def build(exports: Path) -> Path:
     shutil.copytree(FOREIGN_PLANT, exports)
     write_numbers(exports)
@@ -139,4 +175,5 @@ def build(exports: Path) -> Path:
     write_personal_data(exports)
     write_placeholder_units(exports)
     write_delivery_forms(exports)
+    write_clock_forms(exports)
     return exports

@@ -57,9 +57,11 @@
 
 {#- spark_datetime_pattern('%Y/%m/%d %H:%M') -> 'yyyy/M/d H:m': a field between separators
     takes one or two digits (as DuckDB's strptime does), a field next to another field
-    ('%Y%m%d' -> 'yyyyMMdd') its fixed width. ASCII letters outside fields are quoted. -#}
+    ('%Y%m%d' -> 'yyyyMMdd') its fixed width; %I -> h (clock hour), %p -> a (AM/PM),
+    %f -> SSSSSS (1 to 6 digits of a second's fraction). ASCII letters outside fields are
+    quoted. -#}
 {% macro spark_datetime_pattern(format) -%}
-    {%- set letters = {'Y': 'yyyy', 'm': 'M', 'd': 'd', 'H': 'H', 'M': 'm', 'S': 's'} -%}
+    {%- set letters = {'Y': 'yyyy', 'm': 'M', 'd': 'd', 'H': 'H', 'M': 'm', 'S': 's', 'I': 'h', 'p': 'a', 'f': 'SSSSSS'} -%}
     {%- set ns = namespace(out='', i=0) -%}
     {%- set f = format | string -%}
     {%- for _ in range(f | length) if ns.i < f | length -%}

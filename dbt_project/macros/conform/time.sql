@@ -17,8 +17,33 @@
   Every other value takes conform_timestamp_general(expr, kind), which on DuckDB normalises
   the text once (a one-element list_transform) instead of once per WHEN branch.
 -#}
+{#- The text a form's regex must match: width folded, spaces collapsed and trimmed, then the
+    rewrites below in order (mirrored by orchestration/lib/dictionary/normalize.py
+    TIME_REWRITES; tests/test_conform.py holds them equal): a `T` between date and time,
+    digits of a second's fraction past the microsecond (what a timestamp holds), a space
+    after 日, a dotted date (2025.03.06), Chinese clock units (14时30分05秒, 14点30分),
+    half-day markers after the time as AM / PM (下午 2:30, 2:30 p.m.), a UTC offset right
+    after the time with a colon (14:30:00 +0800). -#}
 {% macro conform_time_text(expr) -%}
-    trim({{ conform_re_replace(conform_re_replace(conform_re_replace(conform_width(expr), '[\\t\\n\\f\\r ]+', ' '), '(\\d)T(\\d)', '\\1 \\2'), '日 ?', '日 ') }})
+    {%- set rewrites = [
+        ('(\\d)T(\\d)', '\\1 \\2'),
+        ('(:\\d{2}\\.\\d{6})\\d+', '\\1'),
+        ('日 ?', '日 '),
+        ('^(\\d{4})\\.(\\d{1,2})\\.(\\d{1,2})( |$)', '\\1-\\2-\\3\\4'),
+        ('(\\d) ?[时点] ?(\\d)', '\\1:\\2'),
+        ('(\\d) ?分 ?(\\d)', '\\1:\\2'),
+        ('(\\d) ?[分秒]$', '\\1'),
+        ('(上午|凌晨|早上) ?(\\d{1,2}:\\d{2}(:\\d{2})?)', '\\2 AM'),
+        ('(下午|晚上|中午|傍晚) ?(\\d{1,2}:\\d{2}(:\\d{2})?)', '\\2 PM'),
+        ('(\\d) ?[aA]\\.?[mM]\\.?$', '\\1 AM'),
+        ('(\\d) ?[pP]\\.?[mM]\\.?$', '\\1 PM'),
+        ('(:\\d{2}(\\.\\d+)?) ?([+-]\\d{2}):?(\\d{2})$', '\\1\\3:\\4'),
+    ] -%}
+    {%- set ns = namespace(t='trim(' ~ conform_re_replace(conform_width(expr), '[\\t\\n\\f\\r ]+', ' ') ~ ')') -%}
+    {%- for rx, repl in rewrites -%}
+        {%- set ns.t = conform_re_replace(ns.t, rx, repl) -%}
+    {%- endfor -%}
+    trim({{ ns.t }})
 {%- endmacro %}
 
 {#- kind: 'local' -> naive local timestamp, 'utc' -> naive UTC timestamp -#}

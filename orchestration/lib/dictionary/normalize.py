@@ -45,6 +45,38 @@ TRIMMED = "".join(chr(c) for c in (0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0
                                    0x3000))
 
 
+# What the conformance rewrites in a date or time before it looks for a form of
+# timestamp_formats (mirror of the `conform_time_text` macro, which applies the same
+# regexes in this order after folding width): a `T` between date and time, digits of a
+# second's fraction past the microsecond, a space after 日, a dotted date (2025.03.06),
+# Chinese clock units (14时30分05秒, 14点30分), Chinese and English half-day markers moved
+# after the time as AM / PM (下午 2:30, 2:30 p.m.), and a UTC offset after the time without a
+# space and with a colon (14:30:00 +0800).
+TIME_REWRITES: tuple[tuple[str, str], ...] = (
+    (r"(\d)T(\d)", r"\1 \2"),
+    (r"(:\d{2}\.\d{6})\d+", r"\1"),
+    (r"日 ?", "日 "),
+    (r"^(\d{4})\.(\d{1,2})\.(\d{1,2})( |$)", r"\1-\2-\3\4"),
+    (r"(\d) ?[时点] ?(\d)", r"\1:\2"),
+    (r"(\d) ?分 ?(\d)", r"\1:\2"),
+    (r"(\d) ?[分秒]$", r"\1"),
+    (r"(上午|凌晨|早上) ?(\d{1,2}:\d{2}(:\d{2})?)", r"\2 AM"),
+    (r"(下午|晚上|中午|傍晚) ?(\d{1,2}:\d{2}(:\d{2})?)", r"\2 PM"),
+    (r"(\d) ?[aA]\.?[mM]\.?$", r"\1 AM"),
+    (r"(\d) ?[pP]\.?[mM]\.?$", r"\1 PM"),
+    (r"(:\d{2}(\.\d+)?) ?([+-]\d{2}):?(\d{2})$", r"\1\3:\4"),
+)
+_TIME_REWRITES = tuple((re.compile(p, re.ASCII), r) for p, r in TIME_REWRITES)  # \d: ASCII, as RE2
+
+
+def time_text(text: str) -> str:
+    """Mirror of the `conform_time_text` macro: the text a timestamp form's regex must match."""
+    t = _WS.sub(" ", fold_width(text)).strip(TRIMMED)
+    for rx, repl in _TIME_REWRITES:
+        t = rx.sub(repl, t)
+    return t.strip(TRIMMED)
+
+
 def marker_variants(marker: str) -> set[str]:
     """The spellings of a no-value marker the conformance matches (after SQL `trim`): as
     written, upper, lower, title case (`N/A`, `n/a`, `None`, `NONE`)."""

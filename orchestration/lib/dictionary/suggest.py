@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestration.lib.dictionary import time_forms
 from orchestration.lib.dictionary.model import MARKABLE_TYPES, VOCAB_OF_TYPE
 from orchestration.lib.dictionary.normalize import (
     fold_width,
@@ -32,6 +33,7 @@ from orchestration.lib.dictionary.normalize import (
     lookup_key,
     normalize_header,
     serial_key,
+    time_text,
 )
 from orchestration.lib.dictionary.tables import (
     KEYWORD_GAP,
@@ -67,6 +69,8 @@ class Profile:
     # in another form but a placeholder -> {"types": set, "rows"}
     no_value: dict[str, dict] = field(default_factory=dict)
     unclassified: list[str] = field(default_factory=list)
+    # day-or-month-first dates no form reads, by shape (time_forms.py): which order they are
+    date_shapes: dict = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -187,7 +191,8 @@ class Knowledge:
         a field). Mirrors the SQL closely enough to find the forms a plant needs to add."""
         v = fold_width(value).strip()
         if f.type in ("timestamp", "date"):
-            return any(rx.fullmatch(v) for rx in self.time_forms)
+            t = time_text(value)
+            return any(rx.fullmatch(t) for rx in self.time_forms)
         if f.type in ("integer", "decimal"):
             v = v.replace(" ", "")
             if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", v):
@@ -314,6 +319,8 @@ def _note_unparsed(prof: Profile, field_type: str, where: tuple[str, str, str], 
     (`未关闭`, `pending`, `见备注`), suggested as a no-value marker for that field type."""
     if re.search(r"\d", fold_width(value)):
         _note_example(prof.unparsed, where, value, rows)
+        if field_type in ("timestamp", "date"):
+            time_forms.note(prof.date_shapes, time_text(value), ".".join(where), rows)
         return
     e = prof.no_value.setdefault(value.strip(), {"types": set(), "rows": 0})
     e["types"].add(field_type)
@@ -324,7 +331,8 @@ def _unparsed_note(fld) -> str:
     if fld.type not in ("timestamp", "date"):
         return "a number the conformance cannot read"
     kept = "required: rows quarantined" if fld.required else "optional: rows kept, value NULL"
-    return f"{kept}; add the form to timestamp_formats"
+    return (f"{kept}; add the form to timestamp_formats (a day-or-month-first date: see "
+            f"timestamp_formats above or review.timestamp_form_choices)")
 
 
 MAX_SERIAL_SHAPES = 3  # patterns suggested per serial field; more shapes need a person
@@ -468,6 +476,9 @@ def build_patch(prof: Profile, d, exports: Path) -> dict[str, Any]:
             {"field": f"{s}.{e}.{f}", "rows": v["rows"], "examples": v["examples"],
              "note": _unparsed_note(d.entity(s, e).field(f))}
             for (s, e, f), v in sorted(prof.unparsed.items())]
+    time_formats, time_choices = time_forms.proposals(prof.date_shapes)
+    if time_choices:
+        review["timestamp_form_choices"] = time_choices
     if prof.unclassified:
         review["unclassified_descriptions"] = len(prof.unclassified)
         review["keyword_candidates"] = _keyword_candidates(prof.unclassified)
@@ -481,6 +492,8 @@ def build_patch(prof: Profile, d, exports: Path) -> dict[str, Any]:
     serial_patterns = _serial_patterns(prof, d)
     if serial_patterns:
         patch["serial_patterns"] = serial_patterns
+    if time_formats:
+        patch["timestamp_formats"] = time_formats
     if prof.no_value:
         patch["no_value_markers"] = [
             {"marker": m, "types": sorted(v["types"])}
@@ -499,7 +512,9 @@ HEADER = """\
 # into `vocabularies:` / `units:` once each TODO is decided. `serial_patterns:` are the shapes of
 # the serial numbers your serials export holds that no pattern matches: check each fits.
 # `no_value_markers:` are texts without a digit where a date, time or number belongs (未关闭):
-# read as no value in fields of those types once applied.
+# read as no value in fields of those types once applied. `timestamp_formats:` are day-first or
+# month-first dates whose values settle the order (a day above 12); when none does, both orders
+# wait in review.timestamp_form_choices.
 """
 
 
@@ -527,7 +542,9 @@ def summary(prof: Profile, patch: dict) -> list[str]:
     lines.append(f"  serial fields with unmatched serials: {len(r.get('unmatched_serials', []))} "
                  f"({len(patch.get('serial_patterns', []))} serial patterns suggested)")
     lines.append(f"  fields with dates, times or numbers in no known form: "
-                 f"{len(r.get('values_in_no_known_form', []))}")
+                 f"{len(r.get('values_in_no_known_form', []))} (date forms suggested: "
+                 f"{len(patch.get('timestamp_formats', []))}; to choose the order of: "
+                 f"{len(r.get('timestamp_form_choices', []))})")
     markers = patch.get("no_value_markers", [])
     lines.append(f"  placeholders read as no value (no_value_markers suggested): {len(markers)}"
                  + (": " + ", ".join(m["marker"] for m in markers[:6]) if markers else ""))

@@ -47,6 +47,7 @@ CONFORM_COLUMNS: dict[str, str] = {
     "pii_masked": "{{ mask_pii_text('v') }}",
     "file_order": "{{ file_order_key('v') }}",
     "ts_plausible": "{{ conform_plausible_time(conform_timestamp('v')) }}",
+    "time_text": "{{ conform_time_text('v') }}",
 }
 
 # name -> inline Jinja SQL; input_values(id, v, u) holds the test inputs.
