@@ -30,24 +30,28 @@ def test_an_unknown_status_and_a_typo_serial_do_not_block(hostile_run):
 
 def test_a_semicolon_csv_and_a_workbook_with_an_instructions_sheet_land(hostile_run):
     """Delivery forms a plant's tools produce (tests/support/hostile_plant.py): both files land
-    row by row, reconcile against the independent count, and the manifest says how they were
+    row by row (the workbook's two data sheets, columns in another order on the second, rows
+    numbered on), reconcile against the independent count, and the manifest says how they were
     read."""
     home = hostile_run.settings.home
     assert query(home, "select inspection_id, inspection_type, defects_found from "
                        "staging.stg_qms__inspections where inspection_id like 'QI-91%' "
                        "order by 1") == [("QI-9101", "IQC", 0), ("QI-9102", "FQC", 2)]
-    assert query(home, "select receipt_no, material_lot, qty from staging.stg_erp__purchase_receipts "
-                       "where receipt_no = 'GR250306-01'") == [("GR250306-01", "ML25030601", 300.0)]
+    assert query(home, "select receipt_no, material_lot, qty, _source_row from "
+                       "staging.stg_erp__purchase_receipts where receipt_no like 'GR250306-%' "
+                       "order by 1") == [("GR250306-01", "ML25030601", 300.0, 2),
+                                         ("GR250306-02", "ML25030602", 200.0, 4)]
     files = {r[0]: r[1:] for r in query(
         home, "select path, status, records_counted, rows_read, rows_quarantined, detail "
               "from raw._file_manifest where path in ('qms/inspections_20250306.csv', "
               "'erp/purchase_receipts_20250306.xlsx')")}
     csv_file, xlsx_file = files["qms/inspections_20250306.csv"], files["erp/purchase_receipts_20250306.xlsx"]
-    assert csv_file[:4] == ("loaded", 2, 2, 0) and xlsx_file[:4] == ("loaded", 1, 1, 0)
+    assert csv_file[:4] == ("loaded", 2, 2, 0) and xlsx_file[:4] == ("loaded", 2, 2, 0)
     assert "delimited by ';', not ','" in csv_file[4] and "header on row 2" in csv_file[4]
-    assert xlsx_file[4] == ("read sheet '入库明细' (2 of 3); '填写说明' before it name(s) no "  # in the
+    assert xlsx_file[4] == ("read sheet '入库明细' (2 of 4); '填写说明' before it name(s) no "  # in the
                             "receipt_no/line_no/material_code/supplier_code/supplier_lot/"  # order
-                            "material_lot/qty/unit/received_at")  # of the dictionary: every run
+                            "material_lot/qty/unit/received_at; "  # of the dictionary: every run
+                            "sheet '入库明细(下午)' read too: its rows 1-2 are rows 3-4 of this file")
 
 
 def test_times_as_other_systems_write_them_land_at_the_right_instant(hostile_run):

@@ -169,11 +169,11 @@ def test_an_xlsx_report_with_a_title_above_its_header_lands(plant):
     assert "'客诉明细报表'" in q[0][2]  # the first row, judged the header, is shown
 
 
-def test_an_xlsx_workbook_is_read_from_its_data_sheet(plant):
+def test_an_xlsx_workbook_is_read_from_its_data_sheets(plant):
     """A workbook whose first sheet is a cover or instructions sheet: the first sheet naming
-    the required fields is read (its own row numbers), the sheets passed over and any later
-    one that also holds the entity's header (not read) are said in the manifest, and the
-    independent count is of the sheet read."""
+    the required fields is read (its own row numbers), the sheets passed over are said in the
+    manifest; a later sheet with the entity's header (a second month) is read too, its rows
+    numbered on after the first's, and the independent count is of the sheets read."""
     import openpyxl
 
     crm = plant.exports / "crm"
@@ -192,13 +192,55 @@ def test_an_xlsx_workbook_is_read_from_its_data_sheet(plant):
     s = ingest_entity(plant, DICTIONARY, "crm", "complaints")
     assert [f.status for f in s.files] == ["loaded"]
     got = _rows(plant)
-    assert [r[0] for r in got] == [r[0] for r in ROWS]
-    assert [r[5] for r in got] == list(range(3, 3 + len(ROWS)))  # 明细's own row numbers
+    assert [r[0] for r in got] == [r[0] for r in ROWS] + [ROWS[0][0]]
+    last = 2 + len(ROWS)  # 明细's own row numbers, then 明细(2)'s row 2 after 明细's last row
+    assert [r[5] for r in got] == [*range(3, last + 1), last + 2]
     m = _manifest(plant)["crm/complaints_20240317.xlsx"]
-    assert m[:4] == ("loaded", len(ROWS), len(ROWS), 0)  # counted on 明细: reconciles
+    assert m[:4] == ("loaded", len(ROWS) + 1, len(ROWS) + 1, 0)  # both sheets counted
     assert "read sheet '明细' (2 of 4); '填写说明' before it" in m[5]
-    assert "'明细(2)' also hold a complaints header and were NOT read" in m[5]
+    assert (f"sheet '明细(2)' read too: its rows 1-2 are rows {last + 1}-{last + 2} of this file"
+            in m[5])
     assert "header on row 2" in m[5]
+
+
+def test_monthly_sheets_land_as_one_file_realigned_by_field(plant):
+    """Sheets 1月, 2月 and 3月 of one export: 2月 puts its columns in another order and adds
+    one the dictionary does not know, all land in field order, every row with its own row
+    number; a row's problem names its sheet and own row; 3月 maps to other fields (no qty
+    column) and is not read, which the manifest says."""
+    import openpyxl
+
+    crm = plant.exports / "crm"
+    wb = openpyxl.Workbook()
+    wb.active.title = "1月"
+    for r in (HEADER, ROWS[0]):
+        wb.active.append(r)
+    feb = wb.create_sheet("2月")
+    order = [len(HEADER) - 1, *range(len(HEADER) - 1)]
+    feb.append(["备注"] + [HEADER[i] for i in order])
+    feb.append(["回访"] + [ROWS[1][i] for i in order])
+    feb.append(["公式"] + ["=1+1"] + [ROWS[2][i] for i in order[1:]])
+    mar = wb.create_sheet("3月")
+    mar.append(HEADER[:3])
+    mar.append(["C99", *ROWS[0][1:3]])
+    wb.save(crm / "complaints_20240321.xlsx")
+    s = ingest_entity(plant, DICTIONARY, "crm", "complaints")
+    assert [f.status for f in s.files] == ["loaded"]
+    got = _rows(plant)
+    assert [tuple(r[:4]) for r in got] == [tuple(ROWS[0]), tuple(ROWS[1])]
+    assert [r[5] for r in got] == [2, 4]  # 1月 rows 1-2, then 2月 rows 1-3 as rows 3-5
+    with connect(plant) as con:
+        extra = con.execute("SELECT _extra FROM raw.crm__complaints WHERE _source_row = 4"
+                            ).fetchone()[0]
+        q = con.execute("SELECT source_row, reason_code, detail FROM raw._quarantine").fetchall()
+    assert "回访" in extra
+    assert [(n, r) for n, r, _ in q] == [(5, "formula_cell")]
+    assert "complaints_20240321.xlsx sheet '2月' row 3" in q[0][2]
+    m = _manifest(plant)["crm/complaints_20240321.xlsx"]
+    assert m[:4] == ("loaded", 3, 2, 1)  # 1月 and 2月 counted, 3月 not read
+    assert "sheet '2月' read too: its rows 1-3 are rows 3-5 of this file" in m[5]
+    assert "'3月' (differs in qty) also hold a header of this entity with other " \
+           "fields and were NOT read" in m[5]
 
 
 def test_a_text_file_with_another_delimiter_lands_and_is_said(plant):

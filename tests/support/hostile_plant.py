@@ -9,7 +9,7 @@ those concerns. Each change touches its own file or its own rows:
 - personal data (test_pii_at_landing): a jsonl and an xlsx CRM file full of it;
 - placeholder units (test_hostile_numbers): `-` and `N/A` where a unit belongs;
 - delivery forms (test_hostile_rows): a `;`-separated GBK .csv, a workbook whose first sheet
-  is instructions;
+  is instructions and whose afternoon receipts are on a sheet of their own;
 - clock forms (test_hostile_rows): times as a PLC, an SQL Server ERP and a Chinese CRM write
   them (`20250305200000`, `2025-03-07 10:00:00.000`, `2025/3/15 下午 3:05:00`, `16时20分`).
 """
@@ -129,7 +129,13 @@ def write_delivery_forms(exports: Path) -> None:
                  "Material Lot", "Quantity", "UoM", "Receipt Time"])
     data.append(["GR250306-01", 1, "M-PCB1", "V-301", "HD2503-01", "ML25030601", 300, "PCS",
                  "2025-03-06 08:00"])
-    wb.create_sheet("汇总").append(["合计", 300])
+    # the afternoon's receipts on a sheet of their own, columns in another order
+    later = wb.create_sheet("入库明细(下午)")
+    later.append(["Receipt Time", "Receipt Number", "Line Number", "Material Lot", "Part No",
+                  "Vendor Code", "Vendor Lot", "Quantity", "UoM"])
+    later.append(["2025-03-06 15:00", "GR250306-02", 1, "ML25030602", "M-PCB1", "V-301",
+                  "HD2503-02", 200, "PCS"])
+    wb.create_sheet("汇总").append(["合计", 500])
     wb.save(exports / "erp" / "purchase_receipts_20250306.xlsx")
 
 

@@ -765,7 +765,7 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     preamble = plan.preamble
     res.records_counted = (None if fp.encoding == "utf-16" and not isinstance(plan, CsvPlan)
                            else count_records(Path(source), df.fmt,
-                                              plan.sheet if isinstance(plan, TabularRead)
+                                              plan.sheets if isinstance(plan, TabularRead)
                                               else None))
     if res.records_counted is not None and preamble:  # rows above the header are no records
         res.records_counted -= len(preamble)
@@ -788,7 +788,7 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
         notes.append(f"delimited by {plan.delimiter!r}, not {DELIMITERS[df.fmt or 'csv']!r} as "
                      f"a {df.path.suffix} file should be (the header names the required fields "
                      "so)")
-    if isinstance(plan, TabularRead) and plan.sheet_note:  # which sheet was read, and why
+    if isinstance(plan, TabularRead) and plan.sheet_note:  # which sheets were read, and why
         notes.append(plan.sheet_note)
     if preamble:  # a report's title above its header: read past, and said
         above = "; ".join(f"row {n}: {text!r}" for n, text in preamble[:3])

@@ -43,15 +43,17 @@ def count_text_records(path: Path, header: bool = True, quoted: bool = True) -> 
     return max(counted - (1 if header else 0), 0)
 
 
-def count_records(path: Path, fmt: str | None, sheet: str | None = None) -> int | None:
-    """The independent record count of one delivered file (of an xlsx workbook: of `sheet`,
-    default the first), or None when not counted."""
+def count_records(path: Path, fmt: str | None, sheets: list[str] | None = None) -> int | None:
+    """The independent record count of one delivered file (of an xlsx workbook: of the
+    `sheets` read, each less its header; default the first sheet), or None when not
+    counted."""
     if fmt in ("csv", "tsv"):
         return count_text_records(path, header=True, quoted=True)
     if fmt == "jsonl":
         return count_text_records(path, header=False, quoted=False)
     if fmt == "xlsx":
-        return count_xlsx_records(path, sheet)
+        counts = [count_xlsx_records(path, s) for s in (sheets or [None])]
+        return None if None in counts else sum(counts)
     return None  # .xls: its binary format has no reader here but the one ingest reads it with
 
 

@@ -1,8 +1,10 @@
 """Readers: map a header onto the dictionary; read xlsx/jsonl rows as text; plan CSV reads.
 
-Values stay text exactly as delivered; an empty value is NULL in every format. xlsx: the
-first sheet whose first rows name the entity's required fields (else the first sheet; a
-workbook's cover or instructions sheet before the data is passed over, and said), first row
+Values stay text exactly as delivered; an empty value is NULL in every format. xlsx: every
+sheet whose first rows name the entity's required fields, in workbook order (else the first
+sheet; a workbook's cover or instructions sheet before the data is passed over, and said; a
+later data sheet, such as one per month, is read after it, its rows numbered on from the
+previous sheet's), first row
 is the header (or the first of the first rows naming the required fields); date/time cells become ISO text
 (`YYYY-MM-DD HH:MM:SS`), numbers their shortest text (`100`, `0.25`; an Excel date typed as a
 plain number stays its serial, e.g. `45366.58`, conformed in dbt), booleans `TRUE`/`FALSE`,
@@ -18,7 +20,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -68,10 +70,11 @@ class TabularRead:
     # rows above the header (a report's title, export date, filters): (row number, text)
     preamble: list[tuple[int, str]] = field(default_factory=list)
     header_row_number: int = 1
-    # xlsx: the sheet read, when the workbook has more than one (else None), and a note on
-    # the others (passed over before it; also holding a header of the entity after it: unread)
-    sheet: str | None = None
+    # xlsx / xls: the sheets read, in order, when the workbook has more than one (else
+    # empty), and a note on them and on the others (passed over, or not read)
+    sheets: list[str] = field(default_factory=list)
     sheet_note: str | None = None
+    last_row_number: int = 0  # the last non-blank row of what was read (its numbering)
 
 
 def clip(text: str | None) -> str | None:
@@ -270,34 +273,77 @@ def _names_header(rows: Iterable, spec: EntitySpec) -> bool:
     return any(names_required(v, spec) for _, v in islice(_nonblank(rows), PREAMBLE_MAX))
 
 
-def data_sheet(sheets: list[tuple[str, Callable[[], Iterable]]],
-               spec: EntitySpec) -> tuple[int, str | None]:
-    """Which sheet of a workbook to read (`sheets`: title and a function giving its rows), and
-    a note on the others: the first sheet whose first rows name every required field (a
-    cover, instructions or summary sheet before it is passed over); the first sheet when none
-    does, or when the workbook has one sheet."""
+def data_sheets(sheets: list[tuple[str, Callable[[], Iterable]]],
+                spec: EntitySpec) -> tuple[list[int], str | None]:
+    """Which sheets of a workbook to read (`sheets`: title and a function giving its rows), and
+    a note on those passed over: every sheet whose first rows name every required field, in
+    workbook order (one sheet per month of one export); a cover, instructions or summary
+    sheet before the first is passed over. The first sheet when none does, or when the
+    workbook has one sheet."""
     if len(sheets) == 1 or not spec.required:
-        return 0, None
+        return [0], None
     named = [i for i, (_, rows) in enumerate(sheets) if _names_header(rows(), spec)]
     if not named:
-        return 0, None
+        return [0], None
     at, titles = named[0], [t for t, _ in sheets]
-    notes = []
-    if at > 0:
-        notes.append(f"read sheet {titles[at]!r} ({at + 1} of {len(sheets)}); "
-                     + ", ".join(repr(t) for t in titles[:at])
-                     + " before it name(s) no "
-                     + "/".join(f for f in spec.fields if f in spec.required))  # stable order
-    if len(named) > 1:
-        notes.append("sheet(s) " + ", ".join(repr(titles[i]) for i in named[1:])
-                     + f" also hold a {spec.name} header and were NOT read: deliver one sheet "
-                       "per file")
-    return at, "; ".join(notes) or None
+    if at == 0:
+        return named, None
+    return named, (f"read sheet {titles[at]!r} ({at + 1} of {len(sheets)}); "
+                   + ", ".join(repr(t) for t in titles[:at]) + " before it name(s) no "
+                   + "/".join(f for f in spec.fields if f in spec.required))  # stable order
+
+
+def merge_sheets(reads: list[TabularRead], titles: list[str], note: str | None,
+                 workbook_sheets: int) -> TabularRead:
+    """One read of a workbook's data sheets (`reads`, titled `titles`, in order): the first
+    sheet's columns; a later sheet's rows realigned to them by field (its columns may be in
+    another order; an unknown column joins the extras) and numbered on after the previous
+    sheet's last row, so every row of the file has its own number. A later sheet whose
+    columns map to other fields is not read, and said: deliver it as its own file."""
+    out = reads[0]
+    cols = out.columns
+    notes = [note] if note else []
+    out.sheets = [titles[0]] if workbook_sheets > 1 else []
+    offset, last = 0, out.last_row_number
+    skipped = []
+    for r, title in zip(reads[1:], titles[1:]):
+        if set(r.columns.field_at) != set(cols.field_at) or r.columns.constants != cols.constants:
+            differ = sorted(set(r.columns.field_at) ^ set(cols.field_at)) or ["a unit in a header"]
+            skipped.append(f"{title!r} (differs in {', '.join(differ)})")
+            continue
+        offset += last
+        extra_at = {k: i for i, k in cols.extras}
+        for i, k in r.columns.extras:
+            if k not in extra_at:
+                extra_at[k] = len(cols.headers)
+                cols.extras.append((extra_at[k], k))
+                cols.headers.append(r.columns.headers[i])
+        source = {cols.field_at[f]: r.columns.field_at[f] for f in cols.field_at}
+        source |= {extra_at[k]: i for i, k in r.columns.extras}
+        out.rows += [(n + offset, [values[source[j]] if j in source else None
+                                   for j in range(len(cols.headers))]) for n, values in r.rows]
+        out.quarantine += [replace(q, source_row=q.source_row + offset)
+                           if q.source_row is not None else q for q in r.quarantine]
+        out.preamble += [(n + offset, text) for n, text in r.preamble]
+        out.rows_read += r.rows_read
+        out.sheets.append(title)
+        first_row = min([n for n, _ in r.preamble] + [r.header_row_number])
+        notes.append(f"sheet {title!r} read too: its rows {first_row}-{r.last_row_number} are "
+                     f"rows {first_row + offset}-{r.last_row_number + offset} of this file")
+        last = r.last_row_number
+    width = len(cols.headers)
+    out.rows = [(n, values + [None] * (width - len(values))) for n, values in out.rows]
+    if skipped:
+        notes.append(f"sheet(s) {', '.join(skipped)} also hold a header of this entity with "
+                     "other fields and were NOT read: deliver each as its own file")
+    out.sheet_note = "; ".join(notes) or None
+    out.last_row_number = last + offset
+    return out
 
 
 def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
-    """The data sheet of a workbook (`data_sheet`), in read-only mode (formulas are not
-    evaluated)."""
+    """The data sheets of a workbook (`data_sheets`, `merge_sheets`), in read-only mode
+    (formulas are not evaluated)."""
     import openpyxl  # local: import cost
 
     try:
@@ -311,24 +357,34 @@ def read_xlsx(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
             raise IngestError(E.UNREADABLE_FILE, rel_path, "the workbook has no sheets")
         sheets = [(ws.title, lambda ws=ws: ws.iter_rows(min_row=1, values_only=True))
                   for ws in wb.worksheets]
-        at, sheet_note = data_sheet(sheets, spec)
-        title = sheets[at][0]
-        try:
-            filled = list(_nonblank(sheets[at][1]()))
-        except IngestError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure inside a corrupt sheet
-            raise IngestError(E.UNREADABLE_FILE, rel_path,
-                              f"sheet {title!r} not readable: {type(exc).__name__}: "
-                              f"{exc}"[:500]) from None
+        chosen, sheet_note = data_sheets(sheets, spec)
+        reads = []
+        for at in chosen:
+            title = sheets[at][0]
+            try:
+                filled = list(_nonblank(sheets[at][1]()))
+            except IngestError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure inside a corrupt sheet
+                raise IngestError(E.UNREADABLE_FILE, rel_path,
+                                  f"sheet {title!r} not readable: {type(exc).__name__}: "
+                                  f"{exc}"[:500]) from None
+            reads.append(_sheet_read(filled, title, spec, _where(rel_path, title, reads),
+                                     formulas=True))
     finally:
         wb.close()
-    return _sheet_read(filled, title, sheet_note, spec, rel_path, formulas=True)
+    return merge_sheets(reads, [sheets[at][0] for at in chosen], sheet_note, len(sheets))
+
+
+def _where(rel_path: str, title: str, earlier: list) -> str:
+    """How a row's messages name its file: a later data sheet by its title too (its rows are
+    numbered in the sheet there)."""
+    return f"{rel_path} sheet {title!r}" if earlier else rel_path
 
 
 def read_xls(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
     """A legacy Excel 97-2003 workbook (.xls, what many ERP "export to Excel" buttons still
-    write), read with python-calamine: its data sheet as for xlsx, each cell the value Excel
+    write), read with python-calamine: its data sheets as for xlsx, each cell the value Excel
     saved (a formula's last result: .xls cells cannot be told apart as formulas here)."""
     from python_calamine import CalamineWorkbook  # local: import cost
 
@@ -356,9 +412,12 @@ def read_xls(path: Path, spec: EntitySpec, rel_path: str) -> TabularRead:
         return cache[name]
 
     sheets = [(n, lambda n=n: iter(rows_of(n))) for n in names]
-    at, sheet_note = data_sheet(sheets, spec)
-    filled = list(_nonblank(rows_of(names[at])))
-    return _sheet_read(filled, names[at], sheet_note, spec, rel_path, formulas=False)
+    chosen, sheet_note = data_sheets(sheets, spec)
+    reads: list[TabularRead] = []
+    for at in chosen:
+        reads.append(_sheet_read(list(_nonblank(rows_of(names[at]))), names[at], spec,
+                                 _where(rel_path, names[at], reads), formulas=False))
+    return merge_sheets(reads, [names[at] for at in chosen], sheet_note, len(names))
 
 
 def _reraise_interrupt(exc: BaseException) -> None:
@@ -366,8 +425,8 @@ def _reraise_interrupt(exc: BaseException) -> None:
         raise exc
 
 
-def _sheet_read(filled: list[tuple[int, list[Any]]], title: str, sheet_note: str | None,
-                spec: EntitySpec, rel_path: str, formulas: bool) -> TabularRead:
+def _sheet_read(filled: list[tuple[int, list[Any]]], title: str, spec: EntitySpec,
+                rel_path: str, formulas: bool) -> TabularRead:
     """The rows of one sheet (non-blank rows with their sheet row numbers): the header found
     among the first rows, its columns mapped, every row after it read or quarantined."""
     if not filled:
@@ -382,7 +441,7 @@ def _sheet_read(filled: list[tuple[int, list[Any]]], title: str, sheet_note: str
     kept = set(cols.field_at.values()) | {i for i, _ in cols.extras}
     out = TabularRead(cols, header_row_number=filled[at][0], preamble=[
         (n, " ".join(t for t in map(cell_text, values) if t)[:200]) for n, values in filled[:at]],
-        sheet=title if sheet_note else None, sheet_note=sheet_note)
+        last_row_number=filled[-1][0])
     for n, texts, _ in raw_rows:
         out.rows_read += 1
         overflow = [t for t in texts[width:] if t is not None]
