@@ -8,7 +8,8 @@ those concerns. Each change touches its own file or its own rows:
 - odd rows (test_hostile_rows): a complaint with status 重新打开 and serial SN-TYPO-0001;
 - personal data (test_pii_at_landing): a jsonl and an xlsx CRM file full of it;
 - placeholder units (test_hostile_numbers): `-` and `N/A` where a unit belongs;
-- delivery forms (test_hostile_rows): a `;`-separated GBK .csv, a workbook whose first sheet
+- delivery forms (test_hostile_rows): a `;`-separated GBK .csv ending with a 合计 row, a
+  workbook whose first sheet
   is instructions and whose afternoon receipts are on a sheet of their own;
 - clock forms (test_hostile_rows): times as a PLC, an SQL Server ERP and a Chinese CRM write
   them (`20250305200000`, `2025-03-07 10:00:00.000`, `2025/3/15 下午 3:05:00`, `16时20分`).
@@ -117,7 +118,8 @@ def write_delivery_forms(exports: Path) -> None:
         ("检验记录导出\n"
          "Inspection No;Inspection Type;Lot;Sample Size;Defects;Verdict;Inspected At\n"
          "QI-9101;IQC;ML25030201;32;0;OK;2025-03-06 09:00\n"
-         "QI-9102;FQC;LOT#20250303/L1/1;20;2;NG;2025-03-06 10:30\n").encode("gbk"))
+         "QI-9102;FQC;LOT#20250303/L1/1;20;2;NG;2025-03-06 10:30\n"
+         "合计;;;52;2;;\n").encode("gbk"))  # the report's totals row
     from openpyxl import Workbook
 
     wb = Workbook()

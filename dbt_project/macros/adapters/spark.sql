@@ -86,6 +86,14 @@
     try_to_timestamp({{ expr }}, {{ conform_sql_string(spark_datetime_pattern(format)) }})
 {%- endmacro %}
 
+{#- The normalised time text computed once per row (a lambda over a one-element array, as
+    DuckDB's list_transform), not once per form of the CASE: the rewrites are a dozen nested
+    regexp_replace calls, and repeating them in every branch made each timestamp column an
+    expression Spark spends seconds compiling. -#}
+{% macro spark__conform_timestamp_general(expr, kind) -%}
+    transform(array({{ conform_time_text(expr) }}), _qt_time_text -> {{ conform_timestamp_cases('_qt_time_text', kind) }})[0]
+{%- endmacro %}
+
 {% macro spark__conform_local_to_utc(ts_expr) -%}
     to_utc_timestamp(cast({{ ts_expr }} as timestamp), '{{ var("plant_timezone", "Asia/Shanghai") }}')
 {%- endmacro %}

@@ -246,6 +246,8 @@ class Dictionary(_Strict):
     serial_patterns: list[SerialPattern] = []
     timestamp_formats: list[TimestampFormat] = []
     no_value_markers: list[NoValueMarker] = []
+    # the label a report's totals row puts in a cell (合计, Total): such a row is no record
+    summary_row_labels: list[str] = []
     provinces: list[Province] = []
     problems: ProblemTaxonomy | None = None
     reason_codes: list[ReasonCode] = []

@@ -32,6 +32,7 @@ files. Format (every section optional):
     timestamp_formats:     # more date / time forms, tried after the shipped ones
       - {name: us_date, kind: strptime, format: '%m/%d/%Y', regex: '\\d{1,2}/\\d{1,2}/\\d{4}',
          example: 07/09/2025, applies_to: date}
+    summary_row_labels: [汇总行]  # more labels of a report's totals row (codes.yml)
     no_value_markers:      # placeholders read as no value, in every typed field or some types
       - "-"
       - {marker: 未关闭, types: [timestamp]}
@@ -66,7 +67,7 @@ from orchestration.lib.dictionary.tables import keyword_normalized
 
 SECTIONS = ("vocabularies", "units", "headers", "provinces", "problem_keywords",
             "problem_ignore_phrases", "problem_word_classes", "batch_patterns", "serial_patterns",
-            "timestamp_formats", "no_value_markers",
+            "timestamp_formats", "no_value_markers", "summary_row_labels",
             "missing_thresholds", "check_overrides", "delivery_silence_hours", "review")
 # `review:` holds what `dictionary suggest` could not decide; the merge ignores it
 OVERLAY_ENV = "QUALITRACE_DICTIONARY"
@@ -223,6 +224,7 @@ def apply_overlays(d: Dictionary, files: list[Path], shipped: dict[str, Path]) -
         _patterns(path, doc.get("timestamp_formats"), owners, errors, "timestamp_formats",
                   TimestampFormat, d.timestamp_formats)
         _no_value_markers(d, path, doc.get("no_value_markers"), errors)
+        _summary_row_labels(d, path, doc.get("summary_row_labels"), errors)
         _thresholds(d, path, doc.get("missing_thresholds"), owners, errors)
         _check_overrides(d, path, _mapping(doc.get("check_overrides"),
                                            f"{path}: check_overrides", errors), owners, errors)
@@ -401,6 +403,16 @@ def _no_value_markers(d, path, body, errors) -> None:
         elif have.types is not None:
             have.types = None if m.types is None else sorted({*have.types, *m.types})
         d.sources.setdefault(f"no_value_marker:{m.marker}", str(path))
+
+
+def _summary_row_labels(d, path, body, errors) -> None:
+    """More labels of a report's totals row (a plant's own 汇总行)."""
+    if body is None:
+        return
+    if not isinstance(body, list) or not all(isinstance(v, str) and v.strip() for v in body):
+        errors.append(f"{path}: summary_row_labels: expected a list of non-blank texts")
+        return
+    d.summary_row_labels += [v for v in body if v not in d.summary_row_labels]
 
 
 def _word_classes(d, path, body, errors) -> None:

@@ -28,11 +28,12 @@ OUTSIDE_ROOT = "outside_root"                # a symbolic link leaving the expor
 INVALID_FILE_DATE = "invalid_file_date"      # the delivery date in the file name is no real date
 LEDGER_MISMATCH = "ledger_mismatch"          # the independent record count disagrees (ledger.py)
 DUPLICATE_KEY = "duplicate_key"              # a record names one field twice (jsonl keys)
+SUMMARY_ROW = "summary_row"                  # a report's totals row (合计, Total): no record
 
 ALL_REASONS = (EMPTY_FILE, UNREADABLE_FILE, ENCODING_ERROR, MISSING_REQUIRED_COLUMN,
                DUPLICATE_HEADER, BLANK_HEADER, UNKNOWN_ENTITY, MALFORMED_ROW, FORMULA_CELL,
                UNEXPECTED_LOCATION, DANGLING_LINK, OUTSIDE_ROOT, INVALID_FILE_DATE,
-               LEDGER_MISMATCH, DUPLICATE_KEY)
+               LEDGER_MISMATCH, DUPLICATE_KEY, SUMMARY_ROW)
 
 
 class IngestError(ValueError):

@@ -50,7 +50,13 @@ from orchestration.lib.ingest.readers import (
     read_xls,
     read_xlsx,
 )
-from orchestration.lib.ingest.spec import EntitySpec, entity_specs, find_spec
+from orchestration.lib.ingest.spec import (
+    SUMMARY_TRIM,
+    EntitySpec,
+    entity_specs,
+    find_spec,
+    summary_label_key,
+)
 from orchestration.lib.pii import pii_salt
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import connect
@@ -425,6 +431,42 @@ def _write_tabular(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     return len(read.rows)
 
 
+def _set_aside_summary_rows(con, spec: EntitySpec, df: DeliveredFile,
+                            fp: Fingerprint) -> list[QuarantineRow]:
+    """A report's totals or subtotal rows among the rows of this file just landed (a cell
+    holding a `summary_row_labels` label while a required field is blank): taken out of the
+    raw table and returned as `summary_row` quarantine rows (their text as stored: masked)."""
+    if not spec.summary_labels or not spec.required:
+        return []
+    table = f"raw.{_q(spec.table)}"
+    labels = ", ".join(sql_literal(v) for v in sorted(spec.summary_labels))
+    labelled = " OR ".join(
+        f"lower(regexp_replace({_q(f)}, {sql_literal(SUMMARY_TRIM)}, '', 'g')) IN ({labels})"
+        for f in spec.fields)
+    blank = " OR ".join(f"coalesce(trim({_q(f)}), '') = ''"
+                        for f in spec.fields if f in spec.required)
+    where = f"_source_file = ? AND _file_sha256 = ? AND ({blank}) AND ({labelled})"
+    cur = con.execute(f"SELECT _source_row, {', '.join(_q(f) for f in spec.fields)} "
+                      f"FROM {table} WHERE {where} ORDER BY _source_row",
+                      [df.rel_path, fp.sha256])
+    found = cur.fetchall()
+    if not found:
+        return []
+    con.execute(f"DELETE FROM {table} WHERE {where}", [df.rel_path, fp.sha256])
+    out = []
+    for n, *values in found:
+        record = {f: v for f, v in zip(spec.fields, values) if v is not None}
+        label = next(v for v in values if v is not None and summary_label_key(v)
+                     in spec.summary_labels)
+        missing = [f for f, v in zip(spec.fields, values)
+                   if f in spec.required and not (v or "").strip()]
+        out.append(QuarantineRow(
+            n, E.SUMMARY_ROW,
+            f"{df.rel_path} row {n}: a totals row ({label.strip()!r}; {', '.join(missing)} "
+            f"blank), not a record", clip(json.dumps(record, ensure_ascii=False))))
+    return out
+
+
 _JSON_PAIR = re.compile(r'"([^"\\]{1,200})"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
@@ -750,6 +792,10 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
                                 mask_record(q.raw_record, spec, cols, df.fmt,
                                             plan.delimiter if isinstance(plan, CsvPlan) else None))
                   for q in quarantine]
+    summaries = _set_aside_summary_rows(con, spec, df, fp)  # stored forms: masked already
+    landed -= len(summaries)
+    quarantine = sorted(quarantine + summaries, key=lambda q: (q.source_row is None,
+                                                                 q.source_row or 0))
     _write_quarantine(con, spec.system, spec.name, df.rel_path, fp.sha256, quarantine, at)
     unknown = cols.unknown_headers
     for h in unknown:

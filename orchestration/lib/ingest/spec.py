@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 try:
@@ -33,6 +33,8 @@ class EntitySpec:
     pii: frozenset[str] = frozenset()  # personal fields: never stored in clear
     free_text: frozenset[str] = frozenset()  # masked (pii.mask_text) as they land
     unit_fields: Mapping[str, str] = field(default_factory=dict)  # value field -> its unit field
+    # labels of a report's totals row (codes.yml summary_row_labels), casefolded
+    summary_labels: frozenset[str] = frozenset()
 
     def __post_init__(self):
         for ident in (self.system, self.name, *self.fields):
@@ -79,7 +81,18 @@ def spec_from_entity(entity: Any) -> EntitySpec:
 def entity_specs(dictionary: Any) -> list[EntitySpec]:
     """All entities of a dictionary (object with `.entities`, or an iterable of dicts)."""
     items: Iterable[Any] = getattr(dictionary, "entities", dictionary)
-    return [e if isinstance(e, EntitySpec) else spec_from_entity(e) for e in items]
+    labels = frozenset(summary_label_key(v) for v in getattr(dictionary, "summary_row_labels", ()))
+    return [e if isinstance(e, EntitySpec) else replace(spec_from_entity(e), summary_labels=labels)
+            for e in items]
+
+
+SUMMARY_TRIM = r"^[\s\x{3000}]+|[\s\x{3000}:：]+$"  # RE2 (landing's SQL) and Python alike
+
+
+def summary_label_key(text: str) -> str:
+    """How a cell is compared with the totals-row labels (landing's SQL does the same): spaces
+    around it and a trailing colon dropped, lower case."""
+    return re.sub(SUMMARY_TRIM.replace("\\x{3000}", "\u3000"), "", str(text)).lower()
 
 
 def find_spec(dictionary: Any, system: str, entity: str) -> EntitySpec:
