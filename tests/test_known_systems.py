@@ -179,3 +179,9 @@ def test_a_reports_totals_rows_are_set_aside_not_records(tmp_path):
     assert _q(settings, "select shipment_no from raw.erp__shipments order by 1") == [
         ("XS-0411-01",), ("XS-0411-02",)]
     assert _q(settings, "select description from raw.crm__complaints") == [("合计",)]
+    # `dictionary suggest` skips them too: `Total:` in a date column is no placeholder to add
+    from orchestration.lib.dictionary.suggest import build_patch, profile_exports
+
+    patch = build_patch(profile_exports(exports, d), d, exports)
+    assert "no_value_markers" not in patch
+    assert "values_in_no_known_form" not in patch.get("review", {})

@@ -212,7 +212,7 @@ class Knowledge:
 def profile_exports(exports: Path, d, limit: int = MAX_ROWS_PER_FILE,
                     progress=None) -> Profile:
     from orchestration.lib.ingest.discover import discover
-    from orchestration.lib.ingest.spec import find_spec
+    from orchestration.lib.ingest.spec import find_spec, is_summary_row
 
     k = Knowledge(d)
     prof = Profile()
@@ -246,6 +246,9 @@ def profile_exports(exports: Path, d, limit: int = MAX_ROWS_PER_FILE,
             else:
                 key = (f.system, f.entity, h.strip())
                 prof.unknown_headers.setdefault(key, {"files": []})["files"].append(f.rel_path)
+        # a report's totals row is no record (ingest sets it aside as summary_row)
+        rows = [(line, values) for line, values in rows if not is_summary_row(
+            {name: values[i] if i < len(values) else None for name, i in at.items()}, spec)]
         for fld in entity.fields:
             if fld.name not in at or fld.pii:
                 continue

@@ -95,6 +95,16 @@ def summary_label_key(text: str) -> str:
     return re.sub(SUMMARY_TRIM.replace("\\x{3000}", "\u3000"), "", str(text)).lower()
 
 
+def is_summary_row(values: Mapping[str, Any], spec: EntitySpec) -> bool:
+    """Whether a record (field -> value) is a report's totals row: a cell holds a totals label
+    while a required field is blank (what landing sets aside as `summary_row`)."""
+    if not spec.summary_labels:
+        return False
+    labelled = any(v is not None and summary_label_key(str(v)) in spec.summary_labels
+                   for v in values.values())
+    return labelled and any(not str(values.get(f) or "").strip() for f in spec.required)
+
+
 def find_spec(dictionary: Any, system: str, entity: str) -> EntitySpec:
     for s in entity_specs(dictionary):
         if s.system == system and s.name == entity:
