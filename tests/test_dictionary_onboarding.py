@@ -40,11 +40,12 @@ def _onboard_yaml(dd: Path) -> None:
     """The YAML-only change a governance owner makes."""
     mes = dd / "entities" / "mes.yml"
     text = mes.read_text(encoding="utf-8")
-    text = text.replace("aliases: [批次, 批次号, 生产批次, Batch, Batch No], type: batch_code",
-                        "aliases: [批次, 批次号, 生产批次, 生产批次编号, Batch, Batch No], type: batch_code", 1)
-    text = text.replace("aliases: [物料批次, 物料批号, Material Lot, Lot No], type: code",
-                        "aliases: [物料批次, 物料批号, 用料批号, Material Lot, Lot No], type: code", 1)
-    mes.write_text(text, encoding="utf-8")
+    start = text.index("  - name: material_consumption\n")  # its two fields gain a spelling
+    block = text[start:].replace("{name: batch, aliases: [", "{name: batch, aliases: [生产批次编号, ", 1)
+    block = block.replace("{name: material_lot, aliases: [",
+                          "{name: material_lot, aliases: [用料批号, ", 1)
+    assert "生产批次编号" in block and "用料批号" in block
+    mes.write_text(text[:start] + block, encoding="utf-8")
     units = dd / "units.yml"
     units.write_text(units.read_text(encoding="utf-8").replace(
         "{unit: 斤, factor: 0.5, spellings: [斤, 市斤]}",
