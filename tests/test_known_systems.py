@@ -185,3 +185,22 @@ def test_a_reports_totals_rows_are_set_aside_not_records(tmp_path):
     patch = build_patch(profile_exports(exports, d), d, exports)
     assert "no_value_markers" not in patch
     assert "values_in_no_known_form" not in patch.get("review", {})
+
+
+def test_a_plant_adds_its_own_totals_label_and_a_bad_list_is_named(tmp_path):
+    """The overlay extends `summary_row_labels` (a plant's 汇总行); anything but a list of
+    texts is an error naming the file and the key."""
+    from orchestration.lib.dictionary.loader import DictionaryError
+    from orchestration.lib.ingest.spec import find_spec, is_summary_row
+
+    good = tmp_path / "good" / "plant.yml"
+    good.parent.mkdir()
+    good.write_text("summary_row_labels: [汇总行]\n", encoding="utf-8")
+    spec = find_spec(load_dictionary(overlays=[good]), "erp", "shipments")
+    assert is_summary_row({"shipment_no": "汇总行：", "qty": "100"}, spec)
+    assert not is_summary_row({"shipment_no": "汇总行", **{f: "x" for f in spec.required}}, spec)
+    bad = tmp_path / "bad" / "plant.yml"
+    bad.parent.mkdir()
+    bad.write_text("summary_row_labels: 合计\n", encoding="utf-8")
+    with pytest.raises(DictionaryError, match="plant.yml: summary_row_labels: expected a list"):
+        load_dictionary(overlays=[bad])

@@ -25,6 +25,7 @@ from orchestration.lib.dictionary.model import (
     UnitKind,
     Vocabulary,
     keyword_classes,
+    text_list,
 )
 from orchestration.lib.dictionary.normalize import lookup_key, normalize_header, serial_key
 from orchestration.lib.settings import DICTIONARY_DIR
@@ -185,7 +186,8 @@ def load_dictionary(path: str | Path | None = DICTIONARY_DIR,
             NoValueMarker, [m if isinstance(m, dict) else {"marker": m}
                             for m in codes.get("no_value_markers") or []],
             p_code, "no_value_markers", errors),
-        summary_row_labels=_labels(codes.get("summary_row_labels"), p_code, errors),
+        summary_row_labels=text_list(codes.get("summary_row_labels"), p_code,
+                                     "summary_row_labels", errors),
         provinces=_validate_list(Province, prov.get("provinces"), p_prov, "provinces", errors),
         problems=problems,
         reason_codes=_validate_list(ReasonCode, gov.get("reason_codes"), p_gov, "reason_codes", errors),
@@ -241,16 +243,6 @@ def _marker_clashes(d: Dictionary, paths: dict[str, Path]) -> list[str]:
                                 f"{e.system}.{e.name}.{f.name} ({domain or f.type}); "
                                 "limit the marker's `types`")
     return sorted(set(errs))
-
-
-def _labels(value: Any, where: Path, errors: list[str]) -> list[str]:
-    """`summary_row_labels`: a list of non-blank texts."""
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        errors.append(f"{where}: summary_row_labels: expected a list of non-blank texts")
-        return []
-    return list(value)
 
 
 def check_consistency(d: Dictionary, paths: dict[str, Path]) -> list[str]:

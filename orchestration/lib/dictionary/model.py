@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PField
@@ -141,6 +141,17 @@ class TimestampFormat(_Strict):
     applies_to: Literal["timestamp", "date", "both"] = "both"
     example: str
     local_time: bool = True  # naive value in the plant's time zone
+
+
+def text_list(value: Any, where: Any, key: str, errors: list[str]) -> list[str]:
+    """A list of non-blank texts under `key` (`summary_row_labels`) of the file `where`; an
+    error naming both, and [], when it is something else. None is []."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        errors.append(f"{where}: {key}: expected a list of non-blank texts")
+        return []
+    return list(value)
 
 
 # Field types a no-value marker can apply to: typed values and units (a unit `-` is a blank

@@ -61,6 +61,7 @@ from orchestration.lib.dictionary.model import (
     Unit,
     VocabValue,
     keyword_classes,
+    text_list,
 )
 from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
 from orchestration.lib.dictionary.tables import keyword_normalized
@@ -407,12 +408,8 @@ def _no_value_markers(d, path, body, errors) -> None:
 
 def _summary_row_labels(d, path, body, errors) -> None:
     """More labels of a report's totals row (a plant's own 汇总行)."""
-    if body is None:
-        return
-    if not isinstance(body, list) or not all(isinstance(v, str) and v.strip() for v in body):
-        errors.append(f"{path}: summary_row_labels: expected a list of non-blank texts")
-        return
-    d.summary_row_labels += [v for v in body if v not in d.summary_row_labels]
+    labels = text_list(body, path, "summary_row_labels", errors)
+    d.summary_row_labels += [v for v in labels if v not in d.summary_row_labels]
 
 
 def _word_classes(d, path, body, errors) -> None:

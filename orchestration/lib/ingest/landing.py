@@ -55,7 +55,7 @@ from orchestration.lib.ingest.spec import (
     EntitySpec,
     entity_specs,
     find_spec,
-    summary_label_key,
+    summary_label,
 )
 from orchestration.lib.pii import pii_salt
 from orchestration.lib.settings import Settings
@@ -456,10 +456,8 @@ def _set_aside_summary_rows(con, spec: EntitySpec, df: DeliveredFile,
     out = []
     for n, *values in found:
         record = {f: v for f, v in zip(spec.fields, values) if v is not None}
-        label = next(v for v in values if v is not None and summary_label_key(v)
-                     in spec.summary_labels)
-        missing = [f for f, v in zip(spec.fields, values)
-                   if f in spec.required and not (v or "").strip()]
+        label = summary_label(record, spec) or ""
+        missing = [f for f in spec.fields if f in spec.required and not (record.get(f) or "").strip()]
         out.append(QuarantineRow(
             n, E.SUMMARY_ROW,
             f"{df.rel_path} row {n}: a totals row ({label.strip()!r}; {', '.join(missing)} "

@@ -87,22 +87,27 @@ def entity_specs(dictionary: Any) -> list[EntitySpec]:
 
 
 SUMMARY_TRIM = r"^[\s\x{3000}]+|[\s\x{3000}:：]+$"  # RE2 (landing's SQL) and Python alike
+_SUMMARY_TRIM = re.compile(SUMMARY_TRIM.replace("\\x{3000}", "\u3000"))
 
 
 def summary_label_key(text: str) -> str:
     """How a cell is compared with the totals-row labels (landing's SQL does the same): spaces
     around it and a trailing colon dropped, lower case."""
-    return re.sub(SUMMARY_TRIM.replace("\\x{3000}", "\u3000"), "", str(text)).lower()
+    return _SUMMARY_TRIM.sub("", str(text)).lower()
+
+
+def summary_label(values: Mapping[str, Any], spec: EntitySpec) -> str | None:
+    """The totals label of a record (field -> value) that is a report's totals row (a cell
+    holds one while a required field is blank: what landing sets aside as `summary_row`),
+    else None."""
+    if not spec.summary_labels or all(str(values.get(f) or "").strip() for f in spec.required):
+        return None
+    return next((str(v) for v in values.values()
+                 if v is not None and summary_label_key(str(v)) in spec.summary_labels), None)
 
 
 def is_summary_row(values: Mapping[str, Any], spec: EntitySpec) -> bool:
-    """Whether a record (field -> value) is a report's totals row: a cell holds a totals label
-    while a required field is blank (what landing sets aside as `summary_row`)."""
-    if not spec.summary_labels:
-        return False
-    labelled = any(v is not None and summary_label_key(str(v)) in spec.summary_labels
-                   for v in values.values())
-    return labelled and any(not str(values.get(f) or "").strip() for f in spec.required)
+    return summary_label(values, spec) is not None
 
 
 def find_spec(dictionary: Any, system: str, entity: str) -> EntitySpec:
