@@ -9,6 +9,7 @@ full `qualitrace run` neither blocks the run nor changes under the reader until 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -111,6 +112,66 @@ def test_marts_not_republished_are_carried_over_and_old_versions_pruned(tmp_path
     assert not first.exists()  # only the newest versions are kept
     assert len(list(versions_root(s).iterdir())) == KEEP_VERSIONS
     assert (s.parquet_dir / "forward_trace.parquet").stat().st_nlink >= 2  # hard-linked
+
+
+def _mark_published_tables(settings) -> None:
+    """A comment on every published table: `create or replace` would drop it."""
+    con = duckdb.connect(str(settings.warehouse))
+    for n in MARTS:
+        con.execute(f"comment on table marts.{n} is 'as published before'")
+    con.close()
+
+
+def _rewritten_tables(settings) -> set[str]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        kept = {r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts' "
+            "and comment = 'as published before'").fetchall()}
+    finally:
+        con.close()
+    return set(MARTS) - kept
+
+
+def test_a_mart_whose_rows_did_not_change_is_not_written_again(tmp_path):
+    s = get_settings(tmp_path / "home", tmp_path / "exports").ensure()
+    build(s, 1)
+    publish_marts(s)
+    first = current_version(s)
+    _mark_published_tables(s)
+    # the same rows rebuilt in another physical order: nothing is written again
+    con = duckdb.connect(str(s.warehouse))
+    for n in MARTS:
+        con.execute(f"create or replace table marts_build.{n} as "
+                    f"select * from marts_build.{n} order by random()")
+    con.close()
+    publish_marts(s)
+    second = current_version(s)
+    assert second != first
+    for n in MARTS:
+        assert (second / f"{n}.parquet").stat().st_ino == (first / f"{n}.parquet").stat().st_ino
+    assert _rewritten_tables(s) == set()
+    assert sorted(json.loads((second / MANIFEST).read_text())["unchanged"]) == sorted(MARTS)
+    # one row of one mart changes, and another mart's column type: those two are written
+    con = duckdb.connect(str(s.warehouse))
+    con.execute("update marts_build.complaint_trace set m = 'changed' where v = 1 and "
+                "rowid = (select min(rowid) from marts_build.complaint_trace)")
+    con.execute("create or replace table marts_build.batch_quality as "
+                "select cast(v as bigint) as v, m from marts_build.batch_quality")
+    con.close()
+    counts = publish_marts(s)
+    third = current_version(s)
+    changed = {n for n in MARTS
+               if (third / f"{n}.parquet").stat().st_ino != (second / f"{n}.parquet").stat().st_ino}
+    assert changed == {"complaint_trace", "batch_quality"}
+    assert _rewritten_tables(s) == changed
+    assert counts == dict.fromkeys(MARTS, 3)
+    con = duckdb.connect(str(serving_path(s)), read_only=True)
+    assert con.execute("select count(*) from marts.complaint_trace where m = 'changed'"
+                       ).fetchone()[0] == 1
+    assert con.execute("select data_type from information_schema.columns where table_name = "
+                       "'batch_quality' and column_name = 'v'").fetchone()[0] == "BIGINT"
+    con.close()
 
 
 @pytest.mark.integration

@@ -17,16 +17,25 @@ dbt builds the marts into `marts_build` (green). Only after every blocking check
 
 A kill at any step leaves the previous set published; the next publish removes the partial
 directory. The three newest versions are kept (a reader's version outlives a whole run).
+
+A mart whose content did not change is not written again: `content_fingerprint` (its columns
+and types, row count and an order-free digest of every row) equals the one the current
+version's MANIFEST records for its Parquet file (then the file is hard-linked into the new
+version), or the one of the warehouse's `marts` table (then that table stays). A new
+complaint rebuilds the 1.1M-row forward trace at scale 1 without changing a row: writing it
+twice more cost about 3 s of a 40 s run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import signal
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Self
 
 from orchestration.lib.column_docs import comment_statements, parquet_kv
 from orchestration.lib.settings import Settings
@@ -94,19 +103,23 @@ def publish_marts(settings: Settings, names: tuple[str, ...] = MARTS) -> dict[st
                 f"{settings.warehouse}: cannot publish, not built in schema "
                 f"{BUILD_SCHEMA}: {', '.join(missing)} (published marts left unchanged)"
             )
+        built = {n: content_fingerprint(con, BUILD_SCHEMA, n) for n in names}
         publish_version(settings, con, {n: f"{BUILD_SCHEMA}.{n}" for n in names},
-                        order_schema=BUILD_SCHEMA)
+                        order_schema=BUILD_SCHEMA, fingerprints=built)
         _crash_point("warehouse")
+        published = _tables_in(con, PUBLISH_SCHEMA)
         con.execute("begin transaction")
         try:
             con.execute(f"create schema if not exists {PUBLISH_SCHEMA}")
             for n in names:
+                counts[n] = built[n].rows
+                if n in published and content_fingerprint(con, PUBLISH_SCHEMA, n) == built[n]:
+                    continue  # the published table holds these very rows already
                 order = _order_by(con, n)
                 con.execute(
                     f"create or replace table {PUBLISH_SCHEMA}.{n} as "
                     f"select * from {BUILD_SCHEMA}.{n}{order}"
                 )
-                counts[n] = con.execute(f"select count(*) from {PUBLISH_SCHEMA}.{n}").fetchone()[0]
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
@@ -147,10 +160,53 @@ def current_version(settings: Settings) -> Path | None:
     return p if p.is_dir() else None
 
 
+class Fingerprint(str):
+    """A table's content digest (`content_fingerprint`); `rows` its row count."""
+
+    rows: int
+
+    def __new__(cls, digest: str, rows: int) -> Self:
+        fp = super().__new__(cls, digest)
+        fp.rows = rows
+        return fp
+
+
+def content_fingerprint(con, schema: str, table: str) -> Fingerprint:
+    """Columns (names and types, in order), row count and an order-independent digest of the
+    rows (XOR and sum of DuckDB's 64-bit row hashes) of `schema.table`: equal fingerprints
+    mean the same rows, whatever their physical order (about 0.1 s per million rows)."""
+    cols = con.execute(
+        "select column_name, data_type from information_schema.columns where table_schema = ? "
+        "and table_name = ? order by ordinal_position", [schema, table]).fetchall()
+    rows, xor, total = con.execute(
+        f'select count(*), bit_xor(hash(t)), sum(hash(t)::hugeint) from "{schema}"."{table}" t'
+    ).fetchone()
+    digest = hashlib.sha256(json.dumps([cols, rows, str(xor), str(total)]).encode()).hexdigest()
+    return Fingerprint(digest, int(rows))
+
+
+def _parquet_fingerprint(name: str, content: str, order: str) -> str:
+    """What a mart's Parquet file is made of: its rows, their order and its key-value
+    metadata (the column docs)."""
+    return hashlib.sha256(f"{content}\0{order}\0{parquet_kv(name)}".encode()).hexdigest()
+
+
+def _manifest(version: Path | None) -> dict:
+    try:
+        return json.loads((version / MANIFEST).read_text(encoding="utf-8")) if version else {}
+    except (OSError, ValueError):
+        return {}
+
+
 def publish_version(settings: Settings, con, relations: dict[str, str],
-                    order_schema: str | None = None) -> Path:
+                    order_schema: str | None = None,
+                    fingerprints: dict[str, str] | None = None) -> Path:
     """Write `relations` ({mart: "schema.table"} readable by `con`) as a new version (the
-    other marts of the current version carried over), then switch `<home>/marts` to it."""
+    other marts of the current version carried over), then switch `<home>/marts` to it.
+
+    With `fingerprints` ({mart: content_fingerprint}), a mart whose Parquet file in the
+    current version was written from the same rows, order and metadata is hard-linked
+    instead of written again."""
     root = versions_root(settings)
     root.mkdir(parents=True, exist_ok=True)
     current = current_version(settings)
@@ -159,18 +215,32 @@ def publish_version(settings: Settings, con, relations: dict[str, str],
     final = root / version
     partial = root / f".{version}.partial"
     partial.mkdir()
+    previous = _manifest(current).get("parquet_fingerprints", {})
+    kept = {}
     if current is not None:
         for f in sorted(current.glob("*.parquet")):
             if f.stem not in relations:
                 _link_or_copy(f, partial / f.name)
+                if f.stem in previous:
+                    kept[f.stem] = previous[f.stem]
     _crash_point("parquet")
-    rows = {}
+    rows, unchanged = {}, []
     for name, relation in relations.items():
         order = _order_by(con, name, order_schema or relation.split(".")[0])
-        con.execute(f"copy (select * from {relation}{order}) to "
-                    f"'{_sql_path(partial / (name + '.parquet'))}' "
+        target = partial / (name + ".parquet")
+        content = (fingerprints or {}).get(name)
+        fp = _parquet_fingerprint(name, content, order) if content else None
+        if fp is not None:
+            kept[name] = fp
+            old = current / target.name if current is not None else None
+            if previous.get(name) == fp and old is not None and old.is_file():
+                _link_or_copy(old, target)
+                unchanged.append(name)
+                continue
+        con.execute(f"copy (select * from {relation}{order}) to '{_sql_path(target)}' "
                     f"(format parquet, {parquet_kv(name)})")
-        rows[name] = con.execute(f"select count(*) from {relation}").fetchone()[0]
+        rows[name] = (content.rows if isinstance(content, Fingerprint) else
+                      con.execute(f"select count(*) from {relation}").fetchone()[0])
     os.rename(partial, final)  # still incomplete: no MANIFEST yet
     _crash_point("serving")
     marts = sorted(f.stem for f in final.glob("*.parquet"))
@@ -178,7 +248,8 @@ def publish_version(settings: Settings, con, relations: dict[str, str],
     tmp = final / f".{MANIFEST}.tmp"
     tmp.write_text(json.dumps(
         {"version": version, "published_at": datetime.now(UTC).isoformat(), "marts": marts,
-         "rows_written": rows}, indent=1), encoding="utf-8")
+         "rows_written": rows, "unchanged": unchanged, "parquet_fingerprints": kept},
+        indent=1), encoding="utf-8")
     os.replace(tmp, final / MANIFEST)  # the version is complete
     _crash_point("switch")
     _switch(settings, final)

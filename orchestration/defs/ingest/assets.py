@@ -5,29 +5,11 @@
 import dagster as dg
 
 from orchestration.defs.ingest.partitions import register_delivery_days
-from orchestration.lib.dictionary import load_dictionary
-from orchestration.lib.dictionary.overlay import overlay_dirs, overlay_files
+from orchestration.lib.dictionary.loader import current_dictionary
 from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.ingest import EntitySpec, entity_specs, ingest_entity
-from orchestration.lib.settings import DICTIONARY_DIR
 
 DEFAULT_OWNER = "team:data-engineering"
-_cache: dict[tuple, object] = {}
-
-
-def current_dictionary():
-    """The dictionary with the home's overlay, re-read only when a file under
-    data_dictionary/ or an overlay file changed (a long-lived `qualitrace dev` process sees
-    an overlay the owner just added)."""
-    files = [p for p in DICTIONARY_DIR.rglob("*") if p.is_file()]
-    files += overlay_files(overlay_dirs())
-    stamp = tuple(sorted((str(p), p.stat().st_mtime_ns) for p in files))
-    if stamp not in _cache:
-        _cache.clear()
-        _cache[stamp] = load_dictionary(DICTIONARY_DIR)
-    return _cache[stamp]
-
-
 def asset_key(system: str, entity: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", f"{system}__{entity}"])
 

@@ -130,6 +130,25 @@ def dictionary_dir(path: str | Path | None = None) -> Path:
     return DICTIONARY_DIR
 
 
+_current: dict[tuple, Dictionary] = {}
+
+
+def current_dictionary() -> Dictionary:
+    """The dictionary with the home's overlay (`load_dictionary()`), re-read only when a file
+    under data_dictionary/ or an overlay file changed: one process reads it once per run
+    (ingest, checks, the report), and a long-lived `qualitrace dev` process sees an overlay
+    the owner just added. Callers must not modify it."""
+    from orchestration.lib.dictionary.overlay import overlay_dirs, overlay_files
+
+    files = [p for p in DICTIONARY_DIR.rglob("*") if p.is_file()]
+    files += overlay_files(overlay_dirs())
+    stamp = tuple(sorted((str(p), p.stat().st_mtime_ns) for p in files))
+    if stamp not in _current:
+        _current.clear()
+        _current[stamp] = load_dictionary(DICTIONARY_DIR)
+    return _current[stamp]
+
+
 def load_dictionary(path: str | Path | None = DICTIONARY_DIR,
                     overlays: list[Path] | None = None) -> Dictionary:
     """Load and validate every YAML file of the dictionary; raise DictionaryError on problems.

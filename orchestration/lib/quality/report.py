@@ -397,10 +397,10 @@ def _checks_by_model(latest: list) -> dict[str, list[tuple]]:
 
 
 def _owners() -> dict[str, str]:
-    from orchestration.lib.dictionary import load_dictionary
+    from orchestration.lib.dictionary.loader import current_dictionary
 
     try:
-        return owners_by_system(load_dictionary())
+        return owners_by_system(current_dictionary())
     except Exception:
         log.exception("could not load the dictionary for owners")
         return {}
@@ -412,7 +412,7 @@ SUGGESTIONS = "dictionary_suggestions.yml"
 def _write_suggestions(settings: Settings) -> str | None:
     """The `qualitrace dictionary suggest` patch for what this run found (from
     governance.dictionary_gaps), beside the report; its file name, or None."""
-    from orchestration.lib.dictionary import load_dictionary
+    from orchestration.lib.dictionary.loader import current_dictionary
     from orchestration.lib.dictionary.suggest import build_patch, profile_from_gaps, write_patch
 
     try:
@@ -425,7 +425,7 @@ def _write_suggestions(settings: Settings) -> str | None:
                 SELECT system, entity, field, gap_kind, value_seen, occurrences, example_file,
                        {row} FROM governance.dictionary_gaps
                 ORDER BY occurrences DESC, field, value_seen""").fetchall()
-        d = load_dictionary()
+        d = current_dictionary()
         prof = profile_from_gaps(gaps, d)
         write_patch(build_patch(prof, d, settings.exports), prof, settings.exports,
                     settings.reports / SUGGESTIONS)
