@@ -206,16 +206,24 @@ def publish_version(settings: Settings, con, relations: dict[str, str],
 
     With `fingerprints` ({mart: content_fingerprint}), a mart whose Parquet file in the
     current version was written from the same rows, order and metadata is hard-linked
-    instead of written again."""
+    instead of written again; when that holds for every mart of `relations`, no new version
+    is written at all and the current one is returned."""
     root = versions_root(settings)
     root.mkdir(parents=True, exist_ok=True)
     current = current_version(settings)
     _remove_partials(root, current)
+    previous = _manifest(current).get("parquet_fingerprints", {})
+    orders = {name: _order_by(con, name, order_schema or relation.split(".")[0])
+              for name, relation in relations.items()}
+    if current is not None and fingerprints and all(
+            name in fingerprints
+            and previous.get(name) == _parquet_fingerprint(name, fingerprints[name], orders[name])
+            and (current / f"{name}.parquet").is_file() for name in relations):
+        return current  # readers already have exactly these marts
     version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{os.getpid()}"
     final = root / version
     partial = root / f".{version}.partial"
     partial.mkdir()
-    previous = _manifest(current).get("parquet_fingerprints", {})
     kept = {}
     if current is not None:
         for f in sorted(current.glob("*.parquet")):
@@ -226,7 +234,7 @@ def publish_version(settings: Settings, con, relations: dict[str, str],
     _crash_point("parquet")
     rows, unchanged = {}, []
     for name, relation in relations.items():
-        order = _order_by(con, name, order_schema or relation.split(".")[0])
+        order = orders[name]
         target = partial / (name + ".parquet")
         content = (fingerprints or {}).get(name)
         fp = _parquet_fingerprint(name, content, order) if content else None

@@ -116,7 +116,7 @@ def close_the_loop(settings: Settings, cfg: EscalationConfig | None = None,
                    now: datetime | None = None, webhook: str | None = None) -> LoopResult:
     """Evaluate, store, deliver. Returns what changed. Raises EscalationRulesError on a bad
     rules file (before anything is written)."""
-    from orchestration.lib.publish import publish_version
+    from orchestration.lib.publish import content_fingerprint, publish_version
     from orchestration.lib.quality.alerts import raise_alerts
     from orchestration.lib.quality.results import utcnow
 
@@ -141,8 +141,9 @@ def close_the_loop(settings: Settings, cfg: EscalationConfig | None = None,
         except BaseException:
             con.execute("rollback")
             raise
-        publish_version(settings, con, {"escalations": "marts.escalations",
-                                        "hold_list": "marts.hold_list"})
+        loop_marts = ("escalations", "hold_list")
+        publish_version(settings, con, {n: f"marts.{n}" for n in loop_marts},
+                        fingerprints={n: content_fingerprint(con, "marts", n) for n in loop_marts})
     alerts = raise_alerts(settings, _alert_outcomes(table, opened, resolved), webhook=webhook)
     for f in opened:
         log.warning("ESCALATION [%s] %s: %s -> %s", f.severity, f.rule, f.summary,
