@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from orchestration.lib.quality.validate import validate_model
 from orchestration.lib.settings import Settings
 
 INJECT_ENV = "QUALITRACE_INJECT_FAILURE"
+log = logging.getLogger(__name__)
 
 
 class GateFailed(RuntimeError):
@@ -123,7 +125,12 @@ def run_checks(settings: Settings, suites: dict[str, list[ExpectationSpec]],
     (references, row counts against the last run, shrunk deliveries) are evaluated as
     always."""
     from orchestration.lib.quality import gx_engine
-    from orchestration.lib.quality.validate import Catalog, collect_model, finish_models
+    from orchestration.lib.quality.validate import (
+        Catalog,
+        collect_model,
+        finish_models,
+        save_missing_stores,
+    )
     from orchestration.lib.warehouse import connect
 
     suites = {m: specs for m, specs in suites.items() if specs}
@@ -161,6 +168,10 @@ def run_checks(settings: Settings, suites: dict[str, list[ExpectationSpec]],
                 out.update(finish_models(settings, context, [p]))
             except Exception as exc:  # noqa: BLE001
                 out[p.model] = _crashed(p.model, p.specs, exc)
+    try:  # the landed tables' missing counts per file version, for the next run
+        save_missing_stores()
+    except OSError:
+        log.warning("could not save the missing counts per file version", exc_info=True)
     for model, outcomes in carried.items():
         out[model] = outcomes + out.get(model, [])
     out = {m: out[m] for m in suites if m in out}

@@ -435,6 +435,7 @@ def _validate_model(settings: Settings, model: str, specs: list[ExpectationSpec]
                          "partial_unexpected_list": st["partial_unexpected_list"]})
     cache: dict = {"__wanted__": {c for s in set_specs if s.kind == "missing_rate"
                                   for c in s.columns}, "__catalog__": catalog,
+                   "__store__": missing_store(settings),
                    "__markers__": {s.column: s.params["no_value_markers"] for s in set_specs
                                    if s.kind == "missing_rate" and s.params.get("no_value_markers")}}
     for s in set_specs:
@@ -493,7 +494,11 @@ def _missing_counts(con, rel: str, cols: list[str], cache: dict) -> dict:
     """{column: (rows, blank or null)} for every column of `rel`, in one scan (cached); a
     column with no-value markers (cache["__markers__"], from the specs) counts them as blank.
 
-    A column `rel` does not have never arrived in any file: every row misses it."""
+    A column `rel` does not have never arrived in any file: every row misses it.
+
+    A landed table (`raw.*`) with a `MissingCountStore` in cache["__store__"] is counted per
+    delivered file version, and only the versions the store does not hold yet are scanned:
+    the same counts, at the cost of the day's new files."""
     if rel not in cache:
         markers = cache.get("__markers__") or {}
 
@@ -502,11 +507,111 @@ def _missing_counts(con, rel: str, cols: list[str], cache: dict) -> dict:
             listed = ", ".join(_lit(m) for m in markers.get(c, []))
             return f"{q(c)} IS NULL OR {text} = ''" + (f" OR {text} IN ({listed})" if listed else "")
 
-        parts = [f"count(*) FILTER (WHERE {blank(c)})" for c in cols]
-        row = _count(con, f"SELECT count(*){''.join(', ' + x for x in parts)} FROM {rel}")
-        counts = {c: (row[0], row[1 + i]) for i, c in enumerate(cols)}
-        cache[rel] = _MissingCounts(counts, row[0])
+        store = cache.get("__store__")
+        counted = None
+        if store is not None and rel.startswith(f"{q('raw')}."):
+            counted = store.counts(con, rel, cols, {c: blank(c) for c in cols},
+                                   {c: sorted(markers.get(c, [])) for c in cols})
+        if counted is None:
+            parts = [f"count(*) FILTER (WHERE {blank(c)})" for c in cols]
+            row = _count(con, f"SELECT count(*){''.join(', ' + x for x in parts)} FROM {rel}")
+            counted = (row[0], {c: row[1 + i] for i, c in enumerate(cols)})
+        total, missing = counted
+        cache[rel] = _MissingCounts({c: (total, missing[c]) for c in cols}, total)
     return cache[rel]
+
+
+class MissingCountStore:
+    """Blank or null counts of landed tables per delivered file version, kept between runs
+    in `<home>/state/missing_counts.json`.
+
+    A landed file version's rows do not change after landing, so its counts are computed once.
+    A version is identified by its file, content hash, landing time and row count (a re-landed
+    or trimmed version is counted again), a column's count by the column and its no-value
+    markers. `counts` scans only the versions (or columns) not held yet; versions no longer
+    in the table are forgotten when the store is saved."""
+
+    LOGIC = "missing_counts.v1"  # bump when the blank test changes
+
+    def __init__(self, path):
+        import json
+
+        self.path = path
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        self.tables: dict = data.get("tables", {}) if data.get("logic") == self.LOGIC else {}
+        self.seen: dict[str, set] = {}
+
+    def counts(self, con, rel: str, cols: list[str], blank: dict[str, str],
+               markers: dict[str, list]) -> tuple[int, dict[str, int]] | None:
+        names = {r[0] for r in con.execute(
+            f"SELECT * FROM {rel} LIMIT 0").description}
+        if not {"_source_file", "_file_sha256", "_loaded_at"} <= names:
+            return None
+        versions = con.execute(
+            f"SELECT _source_file, _file_sha256, CAST(max(_loaded_at) AS VARCHAR), count(*) "
+            f"FROM {rel} GROUP BY _source_file, _file_sha256").fetchall()
+        if any(v[0] is None or v[1] is None for v in versions):
+            return None  # rows of no file: count the table as a whole
+        keys = {"|".join(map(str, v)): v for v in versions}
+        sig = {c: hashlib.sha256(repr((c, markers.get(c, []))).encode()).hexdigest()[:16]
+               for c in cols}
+        held = self.tables.setdefault(rel, {})
+        need = [k for k in keys if k not in held
+                or any(sig[c] not in held[k]["missing"] for c in cols)]
+        if need and cols:
+            values = ", ".join(f"({_lit(keys[k][0])}, {_lit(keys[k][1])})" for k in need)
+            parts = "".join(f", count(*) FILTER (WHERE {blank[c]})" for c in cols)
+            rows = con.execute(
+                f"SELECT _source_file, _file_sha256, CAST(max(_loaded_at) AS VARCHAR), "
+                f"count(*){parts} FROM {rel} "
+                f"JOIN (VALUES {values}) AS qt_v(qt_file, qt_sha) "
+                f"ON qt_v.qt_file = _source_file AND qt_v.qt_sha = _file_sha256 "
+                f"GROUP BY _source_file, _file_sha256").fetchall()
+            for r in rows:
+                k = "|".join(map(str, r[:4]))
+                entry = held.setdefault(k, {"missing": {}})
+                entry["missing"].update({sig[c]: int(r[4 + i]) for i, c in enumerate(cols)})
+        elif need:
+            for k in need:
+                held.setdefault(k, {"missing": {}})
+        if any(k not in held or any(sig[c] not in held[k]["missing"] for c in cols)
+               for k in keys):
+            return None  # a version not counted (never expected): count the whole table
+        self.seen.setdefault(rel, set()).update(keys)
+        total = sum(int(v[3]) for v in versions)
+        return total, {c: sum(held[k]["missing"][sig[c]] for k in keys) for c in cols}
+
+    def save(self) -> None:
+        import json
+        import os
+
+        for rel, keys in self.seen.items():
+            held = self.tables.get(rel, {})
+            for k in [k for k in held if k not in keys]:
+                del held[k]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"logic": self.LOGIC, "tables": self.tables}),
+                       encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+_MISSING_STORES: dict[str, MissingCountStore] = {}
+MISSING_STORE_FILE = "missing_counts.json"
+
+
+def missing_store(settings: Settings) -> MissingCountStore:
+    """This home's MissingCountStore (one per process; saved by `save_missing_stores`)."""
+    path = settings.home / "state" / MISSING_STORE_FILE
+    return _MISSING_STORES.setdefault(str(path), MissingCountStore(path))
+
+
+def save_missing_stores() -> None:
+    for store in _MISSING_STORES.values():
+        store.save()
 
 
 class _MissingCounts(dict):
