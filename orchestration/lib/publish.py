@@ -215,16 +215,17 @@ def publish_version(settings: Settings, con, relations: dict[str, str],
     previous = _manifest(current).get("parquet_fingerprints", {})
     orders = {name: _order_by(con, name, order_schema or relation.split(".")[0])
               for name, relation in relations.items()}
-    if current is not None and fingerprints and all(
-            name in fingerprints
-            and previous.get(name) == _parquet_fingerprint(name, fingerprints[name], orders[name])
-            and (current / f"{name}.parquet").is_file() for name in relations):
+    parquet_fps = {name: _parquet_fingerprint(name, fp, orders[name])
+                   for name, fp in (fingerprints or {}).items() if name in relations}
+    same = {name for name, fp in parquet_fps.items() if current is not None
+            and previous.get(name) == fp and (current / f"{name}.parquet").is_file()}
+    if same and same == set(relations):
         return current  # readers already have exactly these marts
     version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{os.getpid()}"
     final = root / version
     partial = root / f".{version}.partial"
     partial.mkdir()
-    kept = {}
+    kept = dict(parquet_fps)
     if current is not None:
         for f in sorted(current.glob("*.parquet")):
             if f.stem not in relations:
@@ -234,19 +235,14 @@ def publish_version(settings: Settings, con, relations: dict[str, str],
     _crash_point("parquet")
     rows, unchanged = {}, []
     for name, relation in relations.items():
-        order = orders[name]
         target = partial / (name + ".parquet")
-        content = (fingerprints or {}).get(name)
-        fp = _parquet_fingerprint(name, content, order) if content else None
-        if fp is not None:
-            kept[name] = fp
-            old = current / target.name if current is not None else None
-            if previous.get(name) == fp and old is not None and old.is_file():
-                _link_or_copy(old, target)
-                unchanged.append(name)
-                continue
-        con.execute(f"copy (select * from {relation}{order}) to '{_sql_path(target)}' "
+        if name in same:
+            _link_or_copy(current / target.name, target)
+            unchanged.append(name)
+            continue
+        con.execute(f"copy (select * from {relation}{orders[name]}) to '{_sql_path(target)}' "
                     f"(format parquet, {parquet_kv(name)})")
+        content = (fingerprints or {}).get(name)
         rows[name] = (content.rows if isinstance(content, Fingerprint) else
                       con.execute(f"select count(*) from {relation}").fetchone()[0])
     os.rename(partial, final)  # still incomplete: no MANIFEST yet

@@ -15,6 +15,7 @@ and one facts validation across every model (`gate.run_checks`).
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 from collections.abc import Iterator
@@ -534,8 +535,6 @@ class MissingCountStore:
     LOGIC = "missing_counts.v1"  # bump when the blank test changes
 
     def __init__(self, path):
-        import json
-
         self.path = path
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -559,9 +558,12 @@ class MissingCountStore:
         sig = {c: hashlib.sha256(repr((c, markers.get(c, []))).encode()).hexdigest()[:16]
                for c in cols}
         held = self.tables.setdefault(rel, {})
-        need = [k for k in keys if k not in held
-                or any(sig[c] not in held[k]["missing"] for c in cols)]
-        if need and cols:
+
+        def counted(k: str) -> bool:
+            return k in held and all(sig[c] in held[k]["missing"] for c in cols)
+
+        need = [k for k in keys if not counted(k)]
+        if need:
             values = ", ".join(f"({_lit(keys[k][0])}, {_lit(keys[k][1])})" for k in need)
             parts = "".join(f", count(*) FILTER (WHERE {blank[c]})" for c in cols)
             rows = con.execute(
@@ -571,23 +573,15 @@ class MissingCountStore:
                 f"ON qt_v.qt_file = _source_file AND qt_v.qt_sha = _file_sha256 "
                 f"GROUP BY _source_file, _file_sha256").fetchall()
             for r in rows:
-                k = "|".join(map(str, r[:4]))
-                entry = held.setdefault(k, {"missing": {}})
+                entry = held.setdefault("|".join(map(str, r[:4])), {"missing": {}})
                 entry["missing"].update({sig[c]: int(r[4 + i]) for i, c in enumerate(cols)})
-        elif need:
-            for k in need:
-                held.setdefault(k, {"missing": {}})
-        if any(k not in held or any(sig[c] not in held[k]["missing"] for c in cols)
-               for k in keys):
+        if not all(counted(k) for k in keys):
             return None  # a version not counted (never expected): count the whole table
         self.seen.setdefault(rel, set()).update(keys)
         total = sum(int(v[3]) for v in versions)
         return total, {c: sum(held[k]["missing"][sig[c]] for k in keys) for c in cols}
 
     def save(self) -> None:
-        import json
-        import os
-
         for rel, keys in self.seen.items():
             held = self.tables.get(rel, {})
             for k in [k for k in held if k not in keys]:
@@ -606,7 +600,9 @@ MISSING_STORE_FILE = "missing_counts.json"
 def missing_store(settings: Settings) -> MissingCountStore:
     """This home's MissingCountStore (one per process; saved by `save_missing_stores`)."""
     path = settings.home / "state" / MISSING_STORE_FILE
-    return _MISSING_STORES.setdefault(str(path), MissingCountStore(path))
+    if str(path) not in _MISSING_STORES:  # read the file once, not per model
+        _MISSING_STORES[str(path)] = MissingCountStore(path)
+    return _MISSING_STORES[str(path)]
 
 
 def save_missing_stores() -> None:
