@@ -120,7 +120,8 @@ def main() -> int:
 
 
 _GUARD = '''#!{python}
-"""dbt, but it dies with its parent: a killed run never leaves dbt holding the warehouse."""
+"""dbt, but it dies with its parent: a killed run never leaves dbt holding the warehouse.
+Run by a warm dbt when the run started one."""
 import ctypes, os, signal, sys
 try:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -128,6 +129,14 @@ except OSError:
     pass
 if os.getppid() == 1:  # parent already gone
     sys.exit(137)
+if os.environ.get("QUALITRACE_DBT_WARM"):  # a warm dbt of this run (lib/dbt_warm.py)
+    try:
+        from orchestration.lib.dbt_warm import run_warm
+        code = run_warm(os.environ["QUALITRACE_DBT_WARM"], {argv!r} + sys.argv[1:])
+    except Exception:
+        code = None
+    if code is not None:
+        sys.exit(code)
 os.execv({argv[0]!r}, {argv!r} + sys.argv[1:])
 '''
 

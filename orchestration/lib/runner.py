@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from orchestration.lib import freshness
+from orchestration.lib import dbt_warm, freshness
 from orchestration.lib.partial_build import PARTIAL_PREFIX, UNCHANGED_META
 from orchestration.lib.pii import pii_salt
 from orchestration.lib.quality.after_run import LAUNCHED_BY_TAG
@@ -386,9 +386,13 @@ def _execute(settings: Settings, out: TextIO, log: TextIO,
         saved.append((lg, lg.propagate))
         lg.addHandler(handler)
         lg.propagate = False
+    warm = _start_warm_dbt(log)  # first: its imports overlap everything before the dbt step
     try:
         return _execute_quietly(settings, out, log, selection, rebuild)
     finally:
+        if warm is not None:
+            warm.stop()
+            os.environ.pop(dbt_warm.ADDRESS_ENV, None)
         for lg, propagate in saved:
             lg.removeHandler(handler)
             lg.propagate = propagate
@@ -455,6 +459,20 @@ def _release_abandoned_runs(instance, log: TextIO) -> None:
                                                   "before this run finished (killed?)")
         instance.event_log_storage.free_concurrency_slots_for_run(stale.run_id)
         log.write(f"released abandoned run {stale.run_id}\n")
+
+
+def _start_warm_dbt(log: TextIO):
+    """A warm dbt for this run (lib/dbt_warm.py), except on Spark (dbt runs in the Spark
+    environment) or with QUALITRACE_NO_WARM_DBT set; None when not started."""
+    from orchestration.lib.engine import ENGINE_ENV, SPARK
+
+    if os.environ.get(ENGINE_ENV) == SPARK or os.environ.get(dbt_warm.OFF_ENV):
+        return None
+    try:
+        return dbt_warm.start()
+    except Exception as e:  # noqa: BLE001 - only an optimisation: dbt starts itself otherwise
+        log.write(f"(warm dbt not started: {e!r})\n")
+        return None
 
 
 def _parse_dbt_meanwhile(settings: Settings) -> None:

@@ -1,50 +1,20 @@
 {#-
-  Forward trace: one row per (suspect, affected batch, shipment). Suspects:
-    batch        : the batch itself
-    supplier_lot : a material lot (suspect_id = material lot; supplier_lot carries the
-                   supplier's own lot number) -> the batches that consumed it
-    supplier     : a supplier -> the batches that consumed any of its lots
-    equipment    : a machine -> every batch produced on its line (had_excursion marks the
-                   batches with an excursion on that machine)
+  Forward trace: one row per (suspect, affected batch, shipment).
+    single suspects (batch, supplier_lot, supplier, equipment): the rows of
+                   int_forward_trace_single_suspects, which reads no complaint
     a combined suspect ranked in marts.suspect_ranking (suspect_kind line+shift, suspect_id
                    L03+night) -> the batches exposed to both parts (int_suspect_batch_exposure)
-  A batch that never shipped has one row with shipment_no NULL and units_at_risk 0.
+  Only the combined suspects depend on complaints. On DuckDB the table is kept between runs
+  (macros/marts/forward_trace.sql): every build replaces the combined-suspect rows and copies
+  the single-suspect rows only when int_forward_trace_single_suspects was rebuilt since the
+  last copy (or this model's code changed), so a new complaint does not rewrite a million rows.
+  Same rows as a full rebuild (tests/test_forward_trace_incremental.py).
 -#}
-with batches as (
-    select batch_code, product_code, product_model, line, batch_start, batch_end,
-           units_produced, units_shipped
-    from {{ ref('int_batches_enriched') }}
-),
-genealogy as (
-    select batch_code, material_lot, supplier_code, supplier_lot
-    from {{ ref('int_batch_genealogy') }}
-    where batch_code is not null
-),
-excursions as (
-    select batch_code, equipment_id, sum(excursion_count) as excursion_count
-    from {{ ref('int_batch_excursions') }}
-    group by batch_code, equipment_id
-),
-suspects as (
-    select 'batch' as suspect_kind, batch_code as suspect_id, batch_code,
-           cast(null as {{ dbt.type_string() }}) as supplier_lot, 0 as excursion_count
-    from batches
-    union all
-    select 'supplier_lot', material_lot, batch_code, min(supplier_lot), 0
-    from genealogy where material_lot is not null
-    group by material_lot, batch_code
-    union all
-    select distinct 'supplier', supplier_code, batch_code, cast(null as {{ dbt.type_string() }}), 0
-    from genealogy where supplier_code is not null
-    union all
-    select 'equipment', e.equipment_id, b.batch_code, cast(null as {{ dbt.type_string() }}),
-           coalesce(x.excursion_count, 0)
-    from (select distinct equipment_id, line from {{ latest_version(ref('stg_mes__equipment')) }} as eq
-          where equipment_id is not null) as e
-    join batches as b on b.line = e.line
-    left join excursions as x on x.batch_code = b.batch_code and x.equipment_id = e.equipment_id
-),
-pair_exposure as (
+{{ config(materialized=forward_trace_materialization(), incremental_strategy='append',
+          on_schema_change='sync_all_columns',
+          pre_hook="{{ forward_trace_prune() }}",
+          post_hook="{{ forward_trace_singles_copied() }}") }}
+with pair_exposure as (
     select suspect_kind, suspect_id, batch_code
     from {{ ref('int_suspect_batch_exposure') }}
 ),
@@ -61,44 +31,20 @@ pair_suspects as (
     select distinct
         {{ dbt.concat(["rp.kind_a", "'+'", "rp.kind_b"]) }} as suspect_kind,
         {{ dbt.concat(["rp.id_a", "'+'", "rp.id_b"]) }} as suspect_id,
-        ea.batch_code
+        ea.batch_code,
+        cast(null as {{ dbt.type_string() }}) as supplier_lot,
+        0 as excursion_count
     from ranked_pairs as rp
     join pair_exposure as ea on ea.suspect_kind = rp.kind_a and ea.suspect_id = rp.id_a
     join pair_exposure as eb
       on eb.suspect_kind = rp.kind_b and eb.suspect_id = rp.id_b and eb.batch_code = ea.batch_code
 ),
-all_suspects as (
-    select suspect_kind, suspect_id, batch_code, supplier_lot, excursion_count from suspects
-    union all
-    select suspect_kind, suspect_id, batch_code, cast(null as {{ dbt.type_string() }}), 0
-    from pair_suspects
-),
-shipments as (
-    select * from {{ ref('int_marts_batch_shipments') }}
+pair_rows as (
+    {{ forward_trace_rows('pair_suspects', ref('int_batches_enriched'),
+                          ref('int_marts_batch_shipments')) }}
 )
-select
-    {{ dbt.concat(["s.suspect_kind", "'|'", "s.suspect_id", "'|'", "s.batch_code", "'|'",
-                   "coalesce(sh.shipment_no, '')"]) }} as forward_trace_key,
-    s.suspect_kind,
-    s.suspect_id,
-    s.supplier_lot,
-    s.batch_code,
-    b.product_code,
-    b.product_model,
-    b.line,
-    b.batch_start,
-    b.batch_end,
-    b.units_produced,
-    {{ as_integer('s.excursion_count') }} as excursion_count,
-    s.excursion_count > 0 as had_excursion,
-    sh.shipment_no,
-    sh.customer_code,
-    sh.province_code,
-    sh.region,
-    sh.carrier,
-    coalesce(sh.units, 0) as units_at_risk,
-    sh.shipped_at,
-    sh.delivered_at
-from all_suspects as s
-join batches as b on b.batch_code = s.batch_code
-left join shipments as sh on sh.batch_code = s.batch_code
+{% if forward_trace_copies_singles() -%}
+select {{ forward_trace_columns() }} from {{ ref('int_forward_trace_single_suspects') }}
+union all
+{% endif -%}
+select {{ forward_trace_columns() }} from pair_rows

@@ -1,0 +1,219 @@
+"""A warm dbt: a process that has imported dbt before the dbt step needs it.
+
+Starting dbt costs seconds before it reads a file: the interpreter, then dbt-core, the DuckDB
+adapter and, for the Python model (marts.suspect_ranking), pandas and SciPy. `qualitrace run`
+starts this server first, so those imports overlap loading the code location and ingest on
+the other core. When the dbt step starts dbt, the guard script (lib/dbt_project.py) hands its
+command line, environment, working directory and standard streams to the server over a Unix
+socket; the server forks a child that runs that dbt command with them, and the guard waits for
+its exit code. dagster-dbt reads the same stdout and sees the same dbt.
+
+Nothing else changes: the child is a fresh fork of a process that has only imported modules
+(it never ran dbt or opened the warehouse), it gets the guard's environment as its own, it
+dies with the server (which dies with the run) and with the guard (its socket closes), and a
+signal sent to the guard is passed on to it. Without a server (a run started from the Dagster
+UI or daemon), or if it cannot be reached, the guard runs dbt itself as before.
+
+Only stdlib imports at module level: the guard imports this module before deciding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+ADDRESS_ENV = "QUALITRACE_DBT_WARM"  # the server's socket, for the guard
+OFF_ENV = "QUALITRACE_NO_WARM_DBT"  # set (to anything): `qualitrace run` starts no server
+# what a dbt build imports, in the order dbt imports it; the last ones serve the Python model
+PRELOAD = ("dbt.cli.main", "dbt.task.build", "dbt.parser.manifest", "dbt.adapters.duckdb",
+           "dbt.adapters.duckdb.impl", "agate", "numpy", "pandas", "pyarrow", "scipy.stats")
+_MAX_MESSAGE = 1 << 20
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    import ctypes
+
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+# ---- the run's side --------------------------------------------------------------------------
+
+class WarmDbt:
+    """The server process of one run (`start`), stopped with `stop` (or when the run dies)."""
+
+    def __init__(self, proc: subprocess.Popen, folder: Path):
+        self.proc, self.folder = proc, folder
+        self.address = str(folder / "dbt.sock")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        for p in (Path(self.address), self.folder):
+            with contextlib.suppress(OSError):
+                p.unlink() if p.is_socket() else p.rmdir()
+
+
+def start() -> WarmDbt:
+    """Start the server (it imports dbt in the background) and point dbt's guard at it through
+    this process's environment, which dagster-dbt passes on to dbt."""
+    folder = Path(tempfile.mkdtemp(prefix="qt-dbt-"))  # 0700: only this user can connect
+    warm = WarmDbt(None, folder)  # type: ignore[arg-type]
+    warm.proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.lib.dbt_warm", warm.address, str(os.getpid())],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=str(Path(__file__).resolve().parents[2]))
+    os.environ[ADDRESS_ENV] = warm.address
+    return warm
+
+
+# ---- the guard's side ------------------------------------------------------------------------
+
+def run_warm(address: str, argv: list[str]) -> int | None:
+    """Run `argv` (dbt's command line) in the warm server with this process's environment,
+    working directory and standard streams; its exit code, or None when there is no server
+    that answers (the caller then runs dbt itself)."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(address)
+    except OSError:
+        conn.close()
+        return None
+    message = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+    socket.send_fds(conn, [struct.pack("!I", len(message)) + message], [0, 1, 2])
+    reader = conn.makefile("r", encoding="utf-8")
+    first = reader.readline().split()
+    if first[:1] != ["pid"]:
+        return None  # the server refused before forking: nothing ran
+    try:  # from here on dbt runs: never None, which would start a second one
+        child = int(first[1])
+
+        def forward(signum, _frame):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, forward)
+        last = reader.readline().split()
+        return int(last[1]) if last[:1] == ["exit"] else 2  # the child died without a word
+    except Exception:  # noqa: BLE001
+        return 2
+
+
+# ---- the server ------------------------------------------------------------------------------
+
+def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
+    head, fds, _flags, _addr = socket.recv_fds(conn, 4 + _MAX_MESSAGE, 3)
+    size = struct.unpack("!I", head[:4])[0]
+    body = head[4:]
+    while len(body) < size:
+        more = conn.recv(size - len(body))
+        if not more:
+            raise ConnectionError("the guard closed the connection")
+        body += more
+    return json.loads(body), list(fds)
+
+
+def _same_user(conn: socket.socket) -> bool:
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid == os.getuid()
+
+
+def _child(listener: socket.socket, conn: socket.socket, request: dict, fds: list[int]) -> None:
+    """In the forked child: become the guard's dbt, run it, report the exit code. Never
+    returns."""
+    code = 2
+    try:
+        _die_with_parent()
+        listener.close()
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        conn.sendall(f"pid {os.getpid()}\n".encode())
+
+        def watch() -> None:  # the guard is gone (killed): so is this dbt
+            with contextlib.suppress(OSError):
+                while conn.recv(1):
+                    pass
+            os._exit(137)
+
+        threading.Thread(target=watch, daemon=True).start()
+        from dbt.cli.main import cli
+
+        sys.argv = ["dbt", *request["argv"][1:]]
+        try:
+            cli()
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BaseException:  # noqa: BLE001 - report it on dbt's stderr, exit non-zero
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        with contextlib.suppress(OSError):
+            conn.sendall(f"exit {code}\n".encode())
+        os._exit(code)
+
+
+def serve(address: str) -> None:
+    for name in PRELOAD:
+        with contextlib.suppress(Exception):
+            __import__(name)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(4)
+    signal.signal(signal.SIGCHLD, lambda *_: _reap())
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except InterruptedError:
+            continue
+        fds: list[int] = []
+        try:
+            if not _same_user(conn):
+                continue
+            request, fds = _receive(conn)
+            if len(fds) != 3:
+                continue
+            if os.fork() == 0:
+                _child(listener, conn, request, fds)
+        except (OSError, ValueError, ConnectionError):
+            pass
+        finally:
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            conn.close()
+
+
+def _reap() -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+if __name__ == "__main__":
+    _die_with_parent()
+    if os.getppid() != int(sys.argv[2]):  # the run ended before this line
+        sys.exit(0)
+    serve(sys.argv[1])

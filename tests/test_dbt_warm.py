@@ -1,0 +1,71 @@
+"""The warm dbt (orchestration/lib/dbt_warm.py): the guard's dbt command runs in a fork of a
+server that imported dbt beforehand, with the guard's streams and exit code; without a server
+the guard runs dbt itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from orchestration.lib import dbt_warm
+from orchestration.lib.dbt_project import dbt_cli_path, guard_script
+
+CLIENT = ("import sys; from orchestration.lib.dbt_warm import run_warm; "
+          "code = run_warm(sys.argv[1], ['dbt', *sys.argv[2:]]); "
+          "sys.exit(99 if code is None else code)")
+
+
+@pytest.fixture
+def warm():
+    server = dbt_warm.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        os.environ.pop(dbt_warm.ADDRESS_ENV, None)
+
+
+def _client(address: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    deadline = time.monotonic() + timeout
+    while True:  # the server binds its socket once it has imported dbt
+        proc = subprocess.run([sys.executable, "-c", CLIENT, address, *args],
+                              capture_output=True, text=True, timeout=timeout, check=False)
+        if proc.returncode != 99 or time.monotonic() > deadline:
+            return proc
+        time.sleep(0.2)
+
+
+def test_the_server_runs_dbt_with_the_guards_streams_and_exit_code(warm):
+    ok = _client(warm.address, "--version")
+    assert ok.returncode == 0, ok.stderr
+    assert "Core" in ok.stdout + ok.stderr  # dbt's own output, on the client's streams
+    bad = _client(warm.address, "no-such-command")
+    assert bad.returncode == 2, bad.stdout + bad.stderr  # dbt's usage error, passed back
+
+
+def test_the_guard_uses_the_server_and_runs_dbt_itself_without_one(warm, tmp_path):
+    guard = tmp_path / "dbt"
+    guard.write_text(guard_script([dbt_cli_path()]))
+    guard.chmod(0o755)
+    assert _client(warm.address, "--version").returncode == 0  # the server is up
+    env = {**os.environ, dbt_warm.ADDRESS_ENV: warm.address}
+    via_server = subprocess.run([str(guard), "--version"], env=env, capture_output=True, check=False,
+                                text=True, timeout=120)
+    assert via_server.returncode == 0 and "Core" in via_server.stdout + via_server.stderr
+    env[dbt_warm.ADDRESS_ENV] = str(tmp_path / "nobody-listens.sock")
+    itself = subprocess.run([str(guard), "--version"], env=env, capture_output=True, check=False,
+                            text=True, timeout=120)
+    assert itself.returncode == 0 and "Core" in itself.stdout + itself.stderr
+
+
+def test_no_server_no_answer_and_stop_removes_it(warm, tmp_path):
+    assert dbt_warm.run_warm(str(tmp_path / "missing.sock"), ["dbt", "--version"]) is None
+    assert _client(warm.address, "--version").returncode == 0
+    warm.stop()
+    assert warm.proc.poll() is not None
+    assert not os.path.exists(warm.address) and not warm.folder.exists()
+    assert dbt_warm.run_warm(warm.address, ["dbt", "--version"]) is None
