@@ -26,7 +26,6 @@ def warm():
         yield server
     finally:
         server.stop()
-        os.environ.pop(dbt_warm.ADDRESS_ENV, None)
 
 
 def _client(address: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -68,4 +67,5 @@ def test_no_server_no_answer_and_stop_removes_it(warm, tmp_path):
     warm.stop()
     assert warm.proc.poll() is not None
     assert not os.path.exists(warm.address) and not warm.folder.exists()
+    assert dbt_warm.ADDRESS_ENV not in os.environ
     assert dbt_warm.run_warm(warm.address, ["dbt", "--version"]) is None

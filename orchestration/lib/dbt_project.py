@@ -129,10 +129,10 @@ except OSError:
     pass
 if os.getppid() == 1:  # parent already gone
     sys.exit(137)
-if os.environ.get("QUALITRACE_DBT_WARM"):  # a warm dbt of this run (lib/dbt_warm.py)
+if os.environ.get({warm_env!r}):  # a warm dbt of this run (lib/dbt_warm.py)
     try:
         from orchestration.lib.dbt_warm import run_warm
-        code = run_warm(os.environ["QUALITRACE_DBT_WARM"], {argv!r} + sys.argv[1:])
+        code = run_warm(os.environ[{warm_env!r}], {argv!r} + sys.argv[1:])
     except Exception:
         code = None
     if code is not None:
@@ -149,7 +149,9 @@ def guarded_dbt_executable(settings: Settings) -> Path:
 
 def guard_script(argv: list[str]) -> str:
     """A Python script that runs `argv` (plus its own arguments) and dies with its parent."""
-    return _GUARD.format(python=sys.executable, argv=list(argv))
+    from orchestration.lib.dbt_warm import ADDRESS_ENV
+
+    return _GUARD.format(python=sys.executable, argv=list(argv), warm_env=ADDRESS_ENV)
 
 
 def write_executable(path: Path, text: str) -> Path:

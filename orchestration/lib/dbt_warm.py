@@ -36,6 +36,7 @@ OFF_ENV = "QUALITRACE_NO_WARM_DBT"  # set (to anything): `qualitrace run` starts
 # what a dbt build imports, in the order dbt imports it; the last ones serve the Python model
 PRELOAD = ("dbt.cli.main", "dbt.task.build", "dbt.parser.manifest", "dbt.adapters.duckdb",
            "dbt.adapters.duckdb.impl", "agate", "numpy", "pandas", "pyarrow", "scipy.stats")
+SOCKET = "dbt.sock"  # in the server's private folder
 _MAX_MESSAGE = 1 << 20
 _PR_SET_PDEATHSIG = 1
 
@@ -54,9 +55,12 @@ class WarmDbt:
 
     def __init__(self, proc: subprocess.Popen, folder: Path):
         self.proc, self.folder = proc, folder
-        self.address = str(folder / "dbt.sock")
+        self.address = str(folder / SOCKET)
 
     def stop(self) -> None:
+        """Stop the server and forget it: later dbt commands start dbt themselves."""
+        if os.environ.get(ADDRESS_ENV) == self.address:
+            del os.environ[ADDRESS_ENV]
         if self.proc.poll() is None:
             self.proc.kill()
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
@@ -70,11 +74,12 @@ def start() -> WarmDbt:
     """Start the server (it imports dbt in the background) and point dbt's guard at it through
     this process's environment, which dagster-dbt passes on to dbt."""
     folder = Path(tempfile.mkdtemp(prefix="qt-dbt-"))  # 0700: only this user can connect
-    warm = WarmDbt(None, folder)  # type: ignore[arg-type]
-    warm.proc = subprocess.Popen(
-        [sys.executable, "-m", "orchestration.lib.dbt_warm", warm.address, str(os.getpid())],
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.lib.dbt_warm", str(folder / SOCKET),
+         str(os.getpid())],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         cwd=str(Path(__file__).resolve().parents[2]))
+    warm = WarmDbt(proc, folder)
     os.environ[ADDRESS_ENV] = warm.address
     return warm
 

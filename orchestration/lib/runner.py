@@ -392,7 +392,6 @@ def _execute(settings: Settings, out: TextIO, log: TextIO,
     finally:
         if warm is not None:
             warm.stop()
-            os.environ.pop(dbt_warm.ADDRESS_ENV, None)
         for lg, propagate in saved:
             lg.removeHandler(handler)
             lg.propagate = propagate

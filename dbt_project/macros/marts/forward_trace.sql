@@ -79,6 +79,11 @@ left join {{ shipments }} as sh on sh.batch_code = s.batch_code
                                   identifier='forward_trace__state')) }}
 {%- endmacro %}
 
+{% macro _forward_trace_state_ddl(state) -%}
+create table if not exists {{ state }} (kind {{ dbt.type_string() }}, build_id {{ dbt.type_string() }},
+                                        code_hash {{ dbt.type_string() }})
+{%- endmacro %}
+
 {% macro _forward_trace_code_hash() -%}
     {{ return(local_md5(model.raw_code)) }}
 {%- endmacro %}
@@ -120,8 +125,7 @@ where suspect_kind not in {{ forward_trace_single_kinds() }}
 {% macro default__forward_trace_singles_built() -%}
 {%- if execute -%}
 {%- set state = _forward_trace_state(this) -%}
-create table if not exists {{ state }} (kind {{ dbt.type_string() }}, build_id {{ dbt.type_string() }},
-                                        code_hash {{ dbt.type_string() }});
+{{ _forward_trace_state_ddl(state) }};
 delete from {{ state }} where kind = 'built';
 insert into {{ state }} values ('built', '{{ invocation_id }}', '')
 {%- endif -%}
@@ -135,8 +139,7 @@ insert into {{ state }} values ('built', '{{ invocation_id }}', '')
 {% macro default__forward_trace_singles_copied() -%}
 {%- if execute -%}
 {%- set state = _forward_trace_state(ref('int_forward_trace_single_suspects')) -%}
-create table if not exists {{ state }} (kind {{ dbt.type_string() }}, build_id {{ dbt.type_string() }},
-                                        code_hash {{ dbt.type_string() }});
+{{ _forward_trace_state_ddl(state) }};
 delete from {{ state }} where kind = 'copied';
 insert into {{ state }}
 select 'copied', build_id, '{{ _forward_trace_code_hash() }}' from {{ state }} where kind = 'built'
