@@ -43,6 +43,12 @@ def test_events_land_in_dagsters_files_and_read_back(tmp_path):
         assert (runs_dir / "index.db").is_file()
         assert (settings.dagster_home / "history" / "runs.db").is_file()
         written = len(instance.all_logs(result.run_id))
+        # its connections commit without an fsync per event (WAL + synchronous=NORMAL)
+        storage = instance.event_log_storage
+        for shard in ("index", result.run_id):
+            with storage._connect(shard) as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
     finally:
         instance.dispose()
 

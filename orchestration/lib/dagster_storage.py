@@ -13,6 +13,11 @@ the index and the most recent run shards, so an event costs a statement and a co
 their schema and what is written are Dagster's own: the UI (`qualitrace dev`, which uses the
 same `dagster.yaml`) and older homes read them as before. Each write still commits at once,
 so a reader in another process sees every event as soon as it is stored.
+
+Its connections also set `synchronous=NORMAL` (SQLite's advice for WAL databases, which
+Dagster's are): a commit no longer waits for the disk (an fsync per event, about 0.8 s of a
+one-file run); the log is synced at each checkpoint. A crash of this process loses nothing;
+a power cut can lose the last events before a checkpoint, never the database.
 """
 
 from __future__ import annotations
@@ -30,6 +35,12 @@ from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy.pool import QueuePool
 
 KEPT_RUN_SHARDS = 4  # run shards whose engine stays open (the index shard always does)
+
+
+def _sync_at_checkpoints(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
@@ -54,6 +65,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             poolclass=QueuePool, pool_size=1, max_overflow=4,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         )
+        db.event.listen(engine, "connect", _sync_at_checkpoints)
         self._engines[shard] = engine
         runs = [s for s in self._engines if s != INDEX_SHARD_NAME]
         for old in runs[:-KEPT_RUN_SHARDS]:

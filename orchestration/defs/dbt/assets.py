@@ -136,11 +136,13 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
                   step: str, extra_args: tuple[str, ...] = (), first: Iterable = (),
                   engine: str = DUCKDB, master: str | None = None) -> Iterator:
     """`dbt build` of the selected models under the warehouse lock; events with row counts,
-    after the events `first` (read once dbt has exited: Dagster's event writes then no longer
-    compete with GX's import, which runs in a thread while dbt builds).
+    after the events `first` (the models left out of a partial build).
 
-    Events are buffered until dbt exits so row counts can be read from the warehouse
-    (DuckDB allows one writer process: counting while dbt runs would fail).
+    `first` is read before dbt starts (it may read the warehouse) and handed to Dagster while
+    dbt starts and builds: storing those few hundred events took about a second after dbt
+    had finished, while this process only waited for dbt. dbt's own events are buffered until
+    it exits so row counts can be read from the warehouse (DuckDB allows one writer process:
+    counting while dbt runs would fail).
 
     On Spark (`engine`, `master`: lib/engine.py) the landing is exported as Parquet first,
     dbt runs in the Spark environment with the `spark` target, and its tables are then
@@ -159,6 +161,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
         adopt_background_parse(settings, step)
     ensure_dictionary_files(settings)
     args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test", *extra_args]
+    first = list(first)
     with warehouse_lock(settings):
         if engine == SPARK:
             rows = spark.export_landing(settings.warehouse, spark.spark_paths(settings.home).landing)
@@ -170,6 +173,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
         with _env_while_dbt_starts(env):
             invocation = dbt.cli(args, context=context, raise_on_error=False,
                                  target_path=settings.dbt_target / step)
+        yield from first
         events = []
         for event in invocation.stream():
             events.append(event)
@@ -186,7 +190,6 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
             context.log.info(f"Spark build linked into the warehouse: {len(linked)} tables read "
                              f"in place from {spark.spark_paths(settings.home).warehouse}")
         counts = _row_counts(settings, keys) if settings.warehouse.exists() else {}
-        yield from first
     for event in events:
         if isinstance(event, dg.Output):
             key = context.asset_key_for_output(event.output_name)
