@@ -269,6 +269,7 @@ def _write_serving(path: Path, final_dir: Path, marts: list[str]) -> None:
 
     con = duckdb.connect(str(path))
     try:
+        con.execute("begin transaction")  # one commit, not one per view and column comment
         con.execute("create schema if not exists marts")
         for m in marts:
             con.execute(f"create view marts.{m} as select * from "
@@ -278,6 +279,7 @@ def _write_serving(path: Path, final_dir: Path, marts: list[str]) -> None:
                 "and table_name = ?", [m]).fetchall()]
             for stmt in comment_statements(m, cols):  # every column explained where read
                 con.execute(stmt)
+        con.execute("commit")
     finally:
         con.close()
 

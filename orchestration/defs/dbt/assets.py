@@ -29,7 +29,7 @@ from orchestration.lib.home_resource import QualitraceHome
 from orchestration.lib.pii import ENV_VAR as SALT_ENV
 from orchestration.lib.pii import pii_salt
 from orchestration.lib.settings import Settings
-from orchestration.lib.warehouse import connect, stored_relations, warehouse_lock
+from orchestration.lib.warehouse import connect, release, stored_relations, warehouse_lock
 
 PROJECT = get_dbt_project()
 TRANSLATOR = QualitraceDbtTranslator()
@@ -162,6 +162,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
     ensure_dictionary_files(settings)
     args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test", *extra_args]
     first = list(first)
+    release(settings)  # dbt opens the file in its own process
     with warehouse_lock(settings):
         if engine == SPARK:
             rows = spark.export_landing(settings.warehouse, spark.spark_paths(settings.home).landing)

@@ -17,6 +17,7 @@ import io
 import json
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -293,7 +294,7 @@ def _select_list(spec: EntitySpec, cols: ColumnMap, col) -> tuple[list[str], str
 
 def _stored_forms(spec: EntitySpec, values: dict[str, str]) -> dict[str, str]:
     """SQL for what is stored of each field: personal fields pseudonymised (pii.pseudonymise,
-    through the qt_* functions of register_pii_functions), free text masked; the clear values
+    through the qt_* functions of pii_functions), free text masked; the clear values
     never reach a table."""
     pii = sorted(spec.pii)
     names = "[" + ", ".join(sql_literal(f) for f in pii) + "]"
@@ -309,8 +310,13 @@ def _stored_forms(spec: EntitySpec, values: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def register_pii_functions(con, salt: str) -> None:
-    """qt_pseudonym(fields, values, field) and qt_mask_text(text) on this connection."""
+@contextlib.contextmanager
+def pii_functions(con, salt: str) -> Iterator[None]:
+    """qt_pseudonym(fields, values, field) and qt_mask_text(text) on this connection, for the
+    block. A Python function is registered in the database's catalog, which the other
+    connections of this process share while a run keeps the warehouse open
+    (warehouse.kept_open): it is removed again at the end of the block, so it never outlives
+    the connection that owns it (calling it after that crashes DuckDB)."""
     from duckdb.sqltypes import VARCHAR
 
     from orchestration.lib.pii import mask_text, pseudonymise
@@ -318,13 +324,19 @@ def register_pii_functions(con, salt: str) -> None:
     def pseudonym(fields, values, field):
         return pseudonymise(dict(zip(fields, values, strict=True)), salt)[field]
 
-    for name in ("qt_pseudonym", "qt_mask_text"):
-        with contextlib.suppress(duckdb.Error, ValueError):  # not registered here yet
-            con.remove_function(name)
     con.create_function("qt_pseudonym", pseudonym,
                         [duckdb.list_type(VARCHAR), duckdb.list_type(VARCHAR), VARCHAR], VARCHAR,
                         null_handling="special")
-    con.create_function("qt_mask_text", mask_text, [VARCHAR], VARCHAR)
+    try:
+        con.create_function("qt_mask_text", mask_text, [VARCHAR], VARCHAR)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(duckdb.Error):  # a result left unread blocks the removal
+                con.complete()
+            con.remove_function("qt_mask_text")
+    finally:
+        con.remove_function("qt_pseudonym")
 
 
 def _write_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: CsvPlan,
@@ -690,8 +702,7 @@ def _flush(settings: Settings, spec: EntitySpec, pending: list[_Pending],
            touched: list[tuple[DeliveredFile, Fingerprint]],
            summary: IngestSummary) -> list[FileResult]:
     out = []
-    with connect(settings) as con:
-        register_pii_functions(con, pii_salt(settings))
+    with connect(settings) as con, pii_functions(con, pii_salt(settings)):
         for df, fp in touched:  # same content, new mtime: remember it for fast skips
             con.execute("UPDATE raw._file_manifest SET mtime = ?, ctime = ? WHERE path = ? "
                         "AND sha256 = ?", [df.mtime, df.ctime, df.rel_path, fp.sha256])
@@ -723,10 +734,9 @@ def ingest_file(settings: Settings, spec: EntitySpec, df: DeliveredFile,
         item.plan = prepare(df, fp, spec, workdir or settings.home / "tmp" / "ingest")
     except IngestError as exc:
         item.error = exc
-    with connect(settings) as con:
+    with connect(settings) as con, pii_functions(con, pii_salt(settings)):
         ensure_governance_tables(con)
         ensure_raw_table(con, spec)
-        register_pii_functions(con, pii_salt(settings))
         try:
             return _commit(con, spec, item)
         finally:
