@@ -10,7 +10,11 @@ from __future__ import annotations
 import dagster as dg
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
-from orchestration.lib.dagster_storage import KEPT_RUN_SHARDS, PooledSqliteEventLogStorage
+from orchestration.lib.dagster_storage import (
+    KEPT_RUN_SHARDS,
+    PooledSqliteEventLogStorage,
+    QualitraceRunStorage,
+)
 from orchestration.lib.devserver import write_instance_config
 from orchestration.lib.settings import get_settings
 
@@ -117,9 +121,29 @@ def test_a_home_written_before_keeps_its_run_history(tmp_path):
     new = _instance(settings)
     try:
         assert isinstance(new.event_log_storage, PooledSqliteEventLogStorage)
+        assert isinstance(new.run_storage, QualitraceRunStorage)
         assert new.get_run_by_id(before).is_success
         assert new.get_latest_materialization_event(dg.AssetKey("shipments")).run_id == before
         after = dg.materialize([batches, shipments], instance=new).run_id
         assert {r.run_id for r in new.get_runs()} == {before, after}
     finally:
         new.dispose()
+
+
+def test_run_storage_knows_a_stored_plan_snapshot_by_its_id(tmp_path):
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    write_instance_config(settings)
+    instance = _instance(settings)
+    try:
+        storage = instance.run_storage
+        assert isinstance(storage, QualitraceRunStorage)
+        result = dg.materialize([batches, shipments], instance=instance)
+        plan_id = instance.get_run_by_id(result.run_id).execution_plan_snapshot_id
+        assert plan_id and storage.has_execution_plan_snapshot(plan_id)
+        assert storage.get_execution_plan_snapshot(plan_id) is not None
+        assert not storage.has_execution_plan_snapshot("0" * 40)
+        # the same plan again: Dagster finds it stored and the second run reuses it
+        again = dg.materialize([batches, shipments], instance=instance)
+        assert instance.get_run_by_id(again.run_id).execution_plan_snapshot_id == plan_id
+    finally:
+        instance.dispose()

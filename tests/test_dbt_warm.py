@@ -69,3 +69,53 @@ def test_no_server_no_answer_and_stop_removes_it(warm, tmp_path):
     assert not os.path.exists(warm.address) and not warm.folder.exists()
     assert dbt_warm.ADDRESS_ENV not in os.environ
     assert dbt_warm.run_warm(warm.address, ["dbt", "--version"]) is None
+
+
+SHORTCUTS = """
+import sys
+from pathlib import Path
+from dbt.cli import requires
+from dbt.contracts.graph.manifest import Manifest
+from dbt.parser.manifest import extended_mashumuro_decoder
+from orchestration.lib import dbt_warm
+
+path = Path(sys.argv[1])
+calls = []
+def recorded_parse(runtime_config, write_perf_info, write, write_json, integrations):
+    calls.append((write, write_json))
+    return "parsed"
+requires.parse_manifest = recorded_parse
+preloaded = dbt_warm._preload(path)
+assert preloaded is not None and preloaded[0] == path.read_bytes()
+changed = Manifest.from_msgpack(preloaded[0], decoder=extended_mashumuro_decoder)
+changed.metadata.invocation_id = "another-parse"
+other = changed.to_msgpack()
+assert other != preloaded[0]
+dbt_warm._shortcuts(["dbt", "build", "--select", "x"], preloaded)
+# the very bytes dbt reads: the server's decoded manifest; other bytes: decoded as always
+assert Manifest.from_msgpack(path.read_bytes(), decoder=extended_mashumuro_decoder) is preloaded[1]
+again = Manifest.from_msgpack(other, decoder=extended_mashumuro_decoder)
+assert again is not preloaded[1] and again.metadata.invocation_id == "another-parse"
+# a build parses without writing manifest.json first (it writes it when it ends)
+assert requires.parse_manifest(None, False, True, True, []) == "parsed"
+assert calls == [(False, True)]
+print("ok")
+"""
+
+
+def test_the_child_reuses_the_decoded_parse_and_skips_the_first_manifest_write():
+    from orchestration.lib.dbt_project import DBT_PROJECT_DIR, PARTIAL_PARSE, ensure_manifest
+
+    ensure_manifest()
+    saved = DBT_PROJECT_DIR / "target" / PARTIAL_PARSE
+    assert saved.is_file()
+    proc = subprocess.run([sys.executable, "-c", SHORTCUTS, str(saved)], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
+
+
+def test_without_a_saved_parse_nothing_is_preloaded(tmp_path):
+    assert dbt_warm._preload(None) is None
+    assert dbt_warm._preload(tmp_path / "missing.msgpack") is None
+    (tmp_path / "broken.msgpack").write_bytes(b"not msgpack")
+    assert dbt_warm._preload(tmp_path / "broken.msgpack") is None

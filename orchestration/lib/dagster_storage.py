@@ -31,6 +31,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
 )
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy.pool import QueuePool
 
@@ -94,3 +95,16 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._dispose_engines()
         super().dispose()
+
+
+class QualitraceRunStorage(SqliteRunStorage):
+    """Dagster's SQLite run storage; asking whether an execution plan snapshot is stored reads
+    its id instead of loading and decompressing the whole snapshot (Dagster's default: 0.16 s
+    of creating every run of this pipeline's ~100 assets and ~230 checks)."""
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value) -> QualitraceRunStorage:
+        return cls.from_local(inst_data=inst_data, **config_value)
+
+    def has_execution_plan_snapshot(self, execution_plan_snapshot_id: str) -> bool:
+        return self._has_snapshot_id(execution_plan_snapshot_id)

@@ -26,9 +26,10 @@ telemetry:
   enabled: false
 # Dagster's own SQLite files and layout (history/runs.db, history/runs/<run>.db, schedules/);
 # the event log keeps its database engines open between events (lib/dagster_storage.py).
+# The run storage checks for a stored plan snapshot by its id (lib/dagster_storage.py).
 run_storage:
-  module: dagster._core.storage.runs
-  class: SqliteRunStorage
+  module: orchestration.lib.dagster_storage
+  class: QualitraceRunStorage
   config:
     base_dir: {history}
 event_log_storage:

@@ -402,7 +402,7 @@ def _execute(settings: Settings, out: TextIO, log: TextIO,
         saved.append((lg, lg.propagate))
         lg.addHandler(handler)
         lg.propagate = False
-    warm = _start_warm_dbt(log)  # first: its imports overlap everything before the dbt step
+    warm = _start_warm_dbt(settings, log)  # first: its imports overlap the steps before dbt
     try:
         return _execute_quietly(settings, out, log, selection, rebuild)
     finally:
@@ -476,15 +476,16 @@ def _release_abandoned_runs(instance, log: TextIO) -> None:
         log.write(f"released abandoned run {stale.run_id}\n")
 
 
-def _start_warm_dbt(log: TextIO):
+def _start_warm_dbt(settings: Settings, log: TextIO):
     """A warm dbt for this run (lib/dbt_warm.py), except on Spark (dbt runs in the Spark
     environment) or with QUALITRACE_NO_WARM_DBT set; None when not started."""
+    from orchestration.lib.dbt_project import DBT_STEPS
     from orchestration.lib.engine import ENGINE_ENV, SPARK
 
     if os.environ.get(ENGINE_ENV) == SPARK or os.environ.get(dbt_warm.OFF_ENV):
         return None
     try:
-        return dbt_warm.start()
+        return dbt_warm.start(settings.dbt_target / DBT_STEPS[0] / "partial_parse.msgpack")
     except Exception as e:  # noqa: BLE001 - only an optimisation: dbt starts itself otherwise
         log.write(f"(warm dbt not started: {e!r})\n")
         return None
