@@ -268,3 +268,64 @@ def test_dagster_asset_publishes_tables_and_docs(tmp_path):
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
     assert con.execute("select count(*) from dictionary.fields").fetchone()[0] > 100
     con.close()
+
+
+def test_an_unchanged_dictionary_is_not_published_again(tmp_path, monkeypatch):
+    """A run whose dictionary and code match the last publication leaves the tables, Parquet
+    files and pages in place; any of them missing, or another dictionary, publishes again."""
+    import shutil
+
+    import dagster as dg
+
+    from orchestration.defs.dictionary.assets import dictionary_tables
+    from orchestration.lib.home_resource import QualitraceHome
+    from orchestration.lib.settings import get_settings
+
+    settings = get_settings(tmp_path, tmp_path / "exports")
+
+    def run() -> tuple[str, dict]:
+        result = dg.materialize([dictionary_tables],
+                                resources={"qualitrace": QualitraceHome(home=str(tmp_path))})
+        assert result.success
+        meta = result.get_asset_materialization_events()[0].materialization.metadata
+        return _published(settings), {k: v.value for k, v in meta.items() if k.startswith("rows/")}
+
+    first_mtime, first_rows = run()
+    con = duckdb.connect(str(settings.warehouse))  # another step's table in the schema
+    con.execute("create table dictionary.escalation_rules as select 1 as rule")
+    con.close()
+    second_mtime, second_rows = run()
+    assert second_mtime == first_mtime and second_rows == first_rows  # nothing rewritten
+    (settings.reports / "dictionary.html").unlink()
+    third_mtime, third_rows = run()
+    assert third_mtime != first_mtime and third_rows == first_rows
+    assert (settings.reports / "dictionary.html").is_file()
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute("delete from dictionary.fields where true")  # tables that no longer match
+    con.close()
+    fourth_mtime, _ = run()
+    assert fourth_mtime != third_mtime
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    assert con.execute("select count(*) from dictionary.fields").fetchone()[0] == first_rows["rows/fields"]
+    con.close()
+    # another dictionary (a plant overlay adds a channel spelling): published again
+    overlay = tmp_path / "dictionary"
+    overlay.mkdir()
+    (overlay / "channels.yml").write_text(
+        "vocabularies:\n  channel:\n    hotline: {spellings: [客服热线新号]}\n", encoding="utf-8")
+    monkeypatch.setenv("QUALITRACE_HOME", str(tmp_path))
+    fifth_mtime, _ = run()
+    assert fifth_mtime != fourth_mtime
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    assert con.execute("select count(*) from dictionary.vocabularies "
+                       "where spelling = '客服热线新号'").fetchone()[0] == 1
+    con.close()
+    shutil.rmtree(overlay)
+    assert run()[0] != fifth_mtime  # the overlay removed: the shipped dictionary again
+
+
+def _published(settings) -> float:
+    """When the Parquet folder of the dictionary was last written."""
+    from orchestration.lib.dictionary.tables import STAMP
+
+    return (settings.dictionary_tables / STAMP).stat().st_mtime_ns

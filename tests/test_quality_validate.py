@@ -225,7 +225,13 @@ def test_great_expectations_is_imported_lazily_and_can_be_prewarmed():
             "import orchestration.lib.quality, orchestration.lib.reconcile\n"
             "from orchestration.lib.quality import gx_engine\n"
             "assert 'great_expectations' not in sys.modules, 'imported eagerly'\n"
-            "gx_engine.prewarm().join(120)\n"
+            "assert 'pandas' not in sys.modules, 'pandas imported eagerly'\n"
+            "thread = gx_engine.prewarm()\n"
+            # the ORM is whole before GX's thread starts: Dagster's SQLAlchemy Core calls
+            # its inspection hook from this thread meanwhile
+            "orm_exc = sys.modules.get('sqlalchemy.orm.exc')\n"
+            "assert orm_exc is not None and 'UnmappedClassError' in vars(orm_exc)\n"
+            "thread.join(120)\n"
             "assert 'great_expectations.expectations' in sys.modules\n"
             "assert gx_engine.prewarm() is not None\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -16,11 +16,19 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import connect
+
+if TYPE_CHECKING:  # pandas is imported when the dashboard is drawn (the code location loads
+    import pandas as pd  # this module long before: see _pd)
+
+
+def _pd():
+    import pandas as pd
+
+    return pd
 
 log = logging.getLogger("qualitrace.dashboard")
 
@@ -54,7 +62,7 @@ def _mart(con, panel_id: str, title: str, mart: str, sql: str, note: str = ""
     """(rows of marts.<mart>, None), or (None, an empty panel) when it is missing or empty."""
     df = _read(con, "marts", mart, sql)
     if df is None or df.empty:
-        return None, Panel(panel_id, title, None, pd.DataFrame(), mart, note)
+        return None, Panel(panel_id, title, None, _pd().DataFrame(), mart, note)
     return df, None
 
 
@@ -202,7 +210,7 @@ def spc_panels(con) -> list[Panel]:
                        "batch_codes from marts.spc_violations order by equipment_id, parameter, "
                        "window_start")
     title = "SPC 控制图 SPC chart"
-    empty = Panel("chart-spc", title, None, pd.DataFrame(), "spc_violations",
+    empty = Panel("chart-spc", title, None, _pd().DataFrame(), "spc_violations",
                   "No SPC violation in the published marts.")
     if violations is None or violations.empty:
         return [empty]
@@ -222,7 +230,7 @@ def spc_panels(con) -> list[Panel]:
             panels.append(Panel(f"chart-spc-{i}", t, None, v, "spc_violations"))
             continue
         cl, sigma = float(sub["center_line"].iloc[0]), float(sub["sigma"].iloc[0] or 0)
-        flagged = pd.Series(False, index=sub.index)
+        flagged = _pd().Series(False, index=sub.index)
         for w in v.itertuples():
             flagged |= sub["subgroup_start"].between(w.window_start, w.window_end)
         fig = go.Figure()
@@ -305,6 +313,7 @@ def _table_html(df: pd.DataFrame) -> str:
 
 
 def _cell(v) -> str:
+    pd = _pd()
     if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT:
         return ""
     if isinstance(v, float):

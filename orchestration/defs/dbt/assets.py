@@ -11,6 +11,7 @@ import contextlib
 import functools
 import os
 import re
+import time
 from collections.abc import Iterable, Iterator
 
 import dagster as dg
@@ -132,6 +133,18 @@ def _env_while_dbt_starts(values: dict[str, str]):
                 os.environ[k] = v
 
 
+FIRST_SLICE_S = 0.05  # storing the events `first` between two reads of dbt's output
+
+
+def _for_a_while(items: Iterator, seconds: float) -> Iterator:
+    """The next items of `items` for about `seconds` (at least one, if any is left)."""
+    until = time.monotonic() + seconds
+    for item in items:
+        yield item
+        if time.monotonic() >= until:
+            return
+
+
 def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
                   step: str, extra_args: tuple[str, ...] = (), first: Iterable = (),
                   engine: str = DUCKDB, master: str | None = None) -> Iterator:
@@ -174,13 +187,18 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
         with _env_while_dbt_starts(env):
             invocation = dbt.cli(args, context=context, raise_on_error=False,
                                  target_path=settings.dbt_target / step)
-        yield from first
+        # `first` goes to Dagster in slices between dbt's events: dbt blocks once its output
+        # pipe is full, so its stdout is never left unread for long
+        pending = iter(first)
+        yield from _for_a_while(pending, FIRST_SLICE_S * 10)  # dbt starts: it writes little
         events = []
         for event in invocation.stream():
             events.append(event)
             if isinstance(event, dg.Output):
                 context.log.info(f"{PROGRESS_PREFIX}{step} "
                                  f"{context.asset_key_for_output(event.output_name).to_user_string()}")
+            yield from _for_a_while(pending, FIRST_SLICE_S)
+        yield from pending
         keys = [e.asset_key for e in events if isinstance(e, (dg.Output, dg.AssetMaterialization))
                 and getattr(e, "asset_key", None)]
         if not keys:

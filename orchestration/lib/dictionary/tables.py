@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from orchestration.lib.dictionary.loader import province_aliases, province_prefix_usable
 from orchestration.lib.dictionary.model import MARKABLE_TYPES, WORD_CLASS, Dictionary
 from orchestration.lib.dictionary.normalize import lookup_key, normalize_header
 
+if TYPE_CHECKING:  # pandas is imported when tables are built, not when this module loads
+    import pandas as pd
+
 
 def _df(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -300,3 +305,49 @@ def publish(d: Dictionary, con) -> dict[str, int]:
         con.execute("rollback")
         raise
     return {name: len(df) for name, df in tables.items()}
+
+
+# ---- publishing only what changed ------------------------------------------------------------
+
+STAMP = ".published.json"  # in the Parquet folder: what was published there, and its rows
+
+
+def publication_stamp(d: Dictionary) -> str:
+    """What a publication of `d` is made of: the dictionary's content and the code that turns
+    it into tables and pages (this module, the pages' and the helpers'). Equal stamps, equal
+    tables, files and pages."""
+    from orchestration.lib.dictionary import docs, loader, model, normalize
+
+    code = b"".join(Path(m.__file__).read_bytes()
+                    for m in (docs, loader, model, normalize)) + Path(__file__).read_bytes()
+    return hashlib.sha256(code + d.model_dump_json().encode()).hexdigest()
+
+
+def still_published(con, directory: Path, pages: Sequence[Path], stamp: str) -> dict[str, int] | None:
+    """The row counts of the dictionary tables when the warehouse, the Parquet folder and the
+    pages hold exactly the publication `stamp` describes; None when anything must be redone."""
+    try:
+        recorded = json.loads((Path(directory) / STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    counts = recorded.get("counts") if recorded.get("stamp") == stamp else None
+    if not isinstance(counts, dict) or not all(Path(p).is_file() for p in pages):
+        return None
+    if any(not (Path(directory) / f"{name}.parquet").is_file() for name in counts):
+        return None
+    tables = {n for (n,) in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'dictionary'"
+    ).fetchall()}
+    if not set(counts) <= tables:  # other steps keep tables of their own there
+        return None
+    for name, rows in counts.items():
+        if con.execute(f'select count(*) from dictionary."{name}"').fetchone()[0] != rows:
+            return None
+    return counts
+
+
+def record_publication(directory: Path, stamp: str, counts: Mapping[str, int]) -> None:
+    path = Path(directory) / STAMP
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"stamp": stamp, "counts": dict(counts)}), encoding="utf-8")
+    tmp.replace(path)
