@@ -638,6 +638,17 @@ def test_complaint_texts_classified_once_equal_full_rebuild(text_plant):
               f"{where}".replace("?", "null" if evidence[0][0] is None else f"'{evidence[0][0]}'"))
     _build_and_compare_texts(plant)
 
+    # new complaints in words already classified (a repeated phrasing, a status re-export):
+    # the model adds no row and leaves the classification SQL out of the query entirely
+    plant.write("complaints_20240327.csv", _worded_complaints(27, ["物流太慢了", "按键失灵"]),
+                system="crm")
+    plant.ingest()
+    plant.dbt("run", select=TEXT_MODELS)
+    compiled = (plant.target / "compiled" / "qualitrace" / "models" / "intermediate"
+                / "int_complaint_texts_classified.sql").read_text(encoding="utf-8")
+    assert "where 1 = 0" in compiled and "matched as" not in compiled
+    _build_and_compare_texts(plant)
+
     # a file re-delivered with other wording: its old texts leave when no complaint uses them
     plant.write("complaints_20240311.csv",
                 _worded_complaints(11, ["the lid does not close", "无法开机"]), system="crm")

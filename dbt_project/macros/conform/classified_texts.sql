@@ -10,6 +10,9 @@
     classified_texts_key(expr)  -> the text's key: md5 of the text, 'NULL' for no text.
     classified_texts_only_new() -> whether this run classifies only the texts the table lacks
                                    (an incremental run).
+    classified_texts_any_new(h) -> whether there is such a text (none: the model selects no
+                                   row without the classification SQL, whose planning alone
+                                   costs ~0.3 s).
     classified_texts_prune()    (pre_hook) -> on such a run, DELETE the texts no complaint
                                    uses any more and every text classified under another hash.
     classified_texts_materialization() -> `incremental` (strategy `append`: the new texts);
@@ -33,6 +36,18 @@
 
 {% macro classified_texts_only_new() -%}
     {{ return(execute and is_incremental()) }}
+{%- endmacro %}
+
+{#- whether int_complaints_distinct holds a text the table lacks under `classify_hash` -#}
+{% macro classified_texts_any_new(classify_hash) -%}
+    {%- set sql -%}
+        select count(*) from (
+            select distinct d.description from {{ ref('int_complaints_distinct') }} as d) as t
+        where {{ classified_texts_key('t.description') }} not in (
+            select c.description_key from {{ this }} as c
+            where c._classify_hash = '{{ classify_hash }}')
+    {%- endset -%}
+    {{ return(run_query(sql).columns[0].values()[0] > 0) }}
 {%- endmacro %}
 
 {% macro classified_texts_prune() -%}
