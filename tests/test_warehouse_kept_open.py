@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 
@@ -57,6 +58,8 @@ def test_blocks_share_one_open_database_until_released(tmp_path):
             limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
             assert "123" not in limit
         warehouse.release(settings)  # as the dbt step does before dbt starts
+        # closed without a checkpoint: the rows wait in the write-ahead log for the next opener
+        assert Path(f"{settings.warehouse}.wal").is_file()
         assert _lock_is_free(settings)
         assert _other_process_opens(settings.warehouse) == "opened"
         with warehouse.connect(settings) as con:  # opened again on demand
