@@ -100,7 +100,6 @@ def build_hold_list(suspects: pd.DataFrame, forward: pd.DataFrame, batches: pd.D
     if "delivered_at" not in f:
         f = f.assign(delivered_at=pd.NaT)
     f = f.assign(units_at_risk=pd.to_numeric(f["units_at_risk"], errors="coerce").fillna(0))
-    shipped = f[f["shipment_no"].notna()]
     b = batches.set_index("batch_code")
     prev_first = {} if previous is None or previous.empty else dict(
         zip(previous["hold_id"], previous["first_seen"]))
@@ -108,8 +107,7 @@ def build_hold_list(suspects: pd.DataFrame, forward: pd.DataFrame, batches: pd.D
     rows = []
     for (kind, sid, batch), g in f.groupby(["suspect_kind", "suspect_id", "batch_code"],
                                            sort=True):
-        s = shipped[(shipped["suspect_kind"] == kind) & (shipped["suspect_id"] == sid)
-                    & (shipped["batch_code"] == batch)]
+        s = g[g["shipment_no"].notna()]  # the group's shipped rows (not a scan of them all)
         transit = int(s.loc[s["delivered_at"].isna(), "units_at_risk"].sum())
         delivered = s[s["delivered_at"].notna()]
         produced = _int(b["units_produced"].get(batch)) if batch in b.index else None
