@@ -3,7 +3,9 @@
 A DuckDB file has one read-write process at a time, and dbt runs as its own process.
 Everything that touches the warehouse goes through `warehouse_lock` (an fcntl lock on
 `<home>/.warehouse.lock`, re-entrant within a process) and keeps its connection only for
-the duration of a `connect()` block, so dbt can open the file in between.
+the duration of a `connect()` block, so dbt can open the file in between. A
+`qualitrace run` keeps the database itself open between blocks (`kept_open`) and gives it up
+(`release`) before dbt starts.
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ def connect(settings: Settings, read_only: bool = False,
         con = duckdb.connect(str(settings.warehouse), read_only=read_only and not kept,
                              config=config)
         con.execute("SET enable_progress_bar = false")
-        if not (read_only and not kept):
+        if not read_only and not kept:  # the kept database was set so when it was opened
             _no_checkpoint_on_close(con)
         try:
             yield con
@@ -181,8 +183,8 @@ def kept_open(settings: Settings) -> Iterator[None]:
 
 
 def release(settings: Settings) -> None:
-    """Close the database `kept_open` holds (a checkpoint) and its hold on the lock: before
-    another process (dbt) opens the file."""
+    """Close the database `kept_open` holds and its hold on the lock: before another process
+    (dbt) opens the file."""
     with _process_lock:
         anchor = _anchors.pop(str(settings.warehouse), None)
     if anchor is not None:
