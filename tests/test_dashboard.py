@@ -145,3 +145,32 @@ def test_the_governance_report_links_the_dashboard_and_charts_history(home, tmp_
     for chart in ("chart-checks-trend", "chart-quarantine-trend"):
         assert f'id="{chart}"' in v.html, chart
     assert v.html.count('class="main-svg"') >= 2
+
+
+def test_a_chart_holds_what_plotly_py_would_validate_it_to():
+    """Chart (plain data) against plotly.py's validated Figure built with the same calls:
+    same layout (`a_b=` names nested, string titles as {text}, the white template), same
+    trace properties, arrays aside (plotly.py encodes them as typed arrays)."""
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from orchestration.lib.dashboard import Chart, style, trace
+
+    def build(new_figure, bar):
+        fig = new_figure(bar(x=["QD05", "QD04"], y=[3, 1], name="本期 current",
+                             marker_color="#1565c0", orientation="v"))
+        fig.add_scatter(x=["QD05", "QD04"], y=[75.0, 100.0], name="累计 cumulative",
+                        yaxis="y2", mode="lines+markers", line={"color": "#c62828"})
+        style(fig, "帕累托 Pareto", barmode="group", xaxis_title="问题 problem",
+              yaxis2={"overlaying": "y", "side": "right", "title": "累计 %"})
+        return json.loads(pio.to_json(fig if isinstance(fig, go.Figure) else fig.to_dict(),
+                                      validate=False))
+
+    ours = build(Chart, lambda **kw: trace("bar", **kw))
+    plotly = build(go.Figure, go.Bar)
+    assert ours["layout"] == plotly["layout"]
+    for mine, theirs in zip(ours["data"], plotly["data"], strict=True):
+        assert {k: v for k, v in mine.items() if k not in ("x", "y")} == \
+               {k: v for k, v in theirs.items() if k not in ("x", "y")}

@@ -17,8 +17,10 @@ import sys
 import duckdb
 import pytest
 
+from orchestration.lib import publish as publish_module
 from orchestration.lib.publish import (
     CRASH_ENV,
+    FINGERPRINT_COMMENT,
     KEEP_VERSIONS,
     MANIFEST,
     MARTS,
@@ -131,6 +133,54 @@ def _rewritten_tables(settings) -> set[str]:
     finally:
         con.close()
     return set(MARTS) - kept
+
+
+def _comments(settings) -> dict[str, str]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return dict(con.execute("select table_name, comment from duckdb_tables() "
+                                "where schema_name = 'marts'").fetchall())
+    finally:
+        con.close()
+
+
+def test_published_tables_carry_their_fingerprint_so_it_is_not_computed_again(
+        tmp_path, monkeypatch):
+    s = get_settings(tmp_path / "home", tmp_path / "exports").ensure()
+    computed = []
+    real = publish_module.content_fingerprint
+
+    def counting(con, schema, table):
+        computed.append(schema)
+        return real(con, schema, table)
+
+    monkeypatch.setattr(publish_module, "content_fingerprint", counting)
+    build(s, 1)
+    publish_marts(s)
+    con = duckdb.connect(str(s.warehouse), read_only=True)
+    expected = {n: FINGERPRINT_COMMENT + real(con, "marts", n) for n in MARTS}
+    con.close()
+    assert _comments(s) == expected
+    # the same rows again: only the built tables are fingerprinted, nothing is rewritten
+    computed.clear()
+    assert publish_marts(s) == dict.fromkeys(MARTS, 3)
+    assert set(computed) == {"marts_build"}
+    assert _comments(s) == expected
+    # other rows: the tables and their comments are replaced together
+    build(s, 2)
+    publish_marts(s)
+    assert published_set(s)["serving:forward_trace"] == {2}
+    con = duckdb.connect(str(s.warehouse), read_only=True)
+    assert {r[0] for r in con.execute("select v from marts.forward_trace").fetchall()} == {2}
+    assert _comments(s) == {n: FINGERPRINT_COMMENT + real(con, "marts", n) for n in MARTS}
+    con.close()
+    # a table whose comment is not a fingerprint (published by an older version) is computed
+    con = duckdb.connect(str(s.warehouse))
+    con.execute("comment on table marts.forward_trace is 'written by hand'")
+    con.close()
+    computed.clear()
+    publish_marts(s)
+    assert computed.count("marts") == 1
 
 
 def test_a_mart_whose_rows_did_not_change_is_not_written_again(tmp_path):

@@ -30,9 +30,11 @@ class GateFailed(RuntimeError):
 
 @functools.lru_cache(maxsize=4)
 def _suites_cached(expectations_dir: str | None) -> dict[str, list[ExpectationSpec]]:
-    from orchestration.lib.dictionary import load_dictionary
+    from orchestration.lib.dictionary.loader import current_dictionary
 
-    return build_suites(load_dictionary(), Path(expectations_dir) if expectations_dir else None)
+    # the dictionary the process has read already (the code location reads it once)
+    return build_suites(current_dictionary(),
+                        Path(expectations_dir) if expectations_dir else None)
 
 
 def load_suites(expectations_dir: Path | None = None) -> dict[str, list[ExpectationSpec]]:

@@ -133,13 +133,11 @@ def _checks_chart(runs: list) -> str:
     """Stacked bars per run (oldest left): passed / WARN failed / ERROR failed."""
     if not runs:
         return ""
-    import plotly.graph_objects as go
-
-    from orchestration.lib.dashboard import figure_div, style
+    from orchestration.lib.dashboard import Chart, figure_div, style
 
     runs = list(reversed(runs))
     x = [str(r[0]) for r in runs]
-    fig = go.Figure()
+    fig = Chart()
     for i, name, colour in ((3, "passed", "#2e7d32"), (4, "WARN failed", "#f9a825"),
                             (5, "ERROR failed", "#c62828")):
         fig.add_bar(x=x, y=[r[i] for r in runs], name=name, marker_color=colour)
@@ -152,11 +150,9 @@ def _quarantine_chart(days: list | None) -> str:
     """Rows quarantined per day, stacked by reason."""
     if not days:
         return ""
-    import plotly.graph_objects as go
+    from orchestration.lib.dashboard import Chart, figure_div, style
 
-    from orchestration.lib.dashboard import figure_div, style
-
-    fig = go.Figure()
+    fig = Chart()
     for reason in sorted({r[1] for r in days}):
         pts = [r for r in days if r[1] == reason]
         fig.add_bar(x=[str(r[0]) for r in pts], y=[r[2] for r in pts], name=str(reason))
