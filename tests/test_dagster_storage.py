@@ -147,3 +147,33 @@ def test_run_storage_knows_a_stored_plan_snapshot_by_its_id(tmp_path):
         assert instance.get_run_by_id(again.run_id).execution_plan_snapshot_id == plan_id
     finally:
         instance.dispose()
+
+
+def test_the_index_tables_are_looked_up_once_not_per_event(tmp_path, monkeypatch):
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    write_instance_config(settings)
+    looked_up = []
+    stock_has_table = SqliteEventLogStorage.has_table
+
+    def counting(self, table_name):
+        looked_up.append(table_name)
+        return stock_has_table(self, table_name)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", counting)
+    instance = _instance(settings)
+    try:
+        for _ in range(3):
+            assert dg.materialize([batches, shipments], instance=instance).success
+        storage = instance.event_log_storage
+        assert looked_up  # Dagster asks (asset event tags, asset checks) ...
+        assert len(looked_up) == len(set(looked_up))  # ... and each table is looked up once
+        assert storage.has_table("asset_check_executions")
+        assert not storage.has_table("no_such_table")
+        assert not storage.has_table("no_such_table")  # a no is asked again, never remembered
+        assert looked_up.count("no_such_table") == 2
+        # the check results still reach the asset-check index
+        history = storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("batches"), "rows_present"), limit=5)
+        assert len(history) == 3
+    finally:
+        instance.dispose()
