@@ -170,10 +170,10 @@ def run_checks(settings: Settings, suites: dict[str, list[ExpectationSpec]],
                 out.update(finish_models(settings, context, [p]))
             except Exception as exc:  # noqa: BLE001
                 out[p.model] = _crashed(p.model, p.specs, exc)
-    try:  # the landed tables' missing counts per file version, for the next run
+    try:  # missing counts and duplicate keys per file version, for the next run
         save_missing_stores()
     except OSError:
-        log.warning("could not save the missing counts per file version", exc_info=True)
+        log.warning("could not save the counts kept per file version", exc_info=True)
     for model, outcomes in carried.items():
         out[model] = outcomes + out.get(model, [])
     out = {m: out[m] for m in suites if m in out}

@@ -26,6 +26,7 @@ import duckdb
 
 from orchestration.lib.quality import gx_engine
 from orchestration.lib.quality.advice import limits
+from orchestration.lib.quality.duplicate_store import duplicate_store, save_duplicate_stores
 from orchestration.lib.quality.model import ERROR, WARN, CheckOutcome, ExpectationSpec
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import connect, stored_relations
@@ -437,6 +438,7 @@ def _validate_model(settings: Settings, model: str, specs: list[ExpectationSpec]
     cache: dict = {"__wanted__": {c for s in set_specs if s.kind == "missing_rate"
                                   for c in s.columns}, "__catalog__": catalog,
                    "__store__": missing_store(settings),
+                   "__dupes__": duplicate_store(settings),
                    "__markers__": {s.column: s.params["no_value_markers"] for s in set_specs
                                    if s.kind == "missing_rate" and s.params.get("no_value_markers")}}
     for s in set_specs:
@@ -606,8 +608,10 @@ def missing_store(settings: Settings) -> MissingCountStore:
 
 
 def save_missing_stores() -> None:
+    """Save this process's per-file-version stores: missing counts and duplicate keys."""
     for store in _MISSING_STORES.values():
         store.save()
+    save_duplicate_stores()
 
 
 class _MissingCounts(dict):
@@ -629,16 +633,27 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
     if spec.kind == "unique":
         cols = ", ".join(q(c) for c in spec.columns)
         nn = " AND ".join(f"{q(c)} IS NOT NULL" for c in spec.columns)
-        # one aggregation over the table; the (few) duplicated keys are kept for the sample
-        con.execute(f"CREATE OR REPLACE TEMP TABLE qt_dup_keys AS SELECT {cols}, count(*) AS "
-                    f"qt_n FROM {t} WHERE {nn} GROUP BY {cols} HAVING count(*) > 1")
-        try:
-            n, groups = _count(con, "SELECT coalesce(sum(qt_n - 1), 0), count(*) "
-                                    "FROM qt_dup_keys")
-            sample = con.execute(f"SELECT {cols}, qt_n FROM qt_dup_keys "
-                                 f"ORDER BY qt_n DESC, {cols} LIMIT 5").fetchall()
-        finally:
-            con.execute("DROP TABLE IF EXISTS temp.qt_dup_keys")
+        store = cache.get("__dupes__")
+        found = (store.duplicates(con, t, list(spec.columns))
+                 if store is not None and t.startswith('"') else None)
+        if found is not None:  # unique per file: counted per file version (duplicate_store)
+            n, groups, files = found
+            within = " AND _source_file IN (" + ", ".join(_lit(f) for f in files) + ")"
+            sample = con.execute(
+                f"SELECT {cols}, count(*) AS qt_n FROM {t} WHERE {nn}{within} GROUP BY {cols} "
+                f"HAVING count(*) > 1 ORDER BY qt_n DESC, {cols} LIMIT 5").fetchall() \
+                if files else []
+        else:
+            # one aggregation over the table; the (few) duplicated keys are kept for the sample
+            con.execute(f"CREATE OR REPLACE TEMP TABLE qt_dup_keys AS SELECT {cols}, count(*) "
+                        f"AS qt_n FROM {t} WHERE {nn} GROUP BY {cols} HAVING count(*) > 1")
+            try:
+                n, groups = _count(con, "SELECT coalesce(sum(qt_n - 1), 0), count(*) "
+                                        "FROM qt_dup_keys")
+                sample = con.execute(f"SELECT {cols}, qt_n FROM qt_dup_keys "
+                                     f"ORDER BY qt_n DESC, {cols} LIMIT 5").fetchall()
+            finally:
+                con.execute("DROP TABLE IF EXISTS temp.qt_dup_keys")
         info.update(observed=float(n), max=float(p.get("max_allowed", 0)),
                     details={"duplicate_groups": int(groups),
                              "sample": [list(map(str, r)) for r in sample]},

@@ -1,0 +1,116 @@
+"""Duplicate keys per delivered file version, kept between runs, for the gate's `unique` checks
+whose key includes `_source_file` (a business key unique within each delivered file).
+
+Such a key can only repeat inside one file, and a conformed file version's rows do not change
+until the file is re-delivered or the conformance changes. So each version's duplicates are
+counted once and kept in `<home>/state/duplicate_keys.json`; a run counts only the versions
+it has not seen (a new day's files), and the verdict, the counts and the sample of
+duplicated keys are those of one scan of the whole table (tests/test_duplicate_key_store.py).
+
+A version is identified by its file, content hash, landing time, conformance hash and row
+count. The store is not used (the caller scans the whole table) when the relation has no
+`_conform_hash` or lineage columns, a row has no file, or a file is held in two versions at
+once (its keys could then repeat across the versions). Versions no longer in the relation are
+forgotten when the store is saved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from orchestration.lib.settings import Settings
+
+LINEAGE = ("_source_file", "_file_sha256", "_loaded_at", "_conform_hash")
+STORE_FILE = "duplicate_keys.json"
+
+
+def _q(ident: str) -> str:
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class DuplicateKeyStore:
+    LOGIC = "duplicate_keys.v1"  # bump when the counting changes
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        self.tables: dict = data.get("tables", {}) if data.get("logic") == self.LOGIC else {}
+        self.seen: dict[str, set] = {}
+
+    def duplicates(self, con, rel: str, cols: list[str]) -> tuple[int, int, list[str]] | None:
+        """(extra rows sharing a key, duplicated keys, the files holding them) of `rel` over
+        the key `cols` (rows with a NULL key part left out, as in the whole-table check), or
+        None when the store cannot answer for this relation."""
+        names = {r[0] for r in con.execute(f"SELECT * FROM {rel} LIMIT 0").description}
+        if "_source_file" not in cols or not set(LINEAGE) <= names:
+            return None
+        versions = con.execute(
+            "SELECT _source_file, _file_sha256, CAST(max(_loaded_at) AS VARCHAR), "
+            f"min(_conform_hash), max(_conform_hash), count(*) FROM {rel} "
+            "GROUP BY _source_file, _file_sha256").fetchall()
+        files = [v[0] for v in versions]
+        if any(v[0] is None or v[1] is None for v in versions) or len(set(files)) < len(files):
+            return None  # rows of no file, or one file in two versions: scan the whole table
+        keys = {"|".join(map(str, v)): v for v in versions}
+        sig = hashlib.sha256(repr(sorted(cols)).encode()).hexdigest()[:16]
+        held = self.tables.setdefault(rel, {})
+        need = [k for k in keys if sig not in held.get(k, {})]
+        if need:
+            counted = self._count(con, rel, cols, [keys[k][0] for k in need])
+            for k in need:
+                held.setdefault(k, {})[sig] = counted.get(keys[k][0], [0, 0])
+        self.seen[rel] = set(keys)  # the versions now in `rel`: others are dropped on save
+        extra = sum(held[k][sig][0] for k in keys)
+        groups = sum(held[k][sig][1] for k in keys)
+        dup_files = sorted(keys[k][0] for k in keys if held[k][sig][0] > 0)
+        return extra, groups, dup_files
+
+    @staticmethod
+    def _count(con, rel: str, cols: list[str], files: list[str]) -> dict[str, list[int]]:
+        """{file: [extra rows, duplicated keys]} of `files`, in one aggregation."""
+        key = ", ".join(_q(c) for c in cols)
+        not_null = " AND ".join(f"{_q(c)} IS NOT NULL" for c in cols)
+        listed = ", ".join(_lit(f) for f in files)
+        rows = con.execute(
+            f"SELECT _source_file, coalesce(sum(qt_n - 1), 0), count(*) FROM ("
+            f"SELECT {key}, count(*) AS qt_n FROM {rel} WHERE {not_null} "
+            f"AND _source_file IN ({listed}) GROUP BY {key} HAVING count(*) > 1) "
+            "GROUP BY _source_file").fetchall()
+        return {r[0]: [int(r[1]), int(r[2])] for r in rows}
+
+    def save(self) -> None:
+        for rel, keys in self.seen.items():
+            held = self.tables.get(rel, {})
+            for k in [k for k in held if k not in keys]:
+                del held[k]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"logic": self.LOGIC, "tables": self.tables}),
+                       encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+_STORES: dict[str, DuplicateKeyStore] = {}
+
+
+def duplicate_store(settings: Settings) -> DuplicateKeyStore:
+    """This home's DuplicateKeyStore (one per process; saved by `save_duplicate_stores`)."""
+    path = settings.home / "state" / STORE_FILE
+    if str(path) not in _STORES:
+        _STORES[str(path)] = DuplicateKeyStore(path)
+    return _STORES[str(path)]
+
+
+def save_duplicate_stores() -> None:
+    for store in _STORES.values():
+        store.save()
