@@ -17,10 +17,8 @@ forgotten when the store is saved.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-from pathlib import Path
 
+from orchestration.lib.quality.version_store import VersionStore
 from orchestration.lib.settings import Settings
 
 LINEAGE = ("_source_file", "_file_sha256", "_loaded_at", "_conform_hash")
@@ -35,17 +33,8 @@ def _lit(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-class DuplicateKeyStore:
+class DuplicateKeyStore(VersionStore):
     LOGIC = "duplicate_keys.v1"  # bump when the counting changes
-
-    def __init__(self, path: Path):
-        self.path = path
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
-        self.tables: dict = data.get("tables", {}) if data.get("logic") == self.LOGIC else {}
-        self.seen: dict[str, set] = {}
 
     def duplicates(self, con, rel: str, cols: list[str]) -> tuple[int, int, list[str]] | None:
         """(extra rows sharing a key, duplicated keys, the files holding them) of `rel` over
@@ -69,7 +58,7 @@ class DuplicateKeyStore:
             counted = self._count(con, rel, cols, [keys[k][0] for k in need])
             for k in need:
                 held.setdefault(k, {})[sig] = counted.get(keys[k][0], [0, 0])
-        self.seen[rel] = set(keys)  # the versions now in `rel`: others are dropped on save
+        self._remember(rel, keys)
         extra = sum(held[k][sig][0] for k in keys)
         groups = sum(held[k][sig][1] for k in keys)
         dup_files = sorted(keys[k][0] for k in keys if held[k][sig][0] > 0)
@@ -87,17 +76,6 @@ class DuplicateKeyStore:
             f"AND _source_file IN ({listed}) GROUP BY {key} HAVING count(*) > 1) "
             "GROUP BY _source_file").fetchall()
         return {r[0]: [int(r[1]), int(r[2])] for r in rows}
-
-    def save(self) -> None:
-        for rel, keys in self.seen.items():
-            held = self.tables.get(rel, {})
-            for k in [k for k in held if k not in keys]:
-                del held[k]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"logic": self.LOGIC, "tables": self.tables}),
-                       encoding="utf-8")
-        os.replace(tmp, self.path)
 
 
 _STORES: dict[str, DuplicateKeyStore] = {}

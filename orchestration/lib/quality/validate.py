@@ -15,7 +15,6 @@ and one facts validation across every model (`gate.run_checks`).
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from orchestration.lib.quality import gx_engine
 from orchestration.lib.quality.advice import limits
 from orchestration.lib.quality.duplicate_store import duplicate_store, save_duplicate_stores
 from orchestration.lib.quality.model import ERROR, WARN, CheckOutcome, ExpectationSpec
+from orchestration.lib.quality.version_store import VersionStore
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import connect, stored_relations
 
@@ -524,7 +524,7 @@ def _missing_counts(con, rel: str, cols: list[str], cache: dict) -> dict:
     return cache[rel]
 
 
-class MissingCountStore:
+class MissingCountStore(VersionStore):
     """Blank or null counts of landed tables per delivered file version, kept between runs
     in `<home>/state/missing_counts.json`.
 
@@ -535,15 +535,6 @@ class MissingCountStore:
     in the table are forgotten when the store is saved."""
 
     LOGIC = "missing_counts.v1"  # bump when the blank test changes
-
-    def __init__(self, path):
-        self.path = path
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
-        self.tables: dict = data.get("tables", {}) if data.get("logic") == self.LOGIC else {}
-        self.seen: dict[str, set] = {}
 
     def counts(self, con, rel: str, cols: list[str], blank: dict[str, str],
                markers: dict[str, list]) -> tuple[int, dict[str, int]] | None:
@@ -579,20 +570,9 @@ class MissingCountStore:
                 entry["missing"].update({sig[c]: int(r[4 + i]) for i, c in enumerate(cols)})
         if not all(counted(k) for k in keys):
             return None  # a version not counted (never expected): count the whole table
-        self.seen.setdefault(rel, set()).update(keys)
+        self._remember(rel, keys)
         total = sum(int(v[3]) for v in versions)
         return total, {c: sum(held[k]["missing"][sig[c]] for k in keys) for c in cols}
-
-    def save(self) -> None:
-        for rel, keys in self.seen.items():
-            held = self.tables.get(rel, {})
-            for k in [k for k in held if k not in keys]:
-                del held[k]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"logic": self.LOGIC, "tables": self.tables}),
-                       encoding="utf-8")
-        os.replace(tmp, self.path)
 
 
 _MISSING_STORES: dict[str, MissingCountStore] = {}
