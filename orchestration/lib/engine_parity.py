@@ -26,8 +26,8 @@ DBT_SCHEMAS = ("staging", "intermediate", "marts_build", "governance")
 # wall-clock times of ingest: they differ between two homes that each landed the same exports
 # (the engines are compared on one landing, or on two with these left out)
 INGEST_TIMES = frozenset({"_loaded_at", "loaded_at", "first_seen", "last_seen", "quarantined_at"})
-# tables in dbt's schemas that no model builds: the orchestration's, and the state DuckDB
-# keeps for the incremental forward_trace (macros/marts/forward_trace.sql; none on Spark)
+# tables in dbt's schemas that no model builds: the orchestration's, and the state table an
+# incremental forward_trace kept before 2026-12-06 (a home built then may still hold it)
 NOT_DBT = frozenset({("governance", "alerts"), ("governance", "check_results"),
                      ("intermediate", "forward_trace__state")})
 DECIMALS = 6

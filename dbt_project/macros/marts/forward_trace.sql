@@ -1,29 +1,16 @@
 {#-
-  marts.forward_trace, kept between runs where the engine can DELETE (DuckDB).
-
-  Its single-suspect rows (batch, supplier lot, supplier, machine: over a million at scale 1)
-  read no complaint; its combined-suspect rows (line+shift, ...) follow the ranking, which
-  moves with every complaint. int_forward_trace_single_suspects holds the single rows, and
-  forward_trace is incremental (strategy `append`):
-    forward_trace_copies_singles() -> whether this build copies the single rows: a first or
-        full-refresh build, or int_forward_trace_single_suspects was rebuilt since the last
-        copy, or forward_trace's own code changed. Judged from a state table beside
-        int_forward_trace_single_suspects (`forward_trace__state`: the build that wrote the
-        single rows, and the build and code hash of the last copy), never from which models a
-        dbt invocation selected, so any sequence of dbt commands gives a full rebuild's rows.
-    forward_trace_prune()          (pre_hook) -> DELETE the combined-suspect rows, or every
-        row when the single rows are copied again.
-    forward_trace_singles_built()  (post_hook of int_forward_trace_single_suspects) and
-    forward_trace_singles_copied() (post_hook of forward_trace) -> record both in the state.
-  On Spark (Parquet tables: no DELETE) forward_trace is a table rebuilt in full on every run,
-  and the hooks do nothing.
+  marts.forward_trace = int_forward_trace_single_suspects (batch, supplier lot, supplier,
+  machine: over a million rows at scale 1, reading no complaint) UNION ALL
+  int_forward_trace_pair_suspects (the combined suspects the ranking names, moving with every
+  complaint). A view on DuckDB, so building it writes no row; a table on Spark, whose views
+  live only in its metastore.
 -#}
 
 {% macro forward_trace_materialization() -%}
     {{ return(adapter.dispatch('forward_trace_materialization', 'qualitrace')()) }}
 {%- endmacro %}
 {% macro default__forward_trace_materialization() -%}
-    {{ return('incremental') }}
+    {{ return('view') }}
 {%- endmacro %}
 {% macro spark__forward_trace_materialization() -%}
     {{ return('table') }}
@@ -68,81 +55,3 @@ from {{ suspects }} as s
 join {{ batches }} as b on b.batch_code = s.batch_code
 left join {{ shipments }} as sh on sh.batch_code = s.batch_code
 {%- endmacro %}
-
-{#- the suspect kinds whose rows come from int_forward_trace_single_suspects -#}
-{% macro forward_trace_single_kinds() -%}
-    ('batch', 'supplier_lot', 'supplier', 'equipment')
-{%- endmacro %}
-
-{% macro _forward_trace_state(singles) -%}
-    {{ return(api.Relation.create(database=singles.database, schema=singles.schema,
-                                  identifier='forward_trace__state')) }}
-{%- endmacro %}
-
-{% macro _forward_trace_state_ddl(state) -%}
-create table if not exists {{ state }} (kind {{ dbt.type_string() }}, build_id {{ dbt.type_string() }},
-                                        code_hash {{ dbt.type_string() }})
-{%- endmacro %}
-
-{% macro _forward_trace_code_hash() -%}
-    {{ return(local_md5(model.raw_code)) }}
-{%- endmacro %}
-
-{% macro forward_trace_copies_singles() -%}
-    {%- if not execute or not is_incremental() -%}
-        {{ return(true) }}
-    {%- endif -%}
-    {%- set singles = ref('int_forward_trace_single_suspects') -%}
-    {%- set state = _forward_trace_state(singles) -%}
-    {%- if adapter.get_relation(state.database, state.schema, state.identifier) is none -%}
-        {{ return(true) }}
-    {%- endif -%}
-    {%- set query -%}
-        select count(*) from {{ state }} as c
-        join {{ state }} as b on b.kind = 'built' and c.build_id = b.build_id
-        where c.kind = 'copied' and c.code_hash = '{{ _forward_trace_code_hash() }}'
-    {%- endset -%}
-    {{ return(run_query(query).columns[0].values()[0] == 0) }}
-{%- endmacro %}
-
-{% macro forward_trace_prune() -%}
-    {{ return(adapter.dispatch('forward_trace_prune', 'qualitrace')()) }}
-{%- endmacro %}
-{% macro default__forward_trace_prune() -%}
-{%- if execute and is_incremental() -%}
-delete from {{ this }}
-{%- if not forward_trace_copies_singles() %}
-where suspect_kind not in {{ forward_trace_single_kinds() }}
-{%- endif -%}
-{%- endif -%}
-{%- endmacro %}
-{% macro spark__forward_trace_prune() -%}{%- endmacro %}
-
-{#- post_hook of int_forward_trace_single_suspects: this build wrote the single rows -#}
-{% macro forward_trace_singles_built() -%}
-    {{ return(adapter.dispatch('forward_trace_singles_built', 'qualitrace')()) }}
-{%- endmacro %}
-{% macro default__forward_trace_singles_built() -%}
-{%- if execute -%}
-{%- set state = _forward_trace_state(this) -%}
-{{ _forward_trace_state_ddl(state) }};
-delete from {{ state }} where kind = 'built';
-insert into {{ state }} values ('built', '{{ invocation_id }}', '')
-{%- endif -%}
-{%- endmacro %}
-{% macro spark__forward_trace_singles_built() -%}{%- endmacro %}
-
-{#- post_hook of forward_trace: it holds the single rows of that build, under this code -#}
-{% macro forward_trace_singles_copied() -%}
-    {{ return(adapter.dispatch('forward_trace_singles_copied', 'qualitrace')()) }}
-{%- endmacro %}
-{% macro default__forward_trace_singles_copied() -%}
-{%- if execute -%}
-{%- set state = _forward_trace_state(ref('int_forward_trace_single_suspects')) -%}
-{{ _forward_trace_state_ddl(state) }};
-delete from {{ state }} where kind = 'copied';
-insert into {{ state }}
-select 'copied', build_id, '{{ _forward_trace_code_hash() }}' from {{ state }} where kind = 'built'
-{%- endif -%}
-{%- endmacro %}
-{% macro spark__forward_trace_singles_copied() -%}{%- endmacro %}

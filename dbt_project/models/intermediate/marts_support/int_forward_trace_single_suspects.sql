@@ -8,10 +8,9 @@
     equipment    : a machine -> every batch produced on its line (had_excursion marks the
                    batches with an excursion on that machine)
   A batch that never shipped has one row with shipment_no NULL and units_at_risk 0.
-  Nothing here reads complaints: a new complaint leaves these rows as they are, and
-  forward_trace copies them only after this table was rebuilt (macros/marts/forward_trace.sql).
+  Nothing here reads complaints: a new complaint leaves these rows as they are
+  (forward_trace is this table and int_forward_trace_pair_suspects, unioned).
 -#}
-{{ config(post_hook="{{ forward_trace_singles_built() }}") }}
 with batches as (
     select batch_code, product_code, product_model, line, batch_start, batch_end,
            units_produced

@@ -1,10 +1,8 @@
-"""marts_build.forward_trace kept between runs (macros/marts/forward_trace.sql).
-
-Its single-suspect rows (int_forward_trace_single_suspects) read no complaint: a build after new
-complaints replaces only the combined-suspect rows, and the single rows are copied again only
-when int_forward_trace_single_suspects was rebuilt since the last copy, whatever dbt commands
-ran in between, or forward_trace's code changed. After every step the table must equal a
-`--full-refresh` build of a copy of the same warehouse.
+"""marts_build.forward_trace is a view on DuckDB: int_forward_trace_single_suspects (rows that
+read no complaint) UNION ALL int_forward_trace_pair_suspects (the combined suspects the ranking
+names). Building it writes no row, so a new complaint or a new day never copies the million
+single-suspect rows; whatever dbt commands ran, it must equal a `--full-refresh` build of a
+copy of the same warehouse.
 
 Real dbt over the hand-made plant of test_marts_fixture_plant (its upstream tables written
 directly), no generator data.
@@ -31,8 +29,8 @@ pytestmark = pytest.mark.integration  # builds dbt over a plant
 MARTS_AND_SUPPORT = ("path:models/staging/dictionary", "path:models/intermediate/marts_support",
                      "path:models/marts")
 SINGLES = "int_forward_trace_single_suspects"
-STATE = "intermediate.forward_trace__state"
-MARKER = "marker: not copied again"
+PAIRS = "int_forward_trace_pair_suspects"
+MARKER = "marker: not rebuilt"
 
 
 def dbt(warehouse: Path, work: Path, *args: str) -> str:
@@ -86,18 +84,16 @@ class Warehouse:
         assert self.forward_trace() == self.forward_trace(work / "warehouse.duckdb")
 
     def mark_a_single_row(self) -> None:
-        self.sql("update marts_build.forward_trace set carrier = ? where forward_trace_key = "
-                 "(select min(forward_trace_key) from marts_build.forward_trace "
-                 " where suspect_kind = 'batch')", [MARKER])
+        """A carrier only a rebuild of the single-suspect table would overwrite."""
+        self.sql(f"update intermediate.{SINGLES} set carrier = ? where forward_trace_key = "
+                 f"(select min(forward_trace_key) from intermediate.{SINGLES})", [MARKER])
 
     def marked(self) -> int:
         return self.sql("select count(*) from marts_build.forward_trace where carrier = ?",
                         [MARKER])[0][0]
 
     def unmark(self) -> None:
-        self.sql("update marts_build.forward_trace as f set carrier = s.carrier "
-                 f"from intermediate.{SINGLES} as s "
-                 "where f.forward_trace_key = s.forward_trace_key and f.carrier = ?", [MARKER])
+        self.build(SINGLES)
 
 
 def _more_complaints(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -113,53 +109,44 @@ def _more_complaints(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.concat([complaints, pd.DataFrame(extra)], ignore_index=True)
 
 
-def test_forward_trace_copies_single_rows_only_after_they_change(tmp_path):
+def test_forward_trace_is_both_tables_unioned_whatever_was_rebuilt(tmp_path):
     wh = Warehouse(tmp_path)
     tables = plant_tables()
     con = duckdb.connect(str(wh.path))
     write_upstream(con, tables)
     con.close()
     wh.build(*MARTS_AND_SUPPORT)
-    built = dict(wh.sql(f"select kind, build_id from {STATE}"))
-    assert built["built"] == built["copied"]
+    assert wh.sql("select count(*) from duckdb_views() where schema_name = 'marts_build' "
+                  "and view_name = 'forward_trace'") == [(1,)]
+    kinds = dict(wh.sql("select suspect_kind like '%+%', count(*) from marts_build.forward_trace "
+                        "group by 1"))
+    assert kinds[False] == wh.sql(f"select count(*) from intermediate.{SINGLES}")[0][0] > 0
+    assert kinds[True] == wh.sql(f"select count(*) from intermediate.{PAIRS}")[0][0] > 0
     wh.equals_full_refresh()
 
-    # new complaints: the models they reach are rebuilt, int_forward_trace_single_suspects is
-    # not (as a partial build leaves it); forward_trace keeps its single rows (the marker
-    # survives), and a combined-suspect row no longer ranked is gone
+    # new complaints: the models they reach are rebuilt, the single-suspect table is not (as a
+    # partial build leaves it); forward_trace shows its rows (the marker) and the new pairs
     con = duckdb.connect(str(wh.path))
     con.register("c", _more_complaints(tables))
     con.execute("create or replace table intermediate.int_complaints_batch_resolved as "
                 "select * from c")
     con.close()
-    wh.sql("insert into marts_build.forward_trace (forward_trace_key, suspect_kind, suspect_id, "
+    wh.sql(f"insert into intermediate.{PAIRS} (forward_trace_key, suspect_kind, suspect_id, "
            "batch_code) values ('line+shift|L09+night|B|', 'line+shift', 'L09+night', 'B')")
+    assert wh.sql("select count(*) from marts_build.forward_trace "
+                  "where suspect_id = 'L09+night'") == [(1,)]
     wh.mark_a_single_row()
     wh.build(*MARTS_AND_SUPPORT, exclude=(SINGLES,))
     assert wh.marked() == 1
     assert wh.sql("select count(*) from marts_build.forward_trace "
-                  "where suspect_id = 'L09+night'") == [(0,)]
+                  "where suspect_id = 'L09+night'") == [(0,)]  # no longer ranked: gone
     wh.unmark()
+    assert wh.marked() == 0
     wh.equals_full_refresh()
 
-    # a shipment withdrawn: int_forward_trace_single_suspects rebuilt in one dbt command,
-    # forward_trace in the next: the single rows are copied again
+    # a shipment withdrawn: the models reading shipments are rebuilt, forward_trace is not,
+    # and it already holds the new rows
     wh.sql("delete from staging.stg_erp__shipments where shipment_no = "
            "(select min(shipment_no) from staging.stg_erp__shipments)")
-    wh.build("int_marts_batch_shipments", SINGLES)
-    wh.mark_a_single_row()
-    wh.build("forward_trace")
-    assert wh.marked() == 0
+    wh.build("int_marts_batch_shipments", SINGLES, PAIRS)
     wh.equals_full_refresh()
-
-    # forward_trace's code changed since the copy (its hash in the state differs): copied again
-    wh.mark_a_single_row()
-    wh.sql(f"update {STATE} set code_hash = 'older code' where kind = 'copied'")
-    wh.build("forward_trace")
-    assert wh.marked() == 0
-    wh.equals_full_refresh()
-
-    # nothing changed: a rebuild copies nothing
-    wh.mark_a_single_row()
-    wh.build("forward_trace")
-    assert wh.marked() == 1
