@@ -93,7 +93,7 @@ class Warehouse:
                         [MARKER])[0][0]
 
     def unmark(self) -> None:
-        self.build(SINGLES)
+        self.build(SINGLES, "--full-refresh")
 
 
 def _more_complaints(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -149,4 +149,95 @@ def test_forward_trace_is_both_tables_unioned_whatever_was_rebuilt(tmp_path):
     wh.sql("delete from staging.stg_erp__shipments where shipment_no = "
            "(select min(shipment_no) from staging.stg_erp__shipments)")
     wh.build("int_marts_batch_shipments", SINGLES, PAIRS)
+    wh.equals_full_refresh()
+
+
+def test_single_suspect_rows_are_derived_again_only_for_batches_whose_inputs_changed(tmp_path):
+    """int_forward_trace_single_suspects kept between builds, per batch (`_inputs_hash`):
+    after a new day's batch, a re-delivered shipment, a late genealogy row for an old batch, a
+    withdrawn batch and a new machine on a line, it equals a --full-refresh build, and the
+    rows of batches whose inputs did not change are not derived again."""
+    wh = Warehouse(tmp_path)
+    con = duckdb.connect(str(wh.path))
+    write_upstream(con, plant_tables())
+    con.close()
+    wh.build(*MARTS_AND_SUPPORT)
+    derive = MARTS_AND_SUPPORT  # all that reads the changed tables, as a run rebuilds it
+    wh.sql("create table main.carriers (forward_trace_key varchar, carrier varchar)")
+    batches = [r[0] for r in wh.sql("select batch_code from intermediate.int_batches_enriched "
+                                     "order by batch_code")]
+    old, untouched = batches[0], batches[-1]
+
+    def mark(batch: str) -> None:
+        """A carrier only deriving the batch again would overwrite (its own is kept)."""
+        wh.sql(f"insert into main.carriers select forward_trace_key, carrier from "
+               f"intermediate.{SINGLES} where batch_code = ?", [batch])
+        wh.sql(f"update intermediate.{SINGLES} set carrier = ? where batch_code = ?",
+               [MARKER, batch])
+
+    def unmark() -> None:
+        wh.sql(f"update intermediate.{SINGLES} as f set carrier = c.carrier from main.carriers "
+               "as c where c.forward_trace_key = f.forward_trace_key and f.carrier = ?", [MARKER])
+        wh.sql("delete from main.carriers")
+
+    def marked(batch: str) -> bool:
+        return wh.sql(f"select count(*) from intermediate.{SINGLES} where batch_code = ? "
+                      "and carrier = ?", [batch, MARKER])[0][0] > 0
+
+    # a new day: a new batch with its genealogy and a shipment
+    wh.sql("insert into intermediate.int_batches_enriched select * replace "
+           "('20240401-L01-001' as batch_code) from intermediate.int_batches_enriched "
+           "where batch_code = ?", [old])
+    wh.sql("insert into intermediate.int_batch_genealogy select * replace "
+           "('20240401-L01-001' as batch_code) from intermediate.int_batch_genealogy "
+           "where batch_code = ?", [old])
+    wh.sql("insert into staging.stg_erp__shipments select * replace "
+           "('20240401-L01-001' as batch_code, 'SH-NEW-1' as shipment_no) "
+           "from staging.stg_erp__shipments where batch_code = ? limit 1", [old])
+    mark(untouched)
+    wh.build(*derive)
+    assert wh.sql(f"select count(*) from intermediate.{SINGLES} "
+                  "where batch_code = '20240401-L01-001'")[0][0] > 0
+    assert marked(untouched)  # not derived again
+    unmark()
+    wh.equals_full_refresh()
+
+    # a re-delivered shipment changes its units; a late genealogy row for an old batch
+    shipped = wh.sql("select batch_code, shipment_no from staging.stg_erp__shipments "
+                     "where batch_code <> ? order by shipment_no limit 1", [untouched])[0]
+    wh.sql("update staging.stg_erp__shipments set qty = qty + 7 where shipment_no = ?",
+           [shipped[1]])
+    wh.sql("insert into intermediate.int_batch_genealogy select * replace "
+           "('ML-LATE-1' as material_lot) from intermediate.int_batch_genealogy "
+           "where batch_code = ? limit 1", [old])
+    mark(untouched)
+    mark(shipped[0])
+    wh.build(*derive)
+    assert marked(untouched) and not marked(shipped[0])
+    unmark()
+    assert wh.sql(f"select count(*) from intermediate.{SINGLES} where suspect_id = 'ML-LATE-1'"
+                  ) == [(wh.sql("select count(*) from intermediate.int_marts_batch_shipments "
+                                "where batch_code = ?", [old])[0][0] or 1,)]
+    wh.equals_full_refresh()
+
+    # a batch withdrawn, and a new machine on a line: its line's batches are derived again
+    wh.sql("delete from intermediate.int_batches_enriched where batch_code = ?", [batches[1]])
+    line = wh.sql("select line from intermediate.int_batches_enriched where batch_code = ?",
+                  [untouched])[0][0]
+    wh.sql("insert into staging.stg_mes__equipment select * replace ('NEW-MACHINE' as "
+           "equipment_id) from staging.stg_mes__equipment where line = ? limit 1", [line])
+    mark(untouched)
+    wh.build(*derive)
+    assert not marked(untouched)
+    unmark()
+    assert wh.sql(f"select count(*) from intermediate.{SINGLES} where batch_code = ?",
+                  [batches[1]]) == [(0,)]
+    wh.equals_full_refresh()
+
+    # a fingerprint that no longer matches (another code version wrote the rows): derived again
+    mark(untouched)
+    wh.sql(f"update intermediate.{SINGLES} set _inputs_hash = 'older code'")
+    wh.build(SINGLES)
+    assert not marked(untouched)
+    unmark()
     wh.equals_full_refresh()

@@ -19,8 +19,9 @@ from pathlib import Path
 import duckdb
 
 # lineage columns that legitimately differ between two builds of the same landing: hashes of
-# each engine's own rendered SQL (a change of it re-conforms / re-classifies)
-IGNORED_COLUMNS = frozenset({"_conform_hash", "_classify_hash"})
+# each engine's own rendered SQL (a change of it re-conforms / re-classifies / re-derives; the
+# forward trace's per-batch fingerprints exist on DuckDB only)
+IGNORED_COLUMNS = frozenset({"_conform_hash", "_classify_hash", "_inputs_hash"})
 # the schemas dbt builds, and the tables in them that Python writes (the gate, alerting)
 DBT_SCHEMAS = ("staging", "intermediate", "marts_build", "governance")
 # wall-clock times of ingest: they differ between two homes that each landed the same exports
@@ -151,12 +152,15 @@ def compare_builds(warehouse: Path, spark_table_glob, tables: Iterable[tuple[str
 
 
 def built_tables(warehouse: Path, schemas: Iterable[str]) -> list[tuple[str, str]]:
-    """(schema, table) of every base table (not view) of `schemas` in a DuckDB warehouse."""
+    """(schema, table) of every base table of `schemas` in a DuckDB warehouse, and of every
+    mart in marts_build (forward_trace is a view there on DuckDB, a table on Spark); the
+    staging views are left out (their base_ tables are compared)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return [tuple(r) for r in con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' and table_schema in (select unnest(?)) order by 1, 2",
+            "where (table_type = 'BASE TABLE' or table_schema = 'marts_build') "
+            "and table_schema in (select unnest(?)) order by 1, 2",
             [list(schemas)]).fetchall()]
     finally:
         con.close()

@@ -209,7 +209,10 @@ def where_used(con: duckdb.DuckDBPyConnection, kind: str, ident: str,
                "union all select * from forward_trace where suspect_kind = ? "
                "and supplier_lot = ? and suspect_id is distinct from ?)")
         params = [suspect_kind, wanted, suspect_kind, wanted, wanted]
-    if not con.execute(f"select count(*) from {rel}", params).fetchone()[0]:
+    # the suspect's rows are read from the Parquet file once: checked, resolved and windowed
+    con.execute(f"create or replace temp table suspect_rows as select * from {rel}", params)
+    found, resolved = con.execute("select count(*), min(suspect_id) from suspect_rows").fetchone()
+    if not found:
         raise UnknownId(
             f"{kind} {ident!r} is not in marts.forward_trace (suspect_kind {suspect_kind})",
             _suggest(con, "forward_trace", "suspect_id", wanted, "and suspect_kind = ?",
@@ -241,8 +244,8 @@ def where_used(con: duckdb.DuckDBPyConnection, kind: str, ident: str,
             scope = ("the batches with a process excursion on it (--all-batches: every batch "
                      "of its line)")
     where = " and ".join(window) or "true"
-    p = params + wparams
-    con.execute(f"create or replace temp table hits as select * from {rel} as f where {where}", p)
+    con.execute(f"create or replace temp table hits as select * from suspect_rows where {where}",
+                wparams)
     totals = _rows(con, """
         select count(distinct batch_code) as batches,
                count(distinct shipment_no) as shipments,
@@ -276,7 +279,6 @@ def where_used(con: duckdb.DuckDBPyConnection, kind: str, ident: str,
                sum(units_at_risk) as units_at_risk
         from hits where province_code is not null
         group by province_code order by units_at_risk desc, province_code""")
-    resolved = con.execute(f"select min(suspect_id) from {rel}", params).fetchone()[0]
     return ForwardTrace(kind, suspect_kind, resolved, date_from, date_to, window_on, totals,
                         batches, shipments, customers, provinces, scope)
 

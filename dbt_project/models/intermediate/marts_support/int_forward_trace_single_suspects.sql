@@ -10,39 +10,27 @@
   A batch that never shipped has one row with shipment_no NULL and units_at_risk 0.
   Nothing here reads complaints: a new complaint leaves these rows as they are
   (forward_trace is this table and int_forward_trace_pair_suspects, unioned).
+
+  Every row belongs to one batch and is a function of that batch's inputs alone (its batch
+  row, genealogy, excursions, shipments, the machines of its line) and of this code. On
+  DuckDB the table is kept between runs and rebuilt per batch: `_inputs_hash` fingerprints a
+  batch's inputs and the code (macros/marts/forward_trace_singles.sql); a run deletes and
+  re-derives only the batches whose fingerprint changed, appeared or disappeared, so a new
+  day rewrites its own batches, not a million rows. Same rows as a full rebuild
+  (tests/test_forward_trace_union.py). On Spark a table rebuilt in full.
 -#}
-with batches as (
-    select batch_code, product_code, product_model, line, batch_start, batch_end,
-           units_produced
-    from {{ ref('int_batches_enriched') }}
+{{ config(materialized=forward_trace_singles_materialization(), incremental_strategy='append',
+          on_schema_change='sync_all_columns',
+          pre_hook="{{ forward_trace_singles_prune() }}") }}
+with fingerprints as (
+{%- if forward_trace_singles_is_incremental() %}
+    -- the batches whose inputs changed since the last build (the pre_hook found them)
+    select batch_code, _inputs_hash from fts_changed where _inputs_hash is not null
+{%- else %}
+    {{ forward_trace_batch_fingerprints() }}
+{%- endif %}
 ),
-genealogy as (
-    select batch_code, material_lot, supplier_code, supplier_lot
-    from {{ ref('int_batch_genealogy') }}
-    where batch_code is not null
-),
-excursions as (
-    select batch_code, equipment_id, sum(excursion_count) as excursion_count
-    from {{ ref('int_batch_excursions') }}
-    group by batch_code, equipment_id
-),
-suspects as (
-    select 'batch' as suspect_kind, batch_code as suspect_id, batch_code,
-           cast(null as {{ dbt.type_string() }}) as supplier_lot, 0 as excursion_count
-    from batches
-    union all
-    select 'supplier_lot', material_lot, batch_code, min(supplier_lot), 0
-    from genealogy where material_lot is not null
-    group by material_lot, batch_code
-    union all
-    select distinct 'supplier', supplier_code, batch_code, cast(null as {{ dbt.type_string() }}), 0
-    from genealogy where supplier_code is not null
-    union all
-    select 'equipment', e.equipment_id, b.batch_code, cast(null as {{ dbt.type_string() }}),
-           coalesce(x.excursion_count, 0)
-    from (select distinct equipment_id, line from {{ latest_version(ref('stg_mes__equipment')) }} as eq
-          where equipment_id is not null) as e
-    join batches as b on b.line = e.line
-    left join excursions as x on x.batch_code = b.batch_code and x.equipment_id = e.equipment_id
-)
-{{ forward_trace_rows('suspects', ref('int_batches_enriched'), ref('int_marts_batch_shipments')) }}
+{{ forward_trace_singles_rows() }}
+select r.*, f._inputs_hash
+from trace_rows as r
+join fingerprints as f on f.batch_code = r.batch_code
