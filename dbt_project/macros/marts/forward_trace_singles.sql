@@ -134,10 +134,15 @@ trace_rows as (
 
 {% macro forward_trace_singles_prune() -%}
 {%- if forward_trace_singles_is_incremental() -%}
+{#- rows written before fingerprints existed carry none: every batch is derived again -#}
+{%- set held = '_inputs_hash' if _by_file_has_column(this, '_inputs_hash')
+               else 'cast(null as ' ~ dbt.type_string() ~ ')' -%}
+create or replace temp table fts_now as
+{{ forward_trace_batch_fingerprints() }};
 create or replace temp table fts_changed as
 select coalesce(n.batch_code, o.batch_code) as batch_code, n._inputs_hash
-from ({{ forward_trace_batch_fingerprints() }}) as n
-full outer join (select distinct batch_code, _inputs_hash from {{ this }}) as o
+from fts_now as n
+full outer join (select distinct batch_code, {{ held }} as _inputs_hash from {{ this }}) as o
     on o.batch_code = n.batch_code
 where n._inputs_hash is distinct from o._inputs_hash;
 delete from {{ this }} where batch_code in (select batch_code from fts_changed)
