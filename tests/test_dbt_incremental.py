@@ -297,11 +297,10 @@ def _readings_rows() -> list[tuple]:
     return rows
 
 
-def test_readings_models_rank_only_repeated_keys_same_rows(plant):
-    """int_readings_excursions and int_spc_subgroups rank only keys with several versions:
-    the same rows as ranking every reading (the models as they were), on readings with
-    re-sent keys (outside then inside, inside then outside, twice in one file, value gone)."""
-    wh = plant.root / "readings" / "warehouse.duckdb"  # same catalog name as the manifest's
+def _readings_warehouse(plant: Plant, name: str) -> Path:
+    """A warehouse of its own with the dictionary and staging.stg_mes__process_readings
+    holding _readings_rows() (same catalog name as the manifest's)."""
+    wh = plant.root / name / "warehouse.duckdb"
     wh.parent.mkdir()
     con = duckdb.connect(str(wh))
     try:
@@ -310,6 +309,18 @@ def test_readings_models_rank_only_repeated_keys_same_rows(plant):
         con.execute(f"create table staging.stg_mes__process_readings ({STG_COLUMNS})")
         con.executemany("insert into staging.stg_mes__process_readings values "
                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _readings_rows())
+    finally:
+        con.close()
+    return wh
+
+
+def test_readings_models_rank_only_repeated_keys_same_rows(plant):
+    """int_readings_excursions and int_spc_subgroups rank only keys with several versions:
+    the same rows as ranking every reading (the models as they were), on readings with
+    re-sent keys (outside then inside, inside then outside, twice in one file, value gone)."""
+    wh = _readings_warehouse(plant, "readings")
+    con = duckdb.connect(str(wh))
+    try:
         con.execute("""create table intermediate.int_equipment_specs as select * from (values
             ('REF-L01-01', 'REF', 'L01', 'temperature', 225.0, 200.0, 250.0, 'equipment'),
             ('REF-L01-01', 'REF', 'L01', 'pressure', 100.0, 90.0, 110.0, 'equipment'),
@@ -322,9 +333,11 @@ def test_readings_models_rank_only_repeated_keys_same_rows(plant):
     finally:
         con.close()
     models = list(REFERENCE)
-    plant.dbt("compile", warehouse=wh, select=models)
+    plant.dbt("run", warehouse=wh, select=["int_spc_hourly"])  # int_spc_subgroups reads it
+    plant.dbt("compile", warehouse=wh, select=[*models, "int_spc_hourly"])
     compiled = {m: (plant.root / "ref_target" / "compiled" / "qualitrace" / "models"
-                    / "intermediate" / f"{m}.sql").read_text(encoding="utf-8") for m in models}
+                    / "intermediate" / f"{m}.sql").read_text(encoding="utf-8")
+                for m in [*models, "int_spc_hourly"]}
     reference = {}
     for m in models:
         res = plant.dbt("compile", "--inline", REFERENCE[m], warehouse=wh, select=())
@@ -332,7 +345,8 @@ def test_readings_models_rank_only_repeated_keys_same_rows(plant):
     con = duckdb.connect(str(wh))
     try:
         for m in models:
-            assert "_lv_rank" in compiled[m], m  # ranked by the latest_version macro
+            ranked = "int_spc_hourly" if m == "int_spc_subgroups" else m
+            assert "_lv_rank" in compiled[ranked], m  # ranked by the latest_version macro
             new = con.execute(compiled[m])
             cols = [d[0] for d in new.description]
             new_rows = new.fetchall()
@@ -348,6 +362,87 @@ def test_readings_models_rank_only_repeated_keys_same_rows(plant):
         assert not any(eq == "REF-L01-02" and ts == "2024-01-01 05:35:00" for eq, ts, _ in excursions)
     finally:
         con.close()
+
+
+# ------------------------------------------------ SPC subgroups: derived again per hour
+SPC = ["int_spc_hourly", "int_spc_subgroups"]
+
+
+def _spc_tables(plant: Plant, wh: Path) -> list:
+    return [plant.table(m, warehouse=wh, schema="intermediate") for m in SPC]
+
+
+def _spc_equal_to_full_refresh(plant: Plant, wh: Path, step: int) -> None:
+    con = duckdb.connect(str(wh))
+    con.execute("checkpoint")
+    con.close()
+    ref = wh.parent / f"spc_full_refresh_{step}" / "warehouse.duckdb"  # same catalog name
+    ref.parent.mkdir()
+    shutil.copyfile(wh, ref)
+    plant.dbt("run", "--full-refresh", warehouse=ref, select=SPC)
+    assert _spc_tables(plant, wh) == _spc_tables(plant, ref), step
+
+
+def test_spc_hourly_derives_again_only_the_hours_whose_readings_changed(plant):
+    """int_spc_hourly kept between builds, per hour (`_inputs_hash`), and int_spc_subgroups
+    over it: equal to a --full-refresh build after a new day, a re-delivery that supersedes
+    readings of an old hour, a late file for an old day, a withdrawn file, a reading whose
+    value is gone and a stale fingerprint; hours whose readings did not change keep their row."""
+    wh = _readings_warehouse(plant, "spc")
+    plant.dbt("build", warehouse=wh, select=SPC)
+    _spc_equal_to_full_refresh(plant, wh, 0)
+
+    def add(rows: list[tuple]) -> None:
+        con = duckdb.connect(str(wh))
+        con.executemany("insert into staging.stg_mes__process_readings values "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.close()
+
+    def reading(eq, ts, param, value, file, row):
+        return (eq, ts, param, param, value, value, "u", True, None, file, row, "sha-" + file,
+                "2024-02-02 00:00:00", "h")
+
+    untouched = "('SMT-L02-01', 'pressure', timestamp '2024-01-01 11:00:00')"
+    mark = ("update intermediate.int_spc_hourly set readings = -1 where (equipment_id, "
+            f"parameter, subgroup_start) = {untouched}")
+    marked = ("select count(*) from intermediate.int_spc_hourly where readings = -1")
+    unmark = ("update intermediate.int_spc_hourly as h set readings = (select count(*) from "
+              "staging.stg_mes__process_readings as r where r.equipment_id = h.equipment_id "
+              "and r.parameter = h.parameter and date_trunc('hour', r.ts) = h.subgroup_start) "
+              "where readings = -1")
+    steps = [
+        # a new day
+        [reading(eq, f"2024-01-02 {h:02d}:15:00", "temperature", 224.0 + h % 3,
+                 "mes/process_readings_20240103.csv", 100 + h) for eq in ("REF-L01-01",)
+         for h in range(9)],
+        # a re-delivery superseding readings of an old hour, and a late file for an old day
+        [reading("REF-L01-02", "2024-01-01 02:05:00", "temperature", 260.0,
+                 "mes/process_readings_20240105.csv", 2),
+         reading("REF-L01-02", "2024-01-01 02:50:00", "temperature", 222.0,
+                 "mes/process_readings_20231231.csv", 2)],
+        # a value re-sent empty: the reading leaves its hour
+        [reading("REF-L01-01", "2024-01-01 01:05:00", "pressure", None,
+                 "mes/process_readings_20240106.csv", 2)],
+    ]
+    for i, rows in enumerate(steps, start=1):
+        plant.sql(mark, warehouse=wh)
+        add(rows)
+        plant.dbt("build", warehouse=wh, select=SPC)
+        assert plant.sql(marked, warehouse=wh) == [(1,)], i  # not derived again
+        plant.sql(unmark, warehouse=wh)
+        plant.dbt("build", warehouse=wh, select=["int_spc_subgroups"])
+        _spc_equal_to_full_refresh(plant, wh, i)
+    # a withdrawn file: its hours go back to the versions left
+    plant.sql("delete from staging.stg_mes__process_readings "
+              "where _source_file = 'mes/process_readings_20240105.csv'", warehouse=wh)
+    plant.dbt("build", warehouse=wh, select=SPC)
+    _spc_equal_to_full_refresh(plant, wh, 4)
+    # fingerprints another code version wrote: every hour derived again
+    plant.sql(mark, warehouse=wh)
+    plant.sql("update intermediate.int_spc_hourly set _inputs_hash = 'older code'", warehouse=wh)
+    plant.dbt("build", warehouse=wh, select=SPC)
+    assert plant.sql(marked, warehouse=wh) == [(0,)]
+    _spc_equal_to_full_refresh(plant, wh, 5)
 
 
 # ------------------------------------------------ small entities: every base_ is incremental

@@ -241,3 +241,13 @@ def test_single_suspect_rows_are_derived_again_only_for_batches_whose_inputs_cha
     assert not marked(untouched)
     unmark()
     wh.equals_full_refresh()
+
+    # a table written before fingerprints existed (no _inputs_hash): every batch derived again
+    mark(untouched)
+    wh.sql(f"alter table intermediate.{SINGLES} drop column _inputs_hash")
+    wh.build(SINGLES)
+    assert not marked(untouched)
+    assert wh.sql(f"select count(*) from intermediate.{SINGLES} where _inputs_hash is null"
+                  ) == [(0,)]
+    unmark()
+    wh.equals_full_refresh()

@@ -1,54 +1,11 @@
 -- Hourly subgroups of process readings per machine and parameter (canonical units), with
 -- the centre line and sigma estimated from the subgroup means (individuals chart: sigma =
 -- mean moving range / 1.128), and each subgroup's distance from the centre in sigmas.
--- Only the latest version of a reading counts (latest_version). Ranking every reading is the
--- expensive part and almost every business key (equipment_id, ts, parameter) has a single
--- version, so only the keys delivered more than once are ranked; the others are taken as
--- they are. Rows with no parameter never form a subgroup and are left out first, so every
--- key part is non-null and plain equi-joins match keys exactly. Same rows as ranking all.
-with readings as (
-    select *
-    from {{ ref('stg_mes__process_readings') }}
-    where parameter is not null
-),
-
-repeated_keys as (
-    select equipment_id, ts, parameter
-    from readings
-    group by equipment_id, ts, parameter
-    having count(*) > 1
-),
-
--- the versions of the repeated keys, under the staging model's own name so that
--- latest_version ranks them exactly as it ranks stg_mes__process_readings
-stg_mes__process_readings as (
-    select r.*
-    from readings as r
-    inner join repeated_keys as k
-        on k.equipment_id = r.equipment_id and k.ts = r.ts and k.parameter = r.parameter
-),
-
-latest as (
-    select r.*
-    from readings as r
-    where not exists (
-        select 1 from repeated_keys as k
-        where k.equipment_id = r.equipment_id and k.ts = r.ts and k.parameter = r.parameter
-    )
-    union all
-    select * from {{ latest_version('stg_mes__process_readings') }} as v
-),
-
-subgroups as (
-    select
-        equipment_id,
-        parameter,
-        {{ dbt.date_trunc('hour', 'ts') }} as subgroup_start,
-        avg(value) as subgroup_mean,
-        count(*) as readings
-    from latest as r
-    where value is not null and parameter is not null
-    group by equipment_id, parameter, {{ dbt.date_trunc('hour', 'ts') }}
+-- The subgroups themselves (latest version of every reading, mean per hour) are
+-- int_spc_hourly, kept between runs and derived again only for the hours that changed.
+with subgroups as (
+    select equipment_id, parameter, subgroup_start, subgroup_mean, readings
+    from {{ ref('int_spc_hourly') }}
 ),
 
 ordered as (
