@@ -15,9 +15,9 @@
                                    costs ~0.3 s).
     classified_texts_prune()    (pre_hook) -> on such a run, DELETE the texts no complaint
                                    uses any more and every text classified under another hash.
-    classified_texts_materialization() -> `incremental` (strategy `append`: the new texts);
-                                   on Spark (Parquet tables: no DELETE) a `table`, every text
-                                   classified again on every run.
+  The model is a kept_table_materialization() (macros/incremental/kept_per_key.sql):
+  `incremental` (strategy `append`: the new texts); on Spark (Parquet tables: no DELETE) a
+  `table`, every text classified again on every run.
   Result after any run = a full rebuild (tests/test_dbt_incremental.py).
 -#}
 
@@ -35,7 +35,7 @@
 {%- endmacro %}
 
 {% macro classified_texts_only_new() -%}
-    {{ return(execute and is_incremental()) }}
+    {{ return(kept_table_is_incremental()) }}
 {%- endmacro %}
 
 {#- whether int_complaints_distinct holds a text the table lacks under `classify_hash` -#}
@@ -58,14 +58,4 @@ where _classify_hash <> '{{ classified_texts_hash() }}'
        select distinct {{ classified_texts_key('d.description') }}
        from {{ ref('int_complaints_distinct') }} as d)
 {%- endif -%}
-{%- endmacro %}
-
-{% macro classified_texts_materialization() -%}
-    {{ return(adapter.dispatch('classified_texts_materialization', 'qualitrace')()) }}
-{%- endmacro %}
-{% macro default__classified_texts_materialization() -%}
-    {{ return('incremental') }}
-{%- endmacro %}
-{% macro spark__classified_texts_materialization() -%}
-    {{ return('table') }}
 {%- endmacro %}

@@ -7,7 +7,8 @@
            an incremental run) and
            of an order-free digest (count, XOR and sum of row hashes) of every version of
            every reading of the hour: key, value, file, row, content and conformance hashes.
-    spc_hourly_prune()   (pre_hook, incremental runs)
+    spc_hourly_prune()   (pre_hook, incremental runs; prune_changed_keys in
+                          macros/incremental/kept_per_key.sql)
         -> temp table sh_changed: the hours whose fingerprint differs from the one their row
            carries, new hours and vanished ones (hash NULL); then DELETE their rows. The model
            derives rows for sh_changed only. An hour whose readings all have no value has no
@@ -19,18 +20,8 @@
 {#- bump to derive every hour again -#}
 {% macro spc_hourly_version() -%}spc_hourly.v1{%- endmacro %}
 
-{% macro spc_hourly_materialization() -%}
-    {{ return(adapter.dispatch('spc_hourly_materialization', 'qualitrace')()) }}
-{%- endmacro %}
-{% macro default__spc_hourly_materialization() -%}
-    {{ return('incremental') }}
-{%- endmacro %}
-{% macro spark__spc_hourly_materialization() -%}
-    {{ return('table') }}
-{%- endmacro %}
-
-{% macro spc_hourly_is_incremental() -%}
-    {{ return(execute and is_incremental() and spc_hourly_materialization() == 'incremental') }}
+{% macro spc_hour_keys() -%}
+    {{ return(['equipment_id', 'parameter', 'subgroup_start']) }}
 {%- endmacro %}
 
 {#- the CTEs readings, ..., subgroups of the model: the subgroups of every hour, or (restrict)
@@ -120,26 +111,7 @@ subgroups as (
     where parameter is not null
 {%- endmacro %}
 
+{#- pre_hook: temp table sh_changed, the hours to derive again (kept_per_key.sql) -#}
 {% macro spc_hourly_prune() -%}
-{%- if spc_hourly_is_incremental() -%}
-{%- set held = '_inputs_hash' if _by_file_has_column(this, '_inputs_hash')
-               else 'cast(null as ' ~ dbt.type_string() ~ ')' -%}
-create or replace temp table sh_now as
-{{ spc_hour_fingerprints() }};
-create or replace temp table sh_changed as
-select coalesce(n.equipment_id, o.equipment_id) as equipment_id,
-       coalesce(n.parameter, o.parameter) as parameter,
-       coalesce(n.subgroup_start, o.subgroup_start) as subgroup_start,
-       n._inputs_hash
-from sh_now as n
-full outer join (select equipment_id, parameter, subgroup_start, {{ held }} as _inputs_hash
-                 from {{ this }}) as o
-    on o.equipment_id = n.equipment_id and o.parameter = n.parameter
-   and o.subgroup_start = n.subgroup_start
-where n._inputs_hash is distinct from o._inputs_hash;
-delete from {{ this }} as t
-where exists (select 1 from sh_changed as c
-              where c.equipment_id = t.equipment_id and c.parameter = t.parameter
-                and c.subgroup_start = t.subgroup_start)
-{%- endif -%}
+    {{ prune_changed_keys(spc_hour_keys(), spc_hour_fingerprints, 'sh_changed', one_row_per_key=true) }}
 {%- endmacro %}

@@ -6,7 +6,8 @@
            model's code (forward_trace_singles_rows, rendered) and of everything its rows are made of: its batch row, its genealogy
            rows, its excursions, the machines of its line (latest stg_mes__equipment) and its
            shipments (int_marts_batch_shipments), each as sorted text.
-    forward_trace_singles_prune()   (pre_hook, incremental runs)
+    forward_trace_singles_prune()   (pre_hook, incremental runs; prune_changed_keys in
+                                     macros/incremental/kept_per_key.sql)
         -> temp table fts_changed(batch_code, _inputs_hash): the batches whose fingerprint
            differs from the one their rows carry, new batches and vanished ones (hash NULL);
            then DELETE their rows. The model derives rows for fts_changed only.
@@ -17,20 +18,6 @@
 
 {#- bump to derive every batch again -#}
 {% macro forward_trace_singles_version() -%}forward_trace_singles.v1{%- endmacro %}
-
-{% macro forward_trace_singles_materialization() -%}
-    {{ return(adapter.dispatch('forward_trace_singles_materialization', 'qualitrace')()) }}
-{%- endmacro %}
-{% macro default__forward_trace_singles_materialization() -%}
-    {{ return('incremental') }}
-{%- endmacro %}
-{% macro spark__forward_trace_singles_materialization() -%}
-    {{ return('table') }}
-{%- endmacro %}
-
-{% macro forward_trace_singles_is_incremental() -%}
-    {{ return(execute and is_incremental() and forward_trace_singles_materialization() == 'incremental') }}
-{%- endmacro %}
 
 {#- the CTEs `batches`, ..., `trace_rows` of the model (rows of the batches in CTE
     `fingerprints`), and the hash of their text: a code change derives every batch again -#}
@@ -132,19 +119,7 @@ trace_rows as (
     from {{ ref('int_batches_enriched') }}
 {%- endmacro %}
 
+{#- pre_hook: temp table fts_changed, the batches to derive again (kept_per_key.sql) -#}
 {% macro forward_trace_singles_prune() -%}
-{%- if forward_trace_singles_is_incremental() -%}
-{#- rows written before fingerprints existed carry none: every batch is derived again -#}
-{%- set held = '_inputs_hash' if _by_file_has_column(this, '_inputs_hash')
-               else 'cast(null as ' ~ dbt.type_string() ~ ')' -%}
-create or replace temp table fts_now as
-{{ forward_trace_batch_fingerprints() }};
-create or replace temp table fts_changed as
-select coalesce(n.batch_code, o.batch_code) as batch_code, n._inputs_hash
-from fts_now as n
-full outer join (select distinct batch_code, {{ held }} as _inputs_hash from {{ this }}) as o
-    on o.batch_code = n.batch_code
-where n._inputs_hash is distinct from o._inputs_hash;
-delete from {{ this }} where batch_code in (select batch_code from fts_changed)
-{%- endif -%}
+    {{ prune_changed_keys(['batch_code'], forward_trace_batch_fingerprints, 'fts_changed') }}
 {%- endmacro %}

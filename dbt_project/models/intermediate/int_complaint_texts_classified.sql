@@ -4,7 +4,7 @@
 -- classification depends on the text and the taxonomy alone, so a run classifies only the
 -- texts not yet classified under the current taxonomy (macros/conform/classified_texts.sql);
 -- the pre-hook drops texts no complaint uses any more. Same rows as a full rebuild.
-{{ config(materialized=classified_texts_materialization(),
+{{ config(materialized=kept_table_materialization(),
           incremental_strategy='append',
           pre_hook="{{ classified_texts_prune() }}") }}
 

@@ -12,19 +12,18 @@
   fingerprint changed, appeared or vanished, so a new day re-reads its own hours, not every
   reading (tests/test_spc_hourly_incremental.py). On Spark a table rebuilt in full.
 -#}
-{{ config(materialized=spc_hourly_materialization(), incremental_strategy='append',
+{{ config(materialized=kept_table_materialization(), incremental_strategy='append',
           on_schema_change='sync_all_columns',
           pre_hook="{{ spc_hourly_prune() }}") }}
 with hours as (
-{%- if spc_hourly_is_incremental() %}
+{%- if kept_table_is_incremental() %}
     -- the hours whose readings changed since the last build (the pre_hook found them)
-    select equipment_id, parameter, subgroup_start, _inputs_hash
-    from sh_changed where _inputs_hash is not null
+    {{ changed_keys(spc_hour_keys(), 'sh_changed') }}
 {%- else %}
     {{ spc_hour_fingerprints() }}
 {%- endif %}
 ),
-{{ spc_hourly_rows(spc_hourly_is_incremental()) }}
+{{ spc_hourly_rows(kept_table_is_incremental()) }}
 select s.equipment_id, s.parameter, s.subgroup_start, s.subgroup_mean, s.readings,
        h._inputs_hash
 from subgroups as s

@@ -19,13 +19,13 @@
   day rewrites its own batches, not a million rows. Same rows as a full rebuild
   (tests/test_forward_trace_union.py). On Spark a table rebuilt in full.
 -#}
-{{ config(materialized=forward_trace_singles_materialization(), incremental_strategy='append',
+{{ config(materialized=kept_table_materialization(), incremental_strategy='append',
           on_schema_change='sync_all_columns',
           pre_hook="{{ forward_trace_singles_prune() }}") }}
 with fingerprints as (
-{%- if forward_trace_singles_is_incremental() %}
+{%- if kept_table_is_incremental() %}
     -- the batches whose inputs changed since the last build (the pre_hook found them)
-    select batch_code, _inputs_hash from fts_changed where _inputs_hash is not null
+    {{ changed_keys(['batch_code'], 'fts_changed') }}
 {%- else %}
     {{ forward_trace_batch_fingerprints() }}
 {%- endif %}
