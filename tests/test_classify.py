@@ -179,3 +179,18 @@ def test_word_class_regex_expands_every_word_like_a_keyword():
     assert not rx.search("the fanatic died") and not rx.search("the fan, however, died")
     with pytest.raises(ValueError, match="no word class 'parts'"):
         keyword_regex("{parts}…{failing}", "en", classes)
+
+
+def test_chinese_word_classes_cover_pairings_no_keyword_lists(runner):
+    """problems.yml word_classes for Chinese: a part failing (FN02) apart from the whole unit
+    (QD02), cooling not good enough (QD04), a package opened or soiled (DL02), a listing the
+    goods differ from (FN01), a control that responds only sometimes (QD08), an installer that
+    will not go on (FN03); 用不了多少 ("won't take much") is no failure. Written here, not taken
+    from a labelled set."""
+    got = classify(runner, ["用了两周，读卡器突然失灵了", "收到第三天就完全不能用了",
+                            "夏天散热明显不理想", "外箱被划开过，里面泡沫也少",
+                            "网页介绍是金属机身，实物却是塑料的", "触控板有时不太灵敏",
+                            "win7怎么也装不进去", "配个好点的鼠标也用不了多少钱"])
+    assert [g["problem_type_code"] for g in got] == ["FN02", "QD02", "QD04", "DL02", "FN01",
+                                                     "QD08", "FN03", "UNCLASSIFIED"]
+    assert got[0]["problem_evidence"] == "读卡器突然失灵→FN02"
