@@ -122,7 +122,12 @@ def render_staging_yaml(dictionary) -> dict[Path, str]:
             if c["name"] in BASE_ONLY:
                 continue
             c = {k: v for k, v in c.items() if k != "data_tests"}
-            if key not in LARGE and c["name"] in e.business_key and c["name"] in e.required_fields:
+            # a key field of a vocabulary (process_specs.equipment_type, .parameter) is NULL for
+            # a spelling the dictionary does not know yet: a dictionary gap that flows on and
+            # WARNs (the GX suite's conformed__ check blocks a known spelling lost), never a
+            # blocking test here. Batch codes and serials that fit no pattern are quarantined.
+            if (key not in LARGE and c["name"] in e.business_key and c["name"] in e.required_fields
+                    and e.field(c["name"]).type != "vocab"):
                 c["data_tests"] = ["not_null"]
             stg_cols.append(c)
         stg_cols += [{"name": k, "description": v} for k, v in extra.get("stg", {}).items()]

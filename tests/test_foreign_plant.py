@@ -30,7 +30,8 @@ FIXTURE = Path(__file__).parent / "fixtures" / "foreign_plant" / "exports"
 COMPLAINT_IDS = {"TS-25031001", "TS-25031002", "TS-25031003", "NH-7001", "NH-7002"}
 UNKNOWN = {("channel", "NHTSA"), ("channel", "黑猫投诉"), ("status", "处理反馈"),
            ("status", "厂家受理"), ("status", "信息审核"), ("shift", "常日班"),
-           ("unit", "卷"), ("base_unit", "卷"), ("unit", "摄氏"), ("inspection_type", "首检")}
+           ("unit", "卷"), ("base_unit", "卷"), ("unit", "摄氏"), ("inspection_type", "首检"),
+           ("equipment_type", "点焊机")}
 PLANT_SERIALS = {"AP200-250303-0017", "AP200-250303-0018", "AP500-250303-0005"}
 
 
@@ -116,6 +117,21 @@ def test_unknown_spellings_are_gaps_and_warnings_not_losses(first_run):
     assert ("dictionary_gap__channel", "staging/stg_crm__complaints") in keys
     assert ("dictionary_gap__status", "staging/stg_qms__capa") in keys
     assert ("dictionary_gap__delivered_at", "staging/stg_erp__shipments") in keys
+
+
+def test_a_machine_type_of_the_plant_own_gets_its_process_window(first_run):
+    """点焊机 is no equipment type the dictionary knows: the machine and its spec row keep the
+    spelling (equipment_type NULL, a gap), the window still applies to the machine, and its
+    excursion reaches the complaint about the batch made on that line at that hour."""
+    _, home, _ = first_run
+    assert query(home, "select equipment_id, parameter, lsl, usl, spec_scope "
+                       "from intermediate.int_equipment_specs where equipment_id = 'WLD-01'") == [
+        ("WLD-01", "pressure", 350.0, 450.0, "equipment_type")]
+    assert query(home, "select equipment_id, value, batch_code from intermediate.int_readings_excursions "
+                       "where equipment_id = 'WLD-01'") == [("WLD-01", 480.0, "20250303-L01-001")]
+    [(ids,)] = query(home, "select excursion_equipment_ids from marts.complaint_trace "
+                           "where complaint_id = 'TS-25031001'")
+    assert "WLD-01" in ids.split(",")
 
 
 def test_a_status_report_keeps_what_it_does_not_export(first_run):
@@ -220,6 +236,11 @@ def test_overlay_from_suggest_reconforms_without_redelivery(first_run):
         s.replace("-", "") for s in PLANT_SERIALS}
     assert query(home, "select batch_code, trace_method from marts.complaint_trace "
                        "where complaint_id = 'TS-25031003'") == [("20250303-L02-001", "serial")]
+    # the machine type conformed: the same window, the same excursion
+    assert query(home, "select equipment_type, lsl, usl from intermediate.int_equipment_specs "
+                       "where equipment_id = 'WLD-01'") == [("spot_welder", 350.0, 450.0)]
+    assert query(home, "select count(*) from intermediate.int_readings_excursions "
+                       "where equipment_id = 'WLD-01'") == [(1,)]
     # the owner added the plant's time form: the shipment's time is read (plant local, UTC+8)
     assert query(home, "select cast(delivered_at as varchar), delivered_at_unparsed from "
                        "staging.stg_erp__shipments where shipment_no = 'DN-0503'") == [
@@ -245,6 +266,8 @@ def review(suggested: dict) -> dict:
         "status": {"in_progress": {"spellings": sorted(set(found["status"]))}},
         "shift": {"day": {"spellings": sorted(set(found["shift"]))}},
         "inspection_type": {"IPQC": {"spellings": sorted(set(found["inspection_type"]))}},
+        "equipment_type": {"spot_welder": {"label_zh": "点焊机", "label_en": "Spot welder",
+                                           "spellings": sorted(set(found["equipment_type"]))}},
     }
     # the order the review left open: day first, as the plant's ERP writes dates
     out["timestamp_formats"] = [c["day_first"] for c in suggested["review"]["timestamp_form_choices"]]

@@ -20,8 +20,8 @@ def test_non_finite_and_negative_numbers_are_quarantined_and_the_run_publishes(h
                                 f"from governance.quarantine where source_file in ({files})"))
     assert rejected == {"erp/shipments_20250305.csv:6": "invalid_number",
                         "erp/shipments_20250305.csv:7": "negative_quantity",
-                        "mes/process_readings_20250304.csv:8": "invalid_number",
-                        "mes/process_readings_20250304.csv:9": "invalid_number",
+                        "mes/process_readings_20250304.csv:10": "invalid_number",
+                        "mes/process_readings_20250304.csv:11": "invalid_number",
                         "erp/purchase_receipts_20250302.csv:4": "invalid_number"}
     # 265,5 is 265.5 degrees, an excursion above the 250 limit, not 2655
     assert (265.5,) in query(home, "select value from intermediate.int_readings_excursions")

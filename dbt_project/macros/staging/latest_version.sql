@@ -17,10 +17,13 @@
            whole business keys (test key columns only, e.g. `_lv.serial_no in (...)`), so the
            rows kept are exactly the latest versions of the keys it keeps.
         Portable SQL (row_number, no QUALIFY). A NULL key part groups with other NULLs
-        (e.g. a process spec with blank equipment_id = the spec for the whole type).
+        (e.g. a process spec with blank equipment_id = the spec for the whole type), except
+        a vocabulary key field whose spelling the dictionary does not know yet (NULL, its
+        text in `<field>_as_typed`): each such spelling is a key of its own until the owner
+        adds it (two machine types 点焊机 and 冲压机 of one plant are not one spec).
 
-    business_key_columns(system, entity) -> [column]; entity_has_field(system, entity, field) -> bool
-        (read at compile time from the published dictionary).
+    business_key_columns(system, entity) -> [column]; entity_field_types(system, entity) ->
+        {field: type} (read at compile time from the published dictionary).
 -#}
 {% macro latest_version(relation, key_columns=none, order_columns=none, where=none) -%}
     {%- if not execute -%}
@@ -42,7 +45,9 @@
     {%- set keys = key_columns if key_columns is not none else business_key_columns(system, entity) -%}
     {%- set order = [] -%}
     {%- for o in (order_columns or []) -%}{%- do order.append(o) -%}{%- endfor -%}
-    {%- if entity_has_field(system, entity, 'updated_at') -%}
+    {%- set types = entity_field_types(system, entity) -%}
+    {%- set partition = _lv_key_exprs(keys, types) -%}
+    {%- if 'updated_at' in types -%}
         {%- do order.append('case when _lv.updated_at is null then 1 else 0 end') -%}
         {%- do order.append('_lv.updated_at desc') -%}
     {%- endif -%}
@@ -51,7 +56,7 @@
     {#- a dbt unit test's given rows (a CTE) come from no file -#}
     {%- set partial = {} if '__dbt__cte__' in (relation | string) else absent_field_files(system, entity, keys) -%}
     {%- if partial | length > 0 -%}
-    {{ return(_latest_version_carrying(relation, keys, order, where, partial)) }}
+    {{ return(_latest_version_carrying(relation, keys, partition, order, where, partial)) }}
     {%- endif -%}
     (
         select {{ star_except('_lv_ranked', ['_lv_rank'], relation) }}
@@ -59,7 +64,7 @@
             select
                 _lv.*,
                 row_number() over (
-                    partition by {% for k in keys %}_lv.{{ adapter.quote(k) }}{{ ', ' if not loop.last }}{% endfor %}
+                    partition by {{ partition | join(', ') }}
                     order by {{ order | join(', ') }}
                 ) as _lv_rank
             from {{ relation }} as _lv
@@ -103,7 +108,7 @@
     file had the column (the winner itself when its file had it). A status-only re-export
     thus updates the status and keeps the batch code, province and serial delivered before;
     a blank value delivered in a column still wins as the latest value. -#}
-{% macro _latest_version_carrying(relation, keys, order, where, partial) -%}
+{% macro _latest_version_carrying(relation, keys, partition, order, where, partial) -%}
     {%- set cols = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
     {%- set fields = partial.keys() | list | sort -%}
     {%- set companions = ['as_typed', 'flag', 'region', 'unparsed', 'as_delivered', 'is_known'] -%}
@@ -117,8 +122,6 @@
             {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
-    {%- set partition = [] -%}
-    {%- for k in keys -%}{%- do partition.append('_lv.' ~ adapter.quote(k)) -%}{%- endfor -%}
     (
         select
         {%- for c in cols %}
@@ -145,9 +148,9 @@
             {%- endif %}
         ) as {{ d }}
             on {{ d }}._lv_rank = 1
-            {%- for k in keys %}
-            and ({{ d }}.{{ adapter.quote(k) }} = _lv_w.{{ adapter.quote(k) }}
-                 or ({{ d }}.{{ adapter.quote(k) }} is null and _lv_w.{{ adapter.quote(k) }} is null))
+            {%- for e in partition %}
+            {%- set ed = e | replace('_lv.', d ~ '.') %}{%- set ew = e | replace('_lv.', '_lv_w.') %}
+            and ({{ ed }} = {{ ew }} or ({{ ed }} is null and {{ ew }} is null))
             {%- endfor %}
         {%- endfor %}
         where _lv_w._lv_rank = 1
@@ -166,9 +169,26 @@
     {{ return(out) }}
 {%- endmacro %}
 
-{% macro entity_has_field(system, entity, field) -%}
-    {%- if not execute -%}{{ return(false) }}{%- endif -%}
-    {%- set rows = run_query("select count(*) from " ~ dictionary_table('fields', lineage=false) ~ " where system = '" ~ system
-                             ~ "' and entity = '" ~ entity ~ "' and field = '" ~ field ~ "'") -%}
-    {{ return(rows.rows[0][0] | int > 0) }}
+{#- {field: type} of an entity's fields, from the published dictionary -#}
+{% macro entity_field_types(system, entity) -%}
+    {%- if not execute -%}{{ return({}) }}{%- endif -%}
+    {%- set rows = run_query("select field, type from " ~ dictionary_table('fields', lineage=false) ~ " where system = '" ~ system
+                             ~ "' and entity = '" ~ entity ~ "'") -%}
+    {%- set out = {} -%}
+    {%- for r in rows.rows -%}{%- do out.update({r[0]: r[1]}) -%}{%- endfor -%}
+    {{ return(out) }}
+{%- endmacro %}
+
+{#- the partition expressions of `keys` over alias `_lv`: the column, and for a vocabulary
+    field the spelling as typed while it does not conform (NULL once it does) -#}
+{% macro _lv_key_exprs(keys, types) -%}
+    {%- set out = [] -%}
+    {%- for k in keys -%}
+        {%- do out.append('_lv.' ~ adapter.quote(k)) -%}
+        {%- if types.get(k) == 'vocab' -%}
+            {%- do out.append('(case when _lv.' ~ adapter.quote(k) ~ ' is null then _lv.'
+                              ~ adapter.quote(k ~ '_as_typed') ~ ' end)') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(out) }}
 {%- endmacro %}

@@ -1,5 +1,8 @@
 -- The process window that applies to each machine and parameter: a spec row naming the
 -- machine wins over the spec row for its equipment type. Limits in canonical units.
+-- An equipment type the dictionary does not know yet (NULL, a dictionary gap) still matches
+-- the same spelling as typed in the equipment export, so a new plant's own machine types
+-- (点焊机) get their process windows on the first run.
 with equipment as (
     select * from {{ latest_version(ref('stg_mes__equipment')) }} as e
 ),
@@ -25,8 +28,11 @@ candidates as (
         ) as _rank
     from equipment as e
     inner join specs as s
-        on s.equipment_type = e.equipment_type
+        on s.parameter is not null
         and (s.equipment_id is null or s.equipment_id = e.equipment_id)
+        and (s.equipment_type = e.equipment_type
+             or (s.equipment_type is null and e.equipment_type is null
+                 and s.equipment_type_as_typed = e.equipment_type_as_typed))
 )
 
 select equipment_id, equipment_type, line, parameter, target, lsl, usl, spec_scope
