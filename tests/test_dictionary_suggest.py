@@ -197,3 +197,16 @@ def test_times_the_conformance_reads_are_not_forms_to_add(tmp_path):
     d2 = load_dictionary(overlays=[overlay])
     assert "values_in_no_known_form" not in build_patch(profile_exports(root, d2), d2, root).get(
         "review", {})
+
+
+def test_closest_spelling_needs_a_shared_run_not_scattered_characters():
+    """The closest canonical value offered for an unknown spelling: similar, and sharing at
+    least two characters in a row (written here; no plant's data)."""
+    from orchestration.lib.dictionary.suggest import closest_spelling
+
+    assert closest_spelling("合格品", ["合格", "不合格", "pass"]) == "合格"
+    assert closest_spelling("点焊机", ["点胶机", "贴片机", "回流焊"]) is None  # spot welder, dispenser
+    assert closest_spelling("a", ["pa", "kpa", "mpa"]) is None  # amperes are no pascals
+    assert closest_spelling("smt placer", ["smt_placer", "reflow oven"]) == "smt_placer"
+    assert closest_spelling("hotlne", ["hotline", "wechat"]) == "hotline"
+    assert closest_spelling("", ["hotline"]) is None

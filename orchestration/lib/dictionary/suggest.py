@@ -384,8 +384,22 @@ def _closest_value(k: Knowledge, d, fld, value: str) -> str | None:
         table = k.provinces
     else:
         table = k.vocab.get(k.domain_of(fld) or "", {})
-    match = difflib.get_close_matches(key, list(table), n=1, cutoff=VALUE_CUTOFF)
-    return table[match[0]] if match else None
+    return table[match] if (match := closest_spelling(key, table)) else None
+
+
+def closest_spelling(key: str, known) -> str | None:
+    """The known spelling most like `key`, when it is likely the same thing: similar overall
+    (difflib ratio >= VALUE_CUTOFF) and sharing a run of at least two characters. Scattered
+    single characters are no evidence: 点焊机 (spot welder) is not 点胶机 (dispenser), "A"
+    (amperes) is not "Pa"; 合格品 is 合格."""
+    best, best_score = None, VALUE_CUTOFF
+    for spelling in sorted(known):
+        sm = difflib.SequenceMatcher(None, key, spelling)
+        if sm.find_longest_match(0, len(key), 0, len(spelling)).size < 2:
+            continue
+        if (score := sm.ratio()) > best_score or (score == best_score and best is None):
+            best, best_score = spelling, score
+    return best
 
 
 def _keyword_candidates(texts: list[str], top: int = 25) -> list[dict]:
