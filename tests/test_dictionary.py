@@ -133,6 +133,13 @@ def test_header_map_normalises_noise(dictionary):
         assert hm.get(normalize_header(seen)) == "complaint_id", seen
     assert normalize_header("  Received   At ") == "received_at"
     assert dictionary.entity("mes", "serials").required_fields == ["serial_no", "batch"]
+    # a header wrapped in its spreadsheet cell, an abbreviation's period, a label's colon
+    batches = dictionary.entity("mes", "production_batches").header_map()
+    for seen, field in [("开始\n时间", "start_time"), ("开始 时间", "start_time"),
+                        ("产出\r\n数量", "qty_produced"), ("Start\nTime", "start_time"),
+                        ("Shift.", "shift"), ("班次：", "shift"), ("WO No.", "work_order_no")]:
+        assert batches.get(normalize_header(seen)) == field, seen
+    assert normalize_header("Batch No.") == "batch_no" and normalize_header("No.") == "no"
 
 
 def test_taxonomy_matches_exports_md(dictionary):

@@ -447,7 +447,9 @@ def test_every_alias_with_a_qualifier_maps_back_to_it():
                         for a in (f.name, *f.aliases)})
     brackets = st.sampled_from([("(", ")"), ("（", "）"), ("[", "]"), ("【", "】")])
     qualifier = st.text(st.characters(blacklist_characters="()（）[]【】\r\n",
-                                      blacklist_categories=("Cs",)), min_size=1, max_size=6)
+                                      blacklist_categories=("Cs",)), min_size=1, max_size=6).filter(
+        # a qualifier holds no bracket, also none that NFKC makes one of (⁽ is "(")
+        lambda q: not any(c in unicodedata.normalize("NFKC", q) for c in "()（）[]【】"))
 
     @settings(max_examples=300, deadline=None)
     @given(st.sampled_from(spellings), brackets, qualifier, st.sampled_from(["", "*", " "]),

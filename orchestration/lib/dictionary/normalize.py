@@ -12,12 +12,18 @@ _FW_TABLE = str.maketrans(FULLWIDTH + "\u3000", HALFWIDTH + " ")
 _WS = re.compile(r"[\t\n\f\r ]+")  # what RE2's \s means in the SQL macros
 _SQL_SPACE = "\t\n\f\r "
 _HEADER_SEP = re.compile(r"[\s\-]+")
+# a line break or spaces between two CJK characters (a spreadsheet header wrapped in its
+# cell: 开始\n时间) separate nothing
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
 
 def normalize_header(text: str) -> str:
-    """Header spelling -> lookup key: NFKC, strip, casefold, runs of spaces/hyphens -> `_`."""
+    """Header spelling -> lookup key: NFKC, strip, casefold, no space between CJK characters
+    (开始\n时间 = 开始时间), runs of spaces/hyphens -> `_`, no trailing `.` or `:`
+    (`Batch No.` = batch_no)."""
     t = unicodedata.normalize("NFKC", str(text)).replace("\ufeff", "").strip().casefold()
-    return _HEADER_SEP.sub("_", t).strip("_")
+    t = _CJK_GAP.sub("", t)
+    return _HEADER_SEP.sub("_", t).strip("_").rstrip(".:").strip("_")
 
 
 _QUALIFIED = re.compile(r"^[*\s]*(?P<base>.*?)\s*[(\[【](?P<qualifier>[^()\[\]【】]*)[)\]】][*\s:]*$")
