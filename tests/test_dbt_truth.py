@@ -139,10 +139,11 @@ def check_privacy(warehouse: Path) -> list[str]:
             group by 1, 2""")
 
         def text(column: str) -> str:
-            # a salted SHA-256 digest (alone, or inside a key such as distinct_key) is no
-            # clear text, though a 7-digit phone can occur in its 64 hex digits by chance
-            # (about once in five runs over this plant): digests are cut out first
-            return f"""coalesce(regexp_replace(t."{column}", '[0-9a-f]{{64}}', '#', 'g'), '')"""
+            # a salted SHA-256 digest (alone, or inside a key such as distinct_key) or an MD5
+            # fingerprint (_inputs_hash, _conform_hash) is no clear text, though a 7-digit
+            # phone can occur in its 64 or 32 hex digits by chance (about once in five runs
+            # over this plant): digests are cut out first
+            return f"""coalesce(regexp_replace(t."{column}", '[0-9a-f]{{32,}}', '#', 'g'), '')"""
 
         def hits(schema: str, table: str, columns: list[str]) -> int:
             joined = " || chr(31) || ".join(text(c) for c in columns)
