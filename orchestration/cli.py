@@ -54,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("where-used", help="trace a lot, supplier, batch or machine forward")
     _add_home(w)
-    w.add_argument("kind", choices=["lot", "supplier", "batch", "equipment"])
-    w.add_argument("id")
+    w.add_argument("kind", metavar="[KIND]",
+                   help="lot, supplier, batch or equipment; may be left out: found from the id")
+    w.add_argument("id", nargs="?", help="the lot, supplier, batch or machine id")
     w.add_argument("--from", dest="date_from",
                    help="shipped at or after (YYYY-MM-DD, UTC; equipment: batches produced from)")
     w.add_argument("--to", dest="date_to",

@@ -385,6 +385,19 @@ def test_cli_where_used_with_window(built):
     assert "units at risk (shipped)  5,000" in p.stdout
 
 
+def test_cli_where_used_finds_the_kind_from_the_id(built):
+    _, home = built
+    bare = run_cli("where-used", "ML-BAD", "--json", "--home", str(home))
+    assert bare.returncode == 0, bare.stderr
+    named = run_cli("where-used", "lot", "ML-BAD", "--json", "--home", str(home))
+    assert json.loads(bare.stdout) == json.loads(named.stdout)
+    assert json.loads(run_cli("where-used", "e3", "--json", "--home", str(home)).stdout)["kind"] == "equipment"
+    p = run_cli("where-used", "S9", "--home", str(home))
+    assert p.returncode == 2 and "is no lot, supplier, batch or machine" in p.stderr and "S1" in p.stderr
+    p = run_cli("where-used", "machine", "E3", "--home", str(home))
+    assert p.returncode == 2 and "kind must be one of lot, supplier, batch, equipment" in p.stderr
+
+
 def test_cli_unknown_ids_exit_2(built):
     _, home = built
     p = run_cli("trace", "CP9999X", "--home", str(home))

@@ -186,6 +186,27 @@ class ForwardTrace:
     scope: str = ""  # equipment: which batches of its line are traced
 
 
+def where_used_kind(con: duckdb.DuckDBPyConnection, ident: str) -> str:
+    """The where-used KIND of an id given without one: the kind of suspect it is in
+    marts.forward_trace (a material lot also by the supplier's own lot number). UnknownId
+    (with close ids of any kind) when it is none; ValueError naming the kinds when it is
+    several (say which: `where-used KIND ID`)."""
+    wanted = normalize_id(ident)
+    kinds = [k for (k,) in con.execute(
+        "select distinct suspect_kind from forward_trace where suspect_id = ? "
+        "union select 'supplier_lot' from forward_trace "
+        "where suspect_kind = 'supplier_lot' and supplier_lot = ? order by 1",
+        [wanted, wanted]).fetchall()]
+    names = {v: k for k, v in WHERE_USED_KINDS.items()}
+    if not kinds:
+        raise UnknownId(f"{ident!r} is no lot, supplier, batch or machine in marts.forward_trace",
+                        _suggest(con, "forward_trace", "suspect_id", wanted))
+    if len(kinds) > 1:
+        raise ValueError(f"{ident!r} is a {' and a '.join(names[k] for k in kinds)}: say which, "
+                         f"e.g. `where-used {names[kinds[0]]} {ident}`")
+    return names[kinds[0]]
+
+
 def where_used(con: duckdb.DuckDBPyConnection, kind: str, ident: str,
                date_from: dt.date | None = None, date_to: dt.date | None = None,
                all_batches: bool = False) -> ForwardTrace:
@@ -305,7 +326,8 @@ def _jsonable(obj: Any) -> Any:
 
 
 def main(args) -> int:
-    """CLI: `trace COMPLAINT_ID` or `where-used KIND ID [--from D --to D]`; 0 ok, 2 unknown id."""
+    """CLI: `trace COMPLAINT_ID` or `where-used [KIND] ID [--from D --to D]`; 0 ok, 2 unknown
+    id (or an id of several kinds given without one)."""
     settings = get_settings(getattr(args, "home", None), getattr(args, "exports", None))
     as_json = bool(getattr(args, "json", False))
     out = sys.stdout
@@ -321,7 +343,11 @@ def main(args) -> int:
         elif args.command == "where-used":
             d_from = parse_day(getattr(args, "date_from", None), "--from")
             d_to = parse_day(getattr(args, "date_to", None), "--to")
-            result = where_used(con, args.kind, args.id, d_from, d_to,
+            # `where-used ID` (the kind found from the id) or `where-used KIND ID`
+            kind, ident = (args.kind, args.id) if args.id is not None else (None, args.kind)
+            if kind is None:
+                kind = where_used_kind(con, ident)
+            result = where_used(con, kind, ident, d_from, d_to,
                                 all_batches=bool(getattr(args, "all_batches", False)))
             text = render_forward(result, limit=getattr(args, "limit", None))
         else:
