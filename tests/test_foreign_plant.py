@@ -134,6 +134,15 @@ def test_a_machine_type_of_the_plant_own_gets_its_process_window(first_run):
     assert "WLD-01" in ids.split(",")
 
 
+def test_a_batch_shipped_beyond_its_output_warns_and_publishes(first_run):
+    _, home, _ = first_run
+    assert query(home, "select units_produced, units_shipped from marts.batch_quality "
+                       "where batch_code = '20250303-L01-001'") == [(118, 130)]
+    warned = query(home, "select severity, passed from governance.check_results "
+                         "where check_name like 'at_most_batch_quality_units_shipped%'")
+    assert warned == [("WARN", False)]
+
+
 def test_a_status_report_keeps_what_it_does_not_export(first_run):
     """A later export of the same complaint without the province, serial, batch and customer
     columns updates what it holds (closed) and keeps what it does not hold: the complaint
