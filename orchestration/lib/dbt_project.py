@@ -222,6 +222,11 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "QUALITRACE_EXPORTS": str(settings.exports),
         "QUALITRACE_DICTIONARY_TABLES": str(settings.dictionary_tables),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # dbt's file log (target/<step>/dbt.log) at info: node starts, results and errors.
+        # At dbt's default (debug) it also holds every SQL statement, ~20 MB of JSON for a
+        # one-file run, written while the build waits; the compiled and executed SQL stays in
+        # target/<step>/compiled and run/. `DBT_LOG_LEVEL_FILE=debug` brings it back.
+        "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE") or "info",
     }
 
 

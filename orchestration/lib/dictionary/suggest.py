@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import io
 import re
 from collections import Counter
@@ -141,10 +142,16 @@ class Knowledge:
         self.markers = {ft: d.no_value_spellings(ft) for ft in MARKABLE_TYPES}
         self.prefixes = sorted((lookup_key(p) or "" for p in d.batch_label_prefixes),
                                key=len, reverse=True)
+
+    @functools.cached_property
+    def keywords(self) -> list[re.Pattern]:
+        """Every problem keyword as its regex: compiled on first use only (0.6 s; a run's
+        report needs them only when a description came out UNCLASSIFIED)."""
+        d = self.d
         classes = d.problems.word_classes if d.problems else {}
-        self.keywords = [re.compile(keyword_regex(k, lang, classes)) for _, t in d.problem_types()
-                         for lang, kws in (("zh", t.keywords_zh), ("en", t.keywords_en))
-                         for k in kws if keyword_normalized(k).strip(KEYWORD_GAP + " ")]
+        return [re.compile(keyword_regex(k, lang, classes)) for _, t in d.problem_types()
+                for lang, kws in (("zh", t.keywords_zh), ("en", t.keywords_en))
+                for k in kws if keyword_normalized(k).strip(KEYWORD_GAP + " ")]
 
     def domain_of(self, f) -> str | None:
         if f.type in ("vocab", "status", "shift", "severity", "pass_fail", "boolean"):
