@@ -210,3 +210,88 @@ def test_closest_spelling_needs_a_shared_run_not_scattered_characters():
     assert closest_spelling("smt placer", ["smt_placer", "reflow oven"]) == "smt_placer"
     assert closest_spelling("hotlne", ["hotline", "wechat"]) == "hotline"
     assert closest_spelling("", ["hotline"]) is None
+
+
+def plant_coded_exports(tmp_path: Path) -> Path:
+    """A plant whose batch numbers are its own sequence (`PB-0001`): no date, line or
+    sequence a pattern with groups could read. MES batches carry the line and times."""
+    root = tmp_path / "exports"
+    (root / "mes").mkdir(parents=True)
+    (root / "erp").mkdir()
+    (root / "mes" / "production_batches_20250401.csv").write_text(
+        "Batch No.,Product Code,Line,Shift,Start,End,Output\n"
+        "PB-0001,P0001,L1,A,2025-04-01 08:00,2025-04-01 16:00,100\n"
+        "pb-0002,P0001,L2,B,2025-04-01 16:00,2025-04-02 00:00,90\n"
+        "批号:PB-0003,P0001,L1,C,2025-04-02 00:00,2025-04-02 08:00,80\n", encoding="utf-8")
+    (root / "erp" / "shipments_20250402.csv").write_text(
+        "Delivery No,Line Number,Customer No,Product Code,Batch Number,Quantity,Ship Date\n"
+        "DN-1,1,K-1,P0001,PB-0001,50,2025-04-02 10:00\n"
+        "DN-2,1,K-2,P0001,PB 0002,40,2025-04-02 11:00\n", encoding="utf-8")
+    return root
+
+
+def test_a_plants_own_batch_codes_get_a_pattern_that_keeps_them(tmp_path):
+    """Batch codes with no date or line in them (a plant's own sequence) are suggested as a
+    pattern without groups, from the batches' own key only (shipments follow it); the patch
+    validates, and with it every form of those codes matches."""
+    from orchestration.lib.dictionary.suggest import Knowledge
+
+    d = load_dictionary(overlays=[])
+    root = plant_coded_exports(tmp_path)
+    patch = build_patch(profile_exports(root, d), d, root)
+    assert patch["batch_patterns"] == [{
+        "system": "mes", "name": "mes_production_batches_1", "regex": r"^PB\-\d{4}$",
+        "example": "PB-0001",
+        "description_en": patch["batch_patterns"][0]["description_en"],
+        "description_zh": patch["batch_patterns"][0]["description_zh"]}]
+    fields = {x["field"] for x in patch["review"]["unmatched_batch_codes"]}
+    assert fields == {"mes.production_batches.batch", "erp.shipments.batch_no"}
+    overlay = tmp_path / "plant.yml"
+    overlay.write_text(yaml.safe_dump({"batch_patterns": patch["batch_patterns"]},
+                                       allow_unicode=True), encoding="utf-8")
+    merged = load_dictionary(overlays=[overlay])
+    pattern = merged.batch_patterns[-1]
+    assert pattern.verbatim and pattern.year_group is None
+    k = Knowledge(merged)
+    assert all(k.batch_matches(v) for v in ("PB-0001", "pb-0002", "批号:PB-0003"))
+    # another shape stays unmatched, as in SQL (spaces go, the dash it lost is not guessed)
+    assert not k.batch_matches("PB-00001") and not k.batch_matches("PB 0002")
+    # the canonical-form check accepts a kept code, still rejects anything else
+    from orchestration.lib.quality.suites import canonical_batch_regex
+
+    rx = re.compile(canonical_batch_regex(merged))
+    assert rx.search("PB-0001") and rx.search("20250401-L01-001")
+    assert not rx.search("PB-00001") and not rx.search("X-2025-0401")
+    assert canonical_batch_regex(d) == d.canonical_batch_regex  # shipped: unchanged
+
+
+def test_a_batch_pattern_with_some_groups_is_an_error(tmp_path):
+    overlay = tmp_path / "plant.yml"
+    overlay.write_text(yaml.safe_dump({"batch_patterns": [{
+        "system": "mes", "name": "half", "regex": r"^PB(\d{6})-(\d{4})$", "example": "PB250401-0001",
+        "description_en": "x", "description_zh": "x", "year_group": 1, "year_digits": 2}]}),
+        encoding="utf-8")
+    from orchestration.lib.dictionary.loader import DictionaryError
+
+    try:
+        load_dictionary(overlays=[overlay])
+    except DictionaryError as exc:
+        assert "all needed, or none" in str(exc)
+    else:
+        raise AssertionError("a pattern with a year group but no line group was accepted")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=4),
+                          st.text("0123456789", min_size=1, max_size=9),
+                          st.sampled_from(["-", "/", ".", "_", "#"])), min_size=1, max_size=6))
+def test_a_batch_shape_matches_its_code_and_is_narrow(runs):
+    from orchestration.lib.dictionary.suggest import batch_shape
+
+    key = "".join(runs)
+    shape = batch_shape(key)
+    if shape is None:
+        assert not any(c.isdigit() for c in key)
+        return
+    assert re.fullmatch(shape, key)
+    assert not re.fullmatch(shape, key + "7") and not re.fullmatch(shape, "7" + key)

@@ -3,7 +3,9 @@
   .serial_patterns, read at compile time):
     conform_batch_key(expr)   -> lookup key with any label prefix (批号: / Batch No. / LOT# ...) removed
     conform_batch_code(expr)  -> canonical 'YYYYMMDD-Lnn-sss' from any system's form, or NULL when
-                                 nothing matches or the date is not a real date (never guessed)
+                                 nothing matches or the date is not a real date (never guessed);
+                                 a code fitting a pattern without groups (a plant's own code with
+                                 no date or line in it) is kept as its key, as written
     batch_code_flag(expr)     -> NULL when blank, 'ok' when it conforms, else 'unmatched'
     batch_code_system(expr)   -> name of the first pattern that matches ('mes','erp','qms','crm_label') or NULL
     conform_serial(expr)      -> serial upper case without spaces/dashes/dots when it fits a serial
@@ -30,8 +32,14 @@
     {%- set patterns = conform_dictionary_rows("select regex, year_group, year_digits, month_group, day_group, line_group, seq_group from " ~ dictionary_table('batch_code_patterns') ~ " order by ordinal") -%}
     {%- set ns = namespace(sql=conform_re_replace(key_expr, '[|]', '/')) -%}
     {%- for p in patterns -%}
+        {%- if p[1] is none -%}
+            {#- a plant's own code (no date, line or sequence groups): '=' + the key, kept as
+                written by conform_batch_from_candidate -#}
+            {%- set ns.sql = conform_re_replace(ns.sql, '^(?:' ~ p[0] ~ ')$', '=\\0') -%}
+        {%- else -%}
         {%- set year = ('20' if p[2] == 2 else '') ~ '\\' ~ p[1] -%}
         {%- set ns.sql = conform_re_replace(ns.sql, p[0], year ~ '\\' ~ p[3] ~ '\\' ~ p[4] ~ '|00\\' ~ p[5] ~ '|000\\' ~ p[6]) -%}
+        {%- endif -%}
     {%- endfor -%}
     {{ conform_re_replace(ns.sql, '^([0-9]{8})[|]0*([0-9]{2})[|]0*([0-9]{3})$', '\\1-L\\2-\\3') }}
 {%- endmacro %}
@@ -43,6 +51,7 @@
     {#- the canonical form is codes.yml's canonical_batch_regex (anchors dropped: full match) -#}
     {%- set canonical = (years[0][2] if years | length > 0 else '^[0-9]{8}-L[0-9]{2}-[0-9]{3}$') | replace('^', '') | replace('$', '') -%}
     case
+        when substr({{ c }}, 1, 1) = '=' then substr({{ c }}, 2)
         when {{ conform_re_full_match(c, canonical) }}
          and {{ conform_try_strptime('substr(' ~ c ~ ', 1, 8)', '%Y%m%d') }} is not null
          and cast(substr({{ c }}, 1, 4) as integer) between {{ ymin }} and {{ ymax }}

@@ -346,7 +346,13 @@ def check_consistency(d: Dictionary, paths: dict[str, Path]) -> list[str]:
             errs.append(f"{p}: batch_patterns[{i}].regex: {exc}")
             continue
         groups = [bp.year_group, bp.month_group, bp.day_group, bp.line_group, bp.seq_group]
-        if max(groups) > rx.groups:
+        if bp.verbatim:
+            pass  # a plant's own code, kept as written
+        elif None in groups or bp.year_digits is None:
+            errs.append(f"{p}: batch_patterns[{i}]: year_group, year_digits, month_group, "
+                        f"day_group, line_group and seq_group are all needed, or none (a code "
+                        f"kept as the plant writes it)")
+        elif max(groups) > rx.groups:
             errs.append(f"{p}: batch_patterns[{i}]: group index beyond the regex's {rx.groups} groups")
         if not rx.fullmatch(lookup_key(bp.example) or ""):
             errs.append(f"{p}: batch_patterns[{i}].example: {bp.example!r} does not match its regex")

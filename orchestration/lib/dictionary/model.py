@@ -108,7 +108,12 @@ class UnitKind(_Strict):
 
 
 class BatchPattern(_Strict):
-    """A batch-code form: regex over the normalised code, and which groups hold what."""
+    """A batch-code form: regex over the normalised code, and which groups hold what.
+
+    A pattern without groups (no year/month/day/line/seq) is a plant's own code that holds no
+    production date and line (`PB-0001`, a sequence number): a code it matches is kept as
+    the plant writes it (normalised: width, case, spaces, label prefix) instead of being
+    rewritten to `YYYYMMDD-Lnn-sss`; the batch's date and line come from its MES row."""
 
     system: str
     name: str
@@ -116,12 +121,18 @@ class BatchPattern(_Strict):
     example: str
     description_en: str
     description_zh: str
-    year_group: int
-    year_digits: Literal[2, 4]
-    month_group: int
-    day_group: int
-    line_group: int
-    seq_group: int
+    year_group: int | None = None
+    year_digits: Literal[2, 4] | None = None
+    month_group: int | None = None
+    day_group: int | None = None
+    line_group: int | None = None
+    seq_group: int | None = None
+
+    @property
+    def verbatim(self) -> bool:
+        """No groups: matching codes are kept as written (see the class docstring)."""
+        return all(g is None for g in (self.year_group, self.year_digits, self.month_group,
+                                       self.day_group, self.line_group, self.seq_group))
 
 
 class SerialPattern(_Strict):

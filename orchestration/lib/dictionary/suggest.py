@@ -180,13 +180,17 @@ class Knowledge:
             return key in self.vocab[domain]
         return None
 
-    def batch_matches(self, value: str) -> bool:
+    def batch_key(self, value: str) -> str:
+        """The code as conform_batch_key reads it: normalised, label prefix removed."""
         key = lookup_key(value) or ""
         for p in self.prefixes:
             if p and key.startswith(p):
                 key = key[len(p):].lstrip(":：")
                 break
-        key = key.replace(" ", "")
+        return key.replace(" ", "")
+
+    def batch_matches(self, value: str) -> bool:
+        key = self.batch_key(value)
         return any(rx.fullmatch(key) or rx.fullmatch(key.replace("-", "")) for rx in self.batch)
 
     def serial_matches(self, value: str) -> bool:
@@ -269,7 +273,7 @@ def profile_exports(exports: Path, d, limit: int = MAX_ROWS_PER_FILE,
                 prof.filled[(f.system, f.entity, fld.name)] += 1
                 if fld.type == "batch_code":
                     if not k.batch_matches(v):
-                        _note_example(prof.batch_unmatched, (f.system, f.entity, fld.name), v, 1)
+                        _note_batch(prof, k, (f.system, f.entity, fld.name), v, 1)
                     continue
                 if fld.type == "serial":
                     if not k.serial_matches(v):
@@ -294,15 +298,40 @@ def serial_shape(key: str | None) -> str | None:
     """A regex of a serial key's shape: the leading letters as they are, every later run of
     letters or digits by its length (`SNK10000000001` -> `^SNK\\d{11}$`); None for a key that
     holds anything but ASCII letters and digits, or no digit (no serial: `不清楚`, `NA`)."""
-    if not key or not re.fullmatch(r"[A-Z0-9]+", key) or not re.search(r"\d", key):
+    return _code_shape(key, "")
+
+
+def batch_shape(key: str | None) -> str | None:
+    """The same for a plant's own batch code, whose separators (`-_/.#`) stay as they are
+    (`PB-0001` -> `^PB\\-\\d{4}$`)."""
+    return _code_shape(key, "-_/.#")
+
+
+def _code_shape(key: str | None, separators: str) -> str | None:
+    seps = re.escape(separators)
+    if not key or not re.fullmatch(rf"[A-Z0-9{seps}]+", key) or not re.search(r"\d", key):
         return None
     out = []
-    for i, run in enumerate(re.findall(r"[A-Z]+|\d+", key)):
+    for i, run in enumerate(re.findall(r"[A-Z]+|\d+" + (rf"|[{seps}]" if seps else ""), key)):
         if run[0].isdigit():
             out.append(rf"\d{{{len(run)}}}")
-        else:
+        elif run[0].isalpha():
             out.append(run if i == 0 else f"[A-Z]{{{len(run)}}}")
+        else:
+            out.append(re.escape(run))
     return "^" + "".join(out) + "$"
+
+
+def _note_batch(prof: Profile, k: Knowledge, where: tuple[str, str, str], value: str,
+                rows: int) -> None:
+    e = prof.batch_unmatched.setdefault(
+        where, {"rows": 0, "examples": [], "shapes": Counter(), "example_of": {}})
+    _note_example(prof.batch_unmatched, where, value, rows)
+    key = k.batch_key(value)
+    shape = batch_shape(key)
+    if shape is not None:
+        e["shapes"][shape] += rows
+        e["example_of"].setdefault(shape, key)
 
 
 def _note_example(table: dict, where: tuple[str, str, str], value: str, rows: int) -> None:
@@ -366,6 +395,36 @@ def _serial_patterns(prof: Profile, d) -> list[dict]:
                                           "matching no pattern; check it fits every serial you make.",
                         "description_zh": f"根据 {s}.{e}.{f} 中 {n} 个不符合任何格式的序列号建议；"
                                           "请确认它符合贵厂的全部序列号。"})
+    return out
+
+
+MAX_BATCH_SHAPES = 3  # patterns suggested for a plant's own batch codes
+
+
+def _batch_patterns(prof: Profile, d) -> list[dict]:
+    """Patterns without groups for the shapes of the batch codes MES production batches hold
+    that no pattern reads (a plant's own codes, `PB-0001`): such a code is then kept as the
+    plant writes it, so its batches, serials, shipments and complaints link up. Codes that do
+    hold a date, line and sequence are better read by a pattern with groups (review)."""
+    out, taken = [], {p.name for p in d.batch_patterns}
+    for (s, e, f), v in sorted(prof.batch_unmatched.items()):
+        entity = d.entity(s, e)
+        if list(entity.business_key) != [f] or not entity.field(f).required:
+            continue  # only the batches' own key (MES production batches); references follow
+        for i, (shape, n) in enumerate(v["shapes"].most_common(MAX_BATCH_SHAPES), start=1):
+            name = f"{s}_{e}_{i}"
+            while name in taken:
+                name += "_x"
+            taken.add(name)
+            out.append({"system": s, "name": name, "regex": shape,
+                        "example": v["example_of"][shape],
+                        "description_en": f"Suggested from {n} batch code(s) of {s}.{e}.{f} "
+                                          "matching no pattern: kept as written (no date or "
+                                          "line read from it). If your codes hold the date and "
+                                          "line, write a pattern with groups instead.",
+                        "description_zh": f"根据 {s}.{e}.{f} 中 {n} 个不符合任何格式的批次号建议："
+                                          "按原样保留（不从中读取日期和线号）。如批次号含日期和线号，"
+                                          "请改写为带分组的格式。"})
     return out
 
 
@@ -513,6 +572,9 @@ def build_patch(prof: Profile, d, exports: Path) -> dict[str, Any]:
     patch: dict[str, Any] = {}
     if headers:
         patch["headers"] = headers
+    batch_patterns = _batch_patterns(prof, d)
+    if batch_patterns:
+        patch["batch_patterns"] = batch_patterns
     serial_patterns = _serial_patterns(prof, d)
     if serial_patterns:
         patch["serial_patterns"] = serial_patterns
@@ -533,7 +595,9 @@ HEADER = """\
 # Review, then copy to <home>/dictionary/ (the plant's overlay; see data_dictionary/README.md).
 # The sections above `review:` are certain enough to apply as they are; `review:` lists what
 # needs your decision (the overlay merge ignores it): move entries from review.overlay_draft
-# into `vocabularies:` / `units:` once each TODO is decided. `serial_patterns:` are the shapes of
+# into `vocabularies:` / `units:` once each TODO is decided. `batch_patterns:` are the shapes of
+# batch codes your MES batches export holds that no pattern reads: codes kept as written.
+# `serial_patterns:` are the shapes of
 # the serial numbers your serials export holds that no pattern matches: check each fits.
 # `no_value_markers:` are texts without a digit where a date, time or number belongs (未关闭):
 # read as no value in fields of those types once applied. `timestamp_formats:` are day-first or
@@ -562,7 +626,8 @@ def summary(prof: Profile, patch: dict) -> list[str]:
                  + (": " + ", ".join(f"{f} {n}" for f, n in by_field.most_common(6)) if by_field else ""))
     lines.append(f"  fields always blank: {len(r.get('always_blank', []))}; optional fields not "
                  f"exported: {len(r.get('optional_fields_not_exported', []))}")
-    lines.append(f"  batch-code fields with unmatched codes: {len(r.get('unmatched_batch_codes', []))}")
+    lines.append(f"  batch-code fields with unmatched codes: {len(r.get('unmatched_batch_codes', []))} "
+                 f"({len(patch.get('batch_patterns', []))} batch patterns suggested)")
     lines.append(f"  serial fields with unmatched serials: {len(r.get('unmatched_serials', []))} "
                  f"({len(patch.get('serial_patterns', []))} serial patterns suggested)")
     lines.append(f"  fields with dates, times or numbers in no known form: "
@@ -597,7 +662,7 @@ def profile_from_gaps(gaps: list[tuple], d) -> Profile:
         elif kind == "unmatched_serial":
             _note_serial(prof, k, (system, entity, fname), value, int(n or 0))
         elif kind == "unmatched_batch_code":
-            _note_example(prof.batch_unmatched, (system, entity, fname), value, int(n or 0))
+            _note_batch(prof, k, (system, entity, fname), value, int(n or 0))
         else:
             try:
                 d.entity(system, entity).field(fname)

@@ -115,6 +115,10 @@ def build_tables(d: Dictionary) -> dict[str, pd.DataFrame]:
         for i, b in enumerate(d.batch_patterns)
     ], ["ordinal", "system", "name", "regex", "example", "year_group", "year_digits", "month_group",
         "day_group", "line_group", "seq_group", "description_en", "description_zh"])
+    # a pattern without groups (a plant's own code, kept as written) has NULL group columns:
+    # integers with NULLs, not floats with NaN
+    groups = ["year_group", "year_digits", "month_group", "day_group", "line_group", "seq_group"]
+    t["batch_code_patterns"][groups] = t["batch_code_patterns"][groups].astype("Int64")
     t["serial_patterns"] = _df([
         {"ordinal": i + 1, "name": s.name, "regex": s.regex, "product_group": s.product_group,
              "example": s.example, "description_en": s.description_en, "description_zh": s.description_zh}

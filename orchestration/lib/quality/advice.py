@@ -49,8 +49,9 @@ FILE_STATUS_ACTIONS = {
 GAP_FIXES = {
     "unknown_header": "add the header as an alias of its field (entities/<system>.yml, aliases)",
     "unknown_unit": "add the unit spelling and its factor (units.yml)",
-    "unmatched_batch_code": "real batch codes of another form: add a batch pattern (codes.yml); "
-                            "typing errors stay NULL and need no action",
+    "unmatched_batch_code": "real batch codes of another form: add a batch pattern (codes.yml; "
+                            "`qualitrace dictionary suggest` writes one for the plant's own "
+                            "numbers); typing errors stay NULL and need no action",
     "unclassified_description": "add keywords for the problem named (problems.yml); the "
                                 "suggestions list frequent words",
 }

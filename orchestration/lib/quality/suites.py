@@ -64,8 +64,19 @@ def _sev(required: bool) -> str:
     return ERROR if required else WARN
 
 
+def canonical_batch_regex(dictionary) -> str:
+    """What a conformed batch code looks like: codes.yml's canonical form, or a plant's own
+    code kept as written (a batch pattern without groups: its own regex)."""
+    kept = [p.regex for p in getattr(dictionary, "batch_patterns", None) or []
+            if getattr(p, "verbatim", False)]
+    if not kept:
+        return dictionary.canonical_batch_regex
+    return "|".join(f"(?:{r})" for r in [dictionary.canonical_batch_regex,
+                                         *(f"^(?:{k})$" for k in kept)])
+
+
 def _patterns(dictionary) -> dict[str, str]:
-    pats = {"canonical_batch": dictionary.canonical_batch_regex,
+    pats = {"canonical_batch": canonical_batch_regex(dictionary),
             "line": dictionary.canonical_line_regex}  # codes.yml: defined there only
     serials = getattr(dictionary, "serial_patterns", None) or []
     if serials:  # any shipped or plant pattern (overlay serial_patterns)
