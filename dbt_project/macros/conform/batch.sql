@@ -50,8 +50,13 @@
     {%- set ymax = years[0][1] if years | length > 0 else 2099 -%}
     {#- the canonical form is codes.yml's canonical_batch_regex (anchors dropped: full match) -#}
     {%- set canonical = (years[0][2] if years | length > 0 else '^[0-9]{8}-L[0-9]{2}-[0-9]{3}$') | replace('^', '') | replace('$', '') -%}
+    {#- the kept-as-written branch only where a pattern without groups exists: the candidate
+        expression is repeated in every branch (Spark inlines it), so no cost without one -#}
+    {%- set kept = conform_dictionary_rows("select count(*) from " ~ dictionary_table('batch_code_patterns') ~ " where year_group is null") -%}
     case
+        {%- if kept | length > 0 and kept[0][0] > 0 %}
         when substr({{ c }}, 1, 1) = '=' then substr({{ c }}, 2)
+        {%- endif %}
         when {{ conform_re_full_match(c, canonical) }}
          and {{ conform_try_strptime('substr(' ~ c ~ ', 1, 8)', '%Y%m%d') }} is not null
          and cast(substr({{ c }}, 1, 4) as integer) between {{ ymin }} and {{ ymax }}
