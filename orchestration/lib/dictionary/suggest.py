@@ -21,6 +21,7 @@ import functools
 import io
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -324,14 +325,8 @@ def _code_shape(key: str | None, separators: str) -> str | None:
 
 def _note_batch(prof: Profile, k: Knowledge, where: tuple[str, str, str], value: str,
                 rows: int) -> None:
-    e = prof.batch_unmatched.setdefault(
-        where, {"rows": 0, "examples": [], "shapes": Counter(), "example_of": {}})
-    _note_example(prof.batch_unmatched, where, value, rows)
-    key = k.batch_key(value)
-    shape = batch_shape(key)
-    if shape is not None:
-        e["shapes"][shape] += rows
-        e["example_of"].setdefault(shape, key)
+    key = k.batch_key(value)  # the example is the key: a pattern's example must fit its regex
+    _note_shaped(prof.batch_unmatched, where, value, rows, batch_shape(key), key)
 
 
 def _note_example(table: dict, where: tuple[str, str, str], value: str, rows: int) -> None:
@@ -343,13 +338,19 @@ def _note_example(table: dict, where: tuple[str, str, str], value: str, rows: in
 
 def _note_serial(prof: Profile, k: Knowledge, where: tuple[str, str, str], value: str,
                  rows: int) -> None:
-    e = prof.serial_unmatched.setdefault(
-        where, {"rows": 0, "examples": [], "shapes": Counter(), "example_of": {}})
-    _note_example(prof.serial_unmatched, where, value, rows)
-    shape = serial_shape(serial_key(value, k.serial_prefixes))
+    _note_shaped(prof.serial_unmatched, where, value, rows,
+                 serial_shape(serial_key(value, k.serial_prefixes)), value)
+
+
+def _note_shaped(table: dict, where: tuple[str, str, str], value: str, rows: int,
+                 shape: str | None, example: str) -> None:
+    """An unmatched code (serial, batch) with the regex of its shape, counted per shape."""
+    e = table.setdefault(where, {"rows": 0, "examples": [], "shapes": Counter(),
+                                 "example_of": {}})
+    _note_example(table, where, value, rows)
     if shape is not None:
         e["shapes"][shape] += rows
-        e["example_of"].setdefault(shape, value)
+        e["example_of"].setdefault(shape, example)
 
 
 def _note_unparsed(prof: Profile, field_type: str, where: tuple[str, str, str], value: str,
@@ -381,21 +382,28 @@ def _serial_patterns(prof: Profile, d) -> list[dict]:
     """Patterns of the shapes of unmatched serials in a required serial field (the serials
     export's own key, typed by machines): the most frequent shapes, each a narrow regex
     with an example from the exports. Serials typed by people (CRM) only go to review."""
-    out, taken = [], {p.name for p in d.serial_patterns}
-    for (s, e, f), v in sorted(prof.serial_unmatched.items()):
-        if not d.entity(s, e).field(f).required:
+    return [{"name": name, "regex": shape, "example": example,
+             "description_en": f"Suggested from {n} serial number(s) of {s}.{e}.{f} "
+                               "matching no pattern; check it fits every serial you make.",
+             "description_zh": f"根据 {s}.{e}.{f} 中 {n} 个不符合任何格式的序列号建议；"
+                               "请确认它符合贵厂的全部序列号。"}
+            for (s, e, f), name, shape, n, example in _shape_proposals(
+                prof.serial_unmatched, {p.name for p in d.serial_patterns}, MAX_SERIAL_SHAPES,
+                lambda s, e, f: d.entity(s, e).field(f).required)]
+
+
+def _shape_proposals(unmatched: dict, taken: set[str], limit: int, wanted) -> Iterator[tuple]:
+    """((system, entity, field), unique pattern name, shape regex, rows, example) for the
+    `limit` most frequent shapes of each field `wanted(system, entity, field)` accepts."""
+    for (s, e, f), v in sorted(unmatched.items()):
+        if not wanted(s, e, f):
             continue
-        for i, (shape, n) in enumerate(v["shapes"].most_common(MAX_SERIAL_SHAPES), start=1):
+        for i, (shape, n) in enumerate(v["shapes"].most_common(limit), start=1):
             name = f"{s}_{e}_{i}"
             while name in taken:
                 name += "_x"
             taken.add(name)
-            out.append({"name": name, "regex": shape, "example": v["example_of"][shape],
-                        "description_en": f"Suggested from {n} serial number(s) of {s}.{e}.{f} "
-                                          "matching no pattern; check it fits every serial you make.",
-                        "description_zh": f"根据 {s}.{e}.{f} 中 {n} 个不符合任何格式的序列号建议；"
-                                          "请确认它符合贵厂的全部序列号。"})
-    return out
+            yield (s, e, f), name, shape, n, v["example_of"][shape]
 
 
 MAX_BATCH_SHAPES = 3  # patterns suggested for a plant's own batch codes
@@ -405,27 +413,23 @@ def _batch_patterns(prof: Profile, d) -> list[dict]:
     """Patterns without groups for the shapes of the batch codes MES production batches hold
     that no pattern reads (a plant's own codes, `PB-0001`): such a code is then kept as the
     plant writes it, so its batches, serials, shipments and complaints link up. Codes that do
-    hold a date, line and sequence are better read by a pattern with groups (review)."""
-    out, taken = [], {p.name for p in d.batch_patterns}
-    for (s, e, f), v in sorted(prof.batch_unmatched.items()):
+    hold a date, line and sequence are better read by a pattern with groups (review). Only the
+    batches' own key (an entity keyed by that field alone) is read; references follow it."""
+    def own_key(s: str, e: str, f: str) -> bool:
         entity = d.entity(s, e)
-        if list(entity.business_key) != [f] or not entity.field(f).required:
-            continue  # only the batches' own key (MES production batches); references follow
-        for i, (shape, n) in enumerate(v["shapes"].most_common(MAX_BATCH_SHAPES), start=1):
-            name = f"{s}_{e}_{i}"
-            while name in taken:
-                name += "_x"
-            taken.add(name)
-            out.append({"system": s, "name": name, "regex": shape,
-                        "example": v["example_of"][shape],
-                        "description_en": f"Suggested from {n} batch code(s) of {s}.{e}.{f} "
-                                          "matching no pattern: kept as written (no date or "
-                                          "line read from it). If your codes hold the date and "
-                                          "line, write a pattern with groups instead.",
-                        "description_zh": f"根据 {s}.{e}.{f} 中 {n} 个不符合任何格式的批次号建议："
-                                          "按原样保留（不从中读取日期和线号）。如批次号含日期和线号，"
-                                          "请改写为带分组的格式。"})
-    return out
+        return list(entity.business_key) == [f] and entity.field(f).required
+
+    return [{"system": s, "name": name, "regex": shape, "example": example,
+             "description_en": f"Suggested from {n} batch code(s) of {s}.{e}.{f} matching no "
+                               "pattern: kept as written (no date or line read from it). If "
+                               "your codes hold the date and line, write a pattern with groups "
+                               "instead.",
+             "description_zh": f"根据 {s}.{e}.{f} 中 {n} 个不符合任何格式的批次号建议："
+                               "按原样保留（不从中读取日期和线号）。如批次号含日期和线号，"
+                               "请改写为带分组的格式。"}
+            for (s, e, f), name, shape, n, example in _shape_proposals(
+                prof.batch_unmatched, {p.name for p in d.batch_patterns}, MAX_BATCH_SHAPES,
+                own_key)]
 
 
 # ----------------------------------------------------------------------------- the patch

@@ -818,17 +818,15 @@ def _commit(con, spec: EntitySpec, item: _Pending) -> FileResult:
 
 
 def _independent_count(df: DeliveredFile, fp: Fingerprint,
-                       plan: CsvPlan | TabularRead) -> Future:
+                       plan: CsvPlan | TabularRead) -> Future | None:
     """The file's independent record count (ledger.py), started on a worker thread: it reads
     the bytes in Python while DuckDB, which releases the GIL, parses and writes the same file
     on the other core (about 1 s of 7 at scale 1, counted before only after the write).
     Counted on the bytes the reader reads (a transcoded copy for UTF-16 csv; for every other
     file the delivered file itself); None where there is no independent count."""
-    source = plan.source if isinstance(plan, CsvPlan) and fp.encoding == "utf-16" else df.path
     if fp.encoding == "utf-16" and not isinstance(plan, CsvPlan):
-        done: Future = Future()
-        done.set_result(None)
-        return done
+        return None
+    source = plan.source if isinstance(plan, CsvPlan) and fp.encoding == "utf-16" else df.path
     sheets = plan.sheets if isinstance(plan, TabularRead) else None
     return _background().submit(count_records, Path(source), df.fmt, sheets)
 
@@ -849,15 +847,7 @@ def _background() -> ThreadPoolExecutor:
 
 def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
           plan: CsvPlan | TabularRead, at: dt.datetime) -> FileResult:
-    counting = _independent_count(df, fp, plan)
-    try:
-        return _land_counted(con, spec, df, fp, plan, at, counting)
-    finally:
-        counting.cancel()  # not started yet (the write failed early): never read
-
-
-def _land_counted(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
-                  plan: CsvPlan | TabularRead, at: dt.datetime, counting: Future) -> FileResult:
+    counting = _independent_count(df, fp, plan)  # if the write fails, it is never read
     if isinstance(plan, CsvPlan):
         landed, quarantine = _write_csv(con, spec, df, fp, plan, at)
         cols = plan.columns
@@ -883,7 +873,7 @@ def _land_counted(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     # the independent count (ledger.py), started before the write; a disagreement is
     # reported here and blocks in rows_reconcile
     preamble = plan.preamble
-    res.records_counted = counting.result()
+    res.records_counted = counting.result() if counting is not None else None
     if res.records_counted is not None and preamble:  # rows above the header are no records
         res.records_counted -= len(preamble)
     if res.records_counted is not None and res.records_counted != res.rows_read:

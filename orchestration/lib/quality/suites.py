@@ -67,8 +67,7 @@ def _sev(required: bool) -> str:
 def canonical_batch_regex(dictionary) -> str:
     """What a conformed batch code looks like: codes.yml's canonical form, or a plant's own
     code kept as written (a batch pattern without groups: its own regex)."""
-    kept = [p.regex for p in getattr(dictionary, "batch_patterns", None) or []
-            if getattr(p, "verbatim", False)]
+    kept = [p.regex for p in getattr(dictionary, "batch_patterns", None) or [] if p.verbatim]
     if not kept:
         return dictionary.canonical_batch_regex
     return "|".join(f"(?:{r})" for r in [dictionary.canonical_batch_regex,
