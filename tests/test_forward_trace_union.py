@@ -74,14 +74,21 @@ class Warehouse:
             con.close()
 
     def equals_full_refresh(self) -> None:
-        """forward_trace equals a --full-refresh build of the marts in a copy."""
+        """forward_trace equals a --full-refresh build of the marts over the same tables. The
+        refresh runs on the warehouse's own path (dbt keys its partial parse to that path: a
+        copy elsewhere would parse the project in full every time), then the warehouse as it
+        was is put back."""
         self.copies += 1
-        work = self.work / f"full_refresh_{self.copies}"
-        work.mkdir()
-        shutil.copyfile(self.path, work / "warehouse.duckdb")
-        dbt(work / "warehouse.duckdb", work, "run", "--full-refresh", "--select",
-            *MARTS_AND_SUPPORT)
-        assert self.forward_trace() == self.forward_trace(work / "warehouse.duckdb")
+        kept = self.work / f"before_full_refresh_{self.copies}.duckdb"
+        built = self.forward_trace()
+        shutil.copyfile(self.path, kept)
+        try:
+            dbt(self.path, self.work, "run", "--full-refresh", "--select", *MARTS_AND_SUPPORT)
+            refreshed = self.forward_trace()
+        finally:
+            os.replace(kept, self.path)
+        assert built == refreshed
+        assert self.forward_trace() == built  # the incremental state is back for what follows
 
     def mark_a_single_row(self) -> None:
         """A carrier only a rebuild of the single-suspect table would overwrite."""
