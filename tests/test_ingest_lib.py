@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 from bad_inputs.corpus import DICTIONARY, HEADER, ROWS, csv_text, write_jsonl, write_xlsx
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from orchestration.lib.ingest import discover, ensure_raw_tables, ingest_entity
 from orchestration.lib.settings import get_settings
@@ -430,6 +433,24 @@ def test_headers_with_a_qualifier_or_required_marks_map_to_their_field():
     assert cols.field_at["qty"] == 3 and cols.extras == [(4, "数量（件）")]
     with pytest.raises(IngestError, match="missing required column"):
         map_header(["设备编号", "时间", "参数", "读数"], readings, "r.csv")  # no unit at all
+
+
+# the header-qualifier form as a regular expression (what normalize._split_qualifier scans for,
+# without the backtracking: only short texts here)
+_QUALIFIED_FORM = re.compile(
+    r"^[*\s]*(?P<base>.*?)\s*[(\[【](?P<qualifier>[^()\[\]【】]*)[)\]】][*\s:]*$")
+
+
+@given(st.text(alphabet="a数 *:()[]【】\n\t\u3000", max_size=16))
+@example(text="数量\n（件）")
+@example(text="开始\n时间(h)")
+@example(text="a(b):)")
+@example(text="* (x) :")
+def test_the_qualifier_scan_reads_what_the_regular_expression_reads(text):
+    from orchestration.lib.dictionary.normalize import _split_qualifier
+
+    m = _QUALIFIED_FORM.match(text)
+    assert _split_qualifier(text) == (None if m is None else (m["base"], m["qualifier"]))
 
 
 def test_every_alias_with_a_qualifier_maps_back_to_it():
