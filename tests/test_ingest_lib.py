@@ -453,6 +453,16 @@ def test_the_qualifier_scan_reads_what_the_regular_expression_reads(text):
     assert _split_qualifier(text) == (None if m is None else (m["base"], m["qualifier"]))
 
 
+@given(st.text(alphabet="a合计 :：\u3000\t\n\xa0", max_size=14))
+@example(text="合计：")
+@example(text="a : b :")
+def test_the_totals_label_key_trims_what_the_regular_expression_trimmed(text):
+    from orchestration.lib.ingest.spec import summary_label_key
+
+    as_before = re.sub(r"^[\s\u3000]+|[\s\u3000:：]+$", "", text).lower()
+    assert summary_label_key(text) == as_before
+
+
 def test_every_alias_with_a_qualifier_maps_back_to_it():
     """For every header spelling of the shipped dictionary, a bracketed qualifier (half- or
     full-width) and `*` marks around it leave the spelling's lookup key."""
