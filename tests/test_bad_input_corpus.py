@@ -200,3 +200,38 @@ def test_sql_injection_header_is_data(tmp_path):
         assert con.execute("SELECT count(*) FROM raw._file_manifest").fetchone()[0] == 1
     assert "x'); DROP TABLE raw.crm__complaints; --" in gaps
     assert "DROP TABLE" in extra
+
+
+def test_a_stray_quote_costs_its_line_only(tmp_path):
+    """An export that quotes nothing, with a description starting with an inch mark (`"55
+    inch`) and another inch mark further down that closes it: read as written, every line
+    between the two is one malformed record, and an independent quote-balanced count agrees,
+    so the records would vanish unnoticed. The line with the stray quote is quarantined, every
+    other record lands on its own delivered line, and the counts reconcile. GB18030 with a
+    line of bad bytes before it, so the lines left out for both reasons compose."""
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    crm = settings.exports / "crm"
+    crm.mkdir(parents=True)
+    lines = [",".join(HEADER).encode("gb18030"),
+             "C001,2024-03-15 14:02:11,屏幕划痕,1".encode("gb18030"),
+             b"C002,2024-03-15 14:03:00,\x81\x20broken bytes,1",
+             '"C003,2024-03-15 14:04:00,55寸电视屏幕裂了,1'.encode("gb18030"),
+             'C004,2024-03-15 14:05:00,"55 inch TV cracked,1'.encode("gb18030"),
+             *[f"C{n:03d},2024-03-15 15:{n:02d}:00,漏水,1".encode("gb18030") for n in range(5, 9)],
+             'C009,2024-03-15 16:00:00,12" tablet cracked,2'.encode("gb18030"),
+             "C010,2024-03-15 16:01:00,不开机,1".encode("gb18030")]
+    (crm / "complaints_20240315.csv").write_bytes(b"\r\n".join(lines) + b"\r\n")
+    summary = ingest_entity(settings, DICTIONARY, "crm", "complaints")
+    with connect(settings) as con:
+        landed = con.execute("SELECT complaint_id, _source_row FROM raw.crm__complaints "
+                             "ORDER BY _source_row").fetchall()
+        quarantined = con.execute("SELECT source_row, reason_code, detail FROM raw._quarantine "
+                                  "ORDER BY source_row").fetchall()
+    assert landed == [("C001", 2)] + [(f"C{n:03d}", n + 1) for n in range(5, 11)]
+    assert [q[:2] for q in quarantined] == [(3, "encoding_error"), (4, "malformed_row"),
+                                            (5, "malformed_row")]
+    assert all("quote opens a field" in q[2] for q in quarantined[1:])
+    (f,) = summary.files
+    assert (f.status, f.rows_read, f.rows_landed, f.rows_quarantined) == ("loaded", 10, 7, 3)
+    assert f.records_counted == 10  # no ledger_mismatch
+    assert not list((settings.home / "tmp" / "ingest").glob("*"))  # the copies are removed

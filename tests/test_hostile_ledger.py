@@ -22,7 +22,7 @@ def rows(prefix: str, n: int) -> list[str]:
     return [f"{prefix}{i:02d},微信,2025-05-01 10:00,屏幕有划痕 {i},新建\n" for i in range(1, n + 1)]
 
 
-def test_unclosed_quote_is_caught_and_blocks(tmp_path):
+def _ingest_with_an_unclosed_quote(tmp_path):
     root = tmp_path / "exports"
     (root / "crm").mkdir(parents=True)
     good, bad = rows("G", 25), rows("B", 25)
@@ -39,16 +39,41 @@ def test_unclosed_quote_is_caught_and_blocks(tmp_path):
     try:
         manifest = {r[0]: r[1:] for r in con.execute(
             "select path, records_counted, rows_read from raw._file_manifest").fetchall()}
-        notes = con.execute("select source_file, reason_code, detail from raw._quarantine "
-                            "where reason_code = 'ledger_mismatch'").fetchall()
+        notes = con.execute("select source_file, source_row, reason_code, detail from "
+                            "raw._quarantine order by all").fetchall()
+        landed = [r[0] for r in con.execute(
+            "select complaint_id from raw.crm__complaints where _source_file = "
+            "'crm/complaints_20250502.csv' order by _source_row").fetchall()]
         problems = reconcile(collect_file_counts(con))
     finally:
         con.close()
     assert manifest["crm/complaints_20250501.csv"] == (25, 25)
-    assert manifest["crm/complaints_20250502.csv"] == (25, 11)
     assert manifest["crm/complaints_20250503.csv"] == (2, 2)
-    assert [n[:2] for n in notes] == [("crm/complaints_20250502.csv", "ledger_mismatch")]
-    assert "finds 25 records, the reader read 11" in notes[0][2]
+    return manifest["crm/complaints_20250502.csv"], notes, landed, problems
+
+
+def test_an_unclosed_quote_costs_its_line_only(tmp_path):
+    """The reader leaves the line with the unclosed quote out and reads the lines after it as
+    their own records (landing._write_csv): nothing swallowed, the counts agree."""
+    counts, notes, landed, problems = _ingest_with_an_unclosed_quote(tmp_path)
+    assert counts == (25, 25)
+    assert [n[:3] for n in notes] == [("crm/complaints_20250502.csv", 12, "malformed_row")]
+    assert landed == [f"B{i:02d}" for i in range(1, 26) if i != 11]
+    assert problems == []
+
+
+def test_a_reader_that_swallows_lines_is_caught_and_blocks(tmp_path, monkeypatch):
+    """Without that recovery the reader takes every line after the quote into one malformed
+    record: the independent count finds 25 records where the reader read 11, and the ledger
+    blocks the run."""
+    from orchestration.lib.ingest import landing
+
+    monkeypatch.setattr(landing, "MAX_SWALLOWING_QUOTES", 0)
+    counts, notes, _landed, problems = _ingest_with_an_unclosed_quote(tmp_path)
+    assert counts == (25, 11)
+    mismatch = [n for n in notes if n[2] == "ledger_mismatch"]
+    assert [n[0] for n in mismatch] == ["crm/complaints_20250502.csv"]
+    assert "finds 25 records, the reader read 11" in mismatch[0][3]
     assert len(problems) == 1 and "complaints_20250502.csv" in problems[0]
 
 

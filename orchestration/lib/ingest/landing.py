@@ -212,6 +212,7 @@ class CsvPlan:
     skip_lines: int = 0        # a report's title lines above the header
     preamble: list[tuple[int, str]] = field(default_factory=list)
     header_row_number: int = 1
+    workdir: Path = Path(".")  # where copies of the file go (ingest's temporary folder)
 
 
 def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
@@ -263,7 +264,7 @@ def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
                            f"{df.path.suffix} file)")
             exc.args = (f"{rel}: {exc.reason_code}: {exc.detail}",)
         raise
-    return CsvPlan(source, delim, cols, temp, dropped, skip_lines=found.skip_lines,
+    return CsvPlan(source, delim, cols, temp, dropped, skip_lines=found.skip_lines, workdir=workdir,
                    preamble=_delivered_lines(found.preamble, dropped),
                    header_row_number=_delivered_lines([(found.header_row_number, "")],
                                                       dropped)[0][0])
@@ -342,8 +343,71 @@ def pii_functions(con, salt: str) -> Iterator[None]:
         con.remove_function("qt_pseudonym")
 
 
+MAX_SWALLOWING_QUOTES = 20  # lines left out for a stray quote before the file is read as is
+
+
 def _write_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: CsvPlan,
-               loaded_at: dt.datetime) -> tuple[int, list[QuarantineRow]]:
+               loaded_at: dt.datetime) -> tuple[int, list[QuarantineRow], int | None]:
+    """Land one delimited file: (rows landed, rows quarantined, the independent record count
+    of what was read when a stray quote made the reader read a copy, else None).
+
+    A quote that opens a field and is not closed on its line (`"55 inch TV broken` in an
+    export that quotes nothing) makes a CSV reader take every line up to the next quote in
+    the file as one malformed record: the records on those lines would be lost with it, and
+    when the quotes happen to balance, an independent count agrees with the loss. Such a
+    line is left out (quarantined as `malformed_row`, saying why) and the file is read
+    again without it, so the lines after it land as their own records."""
+    landed, rejects = _read_csv(con, spec, df, fp, plan, loaded_at)
+    recounted = None
+    for _ in range(MAX_SWALLOWING_QUOTES):
+        swallowing = [pos for _line, pos, etype, csv_line, _m in rejects
+                      if str(etype) == "UNQUOTED VALUE" and pos is not None
+                      and "\n" in (csv_line or "").rstrip("\r\n")]
+        if not swallowing:
+            break
+        con.execute(f"DELETE FROM raw.{_q(spec.table)} WHERE _source_file = ? AND "
+                    f"_file_sha256 = ?", [df.rel_path, fp.sha256])
+        _leave_out_lines(plan, df, fp, [int(p) for p in swallowing])
+        landed, rejects = _read_csv(con, spec, df, fp, plan, loaded_at)
+        recounted = count_records(plan.source, df.fmt) + len(plan.dropped)
+    return (*_quarantined_lines(con, spec, df, fp, plan, landed, rejects), recounted)
+
+
+def _leave_out_lines(plan: CsvPlan, df: DeliveredFile, fp: Fingerprint,
+                     starts: list[int]) -> None:
+    """A copy of the file the plan reads without the physical lines starting at byte
+    `starts` (each kept as a quarantined row): the plan reads the copy from now on."""
+    data = plan.source.read_bytes()
+    # DuckDB's reported start of a line may be one byte past it (as _raw_line says)
+    starts = sorted({data.rfind(b"\n", 0, a) + 1 for a in starts})
+    spans = [(a, (data.find(b"\n", a) + 1) or len(data)) for a in starts]
+    plan.workdir.mkdir(parents=True, exist_ok=True)
+    copy = plan.workdir / f"{fp.sha256}.{len(plan.dropped)}.quotes.csv"
+    new: list[QuarantineRow] = []
+    with open(copy, "wb") as out:
+        at = 0
+        for a, b in spans:
+            out.write(data[at:a])
+            at = b
+            line = data.count(b"\n", 0, a) + 1  # of the copy read so far
+            delivered = _delivered_lines([(line, "")], plan.dropped)[0][0]
+            text = data[a:b].rstrip(b"\r\n").decode("utf-8", errors="replace")
+            new.append(QuarantineRow(
+                delivered, E.MALFORMED_ROW,
+                f"{df.rel_path} line {delivered}: a quote opens a field and is not closed on "
+                f"this line; read as written it takes the lines after it into one malformed "
+                f"record, so the line is left out and the lines after it are read as their "
+                f"own records", clip(text)))
+        out.write(data[at:])
+    if plan.temp:
+        plan.source.unlink(missing_ok=True)
+    plan.source, plan.temp = copy, True
+    plan.dropped = sorted(plan.dropped + new, key=lambda q: q.source_row)
+
+
+def _read_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: CsvPlan,
+              loaded_at: dt.datetime) -> tuple[int, list[tuple]]:
+    """One read of the plan's file into the raw table: (rows landed, DuckDB's rejects)."""
     ncol = len(plan.columns.headers)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncol)) + "}"
     sel, extra = _select_list(spec, plan.columns, lambda i: f"c{i}")
@@ -366,6 +430,15 @@ def _write_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: 
         f"ORDER BY line").fetchall()
     con.execute(f"DROP TABLE IF EXISTS {rej}")
     con.execute(f"DROP TABLE IF EXISTS {rej}_scan")
+    return int(landed), rejects
+
+
+def _quarantined_lines(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
+                       plan: CsvPlan, landed: int, rejects: list[tuple]
+                       ) -> tuple[int, list[QuarantineRow]]:
+    """The rejects of the last read as quarantined rows, with every line number (of the
+    landed rows too) the delivered file's."""
+    target = f"raw.{_q(spec.table)}"
     out: list[QuarantineRow] = []
     seen: set[int] = set()
     for line, pos, etype, csv_line, message in rejects:
@@ -848,8 +921,9 @@ def _background() -> ThreadPoolExecutor:
 def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
           plan: CsvPlan | TabularRead, at: dt.datetime) -> FileResult:
     counting = _independent_count(df, fp, plan)  # if the write fails, it is never read
+    recounted = None
     if isinstance(plan, CsvPlan):
-        landed, quarantine = _write_csv(con, spec, df, fp, plan, at)
+        landed, quarantine, recounted = _write_csv(con, spec, df, fp, plan, at)
         cols = plan.columns
     else:
         landed = _write_tabular(con, spec, df, fp, plan, at)
@@ -874,6 +948,10 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     # reported here and blocks in rows_reconcile
     preamble = plan.preamble
     res.records_counted = counting.result() if counting is not None else None
+    if isinstance(plan, CsvPlan) and recounted is not None:
+        # read from a copy without lines that held a stray quote: the independent count of
+        # that copy, plus the lines left out (each a quarantined row)
+        res.records_counted = recounted
     if res.records_counted is not None and preamble:  # rows above the header are no records
         res.records_counted -= len(preamble)
     if res.records_counted is not None and res.records_counted != res.rows_read:

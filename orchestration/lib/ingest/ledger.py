@@ -5,10 +5,12 @@ the quote balance. A record of a csv/tsv file ends at a line break outside quote
 lines are no records. When the file ends inside a quote (an unclosed quote), the quote
 balance cannot be trusted and every non-blank physical line counts as one record: the count
 the parser must then explain (a parser that swallows 14 lines into one rejected record has
-read 1 record where this count says 15). jsonl: one record per non-blank line. xlsx: the
-first sheet's XML is read straight from the zip (no spreadsheet library): a record is a `<row>`
-with at least one non-empty value (shared, inline or plain), the first such row being the
-header.
+read 1 record where this count says 15). When a stray quote happens to be closed by another
+one further down, this count swallows the same lines as the parser: the reader catches that
+case itself (landing._write_csv leaves the line out and reads the rest again). jsonl: one
+record per non-blank line. xlsx: the first sheet's XML is read straight from the zip (no
+spreadsheet library): a record is a `<row>` with at least one non-empty value (shared,
+inline or plain), the first such row being the header.
 """
 
 from __future__ import annotations
