@@ -3,6 +3,7 @@ load) while the good file beside it still lands."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,34 @@ def test_a_stray_quote_costs_its_line_only(tmp_path):
     assert (f.status, f.rows_read, f.rows_landed, f.rows_quarantined) == ("loaded", 10, 7, 3)
     assert f.records_counted == 10  # no ledger_mismatch
     assert not list((settings.home / "tmp" / "ingest").glob("*"))  # the copies are removed
+
+
+def test_rows_that_leave_out_trailing_optional_cells_land(tmp_path):
+    """An export that ends a row at its last non-empty cell: the cells left out are optional
+    fields (qty) or unknown columns (备注), so the row lands with them NULL, on its delivered
+    line; a row that leaves out a required field's cell is quarantined with the field count."""
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    crm = settings.exports / "crm"
+    crm.mkdir(parents=True)
+    (crm / "complaints_20240315.csv").write_text(
+        "complaint_id,received_at,description,qty,备注\n"
+        "C001,2024-03-15 14:02:11,屏幕划痕,1,客户很着急\n"
+        "C002,2024-03-15 14:03:00,不开机\n"
+        "C003,2024-03-15 14:04:00,\"漏水, 很严重\",2\n"
+        "C004,2024-03-15 14:05:00\n"
+        "C005,2024-03-15 14:06:00,,\n"
+        "C006,2024-03-15 14:07:00,异响,3,\n", encoding="utf-8")
+    summary = ingest_entity(settings, DICTIONARY, "crm", "complaints")
+    with connect(settings) as con:
+        landed = con.execute("SELECT complaint_id, description, qty, _extra, _source_row FROM "
+                             "raw.crm__complaints ORDER BY _source_row").fetchall()
+        quarantined = con.execute("SELECT source_row, reason_code, detail FROM "
+                                  "raw._quarantine").fetchall()
+    assert [(r[0], r[1], r[2], r[4]) for r in landed] == [
+        ("C001", "屏幕划痕", "1", 2), ("C002", "不开机", None, 3),
+        ("C003", "漏水, 很严重", "2", 4), ("C005", None, None, 6), ("C006", "异响", "3", 7)]
+    assert json.loads(landed[0][3]) == {"备注": "客户很着急"}
+    assert [q[:2] for q in quarantined] == [(5, "malformed_row")]
+    assert "Expected Number of Columns: 5 Found: 2" in quarantined[0][2]
+    (f,) = summary.files
+    assert (f.rows_read, f.rows_landed, f.rows_quarantined, f.records_counted) == (6, 5, 1, 6)

@@ -370,7 +370,42 @@ def _write_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: 
         _leave_out_lines(plan, df, fp, [int(p) for p in swallowing])
         landed, rejects = _read_csv(con, spec, df, fp, plan, loaded_at)
         recounted = count_records(plan.source, df.fmt) + len(plan.dropped)
-    return (*_quarantined_lines(con, spec, df, fp, plan, landed, rejects), recounted)
+    landed, out = _quarantined_lines(con, spec, df, fp, plan, landed, rejects)
+    short = _short_rows(spec, plan, rejects)
+    if short:  # landed after all, at their delivered lines (the other rows are past them)
+        lines = [(_delivered_lines([(line, "")], plan.dropped)[0][0], values)
+                 for line, values in short.items()]
+        landed += _write_tabular(con, spec, df, fp, TabularRead(plan.columns, lines), loaded_at)
+        padded = {n for n, _ in lines}
+        out = [q for q in out if q.source_row not in padded]
+    return landed, out, recounted
+
+
+def _short_rows(spec: EntitySpec, plan: CsvPlan, rejects: list[tuple]
+                ) -> dict[int, list[str | None]]:
+    """Rejected records that only lack trailing cells of optional fields or unknown columns
+    (an export that leaves out empty cells at the end of a row): their values, padded with
+    NULL, by line of the copy read. A record lacking a required field's cell stays
+    quarantined."""
+    cols = plan.columns
+    ncol = len(cols.headers)
+    required_at = [i for f, i in cols.field_at.items() if f in spec.required]
+    out: dict[int, list[str | None]] = {}
+    other = {line for line, _p, etype, _c, _m in rejects if str(etype) != "MISSING COLUMNS"}
+    for line, _pos, etype, csv_line, _message in rejects:
+        text = (csv_line or "").rstrip("\r\n")
+        if str(etype) != "MISSING COLUMNS" or line is None or line in other or "\n" in text \
+                or "\r" in text:
+            continue  # (a record over several lines is left to the quarantine)
+        try:
+            cells = next(csv.reader([text], delimiter=plan.delimiter, quotechar='"',
+                                    doublequote=True, strict=True), [])
+        except csv.Error:
+            continue
+        if not cells or len(cells) >= ncol or any(i >= len(cells) for i in required_at):
+            continue
+        out[int(line)] = [c if c != "" else None for c in cells] + [None] * (ncol - len(cells))
+    return out
 
 
 def _leave_out_lines(plan: CsvPlan, df: DeliveredFile, fp: Fingerprint,
