@@ -203,6 +203,21 @@ def test_sql_injection_header_is_data(tmp_path):
     assert "DROP TABLE" in extra
 
 
+def _ingest_one(settings, name: str, content: bytes):
+    """Ingest one complaints file: (summary, landed rows (complaint_id, description, qty,
+    _extra, _source_row) in line order, quarantined rows (line, reason, detail))."""
+    crm = settings.exports / "crm"
+    crm.mkdir(parents=True)
+    (crm / name).write_bytes(content)
+    summary = ingest_entity(settings, DICTIONARY, "crm", "complaints")
+    with connect(settings) as con:
+        landed = con.execute("SELECT complaint_id, description, qty, _extra, _source_row FROM "
+                             "raw.crm__complaints ORDER BY _source_row").fetchall()
+        quarantined = con.execute("SELECT source_row, reason_code, detail FROM raw._quarantine "
+                                  "ORDER BY source_row").fetchall()
+    return summary, landed, quarantined
+
+
 def test_a_stray_quote_costs_its_line_only(tmp_path):
     """An export that quotes nothing, with a description starting with an inch mark (`"55
     inch`) and another inch mark further down that closes it: read as written, every line
@@ -210,9 +225,6 @@ def test_a_stray_quote_costs_its_line_only(tmp_path):
     so the records would vanish unnoticed. The line with the stray quote is quarantined, every
     other record lands on its own delivered line, and the counts reconcile. GB18030 with a
     line of bad bytes before it, so the lines left out for both reasons compose."""
-    settings = get_settings(tmp_path / "home", tmp_path / "exports")
-    crm = settings.exports / "crm"
-    crm.mkdir(parents=True)
     lines = [",".join(HEADER).encode("gb18030"),
              "C001,2024-03-15 14:02:11,屏幕划痕,1".encode("gb18030"),
              b"C002,2024-03-15 14:03:00,\x81\x20broken bytes,1",
@@ -221,14 +233,11 @@ def test_a_stray_quote_costs_its_line_only(tmp_path):
              *[f"C{n:03d},2024-03-15 15:{n:02d}:00,漏水,1".encode("gb18030") for n in range(5, 9)],
              'C009,2024-03-15 16:00:00,12" tablet cracked,2'.encode("gb18030"),
              "C010,2024-03-15 16:01:00,不开机,1".encode("gb18030")]
-    (crm / "complaints_20240315.csv").write_bytes(b"\r\n".join(lines) + b"\r\n")
-    summary = ingest_entity(settings, DICTIONARY, "crm", "complaints")
-    with connect(settings) as con:
-        landed = con.execute("SELECT complaint_id, _source_row FROM raw.crm__complaints "
-                             "ORDER BY _source_row").fetchall()
-        quarantined = con.execute("SELECT source_row, reason_code, detail FROM raw._quarantine "
-                                  "ORDER BY source_row").fetchall()
-    assert landed == [("C001", 2)] + [(f"C{n:03d}", n + 1) for n in range(5, 11)]
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    summary, landed, quarantined = _ingest_one(settings, "complaints_20240315.csv",
+                                               b"\r\n".join(lines) + b"\r\n")
+    assert [(r[0], r[4]) for r in landed] == ([("C001", 2)]
+                                              + [(f"C{n:03d}", n + 1) for n in range(5, 11)])
     assert [q[:2] for q in quarantined] == [(3, "encoding_error"), (4, "malformed_row"),
                                             (5, "malformed_row")]
     assert all("quote opens a field" in q[2] for q in quarantined[1:])
@@ -243,22 +252,14 @@ def test_rows_that_leave_out_trailing_optional_cells_land(tmp_path):
     fields (qty) or unknown columns (备注), so the row lands with them NULL, on its delivered
     line; a row that leaves out a required field's cell is quarantined with the field count."""
     settings = get_settings(tmp_path / "home", tmp_path / "exports")
-    crm = settings.exports / "crm"
-    crm.mkdir(parents=True)
-    (crm / "complaints_20240315.csv").write_text(
+    summary, landed, quarantined = _ingest_one(settings, "complaints_20240315.csv", (
         "complaint_id,received_at,description,qty,备注\n"
         "C001,2024-03-15 14:02:11,屏幕划痕,1,客户很着急\n"
         "C002,2024-03-15 14:03:00,不开机\n"
         "C003,2024-03-15 14:04:00,\"漏水, 很严重\",2\n"
         "C004,2024-03-15 14:05:00\n"
         "C005,2024-03-15 14:06:00,,\n"
-        "C006,2024-03-15 14:07:00,异响,3,\n", encoding="utf-8")
-    summary = ingest_entity(settings, DICTIONARY, "crm", "complaints")
-    with connect(settings) as con:
-        landed = con.execute("SELECT complaint_id, description, qty, _extra, _source_row FROM "
-                             "raw.crm__complaints ORDER BY _source_row").fetchall()
-        quarantined = con.execute("SELECT source_row, reason_code, detail FROM "
-                                  "raw._quarantine").fetchall()
+        "C006,2024-03-15 14:07:00,异响,3,\n").encode())
     assert [(r[0], r[1], r[2], r[4]) for r in landed] == [
         ("C001", "屏幕划痕", "1", 2), ("C002", "不开机", None, 3),
         ("C003", "漏水, 很严重", "2", 4), ("C005", None, None, 6), ("C006", "异响", "3", 7)]
