@@ -268,3 +268,16 @@ def test_rows_that_leave_out_trailing_optional_cells_land(tmp_path):
     assert "Expected Number of Columns: 5 Found: 2" in quarantined[0][2]
     (f,) = summary.files
     assert (f.rows_read, f.rows_landed, f.rows_quarantined, f.records_counted) == (6, 5, 1, 6)
+
+
+def test_blank_lines_above_the_header_are_read_past(tmp_path):
+    """An export that starts with blank lines: the header is the first non-blank record (the
+    file was quarantined whole as having no header row)."""
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    summary, landed, quarantined = _ingest_one(settings, "complaints_20240315.csv", (
+        "\r\n \r\ncomplaint_id,received_at,description,qty\r\n"
+        "C001,2024-03-15 14:02:11,屏幕划痕,1\r\nC002,2024-03-15 14:03:00,不开机,2\r\n").encode())
+    assert [(r[0], r[4]) for r in landed] == [("C001", 4), ("C002", 5)]
+    assert quarantined == []
+    (f,) = summary.files
+    assert (f.status, f.rows_read, f.records_counted) == ("loaded", 2, 2)

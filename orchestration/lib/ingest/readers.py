@@ -192,9 +192,9 @@ def parse_csv_header(text: str, delimiter: str, rel_path: str,
     except csv.Error:
         pass  # a record cut at the end of the head: judged on those before it
     at = header_row([r for _, r in filled], spec)
-    if at == 0:
+    if not filled or (at == 0 and filled[0][0] == 1):
         return CsvHeader(first)
-    line, cells = filled[at]
+    line, cells = filled[at]  # past a title, or past blank lines above the header
     return CsvHeader(cells, skip_lines=line - 1, header_row_number=line, preamble=[
         (n, " ".join(c.strip() for c in r if c.strip())[:200]) for n, r in filled[:at]])
 
