@@ -281,3 +281,24 @@ def test_blank_lines_above_the_header_are_read_past(tmp_path):
     assert quarantined == []
     (f,) = summary.files
     assert (f.status, f.rows_read, f.records_counted) == ("loaded", 2, 2)
+
+
+def test_rows_after_a_multi_line_description_keep_their_lines(tmp_path):
+    """A description typed over three lines (quoted, as CRM exports write it), an empty line,
+    an inch mark inside a value: every landed row and the quarantined one carry the line the
+    record starts on in the delivered file."""
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    summary, landed, quarantined = _ingest_one(settings, "complaints_20240315.csv", (
+        "complaint_id,received_at,description,qty\n"
+        "C001,2024-03-15 14:02:11,屏幕划痕,1\n"
+        'C002,2024-03-15 14:03:00,"第一行\n第二行, 还有逗号\n第三行 ""引号""",2\n'
+        "C003,2024-03-15 14:04:00,55\" 电视不开机,1\n"
+        "\n"
+        "C004,2024-03-15 14:05:00,异响,1,多余,更多\n"
+        "C005,2024-03-15 14:06:00,漏水,3\n").encode())
+    assert [(r[0], r[4]) for r in landed] == [("C001", 2), ("C002", 3), ("C003", 6),
+                                              ("C005", 9)]
+    assert landed[1][1] == '第一行\n第二行, 还有逗号\n第三行 "引号"'
+    assert [q[:2] for q in quarantined] == [(8, "malformed_row")]
+    (f,) = summary.files
+    assert (f.rows_read, f.rows_landed, f.rows_quarantined, f.records_counted) == (5, 4, 1, 5)

@@ -38,7 +38,7 @@ from orchestration.lib.ingest.encoding import (
     transcode,
 )
 from orchestration.lib.ingest.errors import IngestError
-from orchestration.lib.ingest.ledger import count_records
+from orchestration.lib.ingest.ledger import count_records, ends_in_quotes
 from orchestration.lib.ingest.readers import (
     DELIMITERS,
     MAX_RAW_RECORD,
@@ -370,7 +370,12 @@ def _write_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: 
         _leave_out_lines(plan, df, fp, [int(p) for p in swallowing])
         landed, rejects = _read_csv(con, spec, df, fp, plan, loaded_at)
         recounted = count_records(plan.source, df.fmt) + len(plan.dropped)
-    landed, out = _quarantined_lines(con, spec, df, fp, plan, landed, rejects)
+    continued, blank = _lines_without_a_record(plan, landed + len({r[0] for r in rejects}))
+    if continued:  # the reader numbers a record over several lines as one line
+        rejects = [(_past(int(line), continued), *rest) if line is not None else (line, *rest)
+                   for line, *rest in rejects]
+    landed, out = _quarantined_lines(con, spec, df, fp, plan, landed, rejects,
+                                     continued | blank)
     short = _short_rows(spec, plan, rejects)
     if short:  # landed after all, at their delivered lines (the other rows are past them)
         lines = [(_delivered_lines([(line, "")], plan.dropped)[0][0], values)
@@ -469,10 +474,11 @@ def _read_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: C
 
 
 def _quarantined_lines(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
-                       plan: CsvPlan, landed: int, rejects: list[tuple]
-                       ) -> tuple[int, list[QuarantineRow]]:
-    """The rejects of the last read as quarantined rows, with every line number (of the
-    landed rows too) the delivered file's."""
+                       plan: CsvPlan, landed: int, rejects: list[tuple],
+                       apart: set[int] = frozenset()) -> tuple[int, list[QuarantineRow]]:
+    """The rejects of the last read (at the lines of the file read) as quarantined rows,
+    with every line number (of the landed rows too) the delivered file's; `apart`: the lines
+    of the file read on which no record starts."""
     target = f"raw.{_q(spec.table)}"
     out: list[QuarantineRow] = []
     seen: set[int] = set()
@@ -484,8 +490,10 @@ def _quarantined_lines(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint
         raw = _raw_line(plan.source, int(pos)) if pos is not None else csv_line
         out.append(QuarantineRow(int(line), reason,
                                  f"{df.rel_path} line {line}: {message}"[:1000], clip(raw)))
-    if out:  # shift provisional row numbers past the quarantined records
-        _shift_rows(con, target, df, fp, sorted(seen))
+    # provisional row numbers count records; shift them past the lines that start none: the
+    # quarantined records, and blank lines and the further lines of multi-line records
+    if seen or apart:
+        _shift_rows(con, target, df, fp, sorted(seen | apart))
     if plan.dropped:  # lines left out of the clean copy: back to the delivered file's lines
         left_out = sorted(q.source_row for q in plan.dropped)
         _shift_rows(con, target, df, fp, left_out)
@@ -494,6 +502,48 @@ def _quarantined_lines(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint
                              q.reason_code, q.detail, q.raw_record) for q in out]
         out = sorted(out + plan.dropped, key=lambda q: q.source_row)
     return int(landed), out
+
+
+def _past(line: int, lines: set[int]) -> int:
+    """`line` counted without `lines`, as a line of the file with them."""
+    for n in sorted(lines):
+        if n <= line:
+            line += 1
+    return line
+
+
+def _lines_without_a_record(plan: CsvPlan, records: int) -> tuple[set[int], set[int]]:
+    """Lines of the file read, below its header, on which no record starts: (the second and
+    further lines of records whose quoted value holds line breaks, a customer's description
+    over several lines; empty lines, which the reader passes over). Read only when the file
+    has more lines below the header than `records` (a count of line feeds first)."""
+    first = plan.skip_lines + 2  # the first line below the header
+    lines = 0
+    tail = b""
+    with open(plan.source, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            lines += chunk.count(b"\n")
+            tail = chunk
+    if tail and not tail.endswith(b"\n"):
+        lines += 1
+    if lines - (first - 1) <= records:
+        return set(), set()
+    continued: set[int] = set()
+    blank: set[int] = set()
+    in_quote = False
+    delimiter = plan.delimiter.encode()
+    with open(plan.source, "rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            if n < first:
+                continue
+            text = raw.rstrip(b"\r\n")
+            if in_quote:
+                continued.add(n)
+            elif not text:
+                blank.add(n)
+            if text.count(b'"') % 2:  # as the independent count (ledger.py) reads them
+                in_quote = ends_in_quotes(text, in_quote, delimiter)
+    return continued, blank
 
 
 def _shift_rows(con, target: str, df: DeliveredFile, fp: Fingerprint, lines: list[int]) -> None:

@@ -1,7 +1,8 @@
 """An independent count of the records in a delivered file, for the ledger.
 
 It shares none of the parser's assumptions: it reads raw bytes line by line and follows only
-the quote balance. A record of a csv/tsv file ends at a line break outside quotes; blank
+the quotes (a quote opens a value at its start; one inside an unquoted value, `55" TV`, is a
+character). A record of a csv/tsv file ends at a line break outside quotes; blank
 lines are no records. When the file ends inside a quote (an unclosed quote), the quote
 balance cannot be trusted and every non-blank physical line counts as one record: the count
 the parser must then explain (a parser that swallows 14 lines into one rejected record has
@@ -20,6 +21,29 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 _BLANK = b" \t\r\xef\xbb\xbf"
+# where a quote opens a value: after any delimiter a file may turn out to use (landing reads a
+# `;`- or `|`-separated .csv under the delimiter its header names the fields with)
+_SEPARATORS = b",;\t|"
+
+
+def ends_in_quotes(line: bytes, in_quote: bool, separators: bytes) -> bool:
+    """Whether a line ends inside a quoted value: a quote opens a value only at its start (the
+    line's start or right after one of `separators`: `"55 inch`), one inside an unquoted
+    value is a character (`55" TV`), and `""` inside a quoted value is a quote."""
+    field_start, i = not in_quote, 0
+    while i < len(line):
+        c = line[i]
+        if in_quote:
+            if c == 0x22:
+                if line[i + 1:i + 2] == b'"':
+                    i += 1
+                else:
+                    in_quote = False
+        elif c == 0x22 and field_start:
+            in_quote = True
+        field_start = not in_quote and c in separators
+        i += 1
+    return in_quote
 
 
 def count_text_records(path: Path, header: bool = True, quoted: bool = True) -> int:
@@ -34,8 +58,9 @@ def count_text_records(path: Path, header: bool = True, quoted: bool = True) -> 
             if text.strip(_BLANK):
                 lines += 1
                 pending = True
-            if quoted and text.count(b'"') % 2:
-                in_quote = not in_quote
+            if quoted and text.count(b'"') % 2:  # (an even count leaves the state as it was,
+                # but for a character quote beside a quoted value: rare, and read as before)
+                in_quote = ends_in_quotes(text, in_quote, _SEPARATORS)
             if pending and not in_quote:
                 records += 1
                 pending = False
