@@ -347,7 +347,8 @@ MAX_SWALLOWING_QUOTES = 20  # lines left out for a stray quote before the file i
 
 
 def _write_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: CsvPlan,
-               loaded_at: dt.datetime) -> tuple[int, list[QuarantineRow], int | None]:
+               loaded_at: dt.datetime, counting: Future | None = None
+               ) -> tuple[int, list[QuarantineRow], int | None]:
     """Land one delimited file: (rows landed, rows quarantined, the independent record count
     of what was read when a stray quote made the reader read a copy, else None).
 
@@ -370,7 +371,11 @@ def _write_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: 
         _leave_out_lines(plan, df, fp, [int(p) for p in swallowing])
         landed, rejects = _read_csv(con, spec, df, fp, plan, loaded_at)
         recounted = count_records(plan.source, df.fmt) + len(plan.dropped)
-    continued, blank = _lines_without_a_record(plan, landed + len({r[0] for r in rejects}))
+    # the file's lines, from the independent count (ledger.py) when it read these very lines
+    known = (getattr(counting.result(), "physical_lines", None)
+             if counting is not None and not plan.dropped else None)
+    continued, blank = _lines_without_a_record(plan, landed + len({r[0] for r in rejects}),
+                                               known)
     if continued:  # the reader numbers a record over several lines as one line
         rejects = [(_past(int(line), continued), *rest) if line is not None else (line, *rest)
                    for line, *rest in rejects]
@@ -512,20 +517,21 @@ def _past(line: int, lines: set[int]) -> int:
     return line
 
 
-def _lines_without_a_record(plan: CsvPlan, records: int) -> tuple[set[int], set[int]]:
+def _lines_without_a_record(plan: CsvPlan, records: int, lines: int | None = None
+                            ) -> tuple[set[int], set[int]]:
     """Lines of the file read, below its header, on which no record starts: (the second and
     further lines of records whose quoted value holds line breaks, a customer's description
     over several lines; empty lines, which the reader passes over). Read only when the file
     has more lines below the header than `records` (a count of line feeds first)."""
     first = plan.skip_lines + 2  # the first line below the header
-    lines = 0
-    tail = b""
-    with open(plan.source, "rb") as fh:
-        while chunk := fh.read(1 << 24):
-            lines += chunk.count(b"\n")
-            tail = chunk
-    if tail and not tail.endswith(b"\n"):
-        lines += 1
+    if lines is None:
+        lines, tail = 0, b""
+        with open(plan.source, "rb") as fh:
+            while chunk := fh.read(1 << 24):
+                lines += chunk.count(b"\n")
+                tail = chunk
+        if tail and not tail.endswith(b"\n"):
+            lines += 1
     if lines - (first - 1) <= records:
         return set(), set()
     continued: set[int] = set()
@@ -1008,7 +1014,7 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     counting = _independent_count(df, fp, plan)  # if the write fails, it is never read
     recounted = None
     if isinstance(plan, CsvPlan):
-        landed, quarantine, recounted = _write_csv(con, spec, df, fp, plan, at)
+        landed, quarantine, recounted = _write_csv(con, spec, df, fp, plan, at, counting)
         cols = plan.columns
     else:
         landed = _write_tabular(con, spec, df, fp, plan, at)

@@ -46,14 +46,22 @@ def ends_in_quotes(line: bytes, in_quote: bool, separators: bytes) -> bool:
     return in_quote
 
 
+class RecordCount(int):
+    """A record count; `physical_lines`: the lines of the text file counted (every line break,
+    and a last line without one), which landing compares with the records it read."""
+
+    physical_lines: int | None = None
+
+
 def count_text_records(path: Path, header: bool = True, quoted: bool = True) -> int:
     """Records in a delimited text file (header excluded) or a jsonl file (`quoted=False`,
     `header=False`). Bytes only: `"` and line feeds are single bytes in UTF-8 and GB18030
     alike (GB18030 trail bytes are never 0x0A or 0x22)."""
-    records = lines = 0
+    records = lines = physical = 0
     in_quote = pending = False
     with open(path, "rb") as fh:
         for raw in fh:
+            physical += 1
             text = raw.rstrip(b"\r\n")
             if text.strip(_BLANK):
                 lines += 1
@@ -67,7 +75,9 @@ def count_text_records(path: Path, header: bool = True, quoted: bool = True) -> 
     if pending:
         records += 1
     counted = lines if (quoted and in_quote) else records
-    return max(counted - (1 if header else 0), 0)
+    count = RecordCount(max(counted - (1 if header else 0), 0))
+    count.physical_lines = physical
+    return count
 
 
 def count_records(path: Path, fmt: str | None, sheets: list[str] | None = None) -> int | None:
