@@ -273,13 +273,16 @@ def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
 def _delivered_lines(lines: list[tuple[int, str]], dropped: list[QuarantineRow]) -> list[tuple[int, str]]:
     """Line numbers of the read copy -> the delivered file's (lines left out of a clean copy
     for bad bytes come before them)."""
-    out = []
-    for n, text in lines:
-        for q in sorted(x.source_row for x in dropped):
-            if q <= n:
-                n += 1
-        out.append((n, text))
-    return out
+    left_out = {q.source_row for q in dropped}
+    return [(_past(n, left_out), text) for n, text in lines]
+
+
+def _past(line: int, lines: set[int]) -> int:
+    """`line` counted without `lines`, as a line of the file with them."""
+    for n in sorted(lines):
+        if n <= line:
+            line += 1
+    return line
 
 
 # --------------------------------------------------------------------------- writing
@@ -359,7 +362,7 @@ def _write_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: 
     line is left out (quarantined as `malformed_row`, saying why) and the file is read
     again without it, so the lines after it land as their own records."""
     landed, rejects = _read_csv(con, spec, df, fp, plan, loaded_at)
-    recounted = None
+    recounted = None  # the independent count of the copy read, when one is read
     for _ in range(MAX_SWALLOWING_QUOTES):
         swallowing = [pos for _line, pos, etype, csv_line, _m in rejects
                       if str(etype) == "UNQUOTED VALUE" and pos is not None
@@ -370,10 +373,11 @@ def _write_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: 
                     f"_file_sha256 = ?", [df.rel_path, fp.sha256])
         _leave_out_lines(plan, df, fp, [int(p) for p in swallowing])
         landed, rejects = _read_csv(con, spec, df, fp, plan, loaded_at)
-        recounted = count_records(plan.source, df.fmt) + len(plan.dropped)
-    # the file's lines, from the independent count (ledger.py) when it read these very lines
-    known = (getattr(counting.result(), "physical_lines", None)
-             if counting is not None and not plan.dropped else None)
+        recounted = count_records(plan.source, df.fmt)
+    # the file's lines, from an independent count (ledger.py) that read these very lines
+    count = recounted if recounted is not None else (
+        counting.result() if counting is not None and not plan.dropped else None)
+    known = getattr(count, "physical_lines", None)
     continued, blank = _lines_without_a_record(plan, landed + len({r[0] for r in rejects}),
                                                known)
     if continued:  # the reader numbers a record over several lines as one line
@@ -383,12 +387,12 @@ def _write_csv(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, plan: 
                                      continued | blank)
     short = _short_rows(spec, plan, rejects)
     if short:  # landed after all, at their delivered lines (the other rows are past them)
-        lines = [(_delivered_lines([(line, "")], plan.dropped)[0][0], values)
-                 for line, values in short.items()]
+        left_out = {q.source_row for q in plan.dropped}
+        lines = [(_past(line, left_out), values) for line, values in short.items()]
         landed += _write_tabular(con, spec, df, fp, TabularRead(plan.columns, lines), loaded_at)
         padded = {n for n, _ in lines}
         out = [q for q in out if q.source_row not in padded]
-    return landed, out, recounted
+    return landed, out, None if recounted is None else recounted + len(plan.dropped)
 
 
 def _short_rows(spec: EntitySpec, plan: CsvPlan, rejects: list[tuple]
@@ -429,13 +433,14 @@ def _leave_out_lines(plan: CsvPlan, df: DeliveredFile, fp: Fingerprint,
     plan.workdir.mkdir(parents=True, exist_ok=True)
     copy = plan.workdir / f"{fp.sha256}.{len(plan.dropped)}.quotes.csv"
     new: list[QuarantineRow] = []
+    left_out = {q.source_row for q in plan.dropped}
     with open(copy, "wb") as out:
         at = 0
         for a, b in spans:
             out.write(data[at:a])
             at = b
             line = data.count(b"\n", 0, a) + 1  # of the copy read so far
-            delivered = _delivered_lines([(line, "")], plan.dropped)[0][0]
+            delivered = _past(line, left_out)
             text = data[a:b].rstrip(b"\r\n").decode("utf-8", errors="replace")
             new.append(QuarantineRow(
                 delivered, E.MALFORMED_ROW,
@@ -507,14 +512,6 @@ def _quarantined_lines(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint
                              q.reason_code, q.detail, q.raw_record) for q in out]
         out = sorted(out + plan.dropped, key=lambda q: q.source_row)
     return int(landed), out
-
-
-def _past(line: int, lines: set[int]) -> int:
-    """`line` counted without `lines`, as a line of the file with them."""
-    for n in sorted(lines):
-        if n <= line:
-            line += 1
-    return line
 
 
 def _lines_without_a_record(plan: CsvPlan, records: int, lines: int | None = None
@@ -1039,7 +1036,7 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     # reported here and blocks in rows_reconcile
     preamble = plan.preamble
     res.records_counted = counting.result() if counting is not None else None
-    if isinstance(plan, CsvPlan) and recounted is not None:
+    if recounted is not None:
         # read from a copy without lines that held a stray quote: the independent count of
         # that copy, plus the lines left out (each a quarantined row)
         res.records_counted = recounted
