@@ -12,8 +12,10 @@ import datetime as dt
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from orchestration.lib.dashboard import render_dashboard
+from orchestration.lib.dashboard import in_any_window, render_dashboard
 from orchestration.lib.quality.report import render_report
 from orchestration.lib.settings import get_settings
 from tests.support.browser import browser, visit
@@ -174,3 +176,23 @@ def test_a_chart_holds_what_plotly_py_would_validate_it_to():
     for mine, theirs in zip(ours["data"], plotly["data"], strict=True):
         assert {k: v for k, v in mine.items() if k not in ("x", "y")} == \
                {k: v for k, v in theirs.items() if k not in ("x", "y")}
+
+
+@settings(deadline=None)  # the first example imports pandas
+@given(st.lists(st.integers(0, 60), max_size=30),
+       st.lists(st.tuples(st.integers(0, 60), st.integers(0, 20),
+                          st.booleans()), max_size=12))
+def test_a_subgroup_is_flagged_when_some_violation_window_holds_it(hours, windows):
+    """The SPC chart's red points: a subgroup inside any window (both ends included),
+    as one `between` per window would mark it; a window missing an end holds nothing."""
+    import pandas as pd
+
+    times = pd.Series([T0 + dt.timedelta(hours=h) for h in hours], dtype="datetime64[us]")
+    starts = pd.Series([T0 + dt.timedelta(hours=s) for s, _, _ in windows],
+                       dtype="datetime64[us]")
+    ends = pd.Series([None if missing else T0 + dt.timedelta(hours=s + n)
+                      for s, n, missing in windows], dtype="datetime64[us]")
+    expected = pd.Series(False, index=times.index)
+    for s, e in zip(starts, ends, strict=True):
+        expected |= times.between(s, e)
+    assert in_any_window(times, starts, ends).tolist() == expected.tolist()

@@ -119,3 +119,28 @@ def test_without_a_saved_parse_nothing_is_preloaded(tmp_path):
     assert dbt_warm._preload(tmp_path / "missing.msgpack") is None
     (tmp_path / "broken.msgpack").write_bytes(b"not msgpack")
     assert dbt_warm._preload(tmp_path / "broken.msgpack") is None
+
+
+PREWARM = """
+from orchestration.lib import dbt_warm
+from dbt.adapters.duckdb.credentials import DuckDBCredentials
+from dbt.contracts.project import Configuration
+from dbt.contracts.project import Project as ProjectContract
+import inspect, linecache, dbt.cli.requires as requires
+dbt_warm._prewarm_caches()
+for contract in (DuckDBCredentials, Configuration, ProjectContract):
+    before = contract.json_schema.cache_info().hits
+    contract.json_schema()
+    assert contract.json_schema.cache_info().hits == before + 1, contract
+assert requires.__file__ in linecache.cache
+assert inspect.getabsfile(requires) in inspect.modulesbyfile
+print("ok")
+"""
+
+
+def test_the_server_fills_the_caches_dbt_fills_before_its_first_node():
+    """What every child inherits: the JSON schemas of the contracts dbt validates a profile
+    and project against, and the source lines dbt's behaviour flags look up."""
+    proc = subprocess.run([sys.executable, "-c", PREWARM], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]

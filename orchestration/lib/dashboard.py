@@ -299,13 +299,10 @@ def spc_panels(con) -> list[Panel]:
         return [empty]
     pairs = (violations.groupby(["equipment_id", "parameter"]).size()
              .sort_values(ascending=False).head(MAX_SPC_CHARTS).index)
+    series = _spc_series(con, list(pairs))
     panels = []
     for i, (equipment, parameter) in enumerate(pairs):
-        sub = _read(con, "intermediate", "int_spc_subgroups",
-                    "select subgroup_start, subgroup_mean, center_line, sigma from "
-                    "intermediate.int_spc_subgroups where equipment_id = "
-                    f"'{_sql(equipment)}' and parameter = '{_sql(parameter)}' "
-                    "order by subgroup_start")
+        sub = series.get((equipment, parameter))
         v = violations[(violations["equipment_id"] == equipment)
                        & (violations["parameter"] == parameter)]
         t = f"SPC 控制图 {equipment} · {parameter}"
@@ -313,9 +310,7 @@ def spc_panels(con) -> list[Panel]:
             panels.append(Panel(f"chart-spc-{i}", t, None, v, "spc_violations"))
             continue
         cl, sigma = float(sub["center_line"].iloc[0]), float(sub["sigma"].iloc[0] or 0)
-        flagged = _pd().Series(False, index=sub.index)
-        for w in v.itertuples():
-            flagged |= sub["subgroup_start"].between(w.window_start, w.window_end)
+        flagged = in_any_window(sub["subgroup_start"], v["window_start"], v["window_end"])
         fig = Chart()
         fig.add_scatter(x=sub["subgroup_start"], y=sub["subgroup_mean"], mode="lines",
                         name="小时均值 hourly mean", line={"color": "#455a64", "width": 1})
@@ -331,6 +326,43 @@ def spc_panels(con) -> list[Panel]:
         style(fig, t, xaxis_title="时间 time", yaxis_title=str(parameter))
         panels.append(Panel(f"chart-spc-{i}", t, fig, v, "spc_violations"))
     return panels
+
+
+def _spc_series(con, pairs: list[tuple]) -> dict[tuple, pd.DataFrame]:
+    """The hourly subgroups of each charted (equipment, parameter), read in one query."""
+    if not pairs:
+        return {}
+    wanted = " or ".join(f"(equipment_id = '{_sql(e)}' and parameter = '{_sql(p)}')"
+                         for e, p in pairs)
+    rows = _read(con, "intermediate", "int_spc_subgroups",
+                 "select equipment_id, parameter, subgroup_start, subgroup_mean, center_line, "
+                 f"sigma from intermediate.int_spc_subgroups where {wanted} "
+                 "order by equipment_id, parameter, subgroup_start")
+    if rows is None:
+        return {}
+    return {key: part.drop(columns=["equipment_id", "parameter"]).reset_index(drop=True)
+            for key, part in rows.groupby(["equipment_id", "parameter"], sort=False)}
+
+
+def in_any_window(times: pd.Series, starts: pd.Series, ends: pd.Series) -> pd.Series:
+    """For each time, whether some window [start, end] (both ends included) holds it.
+    Sorted by start, the windows opened at or before a time reach as far as the largest end
+    among them: one search per time instead of one comparison per window and time."""
+    import numpy as np
+
+    pd = _pd()
+    known = starts.notna() & ends.notna()  # a window without both ends holds nothing
+    starts, ends = starts[known], ends[known]
+    order = np.argsort(starts.to_numpy(), kind="stable")
+    sorted_starts = starts.to_numpy()[order]
+    if len(sorted_starts) == 0:
+        return pd.Series(False, index=times.index)
+    reach = np.maximum.accumulate(ends.to_numpy()[order])
+    opened = np.searchsorted(sorted_starts, times.to_numpy(), side="right")
+    covered = np.zeros(len(times), dtype=bool)
+    some = opened > 0
+    covered[some] = reach[opened[some] - 1] >= times.to_numpy()[some]
+    return pd.Series(covered, index=times.index)
 
 
 def escalations_panel(con) -> Panel:
