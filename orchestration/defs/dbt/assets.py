@@ -162,6 +162,8 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
     linked into the warehouse as views over their Parquet files, so the gate and publishing
     read them as they read a DuckDB build.
     """
+    from orchestration.lib.quality.gx_engine import prewarm
+
     env = {**dbt_env(settings), SALT_ENV: pii_salt(settings)}
     if engine == SPARK:
         from orchestration.lib import spark
@@ -187,6 +189,9 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
         with _env_while_dbt_starts(env):
             invocation = dbt.cli(args, context=context, raise_on_error=False,
                                  target_path=settings.dbt_target / step)
+        # GX's import (3 s of CPU) overlaps dbt, which runs in its own process; started once
+        # dbt is on its way, as this thread shares the interpreter with it
+        prewarm()
         # `first` goes to Dagster in slices between dbt's events: dbt blocks once its output
         # pipe is full, so its stdout is never left unread for long
         pending = iter(first)
@@ -256,7 +261,6 @@ def build_dbt_models():
         import json
 
         from orchestration.lib import freshness, partial_build
-        from orchestration.lib.quality.gx_engine import prewarm
 
         settings = qualitrace.settings()
         engine = qualitrace.engine_name()
@@ -269,7 +273,6 @@ def build_dbt_models():
         if decision.unchanged:
             context.log.info(freshness.UNCHANGED_PREFIX + json.dumps(decision.unchanged))
             return
-        prewarm()  # GX's import (3-6 s) overlaps dbt, which runs in its own process
         # on Spark every model is rebuilt: its staging tables are rewritten whole (Parquet
         # tables cannot delete a file's rows), so nothing downstream can stand
         if not decision.partial or engine == SPARK:
