@@ -302,3 +302,39 @@ def test_rows_after_a_multi_line_description_keep_their_lines(tmp_path):
     assert [q[:2] for q in quarantined] == [(8, "malformed_row")]
     (f,) = summary.files
     assert (f.rows_read, f.rows_landed, f.rows_quarantined, f.records_counted) == (5, 4, 1, 5)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "utf-16"])
+def test_an_export_that_ends_its_lines_with_a_carriage_return_alone(tmp_path, encoding):
+    """Excel for Mac's "CSV (Macintosh)" ends every line with CR alone. Read as one line, the
+    independent count found no record where the reader read three, and the blocking ledger
+    check stopped the plant's first run. Every record lands on its delivered line, a
+    description typed over two lines stays one value (its line break landed as a LF), a
+    malformed line is quarantined on its line, and the counts reconcile."""
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    summary, landed, quarantined = _ingest_one(settings, "complaints_20240315.csv", (
+        "complaint_id,received_at,description,qty\r"
+        "C001,2024-03-15 14:02:11,屏幕划痕,1\r"
+        'C002,2024-03-15 14:03:00,"第一行\r第二行",2\r'
+        "C003,2024-03-15 14:04:00,异响,1,多余,更多\r"
+        "C004,2024-03-15 14:05:00,漏水,3\r").encode(encoding))
+    assert [(r[0], r[1], r[4]) for r in landed] == [
+        ("C001", "屏幕划痕", 2), ("C002", "第一行\n第二行", 3), ("C004", "漏水", 6)]
+    assert [q[:2] for q in quarantined] == [(5, "malformed_row")]
+    (f,) = summary.files
+    assert (f.status, f.rows_read, f.rows_landed, f.records_counted) == ("loaded", 4, 3, 4)
+
+
+def test_a_carriage_return_export_with_a_line_of_bad_bytes(tmp_path):
+    """GB18030 text with CR line ends and one line of bytes that are not GB18030: that line is
+    quarantined on its own line (not the whole file, which reads as one line on LFs)."""
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    summary, landed, quarantined = _ingest_one(settings, "complaints_20240315.csv", b"\r".join([
+        "complaint_id,received_at,description,qty".encode("gb18030"),
+        "C001,2024-03-15 14:02:11,屏幕划痕,1".encode("gb18030"),
+        b"C002,2024-03-15 14:03:00,\x81\x20broken bytes,1",
+        "C003,2024-03-15 14:04:00,不开机,2".encode("gb18030")]) + b"\r")
+    assert [(r[0], r[4]) for r in landed] == [("C001", 2), ("C003", 4)]
+    assert [q[:2] for q in quarantined] == [(3, "encoding_error")]
+    (f,) = summary.files
+    assert (f.status, f.rows_read, f.rows_landed, f.records_counted) == ("loaded", 3, 2, 3)

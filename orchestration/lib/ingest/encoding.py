@@ -99,6 +99,32 @@ def transcode(src: Path, dst: Path, encoding: str, rel_path: str) -> None:
                           f"{offset + exc.start}") from None
 
 
+_SNIFF = 1 << 20  # bytes read to find a file's first line break
+
+
+def ends_lines_with_cr(path: Path) -> bool:
+    """Whether the file's lines end with a carriage return alone (Excel for Mac's "CSV
+    (Macintosh)", classic Mac OS exports): its first line break is a CR not followed by a LF.
+    Read on bytes: CR and LF are single bytes in UTF-8 and GB18030 (not in UTF-16: sniff a
+    transcoded copy)."""
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF)
+        cr, lf = head.find(b"\r"), head.find(b"\n")
+        if cr < 0 or 0 <= lf < cr:
+            return False
+        after = head[cr + 1:cr + 2] or fh.read(1)
+    return after != b"\n"
+
+
+def with_line_feeds(src: Path, dst: Path) -> None:
+    """Copy `src` to `dst` with every CR made a LF (a file whose lines end with CR alone, so
+    every CR in it is a line break, also one typed inside a quoted value): line numbers stay
+    those of the delivered file."""
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        while chunk := fin.read(CHUNK):
+            fout.write(chunk.replace(b"\r", b"\n"))
+
+
 @dataclass(frozen=True)
 class BadLine:
     line: int        # 1-based physical line of the delivered file

@@ -34,8 +34,10 @@ from orchestration.lib.ingest.encoding import (
     Fingerprint,
     check_not_empty,
     clean_copy,
+    ends_lines_with_cr,
     fingerprint,
     transcode,
+    with_line_feeds,
 )
 from orchestration.lib.ingest.errors import IngestError
 from orchestration.lib.ingest.ledger import count_records, ends_in_quotes
@@ -230,16 +232,29 @@ def prepare(df: DeliveredFile, fp: Fingerprint, spec: EntitySpec,
         return read_jsonl(df.path, fp.encoding or "utf-8", spec, rel)
     delim = DELIMITERS[df.fmt or "csv"]
     source, temp, dropped = df.path, False, []
+    # lines ending with CR alone (Excel for Mac): read from a copy ending them with LF, as
+    # every later step reads lines (UTF-16 is sniffed once transcoded)
+    delivered = df.path
+    if fp.encoding != "utf-16" and ends_lines_with_cr(df.path):
+        workdir.mkdir(parents=True, exist_ok=True)
+        delivered = source = workdir / f"{fp.sha256}.lf.csv"
+        temp = True
+        with_line_feeds(df.path, source)
     if fp.binary or fp.encoding not in ("utf-8", "utf-8-sig"):
         workdir.mkdir(parents=True, exist_ok=True)
         source, temp = workdir / f"{fp.sha256}.utf8.csv", True
         if fp.encoding == "utf-16":
-            transcode(df.path, source, fp.encoding, rel)
+            transcode(delivered, source, fp.encoding, rel)
+            if ends_lines_with_cr(source):
+                with_line_feeds(source, source.with_suffix(".lf.csv"))
+                source.with_suffix(".lf.csv").replace(source)
         else:  # GB18030, or NUL bytes: a bad line is quarantined, the rest goes on
             dropped = [QuarantineRow(b.line, E.ENCODING_ERROR,
                                      f"{rel} line {b.line}: {b.problem}; the row is left out",
                                      clip(b.text))
-                       for b in clean_copy(df.path, source, fp.encoding or "gb18030", rel)]
+                       for b in clean_copy(delivered, source, fp.encoding or "gb18030", rel)]
+        if delivered != df.path:
+            delivered.unlink(missing_ok=True)
     header: list[str] = []
     try:
         head = header_text(source, rel)

@@ -9,7 +9,8 @@ the parser must then explain (a parser that swallows 14 lines into one rejected 
 read 1 record where this count says 15). When a stray quote happens to be closed by another
 one further down, this count swallows the same lines as the parser: the reader catches that
 case itself (landing._write_csv leaves the line out and reads the rest again). jsonl: one
-record per non-blank line. xlsx: the first sheet's XML is read straight from the zip (no
+record per non-blank line. A file whose lines end with CR alone (Excel for Mac) is read
+line by line on its CRs. xlsx: the first sheet's XML is read straight from the zip (no
 spreadsheet library): a record is a `<row>` with at least one non-empty value (shared,
 inline or plain), the first such row being the header.
 """
@@ -17,8 +18,11 @@ inline or plain), the first such row being the header.
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree as ET
+
+from orchestration.lib.ingest.encoding import ends_lines_with_cr
 
 _BLANK = b" \t\r\xef\xbb\xbf"
 # where a quote opens a value: after any delimiter a file may turn out to use (landing reads a
@@ -60,7 +64,7 @@ def count_text_records(path: Path, header: bool = True, quoted: bool = True) -> 
     records = lines = physical = 0
     in_quote = pending = False
     with open(path, "rb") as fh:
-        for raw in fh:
+        for raw in (_cr_lines(fh) if ends_lines_with_cr(path) else fh):
             physical += 1
             text = raw.rstrip(b"\r\n")
             if text.strip(_BLANK):
@@ -78,6 +82,18 @@ def count_text_records(path: Path, header: bool = True, quoted: bool = True) -> 
     count = RecordCount(max(counted - (1 if header else 0), 0))
     count.physical_lines = physical
     return count
+
+
+def _cr_lines(fh) -> Iterator[bytes]:
+    """The lines of a file whose lines end with CR alone, each with its CR."""
+    rest = b""
+    while chunk := fh.read(1 << 20):
+        parts = (rest + chunk).split(b"\r")
+        rest = parts.pop()
+        for part in parts:
+            yield part + b"\r"
+    if rest:
+        yield rest
 
 
 def count_records(path: Path, fmt: str | None, sheets: list[str] | None = None) -> int | None:
