@@ -338,3 +338,20 @@ def test_a_carriage_return_export_with_a_line_of_bad_bytes(tmp_path):
     assert [q[:2] for q in quarantined] == [(3, "encoding_error")]
     (f,) = summary.files
     assert (f.status, f.rows_read, f.rows_landed, f.records_counted) == ("loaded", 3, 2, 3)
+
+
+def test_a_jsonl_export_that_ends_its_lines_with_a_carriage_return_alone(tmp_path):
+    """JSON lines ended by CR alone: one record per line (not one malformed line holding all
+    of them), a broken line quarantined on its own line, counts reconciled."""
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    records = [json.dumps({"complaint_id": "C001", "received_at": "2024-03-15 14:02:11",
+                           "description": "屏幕划痕", "qty": 1}, ensure_ascii=False),
+               '{"complaint_id": "C002", "received_at": ',
+               json.dumps({"complaint_id": "C003", "received_at": "2024-03-15 14:04:00",
+                           "description": "不开机"}, ensure_ascii=False)]
+    summary, landed, quarantined = _ingest_one(settings, "complaints_20240315.jsonl",
+                                               "\r".join(records).encode() + b"\r")
+    assert [(r[0], r[4]) for r in landed] == [("C001", 1), ("C003", 3)]
+    assert [q[0] for q in quarantined] == [2]
+    (f,) = summary.files
+    assert (f.status, f.rows_read, f.rows_landed, f.records_counted) == ("loaded", 3, 2, 3)

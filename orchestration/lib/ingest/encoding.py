@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +115,22 @@ def ends_lines_with_cr(path: Path) -> bool:
             return False
         after = head[cr + 1:cr + 2] or fh.read(1)
     return after != b"\n"
+
+
+def lines_of(fh, path: Path) -> Iterator[bytes]:
+    """The lines of the binary file `fh` (opened on `path`), each with its line break: split on
+    LF, or on CR for a file whose lines end with CR alone."""
+    if not ends_lines_with_cr(path):
+        yield from fh
+        return
+    rest = b""
+    while chunk := fh.read(1 << 20):
+        parts = (rest + chunk).split(b"\r")
+        rest = parts.pop()
+        for part in parts:
+            yield part + b"\r"
+    if rest:
+        yield rest
 
 
 def with_line_feeds(src: Path, dst: Path) -> None:

@@ -18,11 +18,10 @@ inline or plain), the first such row being the header.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from orchestration.lib.ingest.encoding import ends_lines_with_cr
+from orchestration.lib.ingest.encoding import lines_of
 
 _BLANK = b" \t\r\xef\xbb\xbf"
 # where a quote opens a value: after any delimiter a file may turn out to use (landing reads a
@@ -64,7 +63,7 @@ def count_text_records(path: Path, header: bool = True, quoted: bool = True) -> 
     records = lines = physical = 0
     in_quote = pending = False
     with open(path, "rb") as fh:
-        for raw in (_cr_lines(fh) if ends_lines_with_cr(path) else fh):
+        for raw in lines_of(fh, path):
             physical += 1
             text = raw.rstrip(b"\r\n")
             if text.strip(_BLANK):
@@ -82,18 +81,6 @@ def count_text_records(path: Path, header: bool = True, quoted: bool = True) -> 
     count = RecordCount(max(counted - (1 if header else 0), 0))
     count.physical_lines = physical
     return count
-
-
-def _cr_lines(fh) -> Iterator[bytes]:
-    """The lines of a file whose lines end with CR alone, each with its CR."""
-    rest = b""
-    while chunk := fh.read(1 << 20):
-        parts = (rest + chunk).split(b"\r")
-        rest = parts.pop()
-        for part in parts:
-            yield part + b"\r"
-    if rest:
-        yield rest
 
 
 def count_records(path: Path, fmt: str | None, sheets: list[str] | None = None) -> int | None:

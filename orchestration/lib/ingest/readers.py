@@ -27,6 +27,7 @@ from typing import Any
 
 from orchestration.lib.dictionary.normalize import header_qualifier
 from orchestration.lib.ingest import errors as E
+from orchestration.lib.ingest.encoding import lines_of
 from orchestration.lib.ingest.errors import IngestError
 from orchestration.lib.ingest.spec import EntitySpec
 
@@ -505,7 +506,7 @@ def read_jsonl(path: Path, encoding: str, spec: EntitySpec, rel_path: str) -> Ta
     bad: list[QuarantineRow] = []
     read = 0
     with open(path, "rb") as fh:
-        for n, raw in enumerate(fh, start=1):
+        for n, raw in enumerate(lines_of(fh, path), start=1):
             if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
             if not raw.strip():
