@@ -13,6 +13,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from orchestration.lib.ingest import discover, ensure_raw_tables, ingest_entity
+from orchestration.lib.ingest.encoding import ends_lines_with_cr, lines_of
 from orchestration.lib.settings import get_settings
 from orchestration.lib.warehouse import connect
 
@@ -494,3 +495,20 @@ def test_every_alias_with_a_qualifier_maps_back_to_it():
             assert got is not None
 
     check()
+
+
+@pytest.mark.parametrize(("content", "lines"), [
+    (b"a,b\rc,d\r", [b"a,b\r", b"c,d\r"]),
+    (b"a,b\rc,d", [b"a,b\r", b"c,d"]),
+    (b"a,b\r\nc,d\r\n", [b"a,b\r\n", b"c,d\r\n"]),
+    (b"a,\"x\ry\"\nc,d\n", [b"a,\"x\ry\"\n", b"c,d\n"]),  # a stray CR in a LF file
+    (b"a,b", [b"a,b"]),
+    (b"", [])])
+def test_lines_end_on_cr_alone_only_in_a_file_without_line_feeds(tmp_path, content, lines):
+    """Excel for Mac's CSV ends lines with CR alone; a CRLF file or a LF file holding a CR
+    in a value is read on its LFs."""
+    path = tmp_path / "f.csv"
+    path.write_bytes(content)
+    assert ends_lines_with_cr(path) is (b"\r" in content and b"\n" not in content)
+    with open(path, "rb") as fh:
+        assert list(lines_of(fh, path)) == lines

@@ -105,16 +105,12 @@ _SNIFF = 1 << 20  # bytes read to find a file's first line break
 
 def ends_lines_with_cr(path: Path) -> bool:
     """Whether the file's lines end with a carriage return alone (Excel for Mac's "CSV
-    (Macintosh)", classic Mac OS exports): its first line break is a CR not followed by a LF.
-    Read on bytes: CR and LF are single bytes in UTF-8 and GB18030 (not in UTF-16: sniff a
-    transcoded copy)."""
+    (Macintosh)", classic Mac OS exports): its first MB holds CRs and no LF (a CRLF file, or
+    a LF file with a stray CR in a value, is read on its LFs). Read on bytes: CR and LF are
+    single bytes in UTF-8 and GB18030 (not in UTF-16: sniff a transcoded copy)."""
     with open(path, "rb") as fh:
         head = fh.read(_SNIFF)
-        cr, lf = head.find(b"\r"), head.find(b"\n")
-        if cr < 0 or 0 <= lf < cr:
-            return False
-        after = head[cr + 1:cr + 2] or fh.read(1)
-    return after != b"\n"
+    return b"\r" in head and b"\n" not in head
 
 
 def lines_of(fh, path: Path) -> Iterator[bytes]:
