@@ -355,3 +355,23 @@ def test_a_jsonl_export_that_ends_its_lines_with_a_carriage_return_alone(tmp_pat
     assert [q[0] for q in quarantined] == [2]
     (f,) = summary.files
     assert (f.status, f.rows_read, f.rows_landed, f.records_counted) == ("loaded", 3, 2, 3)
+
+
+def test_an_english_export_saved_by_windows_excel_keeps_its_characters(tmp_path):
+    """Windows Excel's "CSV (Comma delimited)" writes Windows-1252: a degree sign, curly
+    quotes and an accented name were read as GB18030, which made `don’t` into `don抰` and
+    rejected lines where a byte of them stood before a comma."""
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    summary, landed, quarantined = _ingest_one(settings, "complaints_20240315.csv", (
+        "complaint_id,received_at,description,qty\r\n"
+        "C001,2024-03-15 14:02:11,Kettle doesn’t switch off – water at 100 °C,1\r\n"
+        "C002,2024-03-15 14:03:00,“Lid cracked” said Mrs Müller,2\r\n"
+        "C003,2024-03-15 14:04:00,Base too hot: café table burnt,1\r\n").encode("cp1252"))
+    assert [r[1] for r in landed] == ["Kettle doesn’t switch off – water at 100 °C",
+                                      "“Lid cracked” said Mrs Müller",
+                                      "Base too hot: café table burnt"]
+    assert quarantined == []
+    (f,) = summary.files
+    assert (f.rows_landed, f.records_counted) == (3, 3)
+    with connect(settings) as con:
+        assert con.execute("SELECT encoding FROM raw._file_manifest").fetchall() == [("cp1252",)]

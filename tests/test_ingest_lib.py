@@ -13,7 +13,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from orchestration.lib.ingest import discover, ensure_raw_tables, ingest_entity
-from orchestration.lib.ingest.encoding import ends_lines_with_cr, lines_of
+from orchestration.lib.ingest.encoding import ends_lines_with_cr, legacy_encoding, lines_of
 from orchestration.lib.settings import get_settings
 from orchestration.lib.warehouse import connect
 
@@ -512,3 +512,15 @@ def test_lines_end_on_cr_alone_only_in_a_file_without_line_feeds(tmp_path, conte
     assert ends_lines_with_cr(path) is (b"\r" in content and b"\n" not in content)
     with open(path, "rb") as fh:
         assert list(lines_of(fh, path)) == lines
+
+
+_COMMON_ZH = "屏幕划痕漏水不开机异响发热电池客户很着急批次产线班次温度压力型号已关闭新建处理中广东浙江四川"
+
+
+@given(st.lists(st.text(alphabet=_COMMON_ZH + "abcXYZ0129 ,.-:/（）", min_size=1, max_size=30)
+                .filter(lambda t: any(c in _COMMON_ZH for c in t)), min_size=1, max_size=20))
+def test_chinese_text_that_is_not_utf8_stays_gb18030(lines):
+    """However Chinese words and ASCII mix, GBK bytes come in pairs: never taken for Windows-1252."""
+    runs = [len(r) for line in lines
+            for r in re.findall(rb"[\x80-\xff]+", line.encode("gbk"))]
+    assert legacy_encoding(runs) == "gb18030"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +20,13 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
 class Fingerprint:
     sha256: str
     size: int
-    encoding: str | None   # utf-8, utf-8-sig, utf-16, gb18030; None for binary formats
+    encoding: str | None   # utf-8, utf-8-sig, utf-16, gb18030, cp1252; None for binary formats
     binary: bool = False   # NUL bytes in a text file
 
 
 def fingerprint(path: Path, text: bool = True) -> Fingerprint:
-    """sha256 and size; for text formats also the encoding: BOM, else UTF-8, else GB18030.
+    """sha256 and size; for text formats also the encoding: BOM, else UTF-8, else GB18030 (or
+    Windows-1252 for an export whose non-ASCII bytes stand alone: `legacy_encoding`).
 
     A file that is UTF-8 except for a few lines (GBK bytes pasted in) stays UTF-8 when it
     holds valid non-ASCII UTF-8 lines; the bad lines are then quarantined by the CSV reader.
@@ -70,8 +72,15 @@ def fingerprint(path: Path, text: bool = True) -> Fingerprint:
     return Fingerprint(sha.hexdigest(), size, encoding, binary)
 
 
+_NON_ASCII_RUN = re.compile(rb"[\x80-\xff]+")
+_JUDGED_LINES = 1000  # lines not valid UTF-8 that judge between GB18030 and Windows-1252
+
+
 def _utf8_or_gb18030(path: Path) -> str:
+    """The encoding of a text file that is not all UTF-8: UTF-8 when more of its non-ASCII
+    lines are valid UTF-8 than not (a few pasted GBK lines), else `legacy_encoding`."""
     good_non_ascii = bad = 0
+    runs: list[int] = []
     with open(path, "rb") as fh:
         for line in fh:
             if line.isascii():
@@ -81,7 +90,20 @@ def _utf8_or_gb18030(path: Path) -> str:
                 good_non_ascii += 1
             except UnicodeDecodeError:
                 bad += 1
-    return "utf-8" if good_non_ascii > bad else "gb18030"
+                if bad <= _JUDGED_LINES:
+                    runs.extend(len(r) for r in _NON_ASCII_RUN.findall(line))
+    return "utf-8" if good_non_ascii > bad else legacy_encoding(runs)
+
+
+def legacy_encoding(runs: list[int]) -> str:
+    """GB18030 (GBK) or Windows-1252 from the lengths of the runs of non-ASCII bytes in the
+    lines that are not UTF-8: a Chinese character is two bytes (GBK) or four, so Chinese text
+    has runs of two or more bytes; an English or European export saved by Windows Excel
+    ("CSV (Comma delimited)": Windows-1252) has single bytes between ASCII (`°C`, `µm`,
+    `Café`, `don’t`), which GB18030 would read as wrong Chinese characters or reject.
+    Windows-1252 only when single bytes are the clear majority: Chinese stays the default."""
+    single = sum(1 for n in runs if n == 1)
+    return "cp1252" if single > 2 * (len(runs) - single) else "gb18030"
 
 
 def transcode(src: Path, dst: Path, encoding: str, rel_path: str) -> None:
