@@ -375,3 +375,20 @@ def test_an_english_export_saved_by_windows_excel_keeps_its_characters(tmp_path)
     assert (f.rows_landed, f.records_counted) == (3, 3)
     with connect(settings) as con:
         assert con.execute("SELECT encoding FROM raw._file_manifest").fetchall() == [("cp1252",)]
+
+
+def test_excel_for_macs_csv_is_mac_roman_with_cr_line_ends(tmp_path):
+    """Excel for Mac's "CSV (Macintosh)": Mac OS Roman text, lines ended by CR alone."""
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    summary, landed, quarantined = _ingest_one(settings, "complaints_20240315.csv", (
+        "complaint_id,received_at,description,qty\r"
+        "C001,2024-03-15 14:02:11,Kettle doesn’t switch off at 100 °C,1\r"
+        "C002,2024-03-15 14:03:00,Café table burnt,2\r").encode("mac_roman"))
+    assert [(r[1], r[4]) for r in landed] == [("Kettle doesn’t switch off at 100 °C", 2),
+                                              ("Café table burnt", 3)]
+    assert quarantined == []
+    (f,) = summary.files
+    assert (f.rows_landed, f.records_counted) == (2, 2)
+    with connect(settings) as con:
+        assert con.execute("SELECT encoding FROM raw._file_manifest").fetchall() == [
+            ("mac_roman",)]

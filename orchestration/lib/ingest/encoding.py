@@ -20,7 +20,7 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
 class Fingerprint:
     sha256: str
     size: int
-    encoding: str | None   # utf-8, utf-8-sig, utf-16, gb18030, cp1252; None for binary formats
+    encoding: str | None   # utf-8, utf-8-sig, utf-16, gb18030, cp1252, mac_roman; None: binary
     binary: bool = False   # NUL bytes in a text file
 
 
@@ -82,7 +82,7 @@ def _utf8_or_gb18030(path: Path) -> str:
     good_non_ascii = bad = 0
     runs: list[int] = []
     with open(path, "rb") as fh:
-        for line in fh:
+        for line in lines_of(fh, path):
             if line.isascii():
                 continue
             try:
@@ -92,7 +92,11 @@ def _utf8_or_gb18030(path: Path) -> str:
                 bad += 1
                 if bad <= _JUDGED_LINES:
                     runs.extend(len(r) for r in _NON_ASCII_RUN.findall(line))
-    return "utf-8" if good_non_ascii > bad else legacy_encoding(runs)
+    if good_non_ascii > bad:
+        return "utf-8"
+    encoding = legacy_encoding(runs)
+    # Excel for Mac's "CSV (Macintosh)": Mac OS Roman, lines ended by CR alone
+    return "mac_roman" if encoding == "cp1252" and ends_lines_with_cr(path) else encoding
 
 
 def legacy_encoding(runs: list[int]) -> str:
