@@ -123,7 +123,8 @@ CASES = {
                            {"blank_header"}, 0),
     "jsonl_broken_lines": ("complaints_20240102.jsonl", _broken_jsonl, "loaded",
                            {"malformed_row"}, 3),
-    "duplicate_headers": ("complaints_20240102.csv", _duplicate_headers, "quarantined",
+    # the repeated id column disagrees with the first on every row: each row quarantined
+    "duplicate_headers": ("complaints_20240102.csv", _duplicate_headers, "loaded",
                           {"duplicate_header"}, 0),
     "formula_cells": ("complaints_20240102.xlsx", _formula, "loaded", {"formula_cell"}, 2),
     "spaces_and_chinese_name": ("complaints_20240102 副本 (2).csv", _spaces_and_chinese,
@@ -392,3 +393,29 @@ def test_excel_for_macs_csv_is_mac_roman_with_cr_line_ends(tmp_path):
     with connect(settings) as con:
         assert con.execute("SELECT encoding FROM raw._file_manifest").fetchall() == [
             ("mac_roman",)]
+
+
+def test_a_column_repeated_by_the_report_lands_where_both_agree(tmp_path):
+    """A report that repeats a column (joined ERP views print a key twice): the first names
+    the field, the later one is kept in `_extra`; rows where both say the same land, a row
+    where they disagree (a value against a blank too) is quarantined naming both columns. The
+    file was quarantined whole before; the repeated header is no dictionary gap."""
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    summary, landed, quarantined = _ingest_one(settings, "complaints_20240315.csv", (
+        "complaint_id,received_at,description,qty,数量\n"
+        "C001,2024-03-15 14:02:11,屏幕划痕,1,1\n"
+        "C002,2024-03-15 14:03:00,不开机,2, 2 \n"
+        "C003,2024-03-15 14:04:00,漏水,3,4\n"
+        "C004,2024-03-15 14:05:00,异响,,5\n"
+        "C005,2024-03-15 14:06:00,发热,,\n").encode())
+    assert [(r[0], r[2], json.loads(r[3]), r[4]) for r in landed] == [
+        ("C001", "1", {"数量#2": "1"}, 2), ("C002", "2", {"数量#2": " 2 "}, 3),
+        ("C005", None, {"数量#2": None}, 6)]
+    assert [q[:2] for q in quarantined] == [(4, "duplicate_header"), (5, "duplicate_header")]
+    assert "'3' in its first column and '4' in column '数量#2'" in quarantined[0][2]
+    (f,) = summary.files
+    assert (f.status, f.rows_read, f.rows_landed, f.rows_quarantined, f.records_counted) == (
+        "loaded", 5, 3, 2, 5)
+    assert "qty also in column(s) '数量#2'" in f.detail
+    with connect(settings) as con:
+        assert con.execute("SELECT count(*) FROM raw._header_gaps").fetchone()[0] == 0

@@ -656,6 +656,49 @@ def _set_aside_summary_rows(con, spec: EntitySpec, df: DeliveredFile,
     return out
 
 
+def _set_aside_disagreeing_repeats(con, spec: EntitySpec, df: DeliveredFile,
+                                   fp: Fingerprint, cols) -> list[QuarantineRow]:
+    """A file that names one field in two columns (a report repeating a column, as joined
+    ERP views do) lands the first as the field and the later ones in `_extra`: the rows just
+    landed where they disagree (blank against a value counts) are taken out of the raw table
+    and returned as `duplicate_header` quarantine rows naming both columns and values."""
+    if not cols.repeats:
+        return []
+    table = f"raw.{_q(spec.table)}"
+    pairs = [(f, key) for f, keys in sorted(cols.repeats.items()) for key in keys]
+
+    def later(key: str) -> str:
+        return f"json_extract_string(_extra, {sql_literal(json_path(key))})"
+
+    differs = " OR ".join(f"coalesce(trim({_q(f)}), '') <> coalesce(trim({later(k)}), '')"
+                          for f, k in pairs)
+    where = f"_source_file = ? AND _file_sha256 = ? AND ({differs})"
+    values = ", ".join(f"{_q(f)}, {later(k)}" for f, k in pairs)
+    found = con.execute(f"SELECT _source_row, {values} FROM {table} WHERE {where} "
+                        f"ORDER BY _source_row", [df.rel_path, fp.sha256]).fetchall()
+    if not found:
+        return []
+    con.execute(f"DELETE FROM {table} WHERE {where}", [df.rel_path, fp.sha256])
+    out = []
+    for n, *vals in found:
+        conflicts = [(f, k, a, b) for (f, k), a, b in zip(pairs, vals[0::2], vals[1::2],
+                                                          strict=True)
+                     if (a or "").strip() != (b or "").strip()]
+        said = "; ".join(f"field {f!r} is {a!r} in its first column and {b!r} in column "
+                         f"{k!r}" for f, k, a, b in conflicts)
+        out.append(QuarantineRow(
+            n, E.DUPLICATE_HEADER,
+            f"{df.rel_path} row {n}: two columns name one field and disagree: {said}",
+            clip(json.dumps({f"{f} | {k}": [a, b] for f, k, a, b in conflicts},
+                            ensure_ascii=False))))
+    return out
+
+
+def json_path(key: str) -> str:
+    """A JSON path to the top-level `key` (any characters: Chinese headers, `#`, quotes)."""
+    return "$." + json.dumps(key, ensure_ascii=False)
+
+
 _JSON_PAIR = re.compile(r'"([^"\\]{1,200})"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
@@ -1036,6 +1079,7 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
                                             plan.delimiter if isinstance(plan, CsvPlan) else None))
                   for q in quarantine]
     summaries = _set_aside_summary_rows(con, spec, df, fp)  # stored forms: masked already
+    summaries += _set_aside_disagreeing_repeats(con, spec, df, fp, cols)
     landed -= len(summaries)
     quarantine = sorted(quarantine + summaries, key=lambda q: (q.source_row is None,
                                                                  q.source_row or 0))
@@ -1069,6 +1113,9 @@ def _land(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     elif quarantine:
         res.detail = f"{len(quarantine)} row(s) quarantined"
     notes = [res.detail] if res.detail else []
+    for f, keys in sorted(cols.repeats.items()):  # one field named by two columns
+        notes.append(f"{f} also in column(s) {', '.join(repr(k) for k in keys)} (kept in "
+                     f"_extra; rows where they disagree quarantined as duplicate_header)")
     if cols.constants:  # a unit named in a value's header, for a file without a unit column
         notes.append("; ".join(f"{f} {v!r} from the header"
                                for f, v in sorted(cols.constants.items())))

@@ -54,10 +54,14 @@ class ColumnMap:
     # unit field -> the unit a value's header names (`Reading (°F)`) when the file has no
     # unit column: every row's unit
     constants: dict[str, str] = field(default_factory=dict)
+    # field -> the keys in `_extra` of later columns naming the same field (a report that
+    # repeats a column, as joined ERP views do): the row lands where they agree
+    repeats: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def unknown_headers(self) -> list[str]:
-        return [k for _, k in self.extras]
+        repeated = {k for keys in self.repeats.values() for k in keys}
+        return [k for _, k in self.extras if k not in repeated]
 
 
 @dataclass
@@ -89,7 +93,8 @@ def map_header(headers: list[Any], spec: EntitySpec, rel_path: str,
     """Map header cells to fields (NFKC/trim/case-fold aliases); unknown ones go to `_extra`.
 
     IngestError: no header, a blank header before a named one (merged cells), two headers
-    for one field, or required fields missing (all named).
+    for one personal or free-text field, or required fields missing (all named). A later
+    column naming a field an earlier one names goes to `_extra` too (`repeats`).
     """
     seen = ["" if h is None else str(h).replace("\x00", "").strip() for h in headers]
     if not any(seen):
@@ -99,6 +104,7 @@ def map_header(headers: list[Any], spec: EntitySpec, rel_path: str,
     extras: list[tuple[int, str]] = []
     used_keys: set[str] = set()
     unmatched: list[tuple[int, str]] = []
+    repeated: dict[int, str] = {}  # column index -> the field an earlier column names
     for i, h in enumerate(seen):
         if not h:
             if i < last_named:
@@ -111,29 +117,35 @@ def map_header(headers: list[Any], spec: EntitySpec, rel_path: str,
         f = spec.canonical(h)
         if f is not None:
             if f in field_at:
-                raise IngestError(E.DUPLICATE_COLUMN, rel_path,
-                                  f"columns {field_at[f] + 1} ({seen[field_at[f]]!r}) and "
-                                  f"{i + 1} ({h!r}) are both {f!r}", row=1, field=f)
-            field_at[f] = i
-            continue
+                if f in spec.pii or f in spec.free_text:  # stored transformed: not comparable
+                    raise IngestError(E.DUPLICATE_COLUMN, rel_path,
+                                      f"columns {field_at[f] + 1} ({seen[field_at[f]]!r}) and "
+                                      f"{i + 1} ({h!r}) are both {f!r}", row=1, field=f)
+                repeated[i] = f  # kept in _extra; rows where it disagrees are quarantined
+            else:
+                field_at[f] = i
+                continue
         unmatched.append((i, h))
     # a header the dictionary knows but for a qualifier in brackets or `*` marks (`数量（件）`,
     # `Reading (°F)`, `*工单号`) names that field, unless another column names it exactly; a
     # unit in the qualifier is the unit of every row when the file has no unit column
     qualifiers: dict[str, str] = {}
+    repeats: dict[str, list[str]] = {}
     for i, h in unmatched:
         base, qualifier = header_qualifier(h)
         f = spec.headers.get(base)
-        if f is not None and f not in field_at:
+        if f is not None and f not in field_at and i not in repeated:
             field_at[f] = i
             if qualifier:
                 qualifiers[f] = qualifier
             continue
-        key, n = h, 2
+        key, n = (f"{h}#2", 3) if i in repeated else (h, 2)
         while key in used_keys:
             key, n = f"{h}#{n}", n + 1
         used_keys.add(key)
         extras.append((i, key))
+        if i in repeated:
+            repeats.setdefault(repeated[i], []).append(key)
     constants = {spec.unit_fields[f]: q for f, q in qualifiers.items()
                  if f in spec.unit_fields and spec.unit_fields[f] not in field_at}
     missing = [f for f in spec.fields if f in spec.required and f not in field_at
@@ -142,7 +154,7 @@ def map_header(headers: list[Any], spec: EntitySpec, rel_path: str,
         raise IngestError(E.MISSING_REQUIRED_COLUMN, rel_path,
                           f"missing required column(s): {', '.join(missing)}; header seen: "
                           f"{', '.join(repr(h) for h in seen)[:500]}", row=1)
-    return ColumnMap(seen, field_at, extras, constants)
+    return ColumnMap(seen, field_at, extras, constants, repeats)
 
 
 # --------------------------------------------------------------------------- csv / tsv
