@@ -84,11 +84,15 @@ def test_quarantined_rows_keep_no_clear_name_or_phone(tmp_path):
 
 def test_numbers_that_cannot_poison():
     """inf / NaN / 1e400 are no numbers (rejected as invalid_number, never a crash or an
-    excursion lost); 1,5 is a decimal comma, 1,500 a thousands separator."""
+    excursion lost); 1,5 is a decimal comma, 1,500 a thousands separator; 1.234,5 groups
+    thousands with dots before a decimal comma (1.234 alone stays a decimal: it is both)."""
     runner = ConformRunner()
     cases = [("inf", None), ("-Infinity", None), ("NaN", None), ("1e400", None),
              ("1,5", 1.5), ("12,50", 12.5), ("1,500", 1500.0), ("1,500.25", 1500.25),
-             ("１２０", 120.0), (" 2.5 ", 2.5), ("1e3", 1000.0), ("-3", -3.0), ("abc", None)]
+             ("１２０", 120.0), (" 2.5 ", 2.5), ("1e3", 1000.0), ("-3", -3.0), ("abc", None),
+             # a European export: dots group thousands before a decimal comma
+             ("1.234,5", 1234.5), ("-12.345.678,25", -12345678.25), ("1 234,5", 1234.5),
+             ("1.234", 1.234), ("1.2345,6", None)]
     got = runner.run("conform", [(v,) for v, _ in cases], ["number"])
     assert [g["number"] for g in got] == [want for _, want in cases]
 

@@ -79,6 +79,9 @@
             then {{ conform_finite(conform_try_cast("replace(" ~ t ~ ", ',', '')", "double")) }}
         when {{ conform_re_full_match(t, '[+-]?[0-9]+,[0-9]+') }}
             then {{ conform_finite(conform_try_cast("replace(" ~ t ~ ", ',', '.')", "double")) }}
+        {# European: dots group thousands before a decimal comma (1.234,5): not ambiguous #}
+        when {{ conform_re_full_match(t, '[+-]?[0-9]{1,3}([.][0-9]{3})+,[0-9]+') }}
+            then {{ conform_finite(conform_try_cast("replace(replace(" ~ t ~ ", '.', ''), ',', '.')", "double")) }}
         else {{ conform_finite(conform_try_cast(t, "double")) }}
     end
 {%- endmacro %}
