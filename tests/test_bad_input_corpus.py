@@ -419,3 +419,18 @@ def test_a_column_repeated_by_the_report_lands_where_both_agree(tmp_path):
     assert "qty also in column(s) '数量#2'" in f.detail
     with connect(settings) as con:
         assert con.execute("SELECT count(*) FROM raw._header_gaps").fetchone()[0] == 0
+
+
+def test_a_report_with_one_line_per_filter_above_its_header(tmp_path):
+    """ERP list reports print the title, the export time and one line per filter criterion
+    above the header: fourteen lines here (the file was quarantined whole past ten)."""
+    settings = get_settings(tmp_path / "home", tmp_path / "exports")
+    above = ["客诉明细报表", "导出时间: 2024-03-16 08:00", "导出人: 张三",
+             *[f"筛选条件{n}: 全部" for n in range(1, 12)]]
+    summary, landed, quarantined = _ingest_one(settings, "complaints_20240315.csv", (
+        "\n".join([*above, "complaint_id,received_at,description,qty",
+                   "C001,2024-03-15 14:02:11,屏幕划痕,1"]) + "\n").encode("gb18030"))
+    assert [(r[0], r[4]) for r in landed] == [("C001", 16)]
+    assert quarantined == []
+    (f,) = summary.files
+    assert (f.status, f.rows_read, f.records_counted) == ("loaded", 1, 1)

@@ -238,7 +238,7 @@ def names_required(cells: list[Any], spec: EntitySpec) -> bool:
 
 # --------------------------------------------------------------------------- xlsx
 
-PREAMBLE_MAX = 10  # rows a report may put above its header (title, export date, filters)
+PREAMBLE_MAX = 30  # rows a report may put above its header (title, export date, one per filter)
 
 
 def header_row(rows: list[list[Any]], spec: EntitySpec) -> int:
