@@ -68,7 +68,7 @@ def fingerprint(path: Path, text: bool = True) -> Fingerprint:
             except UnicodeDecodeError:
                 utf8_ok = False
     if text and encoding is None:  # NUL bytes: the lines around them decide the encoding
-        encoding = "utf-8" if utf8_ok and not binary else _utf8_or_gb18030(path)
+        encoding = "utf-8" if utf8_ok and not binary else _encoding_without_bom(path)
     return Fingerprint(sha.hexdigest(), size, encoding, binary)
 
 
@@ -76,7 +76,7 @@ _NON_ASCII_RUN = re.compile(rb"[\x80-\xff]+")
 _JUDGED_LINES = 1000  # lines not valid UTF-8 that judge between GB18030 and Windows-1252
 
 
-def _utf8_or_gb18030(path: Path) -> str:
+def _encoding_without_bom(path: Path) -> str:
     """The encoding of a text file that is not all UTF-8: UTF-8 when more of its non-ASCII
     lines are valid UTF-8 than not (a few pasted GBK lines), else `legacy_encoding`."""
     good_non_ascii = bad = 0

@@ -622,6 +622,19 @@ def _write_tabular(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint,
     return len(read.rows)
 
 
+def _take_out(con, spec: EntitySpec, df: DeliveredFile, fp: Fingerprint, columns: str,
+              condition: str) -> list[tuple]:
+    """The rows of this file version just landed where `condition` holds, as
+    (_source_row, *columns) in line order, deleted from the raw table."""
+    table = f"raw.{_q(spec.table)}"
+    where = f"_source_file = ? AND _file_sha256 = ? AND ({condition})"
+    found = con.execute(f"SELECT _source_row, {columns} FROM {table} WHERE {where} "
+                        f"ORDER BY _source_row", [df.rel_path, fp.sha256]).fetchall()
+    if found:
+        con.execute(f"DELETE FROM {table} WHERE {where}", [df.rel_path, fp.sha256])
+    return found
+
+
 def _set_aside_summary_rows(con, spec: EntitySpec, df: DeliveredFile,
                             fp: Fingerprint) -> list[QuarantineRow]:
     """A report's totals or subtotal rows among the rows of this file just landed (a cell
@@ -629,21 +642,14 @@ def _set_aside_summary_rows(con, spec: EntitySpec, df: DeliveredFile,
     raw table and returned as `summary_row` quarantine rows (their text as stored: masked)."""
     if not spec.summary_labels or not spec.required:
         return []
-    table = f"raw.{_q(spec.table)}"
     labels = ", ".join(sql_literal(v) for v in sorted(spec.summary_labels))
     labelled = " OR ".join(
         f"lower(regexp_replace({_q(f)}, {sql_literal(SUMMARY_TRIM)}, '', 'g')) IN ({labels})"
         for f in spec.fields)
     blank = " OR ".join(f"coalesce(trim({_q(f)}), '') = ''"
                         for f in spec.fields if f in spec.required)
-    where = f"_source_file = ? AND _file_sha256 = ? AND ({blank}) AND ({labelled})"
-    cur = con.execute(f"SELECT _source_row, {', '.join(_q(f) for f in spec.fields)} "
-                      f"FROM {table} WHERE {where} ORDER BY _source_row",
-                      [df.rel_path, fp.sha256])
-    found = cur.fetchall()
-    if not found:
-        return []
-    con.execute(f"DELETE FROM {table} WHERE {where}", [df.rel_path, fp.sha256])
+    found = _take_out(con, spec, df, fp, ", ".join(_q(f) for f in spec.fields),
+                      f"({blank}) AND ({labelled})")
     out = []
     for n, *values in found:
         record = {f: v for f, v in zip(spec.fields, values) if v is not None}
@@ -664,7 +670,6 @@ def _set_aside_disagreeing_repeats(con, spec: EntitySpec, df: DeliveredFile,
     and returned as `duplicate_header` quarantine rows naming both columns and values."""
     if not cols.repeats:
         return []
-    table = f"raw.{_q(spec.table)}"
     pairs = [(f, key) for f, keys in sorted(cols.repeats.items()) for key in keys]
 
     def later(key: str) -> str:
@@ -672,13 +677,8 @@ def _set_aside_disagreeing_repeats(con, spec: EntitySpec, df: DeliveredFile,
 
     differs = " OR ".join(f"coalesce(trim({_q(f)}), '') <> coalesce(trim({later(k)}), '')"
                           for f, k in pairs)
-    where = f"_source_file = ? AND _file_sha256 = ? AND ({differs})"
-    values = ", ".join(f"{_q(f)}, {later(k)}" for f, k in pairs)
-    found = con.execute(f"SELECT _source_row, {values} FROM {table} WHERE {where} "
-                        f"ORDER BY _source_row", [df.rel_path, fp.sha256]).fetchall()
-    if not found:
-        return []
-    con.execute(f"DELETE FROM {table} WHERE {where}", [df.rel_path, fp.sha256])
+    found = _take_out(con, spec, df, fp, ", ".join(f"{_q(f)}, {later(k)}" for f, k in pairs),
+                      differs)
     out = []
     for n, *vals in found:
         conflicts = [(f, k, a, b) for (f, k), a, b in zip(pairs, vals[0::2], vals[1::2],
