@@ -302,3 +302,20 @@ def test_spark_table_shows_every_stage_and_the_parity():
     assert len(rows) == 3
     assert "| 4.7 / 115.0 / 27.7 / 1.0 / 8.5 |" in rows[2], rows[2]
     assert "| 46 of 47 | 8 of 8 |" in rows[2]
+
+
+def test_repeated_single_file_runs_report_the_median_run_and_any_failure():
+    from qtbench.measure import median_run
+
+    runs = [{"wall_s": w, "returncode": 0, "label": i} for i, w in enumerate([15.9, 14.2, 16.8, 14.9, 15.1])]
+    m = median_run(runs)
+    assert (m["wall_s"], m["label"], m["returncode"]) == (15.1, 4, 0)
+    assert m["runs_wall_s"] == [15.9, 14.2, 16.8, 14.9, 15.1]
+    # an even count: the lower middle, a run that happened
+    assert median_run(runs[:4])["wall_s"] == 14.9
+    # a failed repeat shows, whatever the median
+    runs[2]["returncode"] = 1
+    assert median_run(runs)["returncode"] == 1
+    assert median_run(runs[:1])["wall_s"] == 15.9
+    with pytest.raises(ValueError):
+        median_run([])

@@ -144,3 +144,63 @@ def test_the_server_fills_the_caches_dbt_fills_before_its_first_node():
     proc = subprocess.run([sys.executable, "-c", PREWARM], capture_output=True, text=True,
                           timeout=300, check=False)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
+
+
+MACROS = """
+import os, socket, sys, tempfile
+from pathlib import Path
+from dbt_common.clients.jinja import template_cache
+from orchestration.lib import dbt_warm
+
+manifest = dbt_warm._preload(Path(sys.argv[1]))[1]
+address = os.path.join(tempfile.mkdtemp(), "s")
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+listener.bind(address)
+listener.listen(4)
+# a dbt command already waiting: it gets its child now, nothing is compiled first
+guard = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+guard.connect(address)
+assert dbt_warm._compile_macros(manifest, listener) == 0
+assert not template_cache.file_cache
+conn, _ = listener.accept()
+conn.close()
+guard.close()
+# nobody waiting: every macro of the saved parse, the project's own included
+assert dbt_warm._compile_macros(manifest, listener) == len(manifest.macros) > 0
+own = [m for m in manifest.macros.values() if m.package_name == "qualitrace"]
+assert own and all(m.macro_sql in template_cache.file_cache for m in manifest.macros.values())
+# what a child's dbt looks up for a macro is the template compiled here
+assert template_cache.get_node_template(own[0]) is template_cache.file_cache[own[0].macro_sql]
+print("ok")
+"""
+
+
+def test_the_server_compiles_the_macros_unless_a_command_waits():
+    """Every child inherits the macros' compiled templates (dbt compiles each on first use);
+    a guard already connected is not kept waiting for them."""
+    from orchestration.lib.dbt_project import DBT_PROJECT_DIR, PARTIAL_PARSE, ensure_manifest
+
+    ensure_manifest()
+    proc = subprocess.run([sys.executable, "-c", MACROS,
+                           str(DBT_PROJECT_DIR / "target" / PARTIAL_PARSE)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
+
+
+def test_dbt_output_pipe_holds_a_whole_build_log_unread():
+    """dbt blocks on a full output pipe (64 KB); widened, 600 KB fit while nobody reads."""
+    from orchestration.lib.dbt_project import widen_output_pipe
+
+    writer = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; sys.stdin.read(1); sys.stdout.write('x' * 600_000); sys.stdout.flush()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert widen_output_pipe(writer) >= 600_000
+        writer.stdin.write(b"go")
+        writer.stdin.close()
+        assert writer.wait(timeout=30) == 0  # exited with its output still in the pipe
+        assert len(writer.stdout.read()) == 600_000
+    finally:
+        writer.kill()
+        writer.stdout.close()

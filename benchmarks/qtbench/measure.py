@@ -109,3 +109,17 @@ def run_measured(cmd: list[str], env: dict | None = None, cwd: Path | None = Non
                     peak_rss_mb=round(max(single, tree), 1), max_single_rss_mb=round(single, 1),
                     tree_rss_mb=round(tree, 1), cpu_s=usage.ru_utime + usage.ru_stime,
                     lines=lines)
+
+
+def median_run(runs: list[dict]) -> dict:
+    """Repeated runs of one measurement as one figure: the run whose wall time is the median
+    (the lower of the two middle ones for an even count, so it is a run that happened), with
+    every run's wall seconds in `runs_wall_s`, and the first non-zero exit code of any run as
+    its `returncode` (a failed repeat is never hidden behind a good median)."""
+    if not runs:
+        raise ValueError("no runs to summarise")
+    ordered = sorted(runs, key=lambda r: r["wall_s"])
+    middle = ordered[(len(ordered) - 1) // 2]
+    failed = next((r["returncode"] for r in runs if r.get("returncode") not in (0, None)), None)
+    return {**middle, "runs_wall_s": [r["wall_s"] for r in runs],
+            "returncode": failed if failed is not None else middle.get("returncode")}

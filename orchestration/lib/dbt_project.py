@@ -12,6 +12,8 @@ under `<home>/dbt/target`.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -212,6 +214,25 @@ def adopt_background_parse(settings: Settings, step: str, timeout: float = 300.0
     if proc is not None and state.exists() and not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(state, dest)
+
+
+_F_SETPIPE_SZ = 1031  # Linux fcntl: set a pipe's capacity
+OUTPUT_PIPE_BYTES = (1 << 20, 1 << 18)  # tried in turn: 1 MiB is the unprivileged maximum
+
+
+def widen_output_pipe(process: subprocess.Popen) -> int | None:
+    """Give dbt's output pipe room for a whole build's log (a one-file build writes about
+    200 KB of JSON lines to it; a pipe holds 64 KB): dbt blocks on a full pipe, so while the
+    run's thread stores Dagster events instead of reading, dbt's nodes would wait for it.
+    Returns the pipe's new capacity, or None when it cannot be changed (not Linux, not a
+    pipe): then dbt runs as before."""
+    out = getattr(process, "stdout", None)
+    if out is None:
+        return None
+    for size in OUTPUT_PIPE_BYTES:
+        with contextlib.suppress(OSError, ValueError):
+            return fcntl.fcntl(out.fileno(), _F_SETPIPE_SZ, size)
+    return None
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:

@@ -23,6 +23,7 @@ from orchestration.lib.dbt_project import (
     ensure_dictionary_files,
     get_dbt_project,
     guarded_dbt_executable,
+    widen_output_pipe,
 )
 from orchestration.lib.dbt_translator import QualitraceDbtTranslator
 from orchestration.lib.engine import DUCKDB, SPARK
@@ -189,6 +190,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
         with _env_while_dbt_starts(env):
             invocation = dbt.cli(args, context=context, raise_on_error=False,
                                  target_path=settings.dbt_target / step)
+        widen_output_pipe(invocation.process)  # dbt does not wait while this thread stores events
         # GX's import (3 s of CPU) overlaps dbt, which runs in its own process; started once
         # dbt is on its way, as this thread shares the interpreter with it
         prewarm()
