@@ -205,3 +205,37 @@ def test_the_cli_run_is_in_the_dagster_ui_with_its_checks(pipeline_home):
     assert gx and {c.asset for c in gx} <= {a for a, _ in recorded}
     assert {(c.asset, c.check_name): c.passed for c in checks if c not in gx}.items() \
         <= recorded.items()
+
+
+def test_dbt_tables_carry_the_row_counts_they_said_and_checks_follow_their_model(pipeline_home):
+    """Each dbt table's materialization has Dagster's row count, said by the table in dbt's
+    log while dbt held the warehouse (macros/adapters/report_row_count.sql): the table's rows.
+    Events reach Dagster as dbt reports each node, a model before its tests, so each check
+    result targets the model's materialization of the same run."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(pipeline_home.dagster_home))
+    with duckdb.connect(str(pipeline_home.warehouse), read_only=True) as con:
+        tables = set(con.execute(
+            "select schema_name, table_name from duckdb_tables() where schema_name in "
+            "('staging', 'intermediate', 'governance', 'marts_build')").fetchall())
+        counted = {}
+        for schema, name in sorted(tables):
+            event = instance.get_latest_materialization_event(dg.AssetKey([schema, name]))
+            if event is not None:
+                counted[(schema, name)] = (
+                    event.asset_materialization.metadata.get("dagster/row_count"),
+                    con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0])
+    assert len(counted) > 30, counted
+    assert {t: rows for t, (said, rows) in counted.items()} == \
+        {t: getattr(said, "value", None) for t, (said, _rows) in counted.items()}
+    for asset, check in [(("marts_build", "complaint_trace"), "unique_complaint_trace_complaint_id"),
+                         (("intermediate", "int_complaints_distinct"),
+                          "not_null_int_complaints_distinct_complaint_id")]:
+        key = dg.AssetKey(list(asset))
+        latest = instance.get_latest_materialization_event(key)
+        [record] = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(key, check), limit=1)
+        target = record.event.dagster_event.event_specific_data.target_materialization_data
+        assert target is not None and target.run_id == latest.run_id == record.run_id
+        assert target.timestamp == latest.timestamp
