@@ -57,7 +57,7 @@ browser:
 # Two workers (CI has 2 cores); tests sharing a generated plant run stay on one worker
 # (groups: tests/conftest.py). TEST_WORKERS=0 runs everything in this process.
 TEST_WORKERS ?= 2
-PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=15
 
 # the two environments and the browser check are independent: prepared side by side
 test:

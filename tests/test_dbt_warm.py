@@ -204,3 +204,44 @@ def test_dbt_output_pipe_holds_a_whole_build_log_unread():
     finally:
         writer.kill()
         writer.stdout.close()
+
+
+MACRO_USE = """
+import json, os, socket, sys, tempfile
+from pathlib import Path
+from dbt_common.clients.jinja import template_cache
+from orchestration.lib import dbt_warm
+
+manifest = dbt_warm._preload(Path(sys.argv[1]))[1]
+macros = sorted(manifest.macros.values(), key=lambda m: m.unique_id)[:3]
+record = Path(tempfile.mkdtemp()) / dbt_warm.MACROS_USED
+record.write_text(json.dumps([macros[0].unique_id]))
+# a child notes each macro dbt looks up and adds them to what earlier commands used
+save = dbt_warm._record_macro_use(record)
+for m in macros[1:]:
+    template_cache.get_node_template(m)
+save()
+assert json.loads(record.read_text()) == [m.unique_id for m in macros]
+# the next run's server compiles those macros only
+template_cache.file_cache.clear()
+address = os.path.join(tempfile.mkdtemp(), "s")
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+listener.bind(address)
+listener.listen(4)
+assert dbt_warm._compile_macros(manifest, listener, dbt_warm._macros_used(record)) == 3
+assert set(template_cache.file_cache) == {m.macro_sql for m in macros}
+# no readable record: nothing known, and the server compiles every macro
+record.write_text("not json")
+assert dbt_warm._macros_used(record) == set() == dbt_warm._macros_used(None)
+print("ok")
+"""
+
+
+def test_the_server_compiles_the_macros_earlier_commands_called():
+    from orchestration.lib.dbt_project import DBT_PROJECT_DIR, PARTIAL_PARSE, ensure_manifest
+
+    ensure_manifest()
+    proc = subprocess.run([sys.executable, "-c", MACRO_USE,
+                           str(DBT_PROJECT_DIR / "target" / PARTIAL_PARSE)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]

@@ -142,10 +142,11 @@ def _same_user(conn: socket.socket) -> bool:
 
 
 def _child(listener: socket.socket, conn: socket.socket, request: dict, fds: list[int],
-           preloaded: tuple[bytes, object] | None = None) -> None:
-    """In the forked child: become the guard's dbt, run it, report the exit code. Never
-    returns."""
+           preloaded: tuple[bytes, object] | None = None, used: Path | None = None) -> None:
+    """In the forked child: become the guard's dbt, run it, report the exit code, and add the
+    macros it called to `used` (see `_record_macro_use`). Never returns."""
     code = 2
+    save_use = None
     try:
         _die_with_parent()
         listener.close()
@@ -168,6 +169,7 @@ def _child(listener: socket.socket, conn: socket.socket, request: dict, fds: lis
 
         sys.argv = ["dbt", *request["argv"][1:]]
         _shortcuts(sys.argv, preloaded)
+        save_use = _record_macro_use(used)
         try:
             cli()
             code = 0
@@ -181,6 +183,9 @@ def _child(listener: socket.socket, conn: socket.socket, request: dict, fds: lis
         with contextlib.suppress(Exception):
             sys.stdout.flush()
             sys.stderr.flush()
+        if save_use is not None:
+            with contextlib.suppress(Exception):
+                save_use()
         with contextlib.suppress(OSError):
             conn.sendall(f"exit {code}\n".encode())
         os._exit(code)
@@ -263,11 +268,13 @@ def _prewarm_caches() -> None:
 _SOURCE_READ = {"dbt", "dbt_common", "click", "runpy", "orchestration"}
 # whose macros are compiled first: the project's own, then the adapter's, then dbt's
 _MACRO_ORDER = {"dbt_duckdb": 1, "dbt": 2}
+MACROS_USED = "warm_macros.json"  # beside the saved parse: the macros dbt commands called
 
 
-def _compile_macros(manifest, waiting: socket.socket) -> int:
-    """Compile the Jinja templates of the saved parse's macros into dbt's template cache,
-    which every child then inherits: a child compiles each macro it calls on first use
+def _compile_macros(manifest, waiting: socket.socket, only: set[str] | None = None) -> int:
+    """Compile the Jinja templates of the saved parse's macros (those in `only` when given:
+    the macros earlier commands of this home called, a third of them) into dbt's template
+    cache, which every child then inherits: a child compiles each macro it calls on first use
     (1-2 s of CPU in a one-file build, much of it before the first node's SQL runs). The
     cache is keyed by the macro's source text, so a macro changed since that parse is not
     found and the child compiles it itself; nothing a child renders changes. Stops as soon as
@@ -275,7 +282,7 @@ def _compile_macros(manifest, waiting: socket.socket) -> int:
     templates were compiled."""
     from dbt_common.clients.jinja import template_cache
 
-    macros = sorted(manifest.macros.values(),
+    macros = sorted((m for m in manifest.macros.values() if not only or m.unique_id in only),
                     key=lambda m: (_MACRO_ORDER.get(m.package_name, 0), m.unique_id))
     compiled = 0
     for macro in macros:
@@ -285,6 +292,41 @@ def _compile_macros(manifest, waiting: socket.socket) -> int:
             template_cache.get_node_template(macro)
             compiled += 1
     return compiled
+
+
+def _macros_used(record: Path | None) -> set[str]:
+    """The macros recorded in `record` (unique ids); none when there is no readable record."""
+    try:
+        data = json.loads(record.read_text(encoding="utf-8")) if record else []
+    except (OSError, ValueError):
+        return set()
+    return {m for m in data if isinstance(m, str)} if isinstance(data, list) else set()
+
+
+def _record_macro_use(record: Path | None):
+    """In the child, before dbt runs: note every macro dbt looks up in its template cache.
+    Returns the function that adds them to `record` (with those of earlier commands), so the
+    next run's server compiles those, not all 700-odd of dbt and the adapter."""
+    from dbt_common.clients.jinja import template_cache
+
+    used: set[str] = set()
+    lookup = template_cache.get_node_template
+
+    def get_node_template(node):
+        used.add(node.unique_id)
+        return lookup(node)
+
+    template_cache.get_node_template = get_node_template
+
+    def save() -> None:
+        known = _macros_used(record)
+        if record is None or used <= known:
+            return
+        tmp = record.with_name(record.name + ".tmp")
+        tmp.write_text(json.dumps(sorted(known | used)), encoding="utf-8")
+        tmp.replace(record)
+
+    return save
 
 
 def serve(address: str, partial_parse: Path | None = None) -> None:
@@ -297,9 +339,10 @@ def serve(address: str, partial_parse: Path | None = None) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     listener.listen(4)
+    used = partial_parse.with_name(MACROS_USED) if partial_parse else None
     if preloaded is not None:  # the guard can connect meanwhile: its request waits in line
         with contextlib.suppress(Exception):
-            _compile_macros(preloaded[1], listener)
+            _compile_macros(preloaded[1], listener, _macros_used(used) or None)
     signal.signal(signal.SIGCHLD, lambda *_: _reap())
     while True:
         try:
@@ -317,7 +360,7 @@ def serve(address: str, partial_parse: Path | None = None) -> None:
             # and leave its pages shared with the server (no copy on a collector's write)
             gc.freeze()
             if os.fork() == 0:
-                _child(listener, conn, request, fds, preloaded)
+                _child(listener, conn, request, fds, preloaded, used)
         except (OSError, ValueError, ConnectionError):
             pass
         finally:
