@@ -36,3 +36,27 @@ def test_the_count_goes_on_a_model_event_only():
     assert out.metadata == {"a": dg.IntMetadataValue(1), "dagster/row_count": dg.IntMetadataValue(7)}
     check = dg.AssetCheckResult(asset_key=dg.AssetKey("x"), check_name="c", passed=True)
     assert _with_row_count(check, 7) is check
+
+
+def test_every_standing_event_comes_before_dbts_first():
+    """Dagster takes a multi-asset's outputs in topological order only, and a model dbt builds
+    may read one a partial build left standing: its event must not come first (a one-file run
+    at scale 1 failed so, in 2 of 5 runs, when dbt's first node beat the standing events)."""
+    from orchestration.defs.dbt.assets import events_in_dagster_order
+
+    standing = [f"standing {i}" for i in range(50)]
+    lines = ["dbt starts", "dbt parses", "model a done", "a log line", "model b done"]
+    out, calls = [], []
+
+    def to_events(line: str) -> list[str]:
+        calls.append(len(out))  # how many events had gone to Dagster when dbt wrote this line
+        return [f"built {line}"] if line.startswith("model") else []
+
+    for event in events_in_dagster_order(lines, iter(standing), to_events, live=True, slice_s=0):
+        out.append(event)  # noqa: PERF402 - to_events reads how far it got
+    assert out == [*standing, "built model a done", "built model b done"]
+    # while dbt starts, standing events go between its lines (a slice of 0 s: one per line)
+    assert calls == [0, 1, 2, 51, 51]
+    # on Spark dbt's events wait for the build's end: only the standing ones go here
+    assert list(events_in_dagster_order(lines, iter(standing), to_events, live=False,
+                                        slice_s=0)) == standing

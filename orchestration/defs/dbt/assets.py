@@ -175,6 +175,25 @@ def _for_a_while(items: Iterator, seconds: float) -> Iterator:
             return
 
 
+def events_in_dagster_order(lines: Iterable, pending: Iterator, to_events, live: bool,
+                            slice_s: float = FIRST_SLICE_S) -> Iterator:
+    """dbt's events (`to_events(line)`: a list per line of dbt's log) and the standing events
+    `pending` (the models a partial build leaves out), in an order Dagster accepts: a
+    multi-asset's outputs must come in topological order, and a model dbt builds may read one
+    left standing, so every standing event comes before dbt's first. Until dbt reports its
+    first node, standing events go in slices of about `slice_s` between dbt's lines (dbt
+    starts meanwhile). Not `live` (Spark: counted after dbt exits), only the standing events
+    are yielded here; dbt's are the caller's, from what `to_events` returned."""
+    for line in lines:
+        produced = to_events(line)
+        if produced and live:
+            yield from pending
+            yield from produced
+        else:
+            yield from _for_a_while(pending, slice_s)
+    yield from pending
+
+
 def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
                   step: str, extra_args: tuple[str, ...] = (), first: Iterable = (),
                   engine: str = DUCKDB, master: str | None = None) -> Iterator:
@@ -234,29 +253,29 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
         # linked into the warehouse and counted once dbt has exited: events wait until then.
         live = engine != SPARK
         events, rows = [], {}
-        for raw in invocation.stream_raw_events():
+
+        def to_events(raw) -> list:
             reported = reported_row_count(raw.raw_event)
             if reported is not None:
                 rows[reported[0]] = reported[1]
-                continue
+                return []
             unique_id = raw.raw_event.get("data", {}).get("node_info", {}).get("unique_id")
-            produced = False
+            produced = []
             for event in raw.to_default_asset_events(
                     manifest=invocation.manifest, context=context, project=invocation.project,
                     dagster_dbt_translator=invocation.dagster_dbt_translator,
                     target_path=invocation.target_path):
-                produced = True
                 if unique_id in rows:
                     event = _with_row_count(event, rows[unique_id])
-                events.append(event)
+                produced.append(event)
                 if isinstance(event, dg.Output):
                     context.log.info(f"{PROGRESS_PREFIX}{step} "
                                      f"{context.asset_key_for_output(event.output_name).to_user_string()}")
-                if live:
-                    yield event
-            if produced:
-                yield from _for_a_while(pending, FIRST_SLICE_S)
-        yield from pending
+            events.extend(produced)
+            return produced
+
+        yield from events_in_dagster_order(invocation.stream_raw_events(), pending, to_events,
+                                           live)
         if not live:
             keys = [e.asset_key for e in events
                     if isinstance(e, (dg.Output, dg.AssetMaterialization))
