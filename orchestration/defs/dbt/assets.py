@@ -110,6 +110,11 @@ def recovered_check_results(planned: Iterable[dg.AssetCheckKey], received: Itera
 ROWS_SAID = "qualitrace_rows="  # macros/adapters/report_row_count.sql
 
 
+def _node_id(raw_event: dict) -> str | None:
+    """The unique_id of the dbt node a line of dbt's JSON log is about, if any."""
+    return ((raw_event.get("data") or {}).get("node_info") or {}).get("unique_id")
+
+
 def reported_row_count(raw_event: dict) -> tuple[str, int] | None:
     """(model's unique_id, rows) when this line of dbt's JSON log is a table's row count said
     by the `report_row_count` post-hook; None for any other line."""
@@ -118,7 +123,7 @@ def reported_row_count(raw_event: dict) -> tuple[str, int] | None:
     if info.get("name") != "JinjaLogInfo" or not isinstance(msg, str) \
             or not msg.startswith(ROWS_SAID):
         return None
-    unique_id = (raw_event.get("data") or {}).get("node_info", {}).get("unique_id")
+    unique_id = _node_id(raw_event)
     try:
         rows = int(msg[len(ROWS_SAID):].strip())
     except ValueError:
@@ -243,14 +248,11 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
         # GX's import (3 s of CPU) overlaps dbt, which runs in its own process; started once
         # dbt is on its way, as this thread shares the interpreter with it
         prewarm()
-        # `first` goes to Dagster in slices between dbt's events: dbt blocks once its output
-        # pipe is full, so its stdout is never left unread for long
+        # `first` goes to Dagster while dbt starts, all of it before dbt's first event
+        # (events_in_dagster_order); dbt's events follow as dbt reports its nodes, except on
+        # Spark, where the tables are counted once dbt has exited
         pending = iter(first)
         yield from _for_a_while(pending, FIRST_SLICE_S * 10)  # dbt starts: it writes little
-        # On DuckDB each table says its row count in dbt's log while its node runs
-        # (macros/adapters/report_row_count.sql), so its events go to Dagster as dbt reports
-        # the node done, checks after their model as dbt orders them. On Spark the tables are
-        # linked into the warehouse and counted once dbt has exited: events wait until then.
         live = engine != SPARK
         events, rows = [], {}
 
@@ -259,7 +261,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
             if reported is not None:
                 rows[reported[0]] = reported[1]
                 return []
-            unique_id = raw.raw_event.get("data", {}).get("node_info", {}).get("unique_id")
+            unique_id = _node_id(raw.raw_event)
             produced = []
             for event in raw.to_default_asset_events(
                     manifest=invocation.manifest, context=context, project=invocation.project,
