@@ -13,15 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.lib.settings import DBT_PROJECT_DIR
+from tests.support.dbt_cli import run_dbt
 from tests.test_marts_fixture_plant import plant_tables, write_upstream
 
 pytestmark = pytest.mark.integration  # builds dbt over a plant
@@ -34,13 +32,7 @@ MARKER = "marker: not rebuilt"
 
 
 def dbt(warehouse: Path, work: Path, *args: str) -> str:
-    env = {**os.environ, "QUALITRACE_WAREHOUSE": str(warehouse),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(work / "target"),
-         "--log-path", str(work / "logs"), "--no-use-colors"],
-        env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR, timeout=600, check=False)
+    proc = run_dbt(warehouse, work, *args)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     return proc.stdout
 

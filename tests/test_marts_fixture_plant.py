@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ from orchestration.lib.dictionary import publish as publish_dictionary
 from orchestration.lib.publish import MARTS
 from orchestration.lib.settings import DBT_PROJECT_DIR, REPO_ROOT
 from tests.support.contract import mart_columns
+from tests.support.dbt_cli import run_dbt
 
 pytestmark = pytest.mark.integration  # builds dbt over a plant
 
@@ -170,16 +170,8 @@ def write_upstream(con: duckdb.DuckDBPyConnection,
 
 
 def dbt_build_marts(warehouse: Path, work: Path) -> subprocess.CompletedProcess:
-    dbt = str(Path(sys.executable).parent / "dbt")
-    env = {**os.environ, "QUALITRACE_WAREHOUSE": str(warehouse),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return subprocess.run(
-        [dbt, "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-         str(DBT_PROJECT_DIR), "--target-path", str(work / "target"), "--log-path",
-         str(work / "logs"), "--no-use-colors",
-         "--select", "path:models/staging/dictionary", "path:models/intermediate/marts_support",
-         "path:models/marts"],
-        env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR, timeout=600, check=False)
+    return run_dbt(warehouse, work, "build", "--select", "path:models/staging/dictionary",
+                   "path:models/intermediate/marts_support", "path:models/marts")
 
 
 @pytest.fixture(scope="module")
