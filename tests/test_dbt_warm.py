@@ -245,3 +245,56 @@ def test_the_server_compiles_the_macros_earlier_commands_called():
                            str(DBT_PROJECT_DIR / "target" / PARTIAL_PARSE)],
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
+
+
+KEPT_LINES = """
+import io, json
+from dbt.adapters.events.types import SQLQuery
+from dbt_common.events import logger as dbt_logger
+from dbt_common.events.base_types import EventLevel
+from dbt_common.events.event_manager import EventManager
+from dbt_common.events.types import Note, PrintEvent
+from orchestration.lib import dbt_warm
+
+formatted = []
+create_line = dbt_logger._JsonLogger.create_line
+def counted(self, msg):
+    formatted.append((self.name, msg.info.name))
+    return create_line(self, msg)
+dbt_logger._JsonLogger.create_line = counted
+
+def emit(run):
+    # dbt's three kinds of log: at info (stdout), at error (--quiet), at debug (--debug)
+    mgr, streams = EventManager(), {}
+    for name, level in (("info", EventLevel.INFO), ("quiet", EventLevel.ERROR),
+                        ("debug", EventLevel.DEBUG)):
+        streams[name] = io.StringIO()
+        mgr.add_logger(dbt_logger.LoggerConfig(name=f"{name}-{run}", level=level,
+                       line_format=dbt_logger.LineFormat.Json, output_stream=streams[name]))
+    mgr.fire_event(SQLQuery(conn_name="model.x", sql="select 1", node_info={}))
+    mgr.fire_event(Note(msg="a note"))
+    mgr.fire_event(Note(msg="a warning"), level=EventLevel.WARN)
+    mgr.fire_event(Note(msg="an error"), level=EventLevel.ERROR)
+    mgr.fire_event(PrintEvent(msg="printed"))
+    return {name: [(json.loads(line)["info"]["name"], json.loads(line)["info"]["msg"])
+                   for line in s.getvalue().splitlines()] for name, s in streams.items()}
+
+before = emit("before")
+formatted_before, formatted[:] = list(formatted), []
+dbt_warm._write_kept_lines()
+after = emit("after")
+assert after == before, (before, after)
+assert before["info"] == [("Note", "a note"), ("Note", "a warning"), ("Note", "an error"),
+                          ("PrintEvent", "printed")], before["info"]
+assert before["quiet"] == [("Note", "an error"), ("PrintEvent", "printed")], before["quiet"]
+assert len(before["debug"]) == 5
+# before: every event formatted for every log (15); after: only the 11 lines written
+assert len(formatted_before) == 15 and len(formatted) == 11, (formatted_before, formatted)
+print("ok")
+"""
+
+
+def test_the_child_formats_only_the_log_lines_a_log_keeps():
+    proc = subprocess.run([sys.executable, "-c", KEPT_LINES], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]

@@ -215,7 +215,8 @@ def _shortcuts(argv: list[str], preloaded: tuple[bytes, object] | None) -> None:
       decoded, dbt gets the server's decoded copy (this child's own, by fork) and then
       checks it against the project as always (0.25 s);
     - for `build`, writing manifest.json right after parsing: the build writes it again
-      when it ends (0.1-0.3 s). Other commands are left as they are.
+      when it ends (0.1-0.3 s). Other commands are left as they are;
+    - formatting log lines no log keeps (`_write_kept_lines`).
     """
     from dbt.cli import requires
     from dbt.contracts.graph.manifest import Manifest
@@ -236,6 +237,32 @@ def _shortcuts(argv: list[str], preloaded: tuple[bytes, object] | None) -> None:
             return parse(runtime_config, write_perf_info, False, write_json, active_integrations)
 
         requires.parse_manifest = parse_without_first_write
+    _write_kept_lines()
+
+
+# dbt's event levels as the Python logging levels its loggers send them at (send_to_logger)
+_LOG_LEVELS = {"test": 10, "debug": 10, "info": 20, "warn": 30, "error": 40}
+
+
+def _write_kept_lines() -> None:
+    """dbt formats every event for each of its logs (stdout, dbt.log) as a JSON line, scrubs
+    it of secrets, and only then hands it to a Python logger that drops it below the log's
+    level: every SQL statement and connection event of a build, at `debug`, is formatted
+    twice and dropped twice (2-4 s of a build's CPU, under the GIL its threads share). Here a
+    line its logger would drop is not formatted; the lines written are the same."""
+    from dbt_common.events import logger as dbt_logger
+
+    write = dbt_logger._Logger.write_line
+
+    def write_line(self, msg):
+        log = self._python_logger
+        level = _LOG_LEVELS.get(msg.info.level)
+        if log is None or (level is not None and not dbt_logger._is_print_event(msg)
+                           and not log.isEnabledFor(level)):
+            return
+        write(self, msg)
+
+    dbt_logger._Logger.write_line = write_line
 
 
 def _prewarm_caches() -> None:
