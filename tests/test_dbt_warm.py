@@ -250,24 +250,33 @@ def test_the_server_compiles_the_macros_earlier_commands_called():
 KEPT_LINES = """
 import io, json
 from dbt.adapters.events.types import SQLQuery
-from dbt_common.events import logger as dbt_logger
+from dbt.tracking import track_behavior_change_warn
+from dbt_common.events import event_manager, logger as dbt_logger
 from dbt_common.events.base_types import EventLevel
-from dbt_common.events.event_manager import EventManager
 from dbt_common.events.types import Note, PrintEvent
 from orchestration.lib import dbt_warm
 
-formatted = []
+formatted, built = [], []
 create_line = dbt_logger._JsonLogger.create_line
 def counted(self, msg):
     formatted.append((self.name, msg.info.name))
     return create_line(self, msg)
 dbt_logger._JsonLogger.create_line = counted
+build = event_manager.msg_from_base_event
+def counted_build(e, level=None):
+    built.append(type(e).__name__)
+    return build(e, level=level)
+event_manager.msg_from_base_event = counted_build
 
-def emit(run):
-    # dbt's three kinds of log: at info (stdout), at error (--quiet), at debug (--debug)
-    mgr, streams = EventManager(), {}
-    for name, level in (("info", EventLevel.INFO), ("quiet", EventLevel.ERROR),
-                        ("debug", EventLevel.DEBUG)):
+LOGS = (("info", EventLevel.INFO), ("quiet", EventLevel.ERROR), ("debug", EventLevel.DEBUG))
+
+def emit(run, logs=LOGS, callback=None):
+    # dbt's kinds of log: at info (stdout), at error (--quiet), at debug (--debug)
+    mgr, streams, seen = event_manager.EventManager(), {}, []
+    mgr.add_callback(track_behavior_change_warn)
+    if callback:
+        mgr.add_callback(lambda msg: seen.append(msg.info.name))
+    for name, level in logs:
         streams[name] = io.StringIO()
         mgr.add_logger(dbt_logger.LoggerConfig(name=f"{name}-{run}", level=level,
                        line_format=dbt_logger.LineFormat.Json, output_stream=streams[name]))
@@ -276,25 +285,36 @@ def emit(run):
     mgr.fire_event(Note(msg="a warning"), level=EventLevel.WARN)
     mgr.fire_event(Note(msg="an error"), level=EventLevel.ERROR)
     mgr.fire_event(PrintEvent(msg="printed"))
-    return {name: [(json.loads(line)["info"]["name"], json.loads(line)["info"]["msg"])
-                   for line in s.getvalue().splitlines()] for name, s in streams.items()}
+    lines = {name: [(json.loads(line)["info"]["name"], json.loads(line)["info"]["msg"])
+                    for line in s.getvalue().splitlines()] for name, s in streams.items()}
+    return lines, seen
 
-before = emit("before")
-formatted_before, formatted[:] = list(formatted), []
+def counts(*args, **kwargs):
+    formatted[:], built[:] = [], []
+    out = emit(*args, **kwargs)
+    return out, len(formatted), len(built)
+
+without_debug = LOGS[:2]
+before = [counts("a"), counts("b", without_debug), counts("c", without_debug, callback=True)]
 dbt_warm._write_kept_lines()
-after = emit("after")
-assert after == before, (before, after)
-assert before["info"] == [("Note", "a note"), ("Note", "a warning"), ("Note", "an error"),
-                          ("PrintEvent", "printed")], before["info"]
-assert before["quiet"] == [("Note", "an error"), ("PrintEvent", "printed")], before["quiet"]
-assert len(before["debug"]) == 5
-# before: every event formatted for every log (15); after: only the 11 lines written
-assert len(formatted_before) == 15 and len(formatted) == 11, (formatted_before, formatted)
+after = [counts("a"), counts("b", without_debug), counts("c", without_debug, callback=True)]
+assert [a[0] for a in after] == [b[0] for b in before], (before, after)
+lines = before[0][0][0]
+assert lines["info"] == [("Note", "a note"), ("Note", "a warning"), ("Note", "an error"),
+                         ("PrintEvent", "printed")], lines["info"]
+assert lines["quiet"] == [("Note", "an error"), ("PrintEvent", "printed")], lines["quiet"]
+assert len(lines["debug"]) == 5
+assert before[2][0][1] == ["SQLQuery", "Note", "Note", "Note", "PrintEvent"]
+# (lines formatted, events built): every event formatted for every log and built, before;
+# after, only the lines written are formatted, and the SQL statement (debug) is not built
+# when no log keeps it and no callback but dbt's own would see it
+assert [b[1:] for b in before] == [(15, 5), (10, 5), (10, 5)], before
+assert [a[1:] for a in after] == [(11, 5), (6, 4), (6, 5)], after
 print("ok")
 """
 
 
-def test_the_child_formats_only_the_log_lines_a_log_keeps():
+def test_the_child_builds_and_formats_only_the_log_lines_a_log_keeps():
     proc = subprocess.run([sys.executable, "-c", KEPT_LINES], capture_output=True, text=True,
                           timeout=300, check=False)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]

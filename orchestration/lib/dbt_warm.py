@@ -242,15 +242,22 @@ def _shortcuts(argv: list[str], preloaded: tuple[bytes, object] | None) -> None:
 
 # dbt's event levels as the Python logging levels its loggers send them at (send_to_logger)
 _LOG_LEVELS = {"test": 10, "debug": 10, "info": 20, "warn": 30, "error": 40}
+# dbt's own event callbacks that act on warnings only (dbt.tracking)
+_WARNING_CALLBACKS = {"track_behavior_change_warn"}
 
 
 def _write_kept_lines() -> None:
-    """dbt formats every event for each of its logs (stdout, dbt.log) as a JSON line, scrubs
-    it of secrets, and only then hands it to a Python logger that drops it below the log's
-    level: every SQL statement and connection event of a build, at `debug`, is formatted
-    twice and dropped twice (2-4 s of a build's CPU, under the GIL its threads share). Here a
-    line its logger would drop is not formatted; the lines written are the same."""
+    """dbt builds a message of every event (a protobuf from the event's fields), formats it
+    for each of its logs (stdout, dbt.log) as a JSON line, scrubs it of secrets, and only
+    then hands it to a Python logger that drops it below the log's level: every SQL
+    statement and connection event of a build, at `debug`, was built, formatted twice and
+    dropped twice (2-4 s of a day's build, under the GIL its threads share). Here a line its
+    log would drop is not formatted, and a debug event no log keeps is not built when no
+    callback but dbt's own (which reads warnings only) would see it. The lines written are
+    the same; `--debug` or `DBT_LOG_LEVEL_FILE=debug` keep every event as before."""
     from dbt_common.events import logger as dbt_logger
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.event_manager import EventManager
 
     write = dbt_logger._Logger.write_line
 
@@ -262,7 +269,22 @@ def _write_kept_lines() -> None:
             return
         write(self, msg)
 
+    fire = EventManager.fire_event
+    debug = {EventLevel.DEBUG, EventLevel.TEST}
+
+    def fire_event(self, e, level=None, node=None, force_warn_or_error_handling=False):
+        if (not force_warn_or_error_handling and (level or e.level_tag()) in debug
+                and all(getattr(c, "__name__", None) in _WARNING_CALLBACKS
+                        for c in self.callbacks)
+                and not any(getattr(lg, "_python_logger", None) is not None
+                            and lg._python_logger.isEnabledFor(_LOG_LEVELS["debug"])
+                            for lg in self.loggers)):
+            return
+        fire(self, e, level=level, node=node,
+             force_warn_or_error_handling=force_warn_or_error_handling)
+
     dbt_logger._Logger.write_line = write_line
+    EventManager.fire_event = fire_event
 
 
 def _prewarm_caches() -> None:
