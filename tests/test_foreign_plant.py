@@ -85,6 +85,17 @@ def test_unknown_spellings_are_gaps_and_warnings_not_losses(first_run):
     quarantined = query(home, "select reason_code, source_file, source_row from governance.quarantine "
                               "order by source_row")
     assert quarantined == [("invalid_serial", "mes/serials_20250304.csv", n) for n in (2, 3, 4)]
+    # the run's summary says the rows wait for a serial pattern, and where the draft is
+    _, _, proc = first_run
+    hint = next(line for line in proc.stdout.splitlines() if "wait for this plant" in line)
+    assert hint.strip().startswith("3 of them wait for this plant's forms in the dictionary "
+                                   "(invalid_serial 3: serial numbers of a form no serial "
+                                   "pattern reads)")
+    assert str(home / "reports" / "dictionary_suggestions.yml") in hint
+    assert f"copy it to {home / 'dictionary'}/" in hint
+    draft = yaml.safe_load((home / "reports" / "dictionary_suggestions.yml").read_text(
+        encoding="utf-8"))
+    assert [p["regex"] for p in draft["serial_patterns"]] == [r"^AP\d{13}$"]
     serial_gaps = {g[1] for g in gaps if g[0] == "serial_no"}
     assert serial_gaps == PLANT_SERIALS | {"AP500 250303 0005"}
     assert query(home, "select trace_method from marts.complaint_trace "

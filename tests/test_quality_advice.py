@@ -10,6 +10,7 @@ from orchestration.lib.quality.advice import (
     DICTIONARY_OWNER,
     PLATFORM,
     action_for,
+    dictionary_fix_hint,
     group_gaps,
     limits,
     owner_of,
@@ -89,3 +90,26 @@ def test_report_groups_gaps_and_names_owner_and_action():
     assert "deg.C ×3, ℃. ×1" in page and "units.yml" in page
     assert page.index("处理反馈 ×7") < page.index("deg.C ×3")  # biggest group first
     assert "None" not in page.split('id="failing"')[1].split("</table>")[0]
+
+
+def test_rows_a_dictionary_pattern_would_lift_are_named_with_the_draft_to_review():
+    hint = dictionary_fix_hint({"invalid_serial": 3, "invalid_timestamp": 4,
+                                "invalid_batch_code": 1200}, "/h/reports/dictionary_suggestions.yml",
+                               "/h/dictionary")
+    assert hint.startswith("1,203 of them wait for this plant's forms in the dictionary "
+                           "(invalid_batch_code 1,200: batch codes of a form no batch pattern "
+                           "reads; invalid_serial 3: ")
+    assert "invalid_timestamp" not in hint  # a dictionary addition does not lift those
+    assert ("review the draft /h/reports/dictionary_suggestions.yml, copy it to /h/dictionary/"
+            in hint)
+    assert hint.endswith("nothing to re-deliver")
+    # no draft written: the command that writes one
+    assert "`qualitrace dictionary suggest`" in dictionary_fix_hint(
+        {"invalid_serial": 2}, None, "/h/dictionary")
+
+
+def test_no_hint_when_no_row_waits_for_a_pattern():
+    assert dictionary_fix_hint({}, None, "/h/dictionary") is None
+    assert dictionary_fix_hint({"invalid_timestamp": 4, "malformed_row": 1}, "/x.yml",
+                               "/h/dictionary") is None
+    assert dictionary_fix_hint({"invalid_serial": 0}, None, "/h/dictionary") is None

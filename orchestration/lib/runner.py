@@ -583,6 +583,17 @@ def _summary_loop(settings: Settings, w) -> None:
         w(f"    ... {len(holds) - 8} more: qualitrace holds\n")
 
 
+def _summary_dictionary_fix(settings: Settings, quarantined: dict[str, int], w) -> None:
+    from orchestration.lib.quality.advice import dictionary_fix_hint
+    from orchestration.lib.quality.report import SUGGESTIONS
+
+    draft = settings.reports / SUGGESTIONS
+    hint = dictionary_fix_hint(quarantined, str(draft) if draft.is_file() else None,
+                               str(settings.home / "dictionary"))
+    if hint:
+        w(f"  {hint}\n")
+
+
 def _summary(settings: Settings, p: RunProgress, out: TextIO, log_path: Path,
              elapsed: float) -> None:
     w = out.write
@@ -620,6 +631,7 @@ def _summary(settings: Settings, p: RunProgress, out: TextIO, log_path: Path,
     if q:
         w(f"  rows quarantined: {sum(n for _, n in q):,} ("
           + ", ".join(f"{r} {n:,}" for r, n in q) + ")\n")
+        _summary_dictionary_fix(settings, dict(q), w)
     from orchestration.lib.marts_cli import FDR
 
     top = _query(settings, "select problem_type_code, suspect_kind, suspect_id, lift, p_value, "

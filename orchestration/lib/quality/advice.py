@@ -131,3 +131,29 @@ def limits(warn, error) -> str:
     parts = [f"{name} > {value}" for name, value in (("warn", warn), ("error", error))
              if value is not None]
     return ", ".join(parts) or "no threshold"
+
+
+# Row-level quarantine reasons a dictionary addition lifts: the rows are conformed again on
+# the next run, without a re-delivery (the conformance is recompiled from the dictionary).
+RECOVERABLE_BY_DICTIONARY = {
+    "invalid_batch_code": "batch codes of a form no batch pattern reads",
+    "invalid_serial": "serial numbers of a form no serial pattern reads",
+}
+
+
+def dictionary_fix_hint(quarantined: dict[str, int], suggestions: str | None,
+                        overlay: str) -> str | None:
+    """One line under a run's quarantine counts: how many of those rows wait for the plant's
+    own forms in the dictionary, and what to do (`suggestions`: the draft the run wrote, if
+    any; `overlay`: the folder of the plant's additions). None when no row waits for that."""
+    waiting = {r: n for r, n in quarantined.items() if r in RECOVERABLE_BY_DICTIONARY and n}
+    if not waiting:
+        return None
+    reasons = "; ".join(f"{r} {n:,}: {RECOVERABLE_BY_DICTIONARY[r]}"
+                        for r, n in sorted(waiting.items(), key=lambda x: (-x[1], x[0])))
+    draft = (f"review the draft {suggestions}, copy it to {overlay}/" if suggestions else
+             f"`qualitrace dictionary suggest` drafts the patterns: review them, save them "
+             f"in {overlay}/")
+    return (f"{sum(waiting.values()):,} of them wait for this plant's forms in the dictionary "
+            f"({reasons}): {draft} and run again; they are conformed again, nothing to "
+            f"re-deliver")
