@@ -291,10 +291,12 @@ def dictionary():
     return load_dictionary()
 
 
-@PROPS
+# DuckDB spends ~1.5 s planning the reference unit expression (350 KB of SQL: the units table
+# inlined per lookup) whatever the rows: fewer examples of more rows each test as many values
+@settings(PROPS, max_examples=8)
 @given(data=st.data())
 def test_unit_lookups_with_precomputed_key_identical(pairs, dictionary, data):
-    rows = data.draw(st.lists(unit_rows(dictionary), min_size=1, max_size=60))
+    rows = data.draw(st.lists(unit_rows(dictionary), min_size=1, max_size=200))
     values, units, doubles = (list(x) for x in zip(*rows))
     for name in ("unit_known", "unit_kind", "unit_value", "qty_value"):
         pairs.check(name, values, units, doubles)
