@@ -261,11 +261,15 @@ def _write_kept_lines() -> None:
 
     write = dbt_logger._Logger.write_line
 
+    def keeps(logger, level: int) -> bool:  # the Python logger behind a dbt log takes `level`
+        log = getattr(logger, "_python_logger", None)
+        return log is not None and log.isEnabledFor(level)
+
     def write_line(self, msg):
-        log = self._python_logger
         level = _LOG_LEVELS.get(msg.info.level)
-        if log is None or (level is not None and not dbt_logger._is_print_event(msg)
-                           and not log.isEnabledFor(level)):
+        if getattr(self, "_python_logger", None) is None or (
+                level is not None and not dbt_logger._is_print_event(msg)
+                and not keeps(self, level)):
             return
         write(self, msg)
 
@@ -276,9 +280,7 @@ def _write_kept_lines() -> None:
         if (not force_warn_or_error_handling and (level or e.level_tag()) in debug
                 and all(getattr(c, "__name__", None) in _WARNING_CALLBACKS
                         for c in self.callbacks)
-                and not any(getattr(lg, "_python_logger", None) is not None
-                            and lg._python_logger.isEnabledFor(_LOG_LEVELS["debug"])
-                            for lg in self.loggers)):
+                and not any(keeps(lg, _LOG_LEVELS["debug"]) for lg in self.loggers)):
             return
         fire(self, e, level=level, node=node,
              force_warn_or_error_handling=force_warn_or_error_handling)
