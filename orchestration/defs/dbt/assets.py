@@ -25,6 +25,7 @@ from orchestration.lib.dbt_project import (
     guarded_dbt_executable,
     widen_output_pipe,
 )
+from orchestration.lib.dbt_selection import remember_selections
 from orchestration.lib.dbt_translator import QualitraceDbtTranslator
 from orchestration.lib.engine import DUCKDB, SPARK
 from orchestration.lib.home_resource import QualitraceHome
@@ -317,6 +318,7 @@ def build_dbt_models():
     which depends directly on every gated asset: a failed ERROR check leaves `marts_build`
     rebuilt but unpublished, and the published marts (blue) unchanged.
     """
+    remember_selections(PROJECT.manifest_path.parent)  # lib/dbt_selection.py
 
     @dbt_assets(
         manifest=PROJECT.manifest_path,
