@@ -186,6 +186,12 @@ class ForwardTrace:
     scope: str = ""  # equipment: which batches of its line are traced
 
 
+# the columns of marts.forward_trace that a where-used answer reads
+_FORWARD_COLUMNS = ("suspect_id", "batch_code", "product_code", "line", "batch_start", "batch_end",
+                    "units_produced", "excursion_count", "shipment_no", "shipped_at",
+                    "customer_code", "province_code", "region", "carrier", "units_at_risk")
+
+
 def where_used_kind(con: duckdb.DuckDBPyConnection, ident: str) -> str:
     """The where-used KIND of an id given without one: the kind of suspect it is in
     marts.forward_trace (a material lot also by the supplier's own lot number). UnknownId
@@ -223,11 +229,13 @@ def where_used(con: duckdb.DuckDBPyConnection, kind: str, ident: str,
     wanted = normalize_id(ident)
     # Codes are stored normalised (upper case), so plain equality matches, and lets DuckDB
     # skip the row groups of other suspects (the mart is published sorted by suspect).
-    rel = "(select * from forward_trace where suspect_kind = ? and suspect_id = ?)"
+    # Only the columns the answer reads are decoded.
+    cols = ", ".join(_FORWARD_COLUMNS)
+    rel = f"(select {cols} from forward_trace where suspect_kind = ? and suspect_id = ?)"
     params: list[Any] = [suspect_kind, wanted]
     if suspect_kind == "supplier_lot":  # a material lot, or the supplier's own lot number
-        rel = ("(select * from forward_trace where suspect_kind = ? and suspect_id = ? "
-               "union all select * from forward_trace where suspect_kind = ? "
+        rel = (f"(select {cols} from forward_trace where suspect_kind = ? and suspect_id = ? "
+               f"union all select {cols} from forward_trace where suspect_kind = ? "
                "and supplier_lot = ? and suspect_id is distinct from ?)")
         params = [suspect_kind, wanted, suspect_kind, wanted, wanted]
     # the suspect's rows are read from the Parquet file once: checked, resolved and windowed
@@ -265,8 +273,11 @@ def where_used(con: duckdb.DuckDBPyConnection, kind: str, ident: str,
             scope = ("the batches with a process excursion on it (--all-batches: every batch "
                      "of its line)")
     where = " and ".join(window) or "true"
-    con.execute(f"create or replace temp table hits as select * from suspect_rows where {where}",
-                wparams)
+    # a view (no copy of the suspect's rows); a view takes no parameters, so the window's
+    # bounds (datetimes made here, not text from the user) are written as literals
+    for bound in wparams:
+        where = where.replace("?", f"timestamp '{bound:%Y-%m-%d %H:%M:%S}'", 1)
+    con.execute(f"create or replace temp view hits as select * from suspect_rows where {where}")
     totals = _rows(con, """
         select count(distinct batch_code) as batches,
                count(distinct shipment_no) as shipments,
