@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import hashlib
 
-from orchestration.lib.quality.version_store import VersionStore
+from orchestration.lib.quality.predicate_store import file_versions
+from orchestration.lib.quality.version_store import VersionStore, home_store
 from orchestration.lib.settings import Settings
 
-LINEAGE = ("_source_file", "_file_sha256", "_loaded_at", "_conform_hash")
 STORE_FILE = "duplicate_keys.json"
 
 
@@ -36,20 +36,21 @@ def _lit(value: str) -> str:
 class DuplicateKeyStore(VersionStore):
     LOGIC = "duplicate_keys.v1"  # bump when the counting changes
 
-    def duplicates(self, con, rel: str, cols: list[str]) -> tuple[int, int, list[str]] | None:
+    def duplicates(self, con, rel: str, cols: list[str], versions: list[tuple] | None = None
+                   ) -> tuple[int, int, list[str]] | None:
         """(extra rows sharing a key, duplicated keys, the files holding them) of `rel` over
         the key `cols` (rows with a NULL key part left out, as in the whole-table check), or
-        None when the store cannot answer for this relation."""
-        names = {r[0] for r in con.execute(f"SELECT * FROM {rel} LIMIT 0").description}
-        if "_source_file" not in cols or not set(LINEAGE) <= names:
+        None when the store cannot answer for this relation. `versions`: the relation's
+        file versions if already listed (predicate_store.file_versions), else listed here."""
+        if "_source_file" not in cols:
             return None
-        versions = con.execute(
-            "SELECT _source_file, _file_sha256, CAST(max(_loaded_at) AS VARCHAR), "
-            f"min(_conform_hash), max(_conform_hash), count(*) FROM {rel} "
-            "GROUP BY _source_file, _file_sha256").fetchall()
+        if versions is None:
+            versions = file_versions(con, rel)
+        if versions is None:
+            return None  # no lineage columns, or rows of no file: scan the whole table
         files = [v[0] for v in versions]
-        if any(v[0] is None or v[1] is None for v in versions) or len(set(files)) < len(files):
-            return None  # rows of no file, or one file in two versions: scan the whole table
+        if len(set(files)) < len(files):
+            return None  # one file in two versions: scan the whole table
         keys = {"|".join(map(str, v)): v for v in versions}
         sig = hashlib.sha256(repr(sorted(cols)).encode()).hexdigest()[:16]
         held = self.tables.setdefault(rel, {})
@@ -78,17 +79,6 @@ class DuplicateKeyStore(VersionStore):
         return {r[0]: [int(r[1]), int(r[2])] for r in rows}
 
 
-_STORES: dict[str, DuplicateKeyStore] = {}
-
-
 def duplicate_store(settings: Settings) -> DuplicateKeyStore:
-    """This home's DuplicateKeyStore (one per process; saved by `save_duplicate_stores`)."""
-    path = settings.home / "state" / STORE_FILE
-    if str(path) not in _STORES:
-        _STORES[str(path)] = DuplicateKeyStore(path)
-    return _STORES[str(path)]
-
-
-def save_duplicate_stores() -> None:
-    for store in _STORES.values():
-        store.save()
+    """This home's DuplicateKeyStore (one per process; saved by `save_home_stores`)."""
+    return home_store(DuplicateKeyStore, settings.home, STORE_FILE)

@@ -25,9 +25,14 @@ import duckdb
 
 from orchestration.lib.quality import gx_engine
 from orchestration.lib.quality.advice import limits
-from orchestration.lib.quality.duplicate_store import duplicate_store, save_duplicate_stores
+from orchestration.lib.quality.duplicate_store import duplicate_store
 from orchestration.lib.quality.model import ERROR, WARN, CheckOutcome, ExpectationSpec
-from orchestration.lib.quality.version_store import VersionStore
+from orchestration.lib.quality.predicate_store import (
+    PredicateCountStore,
+    file_versions,
+    predicate_store,
+)
+from orchestration.lib.quality.version_store import VersionStore, home_store, save_home_stores
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import connect, stored_relations
 
@@ -182,15 +187,22 @@ def _exact_risk_sql(spec: ExpectationSpec, col_type: str | None) -> str | None:
 
 def _validate_rows_by_aggregate(con, context, name: str, src: str,
                                 specs: list[ExpectationSpec], needed: list[str], n_rows: int,
-                                types: dict[str, str] | None = None):
+                                types: dict[str, str] | None = None,
+                                store: PredicateCountStore | None = None,
+                                versions: list[tuple] | None = None):
     """Exact counts for every row-level spec in one scan; GX validates a bounded sample whose
     result (for Data Docs) carries the exact counts.
 
     With `types` (column -> DuckDB type) the result must be exactly what GX would say over
     every row: None is returned (validate every row with GX instead) when a spec is not
     covered by _exact_risk_sql or a risky row exists; examples are then the first unexpected
-    values in table order, as GX lists them."""
-    parts = []
+    values in table order, as GX lists them.
+
+    With a `store` and the relation's file `versions`, the counts are kept per file version
+    (predicate_store.py): only versions not counted before are scanned, the sample is drawn
+    from them (from every row when there are none), and examples are looked up only in the
+    files holding unexpected rows. The counts, so the verdicts, are the same."""
+    predicates = []
     risks = []
     if types is not None:
         for s in specs:
@@ -199,28 +211,42 @@ def _validate_rows_by_aggregate(con, context, name: str, src: str,
                 return None
             if risk != "FALSE":
                 risks.append(f"({risk})")
-    for i, s in enumerate(specs):
-        parts.append(f"count(*) FILTER (WHERE {unexpected_sql(s)}) AS u{i}")
-        parts.append(f"count(*) FILTER (WHERE {q(s.column)} IS NULL) AS m{i}")
+    for s in specs:
+        predicates.append(unexpected_sql(s))
+        predicates.append(f"{q(s.column)} IS NULL")
     if risks:
-        parts.append(f"count(*) FILTER (WHERE {' OR '.join(risks)}) AS risky")
-    row = _count(con, f"SELECT count(*), {', '.join(parts)} FROM {src}")
+        predicates.append(" OR ".join(risks))
+    counted = store.counts(con, src, predicates, versions) if store is not None else None
+    if counted is not None:
+        row = (counted.rows, *counted.matches)
+        within = {i: " AND _source_file IN (" + ", ".join(_lit(f) for f in files) + ")"
+                  for i, files in enumerate(counted.files_matching) if files}
+        new = counted.new_files
+        sample_from = (f"(SELECT * FROM {src} WHERE _source_file IN "
+                       f"({', '.join(_lit(f) for f in new)})) AS qt_new" if new else src)
+        sampled = (f"the rows of the {len(new)} file(s) first counted in this run" if new
+                   else "every row")
+    else:
+        parts = [f"count(*) FILTER (WHERE {p}) AS p{i}" for i, p in enumerate(predicates)]
+        row = _count(con, f"SELECT count(*), {', '.join(parts)} FROM {src}")
+        within, sample_from, sampled = {}, src, "every row"
     if risks and row[-1]:
         return None
-    sample_sql = (f"SELECT {', '.join(q(c) for c in needed)} FROM {src} "
+    sample_sql = (f"SELECT {', '.join(q(c) for c in needed)} FROM {sample_from} "
                   f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)")
     sample_stats, doc, suite_doc = gx_engine.validate_row_chunks(
         context, f"{name}.rows", specs, _chunks(con, sample_sql, SAMPLE_ROWS))
     stats = {}
     for i, s in enumerate(specs):
         examples = sample_stats[s.name]["partial_unexpected_list"]
+        where = f"{unexpected_sql(s)}{within.get(2 * i, '')}"
         if types is not None:  # GX lists the first unexpected values in table order
             examples = [gx_engine._jsonable(r[0]) for r in con.execute(
-                f"SELECT {q(s.column)} FROM {src} WHERE {unexpected_sql(s)} "
+                f"SELECT {q(s.column)} FROM {src} WHERE {where} "
                 f"LIMIT {gx_engine.PARTIAL_LIMIT}").fetchall()] if row[1 + 2 * i] else []
         elif row[1 + 2 * i] and not examples:
             examples = [gx_engine._jsonable(r[0]) for r in con.execute(
-                f"SELECT {q(s.column)} FROM {src} WHERE {unexpected_sql(s)} LIMIT 20"
+                f"SELECT {q(s.column)} FROM {src} WHERE {where} LIMIT 20"
             ).fetchall()]
         stats[s.name] = {"element_count": int(row[0]), "unexpected_count": int(row[1 + 2 * i]),
                          "missing_count": int(row[2 + 2 * i]),
@@ -228,8 +254,9 @@ def _validate_rows_by_aggregate(con, context, name: str, src: str,
     if doc is not None:
         gx_engine._patch_counts(doc, stats, specs, chunks=0)
         doc["meta"]["qualitrace_evaluation"] = (
-            f"exact counts over {n_rows} rows by a DuckDB aggregate; GX ran on a "
-            f"{SAMPLE_ROWS}-row random sample")
+            f"exact counts over {n_rows} rows by a DuckDB aggregate"
+            f"{' (kept per file version)' if counted is not None else ''}; "
+            f"GX ran on a random sample of at most {SAMPLE_ROWS} rows of {sampled}")
     return stats, doc, suite_doc
 
 
@@ -396,16 +423,20 @@ def _validate_model(settings: Settings, model: str, specs: list[ExpectationSpec]
                     f"(check {s.name}, from {s.source})")
         else:
             usable_rows.append(s)
+    versions_seen: dict = {}  # the relation's file versions, listed once per model
+    store = predicate_store(settings)
     if usable_rows:
         needed = list(dict.fromkeys(s.column for s in usable_rows))
         sql = f"SELECT {', '.join(q(c) for c in needed)} FROM {src}"
         try:
-            n_rows = _count(con, f"SELECT count(*) FROM {src}")[0]
+            versions = _versions(con, src, versions_seen)
+            n_rows = (sum(int(v[5]) for v in versions) if versions is not None
+                      else _count(con, f"SELECT count(*) FROM {src}")[0])
             exact = None
             if EXACT_AGG_MIN_ROWS <= n_rows <= full_gx_max_rows:
                 types = _column_types(con, schema, name)
                 exact = _validate_rows_by_aggregate(con, context, name, src, usable_rows,
-                                                    needed, n_rows, types)
+                                                    needed, n_rows, types, store, versions)
             if exact is not None:
                 stats, doc, suite_doc = exact
             elif n_rows <= full_gx_max_rows:
@@ -413,7 +444,8 @@ def _validate_model(settings: Settings, model: str, specs: list[ExpectationSpec]
                     context, f"{name}.rows", usable_rows, _chunks(con, sql, chunk_rows))
             else:
                 stats, doc, suite_doc = _validate_rows_by_aggregate(
-                    con, context, name, src, usable_rows, needed, n_rows)
+                    con, context, name, src, usable_rows, needed, n_rows, None, store,
+                    versions)
         except duckdb.Error as exc:  # the model itself cannot be read: every check fails
             for s in usable_rows:
                 fail(s, f"{schema}.{name} could not be read for {s.name}: "
@@ -438,6 +470,7 @@ def _validate_model(settings: Settings, model: str, specs: list[ExpectationSpec]
     cache: dict = {"__wanted__": {c for s in set_specs if s.kind == "missing_rate"
                                   for c in s.columns}, "__catalog__": catalog,
                    "__store__": missing_store(settings),
+                   "__predicates__": store, "__versions__": versions_seen,
                    "__dupes__": duplicate_store(settings),
                    "__markers__": {s.column: s.params["no_value_markers"] for s in set_specs
                                    if s.kind == "missing_rate" and s.params.get("no_value_markers")}}
@@ -461,6 +494,25 @@ def _validate_model(settings: Settings, model: str, specs: list[ExpectationSpec]
 def _count(con, sql: str, params: list | None = None):
     rows = con.execute(sql, params or []).fetchall()
     return rows[0] if rows else None
+
+
+def _row_count(con, rel: str, cache: dict) -> int:
+    """Rows of `rel`: the sum of its file versions when they are listed already."""
+    versions = (cache.get("__versions__") or {}).get(rel)
+    if versions is not None:
+        return sum(int(v[5]) for v in versions)
+    return _count(con, f"SELECT count(*) FROM {rel}")[0]
+
+
+def _versions(con, rel: str, seen: dict | None) -> list[tuple] | None:
+    """The file versions of a stored relation (predicate_store.file_versions), listed once per
+    model through `seen`; None for the gate's snapshot of a view or a relation without
+    lineage."""
+    if seen is None or not rel.startswith('"'):
+        return None
+    if rel not in seen:
+        seen[rel] = file_versions(con, rel)
+    return seen[rel]
 
 
 def _exists(con, schema: str, name: str, catalog: Catalog | None = None) -> bool:
@@ -501,7 +553,9 @@ def _missing_counts(con, rel: str, cols: list[str], cache: dict) -> dict:
 
     A landed table (`raw.*`) with a `MissingCountStore` in cache["__store__"] is counted per
     delivered file version, and only the versions the store does not hold yet are scanned:
-    the same counts, at the cost of the day's new files."""
+    the same counts, at the cost of the day's new files. So is a conformed relation with
+    lineage columns (a `stg_` view over its `base_` table) with a `PredicateCountStore` in
+    cache["__predicates__"]."""
     if rel not in cache:
         markers = cache.get("__markers__") or {}
 
@@ -515,6 +569,11 @@ def _missing_counts(con, rel: str, cols: list[str], cache: dict) -> dict:
         if store is not None and rel.startswith(f"{q('raw')}."):
             counted = store.counts(con, rel, cols, {c: blank(c) for c in cols},
                                    {c: sorted(markers.get(c, [])) for c in cols})
+        elif cache.get("__predicates__") is not None and cols:
+            found = cache["__predicates__"].counts(
+                con, rel, [blank(c) for c in cols], _versions(con, rel, cache.get("__versions__")))
+            if found is not None:
+                counted = (found.rows, dict(zip(cols, found.matches)))
         if counted is None:
             parts = [f"count(*) FILTER (WHERE {blank(c)})" for c in cols]
             row = _count(con, f"SELECT count(*){''.join(', ' + x for x in parts)} FROM {rel}")
@@ -575,23 +634,18 @@ class MissingCountStore(VersionStore):
         return total, {c: sum(held[k]["missing"][sig[c]] for k in keys) for c in cols}
 
 
-_MISSING_STORES: dict[str, MissingCountStore] = {}
 MISSING_STORE_FILE = "missing_counts.json"
 
 
 def missing_store(settings: Settings) -> MissingCountStore:
-    """This home's MissingCountStore (one per process; saved by `save_missing_stores`)."""
-    path = settings.home / "state" / MISSING_STORE_FILE
-    if str(path) not in _MISSING_STORES:  # read the file once, not per model
-        _MISSING_STORES[str(path)] = MissingCountStore(path)
-    return _MISSING_STORES[str(path)]
+    """This home's MissingCountStore (read once per process; saved by `save_missing_stores`)."""
+    return home_store(MissingCountStore, settings.home, MISSING_STORE_FILE)
 
 
 def save_missing_stores() -> None:
-    """Save this process's per-file-version stores: missing counts and duplicate keys."""
-    for store in _MISSING_STORES.values():
-        store.save()
-    save_duplicate_stores()
+    """Save this process's per-file-version stores: missing counts, duplicate keys and
+    predicate counts."""
+    save_home_stores()
 
 
 class _MissingCounts(dict):
@@ -614,7 +668,8 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
         cols = ", ".join(q(c) for c in spec.columns)
         nn = " AND ".join(f"{q(c)} IS NOT NULL" for c in spec.columns)
         store = cache.get("__dupes__")
-        found = (store.duplicates(con, t, list(spec.columns))
+        found = (store.duplicates(con, t, list(spec.columns),
+                                  _versions(con, t, cache.get("__versions__")))
                  if store is not None and t.startswith('"') else None)
         if found is not None:  # unique per file: counted per file version (duplicate_store)
             n, groups, files = found
@@ -667,7 +722,7 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
     elif spec.kind in ("dictionary_gap", "conformance"):
         info.update(_coded_fact(con, schema, name, spec, t))
     elif spec.kind == "row_count_vs_previous":
-        n = _count(con, f"SELECT count(*) FROM {t}")[0]
+        n = _row_count(con, t, cache)
         prev = None
         if _exists(con, "governance", "check_results", catalog):
             row = _count(
@@ -680,7 +735,7 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
                     details={"previous": prev},
                     message=f"{schema}.{name}: {n} rows, previous run {prev}")
     elif spec.kind == "row_count_min":
-        n = _count(con, f"SELECT count(*) FROM {t}")[0]
+        n = _row_count(con, t, cache)
         info.update(observed=float(n), min=float(p.get("min_rows", 1)),
                     message=f"{schema}.{name}: {n} rows")
     elif spec.kind == "duplicate_entries":

@@ -35,3 +35,21 @@ class VersionStore:
         tmp.write_text(json.dumps({"logic": self.LOGIC, "tables": self.tables}),
                        encoding="utf-8")
         os.replace(tmp, self.path)
+
+
+_OPEN: dict[tuple[type, str], VersionStore] = {}
+
+
+def home_store(cls: type[VersionStore], home: Path, file_name: str) -> VersionStore:
+    """The `cls` store of a home (`<home>/state/<file_name>`), read once per process and
+    kept until `save_home_stores`."""
+    path = home / "state" / file_name
+    if (cls, str(path)) not in _OPEN:
+        _OPEN[(cls, str(path))] = cls(path)
+    return _OPEN[(cls, str(path))]
+
+
+def save_home_stores() -> None:
+    """Save every store this process opened."""
+    for store in _OPEN.values():
+        store.save()
