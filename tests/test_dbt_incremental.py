@@ -333,11 +333,13 @@ def test_readings_models_rank_only_repeated_keys_same_rows(plant):
     finally:
         con.close()
     models = list(REFERENCE)
-    plant.dbt("run", warehouse=wh, select=["int_spc_hourly"])  # int_spc_subgroups reads it
-    plant.dbt("compile", warehouse=wh, select=[*models, "int_spc_hourly"])
+    # int_spc_subgroups reads int_spc_hourly; int_readings_excursions int_readings_outside
+    kept = ["int_spc_hourly", "int_readings_outside"]
+    plant.dbt("run", warehouse=wh, select=kept)
+    plant.dbt("compile", warehouse=wh, select=[*models, *kept])
     compiled = {m: (plant.root / "ref_target" / "compiled" / "qualitrace" / "models"
                     / "intermediate" / f"{m}.sql").read_text(encoding="utf-8")
-                for m in [*models, "int_spc_hourly"]}
+                for m in [*models, *kept]}
     reference = {}
     for m in models:
         res = plant.dbt("compile", "--inline", REFERENCE[m], warehouse=wh, select=())
@@ -345,7 +347,7 @@ def test_readings_models_rank_only_repeated_keys_same_rows(plant):
     con = duckdb.connect(str(wh))
     try:
         for m in models:
-            ranked = "int_spc_hourly" if m == "int_spc_subgroups" else m
+            ranked = "int_spc_hourly" if m == "int_spc_subgroups" else "int_readings_outside"
             assert "_lv_rank" in compiled[ranked], m  # ranked by the latest_version macro
             new = con.execute(compiled[m])
             cols = [d[0] for d in new.description]
@@ -443,6 +445,115 @@ def test_spc_hourly_derives_again_only_the_hours_whose_readings_changed(plant):
     plant.dbt("build", warehouse=wh, select=SPC)
     assert plant.sql(marked, warehouse=wh) == [(0,)]
     _spc_equal_to_full_refresh(plant, wh, 5)
+
+
+# ------------------------------------------------ excursions: derived again per day
+EXCURSIONS = ["int_spc_hourly", "int_readings_outside", "int_readings_excursions"]
+
+
+def _excursion_tables(plant: Plant, wh: Path) -> list:
+    return [plant.table(m, warehouse=wh, schema="intermediate") for m in EXCURSIONS]
+
+
+def _excursions_equal_to_full_refresh(plant: Plant, wh: Path, step: int) -> None:
+    con = duckdb.connect(str(wh))
+    con.execute("checkpoint")
+    con.close()
+    ref = wh.parent / f"excursions_full_refresh_{step}" / "warehouse.duckdb"  # same catalog
+    ref.parent.mkdir()
+    shutil.copyfile(wh, ref)
+    plant.dbt("run", "--full-refresh", warehouse=ref, select=EXCURSIONS)
+    assert _excursion_tables(plant, wh) == _excursion_tables(plant, ref), step
+
+
+def test_readings_outside_derives_again_only_the_days_whose_readings_changed(plant):
+    """int_readings_outside kept between builds, per day (`_inputs_hash`, from
+    int_spc_hourly's hourly fingerprints and the specs), and int_readings_excursions over it:
+    equal to a --full-refresh build after a new day, a re-delivery that supersedes readings of
+    an old day (outside then inside, inside then outside), a late file for an old day, a value
+    re-sent empty, a withdrawn file, a spec change, new batches and a stale fingerprint; days
+    whose readings did not change keep their rows."""
+    wh = _readings_warehouse(plant, "excursions")
+    specs = """create or replace table intermediate.int_equipment_specs as select * from (values
+        ('REF-L01-01', 'REF', 'L01', 'temperature', 225.0, 200.0, 250.0, 'equipment'),
+        ('REF-L01-01', 'REF', 'L01', 'pressure', 100.0, 90.0, 110.0, 'equipment'),
+        ('REF-L01-02', 'REF', 'L01', 'temperature', 225.0, 215.0, 235.0, 'equipment_type'),
+        ('REF-L01-02', 'REF', 'L01', 'pressure', 100.0, 97.0, {usl}, 'equipment_type'))
+        as t(equipment_id, equipment_type, line, parameter, target, lsl, usl, spec_scope)"""
+    plant.sql(specs.format(usl="103.0"), warehouse=wh)
+    plant.sql("""create table intermediate.int_batches_enriched as select * from (values
+        ('20240101-L01-001', 'L01', timestamp '2024-01-01 00:00:00', timestamp '2024-01-01 05:00:00'),
+        ('20240101-L01-002', 'L01', timestamp '2024-01-01 06:00:00', timestamp '2024-01-01 11:00:00'))
+        as t(batch_code, line, batch_start, batch_end)""", warehouse=wh)
+    plant.dbt("build", warehouse=wh, select=EXCURSIONS)
+    assert plant.sql("select count(*) from intermediate.int_readings_excursions",
+                     warehouse=wh)[0][0] > 0
+    _excursions_equal_to_full_refresh(plant, wh, 0)
+
+    def add(rows: list[tuple]) -> None:
+        con = duckdb.connect(str(wh))
+        con.executemany("insert into staging.stg_mes__process_readings values "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.close()
+
+    def reading(eq, ts, param, value, file, row):
+        return (eq, ts, param, param, value, value, "u", True, None, file, row, "sha-" + file,
+                "2024-02-02 00:00:00", "h")
+
+    # a day whose readings no step touches: its rows must not be derived again
+    add([reading("REF-L01-01", "2023-12-30 10:05:00", "temperature", 280.0,
+                 "mes/process_readings_20231230.csv", 2)])
+    plant.dbt("build", warehouse=wh, select=EXCURSIONS)
+    mark = ("update intermediate.int_readings_outside set value_as_delivered = -1 "
+            "where reading_day = timestamp '2023-12-30 00:00:00'")
+    marked = ("select count(*) from intermediate.int_readings_outside "
+              "where value_as_delivered = -1")
+    unmark = ("update intermediate.int_readings_outside set value_as_delivered = 280.0 "
+              "where value_as_delivered = -1")
+    steps = [
+        # a new day, with readings outside the window
+        [reading("REF-L01-01", f"2024-01-02 {h:02d}:15:00", "temperature", 224.0 + h * 4,
+                 "mes/process_readings_20240103.csv", 100 + h) for h in range(9)],
+        # a re-delivery superseding readings of an old day (outside -> inside and
+        # inside -> outside), and a late file for an old day
+        [reading("REF-L01-01", "2024-01-01 06:05:00", "temperature", 225.0,
+                 "mes/process_readings_20240105.csv", 2),
+         reading("REF-L01-02", "2024-01-01 02:05:00", "temperature", 260.0,
+                 "mes/process_readings_20240105.csv", 3),
+         reading("REF-L01-02", "2023-12-31 02:50:00", "pressure", 120.0,
+                 "mes/process_readings_20231231.csv", 2)],
+        # a value re-sent empty: the reading is no excursion any more
+        [reading("REF-L01-01", "2024-01-02 08:15:00", "temperature", None,
+                 "mes/process_readings_20240106.csv", 2)],
+    ]
+    for i, rows in enumerate(steps, start=1):
+        plant.sql(mark, warehouse=wh)
+        add(rows)
+        plant.dbt("build", warehouse=wh, select=EXCURSIONS)
+        assert plant.sql(marked, warehouse=wh) == [(1,)], i  # not derived again
+        plant.sql(unmark, warehouse=wh)
+        plant.dbt("run", warehouse=wh, select=["int_readings_excursions"])  # over the unmarked
+        _excursions_equal_to_full_refresh(plant, wh, i)
+    # a withdrawn file: its day goes back to the versions left
+    plant.sql("delete from staging.stg_mes__process_readings "
+              "where _source_file = 'mes/process_readings_20240105.csv'", warehouse=wh)
+    plant.dbt("build", warehouse=wh, select=EXCURSIONS)
+    _excursions_equal_to_full_refresh(plant, wh, 4)
+    # a spec change: every day derived again; a new batch: attributed without deriving again
+    plant.sql(specs.format(usl="150.0"), warehouse=wh)
+    plant.sql("insert into intermediate.int_batches_enriched values ('20240102-L01-001', 'L01', "
+              "timestamp '2024-01-02 00:00:00', timestamp '2024-01-02 23:00:00')", warehouse=wh)
+    plant.dbt("build", warehouse=wh, select=EXCURSIONS)
+    assert plant.sql("select count(*) from intermediate.int_readings_excursions "
+                     "where batch_code = '20240102-L01-001'", warehouse=wh)[0][0] > 0
+    _excursions_equal_to_full_refresh(plant, wh, 5)
+    # fingerprints another code version wrote: every day derived again
+    plant.sql(mark, warehouse=wh)
+    plant.sql("update intermediate.int_readings_outside set _inputs_hash = 'older code'",
+              warehouse=wh)
+    plant.dbt("build", warehouse=wh, select=EXCURSIONS)
+    assert plant.sql(marked, warehouse=wh) == [(0,)]
+    _excursions_equal_to_full_refresh(plant, wh, 6)
 
 
 # ------------------------------------------------ small entities: every base_ is incremental
