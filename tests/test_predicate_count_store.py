@@ -187,3 +187,17 @@ def test_random_deliveries_agree_with_whole_scans(settings, monkeypatch):
             else:
                 con.execute(f"UPDATE {BASE} SET _conform_hash = 'c{step}'")
         assert _with_store(settings) == _whole_scan(settings, monkeypatch), (step, action)
+
+
+def test_only_staging_relations_are_counted_per_version(settings):
+    """A model of another layer may carry the lineage columns and still change a version's
+    rows without a new version or conformance (it joins other tables): scanned whole."""
+    from orchestration.lib.quality.validate import _versions
+
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("CREATE SCHEMA intermediate")
+        con.execute(f"CREATE TABLE intermediate.int_parts AS SELECT * FROM {BASE}")
+        assert _versions(con, '"intermediate"."int_parts"', {}) is None
+        assert file_versions(con, '"intermediate"."int_parts"') is not None
+        assert _versions(con, '"staging"."stg_mes__parts"', {}) == file_versions(
+            con, '"staging"."stg_mes__parts"')

@@ -504,11 +504,17 @@ def _row_count(con, rel: str, cache: dict) -> int:
     return _count(con, f"SELECT count(*) FROM {rel}")[0]
 
 
+# Relations whose rows per file version change only with the version or its conformance
+# hash: the staging models (a base_ table built file by file, a stg_ view filtering it). A
+# model that joins other tables can change a version's rows without either.
+_VERSIONED_SCHEMA = '"staging".'
+
+
 def _versions(con, rel: str, seen: dict | None) -> list[tuple] | None:
-    """The file versions of a stored relation (predicate_store.file_versions), listed once per
-    model through `seen`; None for the gate's snapshot of a view or a relation without
-    lineage."""
-    if seen is None or not rel.startswith('"'):
+    """The file versions of a staging relation (predicate_store.file_versions), listed once
+    per model through `seen`; None for any other relation (the gate's snapshot of a view, a
+    model of another layer) or one without lineage: it is scanned whole."""
+    if seen is None or not rel.startswith(_VERSIONED_SCHEMA):
         return None
     if rel not in seen:
         seen[rel] = file_versions(con, rel)
