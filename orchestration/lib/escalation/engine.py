@@ -148,7 +148,10 @@ def close_the_loop(settings: Settings, cfg: EscalationConfig | None = None,
     for f in opened:
         log.warning("ESCALATION [%s] %s: %s -> %s", f.severity, f.rule, f.summary,
                     ", ".join(f.recipients))
-    new_holds = [r for r in holds.to_dict("records") if r["hold_id"] not in known]
+    # only the new rows become dicts (scale 10: ~44k holds; converting every row took ~1 s,
+    # pandas' isin over the ids ~0.3 s, this ~0.02 s)
+    fresh = [i for i, hid in enumerate(holds["hold_id"].tolist()) if hid not in known]
+    new_holds = holds.iloc[fresh].to_dict("records")
     deliver_events(settings, [hold_event(r) for r in new_holds], webhook=webhook)
     return LoopResult(table, opened, resolved, len(alerts), holds, new_holds)
 
