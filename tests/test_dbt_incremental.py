@@ -370,19 +370,33 @@ def test_readings_models_rank_only_repeated_keys_same_rows(plant):
 SPC = ["int_spc_hourly", "int_spc_subgroups"]
 
 
-def _spc_tables(plant: Plant, wh: Path) -> list:
-    return [plant.table(m, warehouse=wh, schema="intermediate") for m in SPC]
+def _intermediate_tables(plant: Plant, wh: Path, models: list[str]) -> list:
+    return [plant.table(m, warehouse=wh, schema="intermediate") for m in models]
 
 
-def _spc_equal_to_full_refresh(plant: Plant, wh: Path, step: int) -> None:
+def _equal_to_full_refresh(plant: Plant, wh: Path, models: list[str], step: int) -> None:
+    """`models` of `wh` equal a --full-refresh build of them on a copy of `wh`."""
     con = duckdb.connect(str(wh))
     con.execute("checkpoint")
     con.close()
-    ref = wh.parent / f"spc_full_refresh_{step}" / "warehouse.duckdb"  # same catalog name
+    ref = wh.parent / f"{models[-1]}_full_refresh_{step}" / "warehouse.duckdb"  # same catalog
     ref.parent.mkdir()
     shutil.copyfile(wh, ref)
-    plant.dbt("run", "--full-refresh", warehouse=ref, select=SPC)
-    assert _spc_tables(plant, wh) == _spc_tables(plant, ref), step
+    plant.dbt("run", "--full-refresh", warehouse=ref, select=models)
+    assert _intermediate_tables(plant, wh, models) == _intermediate_tables(plant, ref, models), step
+
+
+def _add_readings(wh: Path, rows: list[tuple]) -> None:
+    con = duckdb.connect(str(wh))
+    con.executemany("insert into staging.stg_mes__process_readings values "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.close()
+
+
+def _reading(eq, ts, param, value, file, row) -> tuple:
+    """A stg_mes__process_readings row of a later delivery."""
+    return (eq, ts, param, param, value, value, "u", True, None, file, row, "sha-" + file,
+            "2024-02-02 00:00:00", "h")
 
 
 def test_spc_hourly_derives_again_only_the_hours_whose_readings_changed(plant):
@@ -392,17 +406,7 @@ def test_spc_hourly_derives_again_only_the_hours_whose_readings_changed(plant):
     value is gone and a stale fingerprint; hours whose readings did not change keep their row."""
     wh = _readings_warehouse(plant, "spc")
     plant.dbt("build", warehouse=wh, select=SPC)
-    _spc_equal_to_full_refresh(plant, wh, 0)
-
-    def add(rows: list[tuple]) -> None:
-        con = duckdb.connect(str(wh))
-        con.executemany("insert into staging.stg_mes__process_readings values "
-                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        con.close()
-
-    def reading(eq, ts, param, value, file, row):
-        return (eq, ts, param, param, value, value, "u", True, None, file, row, "sha-" + file,
-                "2024-02-02 00:00:00", "h")
+    _equal_to_full_refresh(plant, wh, SPC, 0)
 
     untouched = "('SMT-L02-01', 'pressure', timestamp '2024-01-01 11:00:00')"
     mark = ("update intermediate.int_spc_hourly set readings = -1 where (equipment_id, "
@@ -414,56 +418,41 @@ def test_spc_hourly_derives_again_only_the_hours_whose_readings_changed(plant):
               "where readings = -1")
     steps = [
         # a new day
-        [reading(eq, f"2024-01-02 {h:02d}:15:00", "temperature", 224.0 + h % 3,
+        [_reading(eq, f"2024-01-02 {h:02d}:15:00", "temperature", 224.0 + h % 3,
                  "mes/process_readings_20240103.csv", 100 + h) for eq in ("REF-L01-01",)
          for h in range(9)],
         # a re-delivery superseding readings of an old hour, and a late file for an old day
-        [reading("REF-L01-02", "2024-01-01 02:05:00", "temperature", 260.0,
+        [_reading("REF-L01-02", "2024-01-01 02:05:00", "temperature", 260.0,
                  "mes/process_readings_20240105.csv", 2),
-         reading("REF-L01-02", "2024-01-01 02:50:00", "temperature", 222.0,
+         _reading("REF-L01-02", "2024-01-01 02:50:00", "temperature", 222.0,
                  "mes/process_readings_20231231.csv", 2)],
         # a value re-sent empty: the reading leaves its hour
-        [reading("REF-L01-01", "2024-01-01 01:05:00", "pressure", None,
+        [_reading("REF-L01-01", "2024-01-01 01:05:00", "pressure", None,
                  "mes/process_readings_20240106.csv", 2)],
     ]
     for i, rows in enumerate(steps, start=1):
         plant.sql(mark, warehouse=wh)
-        add(rows)
+        _add_readings(wh, rows)
         plant.dbt("build", warehouse=wh, select=SPC)
         assert plant.sql(marked, warehouse=wh) == [(1,)], i  # not derived again
         plant.sql(unmark, warehouse=wh)
         plant.dbt("build", warehouse=wh, select=["int_spc_subgroups"])
-        _spc_equal_to_full_refresh(plant, wh, i)
+        _equal_to_full_refresh(plant, wh, SPC, i)
     # a withdrawn file: its hours go back to the versions left
     plant.sql("delete from staging.stg_mes__process_readings "
               "where _source_file = 'mes/process_readings_20240105.csv'", warehouse=wh)
     plant.dbt("build", warehouse=wh, select=SPC)
-    _spc_equal_to_full_refresh(plant, wh, 4)
+    _equal_to_full_refresh(plant, wh, SPC, 4)
     # fingerprints another code version wrote: every hour derived again
     plant.sql(mark, warehouse=wh)
     plant.sql("update intermediate.int_spc_hourly set _inputs_hash = 'older code'", warehouse=wh)
     plant.dbt("build", warehouse=wh, select=SPC)
     assert plant.sql(marked, warehouse=wh) == [(0,)]
-    _spc_equal_to_full_refresh(plant, wh, 5)
+    _equal_to_full_refresh(plant, wh, SPC, 5)
 
 
 # ------------------------------------------------ excursions: derived again per day
 EXCURSIONS = ["int_spc_hourly", "int_readings_outside", "int_readings_excursions"]
-
-
-def _excursion_tables(plant: Plant, wh: Path) -> list:
-    return [plant.table(m, warehouse=wh, schema="intermediate") for m in EXCURSIONS]
-
-
-def _excursions_equal_to_full_refresh(plant: Plant, wh: Path, step: int) -> None:
-    con = duckdb.connect(str(wh))
-    con.execute("checkpoint")
-    con.close()
-    ref = wh.parent / f"excursions_full_refresh_{step}" / "warehouse.duckdb"  # same catalog
-    ref.parent.mkdir()
-    shutil.copyfile(wh, ref)
-    plant.dbt("run", "--full-refresh", warehouse=ref, select=EXCURSIONS)
-    assert _excursion_tables(plant, wh) == _excursion_tables(plant, ref), step
 
 
 def test_readings_outside_derives_again_only_the_days_whose_readings_changed(plant):
@@ -488,20 +477,10 @@ def test_readings_outside_derives_again_only_the_days_whose_readings_changed(pla
     plant.dbt("build", warehouse=wh, select=EXCURSIONS)
     assert plant.sql("select count(*) from intermediate.int_readings_excursions",
                      warehouse=wh)[0][0] > 0
-    _excursions_equal_to_full_refresh(plant, wh, 0)
-
-    def add(rows: list[tuple]) -> None:
-        con = duckdb.connect(str(wh))
-        con.executemany("insert into staging.stg_mes__process_readings values "
-                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        con.close()
-
-    def reading(eq, ts, param, value, file, row):
-        return (eq, ts, param, param, value, value, "u", True, None, file, row, "sha-" + file,
-                "2024-02-02 00:00:00", "h")
+    _equal_to_full_refresh(plant, wh, EXCURSIONS, 0)
 
     # a day whose readings no step touches: its rows must not be derived again
-    add([reading("REF-L01-01", "2023-12-30 10:05:00", "temperature", 280.0,
+    _add_readings(wh, [_reading("REF-L01-01", "2023-12-30 10:05:00", "temperature", 280.0,
                  "mes/process_readings_20231230.csv", 2)])
     plant.dbt("build", warehouse=wh, select=EXCURSIONS)
     mark = ("update intermediate.int_readings_outside set value_as_delivered = -1 "
@@ -512,33 +491,33 @@ def test_readings_outside_derives_again_only_the_days_whose_readings_changed(pla
               "where value_as_delivered = -1")
     steps = [
         # a new day, with readings outside the window
-        [reading("REF-L01-01", f"2024-01-02 {h:02d}:15:00", "temperature", 224.0 + h * 4,
+        [_reading("REF-L01-01", f"2024-01-02 {h:02d}:15:00", "temperature", 224.0 + h * 4,
                  "mes/process_readings_20240103.csv", 100 + h) for h in range(9)],
         # a re-delivery superseding readings of an old day (outside -> inside and
         # inside -> outside), and a late file for an old day
-        [reading("REF-L01-01", "2024-01-01 06:05:00", "temperature", 225.0,
+        [_reading("REF-L01-01", "2024-01-01 06:05:00", "temperature", 225.0,
                  "mes/process_readings_20240105.csv", 2),
-         reading("REF-L01-02", "2024-01-01 02:05:00", "temperature", 260.0,
+         _reading("REF-L01-02", "2024-01-01 02:05:00", "temperature", 260.0,
                  "mes/process_readings_20240105.csv", 3),
-         reading("REF-L01-02", "2023-12-31 02:50:00", "pressure", 120.0,
+         _reading("REF-L01-02", "2023-12-31 02:50:00", "pressure", 120.0,
                  "mes/process_readings_20231231.csv", 2)],
         # a value re-sent empty: the reading is no excursion any more
-        [reading("REF-L01-01", "2024-01-02 08:15:00", "temperature", None,
+        [_reading("REF-L01-01", "2024-01-02 08:15:00", "temperature", None,
                  "mes/process_readings_20240106.csv", 2)],
     ]
     for i, rows in enumerate(steps, start=1):
         plant.sql(mark, warehouse=wh)
-        add(rows)
+        _add_readings(wh, rows)
         plant.dbt("build", warehouse=wh, select=EXCURSIONS)
         assert plant.sql(marked, warehouse=wh) == [(1,)], i  # not derived again
         plant.sql(unmark, warehouse=wh)
         plant.dbt("run", warehouse=wh, select=["int_readings_excursions"])  # over the unmarked
-        _excursions_equal_to_full_refresh(plant, wh, i)
+        _equal_to_full_refresh(plant, wh, EXCURSIONS, i)
     # a withdrawn file: its day goes back to the versions left
     plant.sql("delete from staging.stg_mes__process_readings "
               "where _source_file = 'mes/process_readings_20240105.csv'", warehouse=wh)
     plant.dbt("build", warehouse=wh, select=EXCURSIONS)
-    _excursions_equal_to_full_refresh(plant, wh, 4)
+    _equal_to_full_refresh(plant, wh, EXCURSIONS, 4)
     # a spec change: every day derived again; a new batch: attributed without deriving again
     plant.sql(specs.format(usl="150.0"), warehouse=wh)
     plant.sql("insert into intermediate.int_batches_enriched values ('20240102-L01-001', 'L01', "
@@ -546,14 +525,14 @@ def test_readings_outside_derives_again_only_the_days_whose_readings_changed(pla
     plant.dbt("build", warehouse=wh, select=EXCURSIONS)
     assert plant.sql("select count(*) from intermediate.int_readings_excursions "
                      "where batch_code = '20240102-L01-001'", warehouse=wh)[0][0] > 0
-    _excursions_equal_to_full_refresh(plant, wh, 5)
+    _equal_to_full_refresh(plant, wh, EXCURSIONS, 5)
     # fingerprints another code version wrote: every day derived again
     plant.sql(mark, warehouse=wh)
     plant.sql("update intermediate.int_readings_outside set _inputs_hash = 'older code'",
               warehouse=wh)
     plant.dbt("build", warehouse=wh, select=EXCURSIONS)
     assert plant.sql(marked, warehouse=wh) == [(0,)]
-    _excursions_equal_to_full_refresh(plant, wh, 6)
+    _equal_to_full_refresh(plant, wh, EXCURSIONS, 6)
 
 
 # ------------------------------------------------ small entities: every base_ is incremental

@@ -247,23 +247,24 @@ def where_used(con: duckdb.DuckDBPyConnection, kind: str, ident: str,
             _suggest(con, "forward_trace", "suspect_id", wanted, "and suspect_kind = ?",
                      [suspect_kind]),
         )
-    window, wparams = [], []
+    # `hits` is a view (no copy of the suspect's rows) and a view takes no parameters, so the
+    # window's bounds are literals: midnights of the dates given, made here, not user text
+    start = f"timestamp '{date_from:%Y-%m-%d} 00:00:00'" if date_from else None
+    end = (f"timestamp '{date_to + dt.timedelta(days=1):%Y-%m-%d} 00:00:00'" if date_to
+           else None)
+    window = []
     if suspect_kind == "equipment":
         window_on = "batch production"
-        if date_from:
-            window.append("batch_end >= ?")
-            wparams.append(dt.datetime.combine(date_from, dt.time()))
-        if date_to:
-            window.append("batch_start < ?")
-            wparams.append(dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time()))
+        if start:
+            window.append(f"batch_end >= {start}")
+        if end:
+            window.append(f"batch_start < {end}")
     else:
         window_on = "shipped_at"
-        if date_from:
-            window.append("shipped_at >= ?")
-            wparams.append(dt.datetime.combine(date_from, dt.time()))
-        if date_to:
-            window.append("shipped_at < ?")
-            wparams.append(dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time()))
+        if start:
+            window.append(f"shipped_at >= {start}")
+        if end:
+            window.append(f"shipped_at < {end}")
     scope = ""
     if suspect_kind == "equipment":
         if all_batches:
@@ -273,10 +274,6 @@ def where_used(con: duckdb.DuckDBPyConnection, kind: str, ident: str,
             scope = ("the batches with a process excursion on it (--all-batches: every batch "
                      "of its line)")
     where = " and ".join(window) or "true"
-    # a view (no copy of the suspect's rows); a view takes no parameters, so the window's
-    # bounds (datetimes made here, not text from the user) are written as literals
-    for bound in wparams:
-        where = where.replace("?", f"timestamp '{bound:%Y-%m-%d %H:%M:%S}'", 1)
     con.execute(f"create or replace temp view hits as select * from suspect_rows where {where}")
     totals = _rows(con, """
         select count(distinct batch_code) as batches,

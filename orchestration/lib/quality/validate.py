@@ -430,8 +430,7 @@ def _validate_model(settings: Settings, model: str, specs: list[ExpectationSpec]
         sql = f"SELECT {', '.join(q(c) for c in needed)} FROM {src}"
         try:
             versions = _versions(con, src, versions_seen)
-            n_rows = (sum(int(v[5]) for v in versions) if versions is not None
-                      else _count(con, f"SELECT count(*) FROM {src}")[0])
+            n_rows = _row_count(con, src, versions_seen)
             exact = None
             if EXACT_AGG_MIN_ROWS <= n_rows <= full_gx_max_rows:
                 types = _column_types(con, schema, name)
@@ -496,9 +495,9 @@ def _count(con, sql: str, params: list | None = None):
     return rows[0] if rows else None
 
 
-def _row_count(con, rel: str, cache: dict) -> int:
-    """Rows of `rel`: the sum of its file versions when they are listed already."""
-    versions = (cache.get("__versions__") or {}).get(rel)
+def _row_count(con, rel: str, seen: dict | None) -> int:
+    """Rows of `rel`: the sum of its file versions when `seen` (see _versions) lists them."""
+    versions = (seen or {}).get(rel)
     if versions is not None:
         return sum(int(v[5]) for v in versions)
     return _count(con, f"SELECT count(*) FROM {rel}")[0]
@@ -728,7 +727,7 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
     elif spec.kind in ("dictionary_gap", "conformance"):
         info.update(_coded_fact(con, schema, name, spec, t))
     elif spec.kind == "row_count_vs_previous":
-        n = _row_count(con, t, cache)
+        n = _row_count(con, t, cache.get("__versions__"))
         prev = None
         if _exists(con, "governance", "check_results", catalog):
             row = _count(
@@ -741,7 +740,7 @@ def _fact(con, schema: str, name: str, spec: ExpectationSpec, asset: str,
                     details={"previous": prev},
                     message=f"{schema}.{name}: {n} rows, previous run {prev}")
     elif spec.kind == "row_count_min":
-        n = _row_count(con, t, cache)
+        n = _row_count(con, t, cache.get("__versions__"))
         info.update(observed=float(n), min=float(p.get("min_rows", 1)),
                     message=f"{schema}.{name}: {n} rows")
     elif spec.kind == "duplicate_entries":
