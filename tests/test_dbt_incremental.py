@@ -88,7 +88,8 @@ class Plant:
         finally:
             con.close()
 
-    def dbt(self, *args: str, warehouse: Path | None = None, select=None):
+    def dbt(self, *args: str, warehouse: Path | None = None, select=None, check=True):
+        """dbt in-process; with `check` False, dbt's result (a failing test does not raise)."""
         from dbt.cli.main import dbtRunner
 
         os.environ["QUALITRACE_WAREHOUSE"] = str(warehouse or self.settings.warehouse)
@@ -103,6 +104,8 @@ class Plant:
         res = dbtRunner(manifest=self.manifest).invoke(
             [*args, "--quiet", *(["--select", *(self.models if select is None else select)]
                                  if select != () else []), *common])
+        if not check:
+            return res
         assert res.success, (res.exception, [(r.node.name, r.status, r.message)
                                              for r in (res.result or [])])
         return res.result

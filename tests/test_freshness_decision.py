@@ -98,11 +98,35 @@ def test_a_new_file_names_the_landed_tables_that_changed(settings):
                                                      "crm__complaints", "mes__serials"})
     assert decision.changed_sources == ("_file_manifest", "crm__complaints")
     assert decision.since_run == "run-1"
+    assert decision.new_files == ("crm/complaints_20240102.csv",)  # what the tests read
     assert freshness.load_published(settings) is None  # forgotten until this run publishes
     assert freshness.after_publish(settings, "run-2")
     record = freshness.load_published(settings)
     assert set(record["sources"]) == {"_file_manifest", "_quarantine", "_header_gaps",
                                       "crm__complaints", "mes__serials"}
+
+
+def test_the_files_changed_since_the_publish_are_named(settings):
+    """A new version of a file (re-delivered: the old one superseded), a new file: their rows
+    are new in staging. A file the run did not touch is not named; a record kept before the
+    per-file digests names nothing (every test reads every row)."""
+    _published(settings)
+    _land(settings, "update raw._file_manifest set status = 'superseded' "
+                    "where path = 'mes/serials_1.csv'")
+    _land(settings, "insert into raw._file_manifest values ('mes/serials_1.csv', 'ff', 'landed', "
+                    "6, 6, 0, null, 'mes', 'serials'), ('mes/serials_2.csv', '01', 'landed', "
+                    "1, 1, 0, null, 'mes', 'serials')")
+    decision = freshness.before_build(settings, "salt", "run-2", full_build=True, rebuild=False)
+    assert decision.changed_sources == ("_file_manifest", "mes__serials")
+    assert decision.new_files == ("mes/serials_1.csv", "mes/serials_2.csv")
+    assert freshness.after_publish(settings, "run-2")
+    record = freshness.load_published(settings)
+    del record["files"]
+    freshness.state_path(settings).write_text(json.dumps(record), encoding="utf-8")
+    _land(settings, "insert into raw._file_manifest values ('mes/serials_3.csv', '02', 'landed', "
+                    "1, 1, 0, null, 'mes', 'serials')")
+    decision = freshness.before_build(settings, "salt", "run-3", full_build=True, rebuild=False)
+    assert decision.partial and decision.new_files is None
 
 
 def test_a_row_quarantined_later_changes_the_ledger_not_its_table(settings):

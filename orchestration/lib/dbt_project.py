@@ -15,10 +15,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -249,6 +251,20 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         # target/<step>/compiled and run/. `DBT_LOG_LEVEL_FILE=debug` brings it back.
         "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE") or "info",
     }
+
+
+# The delivered files a partial build's staging tests read (JSON list; empty: every row).
+TESTS_SCOPE_ENV = "QUALITRACE_TESTS_FILES"
+_TESTS_SCOPE_MAX_CHARS = 64_000  # a longer list (a first run after a large backfill) tests all
+
+
+def staging_tests_scope(files: Iterable[str] | None) -> dict[str, str]:
+    """The environment naming the files whose rows a partial build's staging tests read
+    (dbt_project/macros/tests/where_subquery.sql): `files`, the delivered files changed since
+    the published run (lib/freshness.py). None, or a list too long for one environment
+    variable: empty, and every test reads every row."""
+    text = "" if files is None else json.dumps(sorted(set(files)), ensure_ascii=False)
+    return {TESTS_SCOPE_ENV: text if len(text) <= _TESTS_SCOPE_MAX_CHARS else ""}
 
 
 def ensure_dictionary_files(settings: Settings) -> Path:

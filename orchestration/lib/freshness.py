@@ -19,6 +19,12 @@ last publish, the decision names them (`BuildDecision.changed_sources`): the dbt
 only the models downstream of them, and every other model (built from the same inputs by the
 published run, and never touched by a failed run: that one forgot the record) stands, with its
 test verdicts, as the published run left it.
+
+It keeps one digest per delivered file too (its ledger rows: versions, statuses, counts). A
+partial build names the files whose digest changed (`BuildDecision.new_files`): the rows of
+every other file stand in the staging tables as the published run tested them, so the dbt
+tests that judge a staging table file by file need to read only those files' rows
+(dbt_project/macros/tests/where_subquery.sql).
 """
 
 from __future__ import annotations
@@ -99,13 +105,16 @@ _PER_SOURCE = (
      "and status not in ('duplicate_delivery', 'quarantined', 'skipped') order by all"),
 )
 _LEDGER_SOURCES = ("_file_manifest", "_quarantine", "_header_gaps")
+# every ledger row of a delivered file, one digest per path
+_PER_FILE = ("select path, sha256, status, rows_read, rows_landed, rows_quarantined, reason_code "
+             "from raw._file_manifest order by all")
 
 
 def inputs_state(settings: Settings, salt: str, engine: str = "duckdb") -> dict | None:
     """Fingerprints of everything the marts are computed from: `fingerprint` (all of it),
     `code` (dictionary, dbt project, expectations, pipeline code, salt, and the engine when it
     is not DuckDB) and `sources` (one per landed table, keyed by its dbt source name in
-    `raw`). None when unknown."""
+    `raw`) and `files` (one per delivered file path, from its ledger rows). None when unknown."""
     code = hashlib.sha256(code_fingerprint().encode())
     code.update(hashlib.sha256(salt.encode()).hexdigest().encode())
     if engine != "duckdb":  # a run on another engine rebuilds what the last one published
@@ -113,6 +122,7 @@ def inputs_state(settings: Settings, salt: str, engine: str = "duckdb") -> dict 
     if not settings.warehouse.exists():
         return None
     sources: dict = {}
+    files: dict = {}
     try:
         with connect(settings, read_only=True) as con:
             for name, sql in zip(_LEDGER_SOURCES, _LEDGERS, strict=True):
@@ -123,13 +133,16 @@ def inputs_state(settings: Settings, salt: str, engine: str = "duckdb") -> dict 
                 for row in con.execute(sql).fetchall():
                     sources.setdefault(row[0], hashlib.sha256()).update(
                         f"{i}:{row[1:]!r}".encode())
+            for row in con.execute(_PER_FILE).fetchall():
+                files.setdefault(row[0], hashlib.sha256()).update(repr(row[1:]).encode())
     except Exception:  # noqa: BLE001 - a ledger missing: nothing to compare
         return None
     digests = {name: h.hexdigest() for name, h in sorted(sources.items())}
     whole = hashlib.sha256(code.hexdigest().encode())
     for name in _LEDGER_SOURCES:  # the ledgers cover every landed table's rows
         whole.update(digests[name].encode() + b"\1")
-    return {"fingerprint": whole.hexdigest(), "code": code.hexdigest(), "sources": digests}
+    return {"fingerprint": whole.hexdigest(), "code": code.hexdigest(), "sources": digests,
+            "files": {path: h.hexdigest()[:32] for path, h in sorted(files.items())}}
 
 
 def inputs_fingerprint(settings: Settings, salt: str) -> str | None:
@@ -146,6 +159,16 @@ def changed_sources(published: dict, state: dict) -> tuple[str, ...] | None:
     if not isinstance(before, dict) or published.get("code") != state["code"]:
         return None
     return tuple(sorted(n for n in set(before) | set(now) if before.get(n) != now.get(n)))
+
+
+def new_files(published: dict, state: dict) -> tuple[str, ...] | None:
+    """The delivered files whose ledger rows differ from the published record's (a new file,
+    a new version, a changed status or count), or None when the record predates per-file
+    digests."""
+    before, now = published.get("files"), state.get("files")
+    if not isinstance(before, dict) or not isinstance(now, dict):
+        return None
+    return tuple(sorted(p for p, digest in now.items() if before.get(p) != digest))
 
 
 def load_published(settings: Settings) -> dict | None:
@@ -182,11 +205,13 @@ def rebuild_requested(tags: dict) -> bool:
 @dataclass(frozen=True)
 class BuildDecision:
     """What the dbt step builds: nothing (`unchanged`: the last publish's record), only what
-    depends on `changed_sources` (the rest as run `since_run` published it), or everything."""
+    depends on `changed_sources` (the rest as run `since_run` published it), or everything.
+    A partial build names the delivered files that changed since (`new_files`; None: unknown)."""
 
     unchanged: dict | None = None
     changed_sources: tuple[str, ...] | None = None
     since_run: str | None = None
+    new_files: tuple[str, ...] | None = None
 
     @property
     def partial(self) -> bool:
@@ -221,7 +246,8 @@ def before_build(settings: Settings, salt: str, run_id: str, full_build: bool,
         _write_json(pending, {**state, "run_id": run_id})
     if changed is None:
         return BuildDecision()
-    return BuildDecision(changed_sources=changed, since_run=published["run_id"])
+    return BuildDecision(changed_sources=changed, since_run=published["run_id"],
+                         new_files=new_files(published, state))
 
 
 def after_publish(settings: Settings, run_id: str) -> bool:

@@ -23,6 +23,7 @@ from orchestration.lib.dbt_project import (
     ensure_dictionary_files,
     get_dbt_project,
     guarded_dbt_executable,
+    staging_tests_scope,
     widen_output_pipe,
 )
 from orchestration.lib.dbt_selection import remember_selections
@@ -202,9 +203,12 @@ def events_in_dagster_order(lines: Iterable, pending: Iterator, to_events, live:
 
 def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
                   step: str, extra_args: tuple[str, ...] = (), first: Iterable = (),
-                  engine: str = DUCKDB, master: str | None = None) -> Iterator:
+                  engine: str = DUCKDB, master: str | None = None,
+                  tested_files: Iterable[str] | None = None) -> Iterator:
     """`dbt build` of the selected models under the warehouse lock; events with row counts,
-    after the events `first` (the models left out of a partial build).
+    after the events `first` (the models left out of a partial build). `tested_files`: the
+    delivered files whose rows the staging tests read (a partial build; lib/freshness.py),
+    None: every row.
 
     `first` is read before dbt starts (it may read the warehouse) and handed to Dagster while
     dbt starts and builds: storing those few hundred events took about a second after dbt
@@ -220,7 +224,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, settings: Settings,
     """
     from orchestration.lib.quality.gx_engine import prewarm
 
-    env = {**dbt_env(settings), SALT_ENV: pii_salt(settings)}
+    env = {**dbt_env(settings), SALT_ENV: pii_salt(settings), **staging_tests_scope(tested_files)}
     if engine == SPARK:
         from orchestration.lib import spark
 
@@ -362,7 +366,8 @@ def build_dbt_models():
         # takes a multi-asset's outputs in dependency order
         yield from run_dbt_build(
             context, settings, "dbt_models", tuple(partial_build.exclude_args(manifest, keep)),
-            first=_standing_results(context, settings, manifest, keep, decision.since_run))
+            first=_standing_results(context, settings, manifest, keep, decision.since_run),
+            tested_files=decision.new_files)
 
     return dbt_models
 
