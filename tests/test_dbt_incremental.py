@@ -420,9 +420,9 @@ def test_spc_hourly_derives_again_only_the_hours_whose_readings_changed(plant):
               "and r.parameter = h.parameter and date_trunc('hour', r.ts) = h.subgroup_start) "
               "where readings = -1")
     steps = [
-        # a new day
+        # a new day (a new file: ingest lands a file version once, its rows never change)
         [_reading(eq, f"2024-01-02 {h:02d}:15:00", "temperature", 224.0 + h % 3,
-                 "mes/process_readings_20240103.csv", 100 + h) for eq in ("REF-L01-01",)
+                 "mes/process_readings_20240104.csv", 100 + h) for eq in ("REF-L01-01",)
          for h in range(9)],
         # a re-delivery superseding readings of an old hour, and a late file for an old day
         [_reading("REF-L01-02", "2024-01-01 02:05:00", "temperature", 260.0,
@@ -493,9 +493,9 @@ def test_readings_outside_derives_again_only_the_days_whose_readings_changed(pla
     unmark = ("update intermediate.int_readings_outside set value_as_delivered = 280.0 "
               "where value_as_delivered = -1")
     steps = [
-        # a new day, with readings outside the window
+        # a new day (a new file), with readings outside the window
         [_reading("REF-L01-01", f"2024-01-02 {h:02d}:15:00", "temperature", 224.0 + h * 4,
-                 "mes/process_readings_20240103.csv", 100 + h) for h in range(9)],
+                 "mes/process_readings_20240104.csv", 100 + h) for h in range(9)],
         # a re-delivery superseding readings of an old day (outside -> inside and
         # inside -> outside), and a late file for an old day
         [_reading("REF-L01-01", "2024-01-01 06:05:00", "temperature", 225.0,

@@ -21,7 +21,8 @@ import duckdb
 # lineage columns that legitimately differ between two builds of the same landing: hashes of
 # each engine's own rendered SQL (a change of it re-conforms / re-classifies / re-derives; the
 # forward trace's per-batch fingerprints exist on DuckDB only)
-IGNORED_COLUMNS = frozenset({"_conform_hash", "_classify_hash", "_inputs_hash"})
+IGNORED_COLUMNS = frozenset({"_conform_hash", "_classify_hash", "_inputs_hash",
+                             "_source_versions"})
 # the schemas dbt builds, and the tables in them that Python writes (the gate, alerting)
 DBT_SCHEMAS = ("staging", "intermediate", "marts_build", "governance")
 # wall-clock times of ingest: they differ between two homes that each landed the same exports

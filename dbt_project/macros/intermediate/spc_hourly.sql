@@ -1,24 +1,27 @@
 {#-
   int_spc_hourly kept between runs and derived again per hour (DuckDB).
 
-    spc_hour_fingerprints()
-        -> SELECT equipment_id, parameter, subgroup_start, _inputs_hash: per hour of readings
-           (parameter not null), an md5 of the model's code (spc_hourly_rows, as rendered for
-           an incremental run) and
-           of an order-free digest (count, XOR and sum of row hashes) of every version of
-           every reading of the hour: key, value, file, row, content and conformance hashes.
-    spc_hourly_prune()   (pre_hook, incremental runs; prune_changed_keys in
-                          macros/incremental/kept_per_key.sql)
-        -> temp table sh_changed: the hours whose fingerprint differs from the one their row
-           carries, new hours and vanished ones (hash NULL); then DELETE their rows. The model
-           derives rows for sh_changed only. An hour whose readings all have no value has no
-           row, so it is derived again on every run (it stays without one).
-  A code change changes every fingerprint; `dbt build --full-refresh` rebuilds the table. On
-  Spark the model is a table rebuilt in full and `_inputs_hash` is NULL.
+  A reading's row is made of its file version: the file, its content (`_file_sha256`) and its
+  conformance (`_conform_hash`). Every hour's row lists the versions of the readings it was
+  derived from (`_source_versions`, sorted, one per line) and carries `_inputs_hash`, an md5 of
+  the model's code (spc_hourly_rows, as rendered for an incremental run) and of that list. So
+  what changed is found from the few versions, not by reading every reading:
+
+    spc_hourly_prune()   (pre_hook, incremental runs)
+        -> temp table sh_changed: the hours to derive again, then DELETE their rows:
+           - the hours whose list names a version no longer delivered (superseded, withdrawn,
+             re-conformed) or whose hash is not this code's (another code version, no list);
+           - the hours of every reading of a version no kept list names (a new file or
+             version; every version after a code change).
+           The model derives rows for sh_changed only, from every reading of those hours.
+  An hour whose readings all have no value has no row: it is derived again whenever one of
+  its versions is new (a version seen only in such hours is new on every run).
+  `dbt build --full-refresh` rebuilds the table. On Spark the model is a table rebuilt in
+  full and `_inputs_hash`, `_source_versions` are NULL.
 -#}
 
 {#- bump to derive every hour again -#}
-{% macro spc_hourly_version() -%}spc_hourly.v1{%- endmacro %}
+{% macro spc_hourly_version() -%}spc_hourly.v2{%- endmacro %}
 
 {% macro spc_hour_keys() -%}
     {{ return(['equipment_id', 'parameter', 'subgroup_start']) }}
@@ -79,39 +82,83 @@ subgroups as (
 {%- endmacro %}
 
 {% macro spc_hourly_code_hash() -%}
-    {{ return(local_md5(spc_hourly_version() ~ '\n' ~ spc_hourly_rows(true))) }}
+    {{ return(local_md5(spc_hourly_version() ~ '\n' ~ spc_hourly_rows(true) ~ '\n'
+                        ~ spc_reading_version('r'))) }}
 {%- endmacro %}
 
-{% macro spc_hour_fingerprints() -%}
-    {{ return(adapter.dispatch('spc_hour_fingerprints', 'qualitrace')(spc_hourly_code_hash())) }}
+{#- a reading's file version (what its row is made of): text, never NULL -#}
+{% macro spc_reading_version(alias) -%}
+    {{ dbt.concat(["coalesce(" ~ alias ~ "._file_sha256, '')", "':'",
+                   "coalesce(" ~ alias ~ "._conform_hash, '')", "':'",
+                   "coalesce(" ~ alias ~ "._source_file, '')"]) }}
 {%- endmacro %}
 
-{% macro default__spc_hour_fingerprints(code_hash) -%}
-    select equipment_id, parameter, subgroup_start,
-           md5(concat_ws('#', '{{ code_hash }}', cast(n as varchar), cast(x as varchar),
-                         cast(s as varchar))) as _inputs_hash
-    from (
-        select equipment_id, parameter, date_trunc('hour', ts) as subgroup_start,
-               count(*) as n, bit_xor(h) as x, sum(cast(h as hugeint)) as s
-        from (
-            select equipment_id, parameter, ts,
-                   hash(equipment_id, ts, parameter, value, _source_file, _source_row,
-                        _file_sha256, _conform_hash) as h
-            from {{ ref('stg_mes__process_readings') }}
-            where parameter is not null
-        ) as r
-        group by equipment_id, parameter, date_trunc('hour', ts)
-    ) as d
+{#- whether rows carry their lineage (the table is kept between runs) -#}
+{% macro spc_hourly_keeps_lineage() -%}
+    {{ return(kept_table_materialization() == 'incremental') }}
 {%- endmacro %}
 
-{% macro spark__spc_hour_fingerprints(code_hash) -%}
-    select distinct equipment_id, parameter, {{ dbt.date_trunc('hour', 'ts') }} as subgroup_start,
-           cast(null as {{ dbt.type_string() }}) as _inputs_hash
-    from {{ ref('stg_mes__process_readings') }}
-    where parameter is not null
+{#- (_source_versions, _inputs_hash) of an hour from its readings `alias` (grouped by hour) -#}
+{% macro spc_hour_lineage(alias) -%}
+    {{ return(adapter.dispatch('spc_hour_lineage', 'qualitrace')(alias, spc_hourly_code_hash())) }}
 {%- endmacro %}
 
-{#- pre_hook: temp table sh_changed, the hours to derive again (kept_per_key.sql) -#}
+{% macro default__spc_hour_lineage(alias, code_hash) -%}
+    string_agg(distinct {{ spc_reading_version(alias) }}, chr(10)
+               order by {{ spc_reading_version(alias) }}) as _source_versions,
+    md5('{{ code_hash }}' || '#' || string_agg(distinct {{ spc_reading_version(alias) }}, chr(10)
+               order by {{ spc_reading_version(alias) }})) as _inputs_hash
+{%- endmacro %}
+
+{% macro spark__spc_hour_lineage(alias, code_hash) -%}
+    cast(null as {{ dbt.type_string() }}) as _source_versions,
+    cast(null as {{ dbt.type_string() }}) as _inputs_hash
+{%- endmacro %}
+
+{#- pre_hook: temp table sh_changed, the hours to derive again, whose rows are deleted -#}
 {% macro spc_hourly_prune() -%}
-    {{ prune_changed_keys(spc_hour_keys(), spc_hour_fingerprints, 'sh_changed', one_row_per_key=true) }}
+{%- if kept_table_is_incremental() -%}
+{%- set stg = ref('stg_mes__process_readings') -%}
+{%- set has_lists = _by_file_has_column(this, '_source_versions') -%}
+{%- set lists = '_source_versions' if has_lists else 'cast(null as ' ~ dbt.type_string() ~ ')' -%}
+create or replace temp table sh_versions_now as
+select distinct {{ spc_reading_version('r') }} as version
+from {{ stg }} as r
+where r.parameter is not null;
+create or replace temp table sh_held as
+select distinct {{ lists }} as _source_versions, _inputs_hash from {{ this }};
+create or replace temp table sh_held_versions as
+select _source_versions, unnest(string_split(_source_versions, chr(10))) as version
+from sh_held
+where _source_versions is not null;
+create or replace temp table sh_stale as
+select _source_versions, _inputs_hash
+from sh_held as h
+where h._source_versions is null
+   or h._inputs_hash is distinct from md5('{{ spc_hourly_code_hash() }}' || '#' || h._source_versions)
+   or h._source_versions in (select hv._source_versions from sh_held_versions as hv
+                             where hv.version not in (select version from sh_versions_now));
+create or replace temp table sh_new as
+select version from sh_versions_now
+where version not in (select hv.version from sh_held_versions as hv
+                      where not exists (select 1 from sh_stale as s
+                                        where s._source_versions = hv._source_versions));
+create or replace temp table sh_changed as
+select distinct equipment_id, parameter, subgroup_start from (
+    select t.equipment_id, t.parameter, t.subgroup_start
+    from {{ this }} as t
+    inner join sh_stale as s
+        on s._source_versions is not distinct from {{ 't._source_versions' if has_lists else lists }}
+       and s._inputs_hash is not distinct from t._inputs_hash
+    union all
+    select r.equipment_id, r.parameter, {{ dbt.date_trunc('hour', 'r.ts') }}
+    from {{ stg }} as r
+    where r.parameter is not null
+      and {{ spc_reading_version('r') }} in (select version from sh_new)
+) as c;
+delete from {{ this }} as t
+where exists (select 1 from sh_changed as c
+              where c.equipment_id = t.equipment_id and c.parameter = t.parameter
+                and c.subgroup_start = t.subgroup_start)
+{%- endif -%}
 {%- endmacro %}

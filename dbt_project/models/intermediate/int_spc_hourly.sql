@@ -6,27 +6,42 @@
   taken as they are. Rows with no parameter never form a subgroup. A reading's key lies in one
   hour, so an hour's subgroup depends on that hour's readings alone.
 
-  On DuckDB the table is kept between runs and derived again per hour: `_inputs_hash`
-  fingerprints every version of every reading of the hour and this model's code
-  (macros/intermediate/spc_hourly.sql); a run deletes and derives only the hours whose
-  fingerprint changed, appeared or vanished, so a new day re-reads its own hours, not every
-  reading (tests/test_spc_hourly_incremental.py). On Spark a table rebuilt in full.
+  On DuckDB the table is kept between runs and derived again per hour: every row lists the
+  file versions of its hour's readings (`_source_versions`) and carries `_inputs_hash` (that
+  list and this model's code; macros/intermediate/spc_hourly.sql). A run deletes and derives
+  only the hours of versions that are new or no longer delivered (and every hour after a code
+  change), so a new day re-reads its own hours; finding them reads the versions, not every
+  reading (tests/test_dbt_incremental.py). On Spark a table rebuilt in full.
 -#}
 {{ config(materialized=kept_table_materialization(), incremental_strategy='append',
           on_schema_change='sync_all_columns',
           pre_hook="{{ spc_hourly_prune() }}") }}
-with hours as (
+with
 {%- if kept_table_is_incremental() %}
-    -- the hours whose readings changed since the last build (the pre_hook found them)
-    {{ changed_keys(spc_hour_keys(), 'sh_changed') }}
-{%- else %}
-    {{ spc_hour_fingerprints() }}
-{%- endif %}
+hours as (
+    -- the hours to derive again (the pre_hook found them and deleted their rows)
+    select equipment_id, parameter, subgroup_start from sh_changed
 ),
+{%- endif %}
 {{ spc_hourly_rows(kept_table_is_incremental()) }}
+{%- if spc_hourly_keeps_lineage() %},
+
+lineage as (
+    -- the file versions of every reading of the hour, values or not
+    select equipment_id, parameter, {{ dbt.date_trunc('hour', 'r.ts') }} as subgroup_start,
+           {{ spc_hour_lineage('r') }}
+    from readings as r
+    group by equipment_id, parameter, {{ dbt.date_trunc('hour', 'r.ts') }}
+)
 select s.equipment_id, s.parameter, s.subgroup_start, s.subgroup_mean, s.readings,
-       h._inputs_hash
+       l._inputs_hash, l._source_versions
 from subgroups as s
-join hours as h
-  on h.equipment_id = s.equipment_id and h.parameter = s.parameter
- and h.subgroup_start = s.subgroup_start
+inner join lineage as l
+    on l.equipment_id = s.equipment_id and l.parameter = s.parameter
+   and l.subgroup_start = s.subgroup_start
+{%- else %}
+select s.equipment_id, s.parameter, s.subgroup_start, s.subgroup_mean, s.readings,
+       cast(null as {{ dbt.type_string() }}) as _inputs_hash,
+       cast(null as {{ dbt.type_string() }}) as _source_versions
+from subgroups as s
+{%- endif %}
