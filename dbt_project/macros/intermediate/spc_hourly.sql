@@ -83,14 +83,17 @@ subgroups as (
 
 {% macro spc_hourly_code_hash() -%}
     {{ return(local_md5(spc_hourly_version() ~ '\n' ~ spc_hourly_rows(true) ~ '\n'
-                        ~ spc_reading_version('r'))) }}
+                        ~ spc_reading_version('r') ~ '\n' ~ spc_hour_lineage_ctes())) }}
 {%- endmacro %}
 
-{#- a reading's file version (what its row is made of): text, never NULL -#}
+{#- a reading's file version (what its row is made of) as a number: the file, its content
+    (`_file_sha256`) and its conformance (`_conform_hash`) -#}
 {% macro spc_reading_version(alias) -%}
-    {{ dbt.concat(["coalesce(" ~ alias ~ "._file_sha256, '')", "':'",
-                   "coalesce(" ~ alias ~ "._conform_hash, '')", "':'",
-                   "coalesce(" ~ alias ~ "._source_file, '')"]) }}
+    {{ return(adapter.dispatch('spc_reading_version', 'qualitrace')(alias)) }}
+{%- endmacro %}
+
+{% macro default__spc_reading_version(alias) -%}
+    hash({{ alias }}._file_sha256, {{ alias }}._conform_hash, {{ alias }}._source_file)
 {%- endmacro %}
 
 {#- whether rows carry their lineage (the table is kept between runs) -#}
@@ -98,21 +101,48 @@ subgroups as (
     {{ return(kept_table_materialization() == 'incremental') }}
 {%- endmacro %}
 
-{#- (_source_versions, _inputs_hash) of an hour from its readings `alias` (grouped by hour) -#}
-{% macro spc_hour_lineage(alias) -%}
-    {{ return(adapter.dispatch('spc_hour_lineage', 'qualitrace')(alias, spc_hourly_code_hash())) }}
+{#- CTE `lineage`: per hour of CTE `readings`, `_source_versions`, the versions of every reading
+    of the hour (values or not) as text, sorted and comma-separated. The list is aggregated
+    only for the few hours of more than one version (min = max for all the others). -#}
+{% macro spc_hour_lineage_ctes() -%}
+reading_versions as (
+    select equipment_id, parameter, {{ dbt.date_trunc('hour', 'r.ts') }} as subgroup_start,
+           {{ spc_reading_version('r') }} as version
+    from readings as r
+),
+
+version_span as (
+    select equipment_id, parameter, subgroup_start,
+           min(version) as first_version, max(version) as last_version
+    from reading_versions
+    group by equipment_id, parameter, subgroup_start
+),
+
+version_lists as (
+    select v.equipment_id, v.parameter, v.subgroup_start,
+           {{ dbt.listagg('distinct ' ~ dbt.safe_cast('v.version', dbt.type_string()), "','",
+                          'order by ' ~ dbt.safe_cast('v.version', dbt.type_string())) }} as versions
+    from reading_versions as v
+    inner join version_span as s
+        on s.equipment_id = v.equipment_id and s.parameter = v.parameter
+       and s.subgroup_start = v.subgroup_start and s.first_version <> s.last_version
+    group by v.equipment_id, v.parameter, v.subgroup_start
+),
+
+lineage as (
+    select s.equipment_id, s.parameter, s.subgroup_start,
+           coalesce(l.versions, {{ dbt.safe_cast('s.first_version', dbt.type_string()) }})
+               as _source_versions
+    from version_span as s
+    left join version_lists as l
+        on l.equipment_id = s.equipment_id and l.parameter = s.parameter
+       and l.subgroup_start = s.subgroup_start
+)
 {%- endmacro %}
 
-{% macro default__spc_hour_lineage(alias, code_hash) -%}
-    string_agg(distinct {{ spc_reading_version(alias) }}, chr(10)
-               order by {{ spc_reading_version(alias) }}) as _source_versions,
-    md5('{{ code_hash }}' || '#' || string_agg(distinct {{ spc_reading_version(alias) }}, chr(10)
-               order by {{ spc_reading_version(alias) }})) as _inputs_hash
-{%- endmacro %}
-
-{% macro spark__spc_hour_lineage(alias, code_hash) -%}
-    cast(null as {{ dbt.type_string() }}) as _source_versions,
-    cast(null as {{ dbt.type_string() }}) as _inputs_hash
+{#- an hour's `_inputs_hash`: this model's code and the hour's versions -#}
+{% macro spc_hour_inputs_hash(versions) -%}
+    md5({{ dbt.concat(["'" ~ spc_hourly_code_hash() ~ "#'", versions]) }})
 {%- endmacro %}
 
 {#- pre_hook: temp table sh_changed, the hours to derive again, whose rows are deleted -#}
@@ -122,24 +152,24 @@ subgroups as (
 {%- set has_lists = _by_file_has_column(this, '_source_versions') -%}
 {%- set lists = '_source_versions' if has_lists else 'cast(null as ' ~ dbt.type_string() ~ ')' -%}
 create or replace temp table sh_versions_now as
-select distinct {{ spc_reading_version('r') }} as version
-from {{ stg }} as r
-where r.parameter is not null;
+select cast({{ spc_reading_version('v') }} as varchar) as version, v._source_file
+from (select distinct _file_sha256, _conform_hash, _source_file
+      from {{ stg }} where parameter is not null) as v;
 create or replace temp table sh_held as
 select distinct {{ lists }} as _source_versions, _inputs_hash from {{ this }};
 create or replace temp table sh_held_versions as
-select _source_versions, unnest(string_split(_source_versions, chr(10))) as version
+select _source_versions, unnest(string_split(_source_versions, ',')) as version
 from sh_held
 where _source_versions is not null;
 create or replace temp table sh_stale as
 select _source_versions, _inputs_hash
 from sh_held as h
 where h._source_versions is null
-   or h._inputs_hash is distinct from md5('{{ spc_hourly_code_hash() }}' || '#' || h._source_versions)
+   or h._inputs_hash is distinct from {{ spc_hour_inputs_hash('h._source_versions') }}
    or h._source_versions in (select hv._source_versions from sh_held_versions as hv
                              where hv.version not in (select version from sh_versions_now));
 create or replace temp table sh_new as
-select version from sh_versions_now
+select version, _source_file from sh_versions_now
 where version not in (select hv.version from sh_held_versions as hv
                       where not exists (select 1 from sh_stale as s
                                         where s._source_versions = hv._source_versions));
@@ -154,7 +184,8 @@ select distinct equipment_id, parameter, subgroup_start from (
     select r.equipment_id, r.parameter, {{ dbt.date_trunc('hour', 'r.ts') }}
     from {{ stg }} as r
     where r.parameter is not null
-      and {{ spc_reading_version('r') }} in (select version from sh_new)
+      and r._source_file in (select _source_file from sh_new)
+      and cast({{ spc_reading_version('r') }} as varchar) in (select version from sh_new)
 ) as c;
 delete from {{ this }} as t
 where exists (select 1 from sh_changed as c

@@ -26,15 +26,9 @@ hours as (
 {{ spc_hourly_rows(kept_table_is_incremental()) }}
 {%- if spc_hourly_keeps_lineage() %},
 
-lineage as (
-    -- the file versions of every reading of the hour, values or not
-    select equipment_id, parameter, {{ dbt.date_trunc('hour', 'r.ts') }} as subgroup_start,
-           {{ spc_hour_lineage('r') }}
-    from readings as r
-    group by equipment_id, parameter, {{ dbt.date_trunc('hour', 'r.ts') }}
-)
+{{ spc_hour_lineage_ctes() }}
 select s.equipment_id, s.parameter, s.subgroup_start, s.subgroup_mean, s.readings,
-       l._inputs_hash, l._source_versions
+       {{ spc_hour_inputs_hash('l._source_versions') }} as _inputs_hash, l._source_versions
 from subgroups as s
 inner join lineage as l
     on l.equipment_id = s.equipment_id and l.parameter = s.parameter
