@@ -452,6 +452,15 @@ def test_spc_hourly_derives_again_only_the_hours_whose_readings_changed(plant):
     plant.dbt("build", warehouse=wh, select=SPC)
     assert plant.sql(marked, warehouse=wh) == [(0,)]
     _equal_to_full_refresh(plant, wh, SPC, 5)
+    # the readings' definition changes (a view filtering the same file versions otherwise):
+    # every hour derived again, though no version changed
+    plant.sql(mark, warehouse=wh)
+    plant.sql("alter table staging.stg_mes__process_readings rename to readings_kept; "
+              "create view staging.stg_mes__process_readings as select * from "
+              "staging.readings_kept where value is distinct from 222.0", warehouse=wh)
+    plant.dbt("build", warehouse=wh, select=SPC)
+    assert plant.sql(marked, warehouse=wh) == [(0,)]
+    _equal_to_full_refresh(plant, wh, SPC, 6)
 
 
 # ------------------------------------------------ excursions: derived again per day

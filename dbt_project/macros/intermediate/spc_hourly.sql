@@ -81,9 +81,21 @@ subgroups as (
 )
 {%- endmacro %}
 
+{#- the code an hour's row follows: this model's SQL, and the readings' own definition (a
+    view over the staging table: a changed filter changes which rows of a version it shows) -#}
 {% macro spc_hourly_code_hash() -%}
     {{ return(local_md5(spc_hourly_version() ~ '\n' ~ spc_hourly_rows(true) ~ '\n'
-                        ~ spc_reading_version('r') ~ '\n' ~ spc_hour_lineage_ctes())) }}
+                        ~ spc_reading_version('r') ~ '\n' ~ spc_hour_lineage_ctes() ~ '\n'
+                        ~ relation_definition(ref('stg_mes__process_readings')))) }}
+{%- endmacro %}
+
+{#- the stored definition of a view (empty for a table, or while parsing) -#}
+{% macro relation_definition(relation) -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set rows = run_query("select view_definition from information_schema.views where "
+                             ~ "table_schema = " ~ conform_sql_string(relation.schema)
+                             ~ " and table_name = " ~ conform_sql_string(relation.identifier)).rows -%}
+    {{ return(rows[0][0] if rows | length > 0 and rows[0][0] else '') }}
 {%- endmacro %}
 
 {#- a reading's file version (what its row is made of) as a number: the file, its content

@@ -132,12 +132,16 @@ def build_hold_list(suspects: pd.DataFrame, forward: pd.DataFrame, batches: pd.D
     by_province = _breakdowns(delivered, "province_code")
     by_customer = _breakdowns(delivered, "customer_code")
     # per-batch and per-suspect facts as dicts: a row's lookups are then O(1) (pandas label
-    # lookups per row took ~10 s for the 44k holds of scale 10)
-    batch = {c: dict(zip(batches["batch_code"], batches[c], strict=True))
-             for c in ("units_produced", "units_shipped", "product_code", "line") if c in batches}
-    known = set(batches["batch_code"])
+    # lookups per row took ~10 s for the 44k holds of scale 10); only the held batches'
+    # facts, each column converted at once (iterating Arrow-backed columns value by value
+    # took ~0.8 s of a scale-10 run)
+    held = batches[batches["batch_code"].isin(units.index.get_level_values(2))]
+    codes = held["batch_code"].tolist()
+    batch = {c: dict(zip(codes, held[c].tolist(), strict=True))
+             for c in ("units_produced", "units_shipped", "product_code", "line") if c in held}
+    known = set(codes)
     prev_first = {} if previous is None or previous.empty else dict(
-        zip(previous["hold_id"], previous["first_seen"]))
+        zip(previous["hold_id"].tolist(), previous["first_seen"].tolist(), strict=True))
     info = {(k, s): (p, e, r) for k, s, p, e, r in zip(
         suspects["suspect_kind"], suspects["suspect_id"], suspects["problem_type_codes"],
         suspects["escalations"], suspects["reason"], strict=True)}
