@@ -3,20 +3,37 @@
 --   WE3 four of five beyond 1 sigma on one side; WE4 eight in a row on one side.
 -- Consecutive flagged points of one rule are merged into one violation window; the batches
 -- running on the machine's line during the window are listed.
-with points as (
+with recent as (
+    -- each point with the z of the 7 points before it on the machine's chart (NULL before
+    -- the first point), and the start of the windows of 3, 5 and 8 points ending at it: one
+    -- sort of the chart; lags instead of sums over moving frames (which cost several times
+    -- more over the 7M subgroups of scale 10)
     select
         g.*,
-        sum(case when z > 2 then 1 else 0 end) over (partition by equipment_id, parameter order by seq rows between 2 preceding and current row) as above2_in3,
-        sum(case when z < -2 then 1 else 0 end) over (partition by equipment_id, parameter order by seq rows between 2 preceding and current row) as below2_in3,
-        sum(case when z > 1 then 1 else 0 end) over (partition by equipment_id, parameter order by seq rows between 4 preceding and current row) as above1_in5,
-        sum(case when z < -1 then 1 else 0 end) over (partition by equipment_id, parameter order by seq rows between 4 preceding and current row) as below1_in5,
-        sum(case when z > 0 then 1 else 0 end) over (partition by equipment_id, parameter order by seq rows between 7 preceding and current row) as above0_in8,
-        sum(case when z < 0 then 1 else 0 end) over (partition by equipment_id, parameter order by seq rows between 7 preceding and current row) as below0_in8,
-        min(subgroup_start) over (partition by equipment_id, parameter order by seq rows between 2 preceding and current row) as start3,
-        min(subgroup_start) over (partition by equipment_id, parameter order by seq rows between 4 preceding and current row) as start5,
-        min(subgroup_start) over (partition by equipment_id, parameter order by seq rows between 7 preceding and current row) as start8
+        lag(z, 1) over w as z1, lag(z, 2) over w as z2, lag(z, 3) over w as z3,
+        lag(z, 4) over w as z4, lag(z, 5) over w as z5, lag(z, 6) over w as z6,
+        lag(z, 7) over w as z7,
+        coalesce(lag(subgroup_start, 2) over w, first_value(subgroup_start) over w) as start3,
+        coalesce(lag(subgroup_start, 4) over w, first_value(subgroup_start) over w) as start5,
+        coalesce(lag(subgroup_start, 7) over w, first_value(subgroup_start) over w) as start8
     from {{ ref('int_spc_subgroups') }} as g
     where z is not null
+    window w as (partition by equipment_id, parameter order by seq)
+),
+
+points as (
+    -- how many of the last 3, 5, 8 points (this one included) lie beyond 2, 1, 0 sigma on
+    -- each side
+    select
+        r.*,
+{%- for name, cmp, n in [('above2_in3', '> 2', 3), ('below2_in3', '< -2', 3),
+                         ('above1_in5', '> 1', 5), ('below1_in5', '< -1', 5),
+                         ('above0_in8', '> 0', 8), ('below0_in8', '< 0', 8)] %}
+        {% for k in range(n) -%}
+        case when {{ 'z' if k == 0 else 'z' ~ k }} {{ cmp }} then 1 else 0 end{{ ' + ' if not loop.last }}
+        {%- endfor %} as {{ name }}{{ ',' if not loop.last }}
+{%- endfor %}
+    from recent as r
 ),
 
 flags as (
