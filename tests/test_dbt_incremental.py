@@ -461,6 +461,16 @@ def test_spc_hourly_derives_again_only_the_hours_whose_readings_changed(plant):
     plant.dbt("build", warehouse=wh, select=SPC)
     assert plant.sql(marked, warehouse=wh) == [(0,)]
     _equal_to_full_refresh(plant, wh, SPC, 6)
+    # the same definition written again, its EXCLUDE list in another order (DuckDB keeps no
+    # order there): no hour derived again
+    for i, excluded in enumerate(["unit, _extra", "_extra, unit"]):
+        plant.sql(mark, warehouse=wh)
+        plant.sql("create or replace view staging.stg_mes__process_readings as select * "
+                  f"exclude ({excluded}) from staging.readings_kept "
+                  "where value is distinct from 222.0", warehouse=wh)
+        plant.dbt("build", warehouse=wh, select=SPC)
+        assert plant.sql(marked, warehouse=wh) == [(0 if i == 0 else 1,)], excluded
+        plant.sql(unmark, warehouse=wh)
 
 
 # ------------------------------------------------ excursions: derived again per day
