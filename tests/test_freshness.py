@@ -171,6 +171,8 @@ def test_a_new_complaints_file_rebuilds_only_what_it_reaches_with_a_full_builds_
     assert first.returncode == 0, first.output[-3000:]
     assert ("rebuilding only what depends on raw._file_manifest, raw.crm__complaints:"
             in first.output), first.output[-3000:]
+    assert "staging tests judged file by file read the files delivered since (1)" \
+        in first.output  # the new file only (tests/test_dbt_test_scope.py)
     assert "unchanged" in first.output  # the models left out, listed as such
     assert query(home, "select count(*) from marts.complaint_trace "
                        "where complaint_id = 'CS0990001'") == [(1,)]

@@ -18,6 +18,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.lib.dbt_project import (
+    TESTS_SCOPE_ENV,
     adopt_background_parse,
     dbt_env,
     ensure_dictionary_files,
@@ -357,11 +358,14 @@ def build_dbt_models():
                                      master=qualitrace.master())
             return
         rebuild, keep = partial_build.models_to_keep(manifest, decision.changed_sources)
+        scoped = bool(staging_tests_scope(decision.new_files)[TESTS_SCOPE_ENV])
         context.log.info(
             f"{partial_build.PARTIAL_PREFIX}"
             f"{', '.join('raw.' + n for n in decision.changed_sources)}: {len(rebuild)} of "
             f"{len(rebuild) + len(keep)} models; the other {len(keep)} and their tests stand "
-            f"as run {decision.since_run} published them")
+            f"as run {decision.since_run} published them; the staging tests judged file by "
+            + (f"file read the files delivered since ({len(decision.new_files)})" if scoped
+               else "file read every row (the files delivered since: unknown or too many)"))
         # the models left out never depend on a rebuilt one: reported first, as Dagster
         # takes a multi-asset's outputs in dependency order
         yield from run_dbt_build(
