@@ -2,10 +2,12 @@
   int_spc_hourly kept between runs and derived again per hour (DuckDB).
 
   A reading's row is made of its file version: the file, its content (`_file_sha256`) and its
-  conformance (`_conform_hash`). Every hour's row lists the versions of the readings it was
-  derived from (`_source_versions`, sorted, one per line) and carries `_inputs_hash`, an md5 of
-  the model's code (spc_hourly_rows, as rendered for an incremental run) and of that list. So
-  what changed is found from the few versions, not by reading every reading:
+  conformance (`_conform_hash`); ingest lands a version once and its rows never change. Every
+  hour's row lists the versions of the readings it was derived from (`_source_versions`: each
+  version as a 64-bit number, spc_reading_version; sorted, comma-separated) and carries
+  `_inputs_hash`, an md5 of that list and of the code the row follows (spc_hourly_code_hash:
+  this model's SQL as rendered for an incremental run, and the readings view's definition).
+  So what changed is found from the few versions, not by reading every reading:
 
     spc_hourly_prune()   (pre_hook, incremental runs)
         -> temp table sh_changed: the hours to derive again, then DELETE their rows:

@@ -121,13 +121,16 @@ where {% for p in stale %}(_source_file = {{ _by_file_lit(p[0]) }} and _file_sha
         {%- do sig.append(adapter.get_columns_in_relation(rel) | map(attribute='name') | map('lower') | join(',')
                           ~ '|' ~ adapter.get_columns_in_relation(rel) | map(attribute='dtype') | map('lower') | join(',')) -%}
     {%- endfor -%}
+    {#- is any row of the table kept (of a pair not conformed again)? The first one found
+        answers: no `select distinct` over the whole table -#}
     {%- set sql -%}
-        select count(*) from ({{ _by_file_pairs(target) }}) as t
+        select 1 from {{ target }} as t
         where not exists (
             select 1 from ({{ _by_file_pairs(temp) }}) as n
             where n._source_file = t._source_file and n._file_sha256 = t._file_sha256)
+        limit 1
     {%- endset -%}
-    {%- set kept = run_query(sql).rows[0][0] -%}
+    {%- set kept = run_query(sql).rows | length -%}
     {%- if kept == 0 -%}
         {#- every row is new (first conformance, conformance change): replace the table -#}
         {{ return(adapter.dispatch('by_file_replace', 'qualitrace')(target, temp)) }}
